@@ -1,0 +1,61 @@
+"""The whole error hierarchy: each error says what happened, where, and what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PublisherError(Exception):
+    """Base of every error publisher raises on purpose; its text is for a person."""
+
+
+class ConfigError(PublisherError):
+    """A problem in config.toml, naming the key."""
+
+    def __init__(self, message: str, key: str | None = None, path: Path | str | None = None):
+        self.key = key
+        self.path = str(path) if path is not None else None
+        self.message = message
+        where = self.path or "config.toml"
+        prefix = f"{where}: [{key}] " if key else f"{where}: "
+        super().__init__(prefix + message)
+
+
+class ContentError(PublisherError):
+    """A problem in a post, with its file and line."""
+
+    def __init__(self, message: str, path: Path | str, line: int | None = None):
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class ChannelError(PublisherError):
+    """A delivery failed; `transient` says whether trying again later can help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        channel: str,
+        transient: bool,
+        code: int | None = None,
+        subcode: int | None = None,
+        retry_after: float | None = None,
+    ):
+        self.channel = channel
+        self.transient = transient
+        self.code = code
+        self.subcode = subcode
+        self.retry_after = retry_after
+        self.message = message
+        super().__init__(f"{channel}: {message}")
+
+
+class OutcomeUnknown(ChannelError):
+    """The request may or may not have created something remotely: reconcile before retrying."""
+
+    def __init__(self, message: str, *, channel: str):
+        super().__init__(message, channel=channel, transient=True)
