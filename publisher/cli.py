@@ -1,0 +1,185 @@
+"""The command line: each command parses its arguments and calls one library function."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import click
+
+from publisher.config import Config, load_config
+from publisher.exceptions import PublisherError
+from publisher.times import TimeError, parse_local_time
+
+
+class Context:
+    """What every command needs: the config, read once."""
+
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """config.toml, loaded on first use."""
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def parse_now(value: str | None, config: Config) -> datetime | None:
+    """The --now option: a local time in the site's zone, or None for the real now."""
+    if value is None:
+        return None
+    try:
+        return parse_local_time(value, config.tz)
+    except TimeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
+
+
+class Group(click.Group):
+    """Turns publisher's own errors into one plain line and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PublisherError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Group)
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    envvar="PUBLISHER_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="Path to config.toml (default: ./config.toml, or $PUBLISHER_CONFIG).",
+)
+@click.version_option(package_name="publisher")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Turn Markdown posts into the clinic's website, Facebook and Instagram posts."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    ctx.obj = Context(config_path)
+
+
+@main.command()
+@click.option("--now", "now_text", metavar="TIME", help="Check as of this local time.")
+@pass_context
+def check(ctx: Context, now_text: str | None) -> None:
+    """Validate config.toml and every post; print one line per problem."""
+    from publisher.build import check_site
+
+    config = ctx.config
+    problems = check_site(config, parse_now(now_text, config))
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found.", err=True)
+        sys.exit(1)
+    click.echo("All posts and config.toml look good.", err=True)
+
+
+@main.command()
+@click.option(
+    "--now",
+    "now_text",
+    metavar="TIME",
+    help="Build the site as it will be at this local time, e.g. 2026-12-01T09:00.",
+)
+@click.option(
+    "--output", type=click.Path(file_okay=False), help="Write here instead of [site] output."
+)
+@pass_context
+def build(ctx: Context, now_text: str | None, output: str | None) -> None:
+    """Build the website from the posts folder."""
+    from publisher.build import build_site
+
+    config = ctx.config
+    result = build_site(config, parse_now(now_text, config), Path(output) if output else None)
+    for problem in result.problems:
+        click.echo(f"skipped: {problem}", err=True)
+    click.echo(
+        f"Built {result.published} post(s) into {config.display_path(result.output)}: "
+        f"{result.stats.changed} file(s) written, {result.stats.unchanged} unchanged."
+    )
+    if result.problems:
+        click.echo(f"{len(result.problems)} problem(s): fix them and build again.", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--now", "now_text", metavar="TIME", help="Serve the site as it will be at this local time."
+)
+@pass_context
+def serve(ctx: Context, port: int, now_text: str | None) -> None:
+    """Build, serve on http://127.0.0.1:PORT and rebuild when posts, templates or config change."""
+    from publisher.build import build_site
+    from publisher.serve import make_server, watch
+
+    config = ctx.config
+    at = parse_now(now_text, config)
+
+    def rebuild() -> None:
+        nonlocal config
+        try:
+            if ctx.config_path or config.path:
+                config = load_config(config.path or ctx.config_path)
+            result = build_site(config, at)
+        except PublisherError as exc:
+            click.echo(f"error: {exc}", err=True)
+            return
+        for problem in result.problems:
+            click.echo(f"skipped: {problem}", err=True)
+        click.echo(f"Rebuilt: {result.published} post(s), {result.stats.changed} file(s) changed.")
+
+    rebuild()
+    server = make_server(config.output_dir, port=port)
+    click.echo(
+        f"Serving {config.display_path(config.output_dir)} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)"
+    )
+    stop = threading.Event()
+    watched = [config.posts_dir, config.templates_dir] + ([config.path] if config.path else [])
+    watcher = threading.Thread(target=watch, args=(watched, rebuild, stop), daemon=True)
+    watcher.start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        stop.set()
+        server.server_close()
+
+
+@main.command()
+@click.argument("title")
+@click.option(
+    "--date", "date_text", metavar="TIME", help="Publication time (default: tomorrow 09:00)."
+)
+@pass_context
+def new(ctx: Context, title: str, date_text: str | None) -> None:
+    """Write a new draft post with its front matter filled in, and print its path."""
+    from publisher.content import new_post
+
+    config = ctx.config
+    when = parse_now(date_text, config)
+    if when is None:
+        tomorrow = datetime.now(config.tz) + timedelta(days=1)
+        when = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
+    path = new_post(config, title, when)
+    click.echo(config.display_path(path))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))

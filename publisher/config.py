@@ -1,0 +1,322 @@
+"""config.toml: typed settings that validate themselves and name the key in every error."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from publisher.exceptions import ConfigError
+
+CONFIG_FILE = "config.toml"
+SECRET_WORDS = ("token", "secret", "password", "passwd", "app_secret", "access_key")
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """The [site] table: what the website is and where its files live."""
+
+    title: str = "Kneaded Tranquility"
+    base_url: str = "http://127.0.0.1:8000"
+    description: str = ""
+    language: str = "en"
+    timezone: str = "America/New_York"
+    default_author: str = ""
+    posts_per_page: int = 10
+    feed_entries: int = 20
+    allow_html: bool = False
+    posts: str = "posts"
+    templates: str = "templates"
+    output: str = "public"
+    cache: str = ".cache"
+    preview: str = ".preview"
+    deploy_command: str = ""
+    verify_live: bool = False
+
+    def validate(self) -> None:
+        """Check the values that a type alone cannot."""
+        if not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", self.base_url):
+            raise ConfigError(
+                f"base_url must be an http(s) URL such as https://www.example.com, "
+                f"not {self.base_url!r}",
+                key="site.base_url",
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"timezone {self.timezone!r} is not an IANA time zone name "
+                "(for example America/New_York)",
+                key="site.timezone",
+            ) from None
+        for key in ("posts_per_page", "feed_entries"):
+            if getattr(self, key) < 1:
+                raise ConfigError("must be at least 1", key=f"site.{key}")
+
+
+@dataclass(frozen=True)
+class Business:
+    """The [business] table: the clinic, for the call to action and structured data."""
+
+    name: str = "Kneaded Tranquility"
+    schema_type: str = "HealthAndBeautyBusiness"
+    phone: str = ""
+    street: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = "US"
+    booking_url: str = ""
+    facebook_url: str = ""
+    instagram_url: str = ""
+    call_to_action: str = "Schedule today"
+
+    def validate(self) -> None:
+        """Check the URLs look like URLs."""
+        for key in ("booking_url", "facebook_url", "instagram_url"):
+            value = getattr(self, key)
+            if value and not re.match(r"^(https?://|tel:|mailto:)\S+$", value):
+                raise ConfigError(
+                    f"must be a full URL starting with https://, not {value!r}",
+                    key=f"business.{key}",
+                )
+
+    @property
+    def address_line(self) -> str:
+        """'100 Noble Avenue, Pittsburgh, PA 15205' from the parts that are set."""
+        locality = ", ".join(p for p in (self.city, self.region) if p)
+        if self.postal_code:
+            locality = f"{locality} {self.postal_code}".strip()
+        return ", ".join(p for p in (self.street, locality) if p)
+
+    @property
+    def phone_uri(self) -> str:
+        """The phone number as a tel: link."""
+        digits = re.sub(r"[^\d+]", "", self.phone)
+        if digits and not digits.startswith("+") and len(digits) == 10 and self.country == "US":
+            digits = "+1" + digits
+        return f"tel:{digits}" if digits else ""
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings, plus where config.toml lives (relative paths are resolved from there)."""
+
+    root: Path
+    path: Path | None
+    site: SiteSettings = field(default_factory=SiteSettings)
+    business: Business = field(default_factory=Business)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The site's time zone."""
+        return ZoneInfo(self.site.timezone)
+
+    def folder(self, relative: str) -> Path:
+        """A path from config.toml, resolved against the folder config.toml is in."""
+        return (self.root / relative).resolve()
+
+    @property
+    def posts_dir(self) -> Path:
+        """Where the Markdown posts are."""
+        return self.folder(self.site.posts)
+
+    @property
+    def templates_dir(self) -> Path:
+        """Where the Jinja2 templates are."""
+        return self.folder(self.site.templates)
+
+    @property
+    def output_dir(self) -> Path:
+        """Where the website is written."""
+        return self.folder(self.site.output)
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where cached work is kept between runs (safe to delete)."""
+        return self.folder(self.site.cache)
+
+    @property
+    def preview_dir(self) -> Path:
+        """Where the private preview is written (never deployed)."""
+        return self.folder(self.site.preview)
+
+    @property
+    def base_url(self) -> str:
+        """The site's base URL without a trailing slash."""
+        return self.site.base_url.rstrip("/")
+
+    def display_path(self, path: Path) -> str:
+        """A path as a person would type it: relative to config.toml's folder when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+
+TABLES: dict[str, type] = {"site": SiteSettings, "business": Business}
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple):
+        return "a list of " + _type_name(typing.get_args(tp)[0]) + "s"
+    return {
+        str: "a string",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+    }.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check one value against its declared type, converting where TOML is looser."""
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        for option in typing.get_args(tp):
+            try:
+                return _coerce(value, option, key)
+            except ConfigError:
+                continue
+        raise ConfigError(f"has the wrong type ({type(value).__name__})", key=key)
+    if origin in (list, tuple):
+        (item_type,) = typing.get_args(tp)[:1]
+        if not isinstance(value, list):
+            raise ConfigError(f"must be {_type_name(tp)}, not {value!r}", key=key)
+        items = tuple(_coerce(v, item_type, f"{key}[{i}]") for i, v in enumerate(value))
+        return items
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ConfigError("must be empty", key=key)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif dataclasses.is_dataclass(tp):
+        if isinstance(value, dict):
+            return build_table(tp, value, key)
+    else:
+        return value
+    raise ConfigError(f"must be {_type_name(tp)}, not {value!r}", key=key)
+
+
+def build_table(cls: type, data: dict[str, Any], prefix: str) -> Any:
+    """Make a settings dataclass from a TOML table, refusing unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if key not in known:
+            if any(word in key.lower() for word in SECRET_WORDS):
+                raise ConfigError(
+                    "secrets never go in config.toml: put tokens in the environment "
+                    "(PUBLISHER_FACEBOOK_TOKEN, PUBLISHER_INSTAGRAM_TOKEN) or in the "
+                    "secrets file named by [graph] secrets_file",
+                    key=dotted,
+                )
+            suggestion = _closest(key, known)
+            hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+            raise ConfigError(
+                f"unknown key{hint}; known keys here: {', '.join(sorted(known))}", key=dotted
+            )
+        values[key] = _coerce(value, hints[key], dotted)
+    settings = cls(**values)
+    validate = getattr(settings, "validate", None)
+    if validate:
+        validate()
+    return settings
+
+
+def _closest(word: str, options: set[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def parse_config(text: str, root: Path, path: Path | None = None) -> Config:
+    """Parse config.toml's text; every error names the key (and the file)."""
+    where = path or root / CONFIG_FILE
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"is not valid TOML: {exc}", path=where) from None
+    tables: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in TABLES:
+            keys = [name] + (list(value) if isinstance(value, dict) else [])
+            if any(word in key.lower() for key in keys for word in SECRET_WORDS):
+                raise ConfigError(
+                    "secrets never go in config.toml: put tokens in the environment",
+                    key=name,
+                    path=where,
+                )
+            raise ConfigError(
+                f"unknown table; known tables: {', '.join(f'[{t}]' for t in TABLES)}",
+                key=name,
+                path=where,
+            )
+        if not isinstance(value, dict):
+            raise ConfigError(f"must be a table ([{name}]), not a value", key=name, path=where)
+        try:
+            tables[name] = build_table(TABLES[name], value, name)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, key=exc.key, path=where) from None
+    config = Config(root=root.resolve(), path=path, **tables)
+    _check_folders(config, where)
+    return config
+
+
+def _check_folders(config: Config, where: Path) -> None:
+    """The private folders (cache, preview) must never end up inside the public output."""
+    output = config.output_dir
+    for key, folder in (("site.cache", config.cache_dir), ("site.preview", config.preview_dir)):
+        if folder == output or output in folder.parents:
+            raise ConfigError(
+                f"{folder} is inside the public output folder {output}; "
+                "choose a folder outside it so it is never deployed",
+                key=key,
+                path=where,
+            )
+    if output == config.root or output in config.posts_dir.parents or output == config.posts_dir:
+        raise ConfigError(
+            "the output folder must be a folder of its own (it is replaced on every build)",
+            key="site.output",
+            path=where,
+        )
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read config.toml (or the built-in defaults when there is none at the default place)."""
+    if path is None:
+        candidate = Path.cwd() / CONFIG_FILE
+        if not candidate.exists():
+            return Config(root=Path.cwd().resolve(), path=None)
+        path = candidate
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "not found: run publisher from the folder that has config.toml, or pass --config",
+            path=path,
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError("is not UTF-8 text", path=path) from None
+    return parse_config(text, path.parent, path)

@@ -1,0 +1,408 @@
+"""Posts: Markdown files with YAML front matter, read and validated into frozen Posts."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from publisher.config import Config
+from publisher.exceptions import ContentError
+from publisher.times import TimeError, parse_local_time
+
+REQUIRED_KEYS = ("title", "date")
+OPTIONAL_KEYS = ("slug", "author", "summary", "image", "image_alt", "tags", "draft")
+CHANNEL_KEYS = ("facebook", "instagram")
+KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS + CHANNEL_KEYS
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_SLUG_LENGTH = 80
+_BOUNDARY = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
+
+
+class _FrontMatterLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
+    """Safe YAML, except that dates stay text: we read them ourselves, in the site's zone."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class Post:
+    """One article, as its front matter and body say, validated."""
+
+    source: Path
+    display: str
+    title: str
+    date: datetime
+    slug: str
+    author: str
+    body: str
+    body_line: int
+    summary: str | None = None
+    image: Path | None = None
+    image_alt: str | None = None
+    tags: tuple[str, ...] = ()
+    draft: bool = False
+    facebook: Any = None
+    instagram: Any = None
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    digest: str = ""
+
+    def is_published(self, at: datetime) -> bool:
+        """True once the post's date has come and it is not a draft."""
+        return not self.draft and self.date <= at
+
+    def line_of(self, key: str) -> int | None:
+        """The line of a front-matter key (dotted for nested keys), if known."""
+        return self.lines.get(key) or self.lines.get(key.split(".")[0])
+
+    def error(self, message: str, key: str | None = None) -> ContentError:
+        """A ContentError pointing at this post, at the key's line where known."""
+        return ContentError(message, self.display, self.line_of(key) if key else None)
+
+
+@dataclass(frozen=True)
+class LoadedPosts:
+    """Every post that could be read, and every problem found while reading them."""
+
+    posts: tuple[Post, ...]
+    problems: tuple[ContentError, ...]
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII words joined by '-', as used in URLs."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if len(slug) > MAX_SLUG_LENGTH:
+        slug = slug[:MAX_SLUG_LENGTH].rsplit("-", 1)[0]
+    return slug
+
+
+def tag_slug(tag: str) -> str:
+    """The URL part of a tag's page; tags with no ASCII letters get a short stable hash."""
+    return slugify(tag) or "tag-" + hashlib.sha1(tag.encode("utf-8")).hexdigest()[:8]
+
+
+def split_front_matter(text: str, display: str) -> tuple[str, str, int]:
+    """Split a post into its YAML text and its body; returns the body's first line too."""
+    if not text.startswith("---"):
+        raise ContentError(
+            "no front matter: a post starts with a line '---', then title: and date:, "
+            "then another '---'",
+            display,
+            1,
+        )
+    boundaries = list(_BOUNDARY.finditer(text, 0))
+    if not boundaries or boundaries[0].start() != 0 or len(boundaries) < 2:
+        raise ContentError(
+            "the front matter is not closed: add a line '---' after the last key", display, 1
+        )
+    opening, closing = boundaries[0], boundaries[1]
+    yaml_text = text[opening.end() + 1 : closing.start()]
+    body_start = closing.end() + 1
+    body_line = text.count("\n", 0, min(body_start, len(text))) + 1
+    return yaml_text, text[body_start:], body_line
+
+
+def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """Parse the YAML; returns the mapping and the file line of every key (nested: 'a.b')."""
+    loader = _FrontMatterLoader(yaml_text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else {}
+    except yaml.YAMLError as exc:
+        # The context (an unclosed bracket, a key) is where a person should look first.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ContentError(
+            f"the front matter is not valid YAML ({problem}); check quotes and indentation "
+            "(a value with ': ' in it needs quotes)",
+            display,
+            line,
+        ) from None
+    finally:
+        loader.dispose()
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ContentError(
+            "the front matter must be keys and values (title: ..., date: ...)", display, 2
+        )
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            lines[key] = key_node.start_mark.line + 2
+            if isinstance(value_node, yaml.MappingNode):
+                for sub_key, _ in value_node.value:
+                    lines[f"{key}.{sub_key.value}"] = sub_key.start_mark.line + 2
+    return data, lines
+
+
+def _text(meta: dict[str, Any], key: str, problems: list[str]) -> str | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list, bool)):
+        problems.append(key)
+        return None
+    return str(value).strip()
+
+
+def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentError]]:
+    """Read and validate one post file; every problem found is returned, not just the first."""
+    display = config.display_path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [ContentError(f"cannot be read ({exc.strerror})", display)]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, [ContentError("is not UTF-8 text: save it as UTF-8", display, line)]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        yaml_text, body, body_line = split_front_matter(text, display)
+        meta, lines = parse_front_matter(yaml_text, display)
+    except ContentError as exc:
+        return None, [exc]
+
+    problems: list[ContentError] = []
+
+    def problem(message: str, key: str | None = None) -> None:
+        problems.append(ContentError(message, display, lines.get(key) if key else 2))
+
+    for key in meta:
+        if key not in KNOWN_KEYS:
+            problem(
+                f"unknown key {key!r}: the keys a post can have are {', '.join(KNOWN_KEYS)}",
+                str(key),
+            )
+
+    wrong_type: list[str] = []
+    title = _text(meta, "title", wrong_type)
+    if not title:
+        problem(
+            "missing title: add a line like  title: My article",
+            "title" if "title" in meta else None,
+        )
+
+    date = None
+    if meta.get("date") in (None, ""):
+        problem(
+            "missing date: add a line like  date: 2026-12-02 09:00  (local time)",
+            "date" if "date" in meta else None,
+        )
+    else:
+        try:
+            date = parse_local_time(meta["date"], config.tz)
+        except TimeError as exc:
+            problem(f"date: {exc}", "date")
+
+    slug = _text(meta, "slug", wrong_type)
+    if slug is not None:
+        if not SLUG_PATTERN.match(slug) or len(slug) > MAX_SLUG_LENGTH:
+            problem(
+                f"slug {slug!r} may only have lower-case letters a-z, digits and single "
+                f"hyphens (at most {MAX_SLUG_LENGTH} characters), for example psoas-back-pain",
+                "slug",
+            )
+            slug = None
+    elif title:
+        slug = slugify(title) or "post-" + hashlib.sha1(title.encode()).hexdigest()[:8]
+
+    author = _text(meta, "author", wrong_type) or config.site.default_author or config.business.name
+    summary = _text(meta, "summary", wrong_type) or None
+
+    image = None
+    image_value = _text(meta, "image", wrong_type)
+    image_alt = _text(meta, "image_alt", wrong_type) or None
+    if image_value:
+        try:
+            image = resolve_post_image(image_value, path, config)
+        except ValueError as exc:
+            problem(str(exc), "image")
+        if not image_alt:
+            problem(
+                "image_alt is missing: describe the image for people who cannot see it, "
+                "for example  image_alt: A woman stretching her hip",
+                "image" if "image_alt" not in meta else "image_alt",
+            )
+    elif image_alt:
+        problem(
+            "image_alt is set but there is no image: add image: or remove image_alt", "image_alt"
+        )
+
+    tags: tuple[str, ...] = ()
+    raw_tags = meta.get("tags")
+    if raw_tags is not None:
+        if isinstance(raw_tags, list) and all(
+            isinstance(t, (str, int, float)) and not isinstance(t, bool) for t in raw_tags
+        ):
+            cleaned = [str(t).strip() for t in raw_tags if str(t).strip()]
+            tags = tuple(dict.fromkeys(cleaned))
+        else:
+            problem("tags must be a list, for example  tags: [back pain, posture]", "tags")
+
+    draft = meta.get("draft", False)
+    if not isinstance(draft, bool):
+        problem("draft must be true or false", "draft")
+        draft = True
+
+    channels: dict[str, Any] = {}
+    for channel in CHANNEL_KEYS:
+        value = meta.get(channel)
+        if (
+            value is not None
+            and value is not True
+            and value is not False
+            and not isinstance(value, dict)
+        ):
+            problem(
+                f"{channel} must be false (to leave the post off {channel.title()}) "
+                f"or a block of settings",
+                channel,
+            )
+            value = None
+        channels[channel] = value
+
+    for key in wrong_type:
+        problem(f"{key} must be plain text, not a list or block", key)
+
+    if problems or title is None or date is None or slug is None:
+        return None, problems
+    post = Post(
+        source=path,
+        display=display,
+        title=title,
+        date=date,
+        slug=slug,
+        author=author,
+        body=body,
+        body_line=body_line,
+        summary=summary,
+        image=image,
+        image_alt=image_alt,
+        tags=tags,
+        draft=draft,
+        facebook=channels["facebook"],
+        instagram=channels["instagram"],
+        lines=lines,
+        digest=hashlib.sha256(raw).hexdigest(),
+    )
+    return post, []
+
+
+def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
+    """The file an image path in a post names; it must exist inside the posts folder."""
+    from publisher.render.images import inspect_image
+
+    if "://" in value or value.startswith("//"):
+        raise ValueError(
+            f"image {value!r} must be a file beside the post (a path inside the posts folder), "
+            "not a URL"
+        )
+    candidate = (post_path.parent / value).resolve()
+    posts_dir = config.posts_dir
+    if posts_dir not in candidate.parents:
+        raise ValueError(
+            f"image {value!r} is outside the posts folder: keep images in "
+            f"{config.display_path(posts_dir)}/images/ and write a path like images/photo.jpg"
+        )
+    if not candidate.is_file():
+        raise ValueError(
+            f"image {value!r} not found (looked for {config.display_path(candidate)}): "
+            "check the file name and folder"
+        )
+    try:
+        inspect_image(candidate)
+    except ValueError:
+        raise ValueError(
+            f"image {value!r} is not an image file (JPEG, PNG, WebP or GIF): "
+            "export it again as a JPEG"
+        ) from None
+    return candidate
+
+
+def post_files(posts_dir: Path) -> list[Path]:
+    """The Markdown files in the posts folder (and below it), in a stable order."""
+    if not posts_dir.is_dir():
+        return []
+    return sorted(
+        p for p in posts_dir.rglob("*.md") if not any(part.startswith(".") for part in p.parts)
+    )
+
+
+def load_posts(config: Config, files: Iterable[Path] | None = None) -> LoadedPosts:
+    """Read every post; a broken post is reported and left out, never stopping the others."""
+    posts: list[Post] = []
+    problems: list[ContentError] = []
+    for path in files if files is not None else post_files(config.posts_dir):
+        post, found = read_post(path, config)
+        problems.extend(found)
+        if post is not None:
+            posts.append(post)
+    by_slug: dict[str, Post] = {}
+    kept: list[Post] = []
+    for post in sorted(posts, key=lambda p: p.display):
+        other = by_slug.get(post.slug)
+        if other is not None:
+            problems.append(
+                post.error(
+                    f"slug {post.slug!r} is already used by {other.display}: "
+                    "give one of them a different title or a slug: line",
+                    "slug" if "slug" in post.lines else "title",
+                )
+            )
+            continue
+        by_slug[post.slug] = post
+        kept.append(post)
+    kept.sort(key=lambda p: (p.date, p.slug), reverse=True)
+    problems.sort(key=lambda e: (e.path, e.line or 0))
+    return LoadedPosts(tuple(kept), tuple(problems))
+
+
+NEW_POST_BODY = """Write the article here, in Markdown: a blank line between paragraphs,
+## for a heading, - for a bullet, 1. for a numbered step, **bold** for emphasis.
+
+Set draft: false when it is ready; it is published at its date.
+"""
+
+
+def new_post(config: Config, title: str, when: datetime) -> Path:
+    """Write a new draft post file named after its date and title; returns its path."""
+    import frontmatter
+
+    slug = slugify(title)
+    if not slug:
+        raise ContentError("the title needs at least one letter or digit for the file name", title)
+    path = config.posts_dir / f"{when:%Y-%m-%d}-{slug}.md"
+    if path.exists():
+        raise ContentError(
+            "a post with this date and title already exists: pick another title",
+            config.display_path(path),
+        )
+    document = frontmatter.Post(
+        NEW_POST_BODY,
+        title=title,
+        date=f"{when:%Y-%m-%d %H:%M}",
+        author=config.site.default_author or config.business.name,
+        summary="",
+        tags=[],
+        draft=True,
+    )
+    config.posts_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(frontmatter.dumps(document, sort_keys=False) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,1 @@
+"""Pure rendering: Markdown to HTML and text, site pages, social posts, images."""

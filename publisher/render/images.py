@@ -1,0 +1,224 @@
+"""Image checks and Instagram-ready copies: pure functions on paths and bytes.
+
+Instagram's content publishing API refuses images outside its limits (see META-GRAPH.md):
+JPEG only (extended JPEG such as MPO is refused), at most 8 MiB, aspect ratio between
+4:5 and 1.91:1, 320 to 1440 px wide. `instagram_image` turns any image Pillow can read
+into a copy that meets all of them.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import mmap
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import ExifTags, Image, ImageCms, ImageColor, ImageOps
+
+IG_MIN_RATIO = 4 / 5
+IG_MAX_RATIO = 1.91
+IG_WIDTH = 1080
+IG_MAX_BYTES = 8 * 1024 * 1024
+
+FITS = ("pad", "crop")
+
+# Rounding the height to whole pixels must not push the ratio outside Meta's range.
+_MIN_HEIGHT = math.ceil(IG_WIDTH / IG_MAX_RATIO)
+_MAX_HEIGHT = math.floor(IG_WIDTH / IG_MIN_RATIO)
+_QUALITIES = (88, 82, 76, 70, 64, 58, 52, 46, 40)
+# EXIF orientations 5 to 8 turn the picture a quarter, so width and height swap.
+_QUARTER_TURNS = {5, 6, 7, 8}
+# What Pillow raises for data it cannot decode; it has no single base class for this.
+_DECODE_ERRORS = (OSError, SyntaxError, EOFError, struct.error, Image.DecompressionBombError)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an image file holds: its size as displayed and its format."""
+
+    width: int
+    height: int
+    format: str  # "JPEG", "PNG", "WEBP", "GIF", or whatever else Pillow names it
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a source image goes on the Instagram canvas."""
+
+    canvas: tuple[int, int]
+    box: tuple[float, float, float, float]  # the part of the source that is shown
+    size: tuple[int, int]  # what that part is resized to
+    offset: tuple[int, int]  # where it is pasted on the canvas
+
+
+def inspect_image(path: Path) -> ImageInfo:
+    """Read an image's displayed size and format from its header, without decoding pixels."""
+    with open(path, "rb") as file:  # a missing file is not a damaged one: let OSError through
+        try:
+            with Image.open(file) as image:
+                width, height = image.size
+                if _orientation(image) in _QUARTER_TURNS:
+                    width, height = height, width
+                image_format = image.format or "unknown"
+                # Checks integrity without decoding: PNG chunk checksums, for one.
+                image.verify()
+        except _DECODE_ERRORS as error:
+            raise ValueError(
+                f"{path} is not an image Pillow can read ({error}); "
+                "export it again as JPEG, PNG, WebP or GIF"
+            ) from error
+        if image_format in ("JPEG", "MPO") and not _jpeg_is_complete(file):
+            raise ValueError(
+                f"{path} is not an image Pillow can read: the JPEG data is truncated "
+                "(no end-of-image marker after the picture data); copy or export it again"
+            )
+    return ImageInfo(width=width, height=height, format=image_format)
+
+
+def instagram_image(data: bytes, *, fit: str = "pad", background: str = "#ffffff") -> bytes:
+    """Make a baseline sRGB JPEG, 1080 px wide, in Instagram's ratio and size limits."""
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {', '.join(map(repr, FITS))}, not {fit!r}")
+    try:
+        fill = ImageColor.getrgb(background)[:3]
+    except ValueError as error:
+        raise ValueError(
+            f"background {background!r} is not a colour; use a name or '#rrggbb'"
+        ) from error
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if _orientation(image) in _QUARTER_TURNS:
+            width, height = height, width
+        # A JPEG decodes at 1/2, 1/4 or 1/8 scale for almost nothing: a 6000 px photo
+        # then never exists in memory at full size.
+        scale = _scale(_layout(width, height, fit))
+        image.draft(
+            None, (max(1, math.ceil(image.width * scale)), max(1, math.ceil(image.height * scale)))
+        )
+        image.load()
+        icc_profile = image.info.get("icc_profile")
+        ImageOps.exif_transpose(image, in_place=True)
+    except _DECODE_ERRORS as error:
+        raise ValueError(f"the data is not an image Pillow can read ({error})") from error
+
+    image = _plain_mode(image)
+    layout = _layout(image.width, image.height, fit)
+    image = image.resize(layout.size, Image.Resampling.LANCZOS, box=layout.box, reducing_gap=3.0)
+    colour, alpha = _to_srgb(image, icc_profile)
+    canvas = Image.new("RGB", layout.canvas, fill)
+    canvas.paste(colour, layout.offset, alpha)
+    return _encode_jpeg(canvas, IG_MAX_BYTES)
+
+
+def _orientation(image: Image.Image) -> int | None:
+    """The EXIF orientation found while reading the header (getexif() may decode a PNG)."""
+    if not (data := image.info.get("exif")):
+        return None
+    exif = Image.Exif()
+    exif.load(data)
+    return exif.get(ExifTags.Base.Orientation)
+
+
+def _layout(width: int, height: int, fit: str) -> _Layout:
+    """Work out the canvas and the source region for an image of this size."""
+    ratio = width / height
+    clamped = min(max(ratio, IG_MIN_RATIO), IG_MAX_RATIO)
+    canvas = (IG_WIDTH, min(max(round(IG_WIDTH / clamped), _MIN_HEIGHT), _MAX_HEIGHT))
+    target = canvas[0] / canvas[1]
+    if fit == "pad" and not IG_MIN_RATIO <= ratio <= IG_MAX_RATIO:
+        scale = min(canvas[0] / width, canvas[1] / height)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        offset = ((canvas[0] - size[0]) // 2, (canvas[1] - size[1]) // 2)
+        return _Layout(canvas, (0, 0, width, height), size, offset)
+    # Centre crop; for ratios already in range this trims less than a pixel of output
+    # rather than stretching the picture to the rounded canvas.
+    if ratio > target:
+        shown = height * target
+        box = ((width - shown) / 2, 0, (width + shown) / 2, height)
+    else:
+        shown = width / target
+        box = (0, (height - shown) / 2, width, (height + shown) / 2)
+    return _Layout(canvas, box, canvas, (0, 0))
+
+
+def _scale(layout: _Layout) -> float:
+    """How much the layout shrinks (below 1) or enlarges (above 1) the source."""
+    left, top, right, bottom = layout.box
+    return max(layout.size[0] / (right - left), layout.size[1] / (bottom - top))
+
+
+def _plain_mode(image: Image.Image) -> Image.Image:
+    """Convert to L, LA, RGB, RGBA or CMYK: the modes resizing and ImageCms handle."""
+    mode = image.mode
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        if image.has_transparency_data and mode in ("L", "RGB"):
+            return image.convert("RGBA")  # a tRNS colour key becomes real alpha
+        return image
+    if mode.startswith("I"):
+        # 16-bit greyscale: Pillow's own conversion clips everything above 255 to white.
+        return image.point(lambda value: value / 256).convert("L")
+    if mode == "La":
+        return image.convert("LA")
+    if mode == "1":
+        return image.convert("L")
+    return image.convert("RGBA" if image.has_transparency_data else "RGB")
+
+
+def _to_srgb(
+    image: Image.Image, icc_profile: bytes | None
+) -> tuple[Image.Image, Image.Image | None]:
+    """Split off any alpha channel and convert the colours to sRGB."""
+    alpha = image.getchannel("A") if image.mode in ("LA", "RGBA") else None
+    if alpha is not None:
+        image = image.convert(image.mode[:-1])
+    if icc_profile:
+        try:
+            converted = ImageCms.profileToProfile(
+                image,
+                ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)),
+                ImageCms.createProfile("sRGB"),
+                renderingIntent=ImageCms.Intent.PERCEPTUAL,
+                outputMode="RGB",
+            )
+        except (ImageCms.PyCMSError, OSError):
+            pass  # damaged profile, or one made for another colour space: ignore it
+        else:
+            if converted is not None:
+                image = converted
+    return image.convert("RGB"), alpha
+
+
+def _encode_jpeg(image: Image.Image, max_bytes: int) -> bytes:
+    """Save as a baseline JPEG, lowering the quality until it fits in max_bytes."""
+    for quality in _QUALITIES:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=quality, optimize=True, progressive=False)
+        if buffer.tell() <= max_bytes:
+            return buffer.getvalue()
+    raise ValueError(
+        f"the image is still larger than {max_bytes} bytes at JPEG quality {_QUALITIES[-1]}"
+    )
+
+
+def _jpeg_is_complete(file: io.BufferedReader) -> bool:
+    """Whether an end-of-image marker follows the JPEG's picture data."""
+    with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        position = 2  # after the start-of-image marker
+        while position + 4 <= len(data):
+            if data[position] != 0xFF:
+                return False
+            marker = data[position + 1]
+            if marker == 0xFF:  # fill byte before a marker
+                position += 1
+                continue
+            length = int.from_bytes(data[position + 2 : position + 4], "big")
+            if marker == 0xDA:  # start of scan: picture data follows
+                # Entropy-coded data never holds 0xFFD9, so the last one is the real end;
+                # searching from the back finds it at once in a complete file.
+                return data.rfind(b"\xff\xd9", position + 2 + length) != -1
+            position += 2 + length
+        return False

@@ -1,0 +1,339 @@
+"""Markdown of a post, parsed once, rendered as HTML for the site and as plain text for social.
+
+markdown-it-py turns the source into one token stream. The HTML renderer (with heading ids,
+resolved images and scrollable tables) and a walk that writes plain text both read that same
+stream, so the web page, the Facebook post and the Instagram caption always say the same thing.
+
+With ``allow_html=False`` (the default) markdown-it does not recognise raw HTML at all: it is
+ordinary text, escaped in the HTML and kept as written in the plain text, just as a reader sees
+it on the page. With ``allow_html=True`` raw HTML goes to the page untouched and is left out of
+the plain text, where tags mean nothing.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
+
+BULLET = "•"
+# Links in plain text keep their address only when a reader elsewhere can follow it;
+# a relative link such as "/prices/" means nothing inside a Facebook post.
+_FOLLOWABLE_PREFIXES = ("http://", "https://")
+_SHOWN_WITHOUT_SCHEME = ("mailto:", "tel:")
+_RESOLVER_KEY = "publisher_resolve_image"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """What the site knows about an image referenced by a post."""
+
+    url: str  # URL to put in src
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class RenderedMarkdown:
+    """One Markdown source rendered for every channel."""
+
+    html: str
+    text_facebook: str  # plain text, links as "text (url)"
+    text_instagram: str  # plain text, links as their text only (not clickable on Instagram)
+    first_paragraph: str  # plain text of the first paragraph, links as text only
+    word_count: int  # words of the plain text, for "N min read"
+    headings: tuple[tuple[int, str, str], ...]  # (level, text, id)
+    image_sources: tuple[str, ...]  # image src values as written in the Markdown, in order
+
+
+ImageResolver = Callable[[str], ImageRef | None]
+
+
+def heading_slug(title: str) -> str:
+    """Return the id for a heading: lower-case words joined by '-', accents off Latin letters."""
+    out: list[str] = []
+    gap = False
+    for ch in unicodedata.normalize("NFKD", title.lower()):
+        if unicodedata.combining(ch):
+            # "é" -> "e", but a mark on a non-Latin letter (Japanese dakuten, Cyrillic "й")
+            # is part of the letter and stays; NFC below puts it back together.
+            if out and not out[-1].isascii():
+                out.append(ch)
+        elif ch.isalnum():
+            if gap and out:
+                out.append("-")
+            gap = False
+            out.append(ch)
+        elif ch.isspace() or ch in "-_":
+            gap = True
+        # anything else (punctuation, emoji, symbols) is left out without a gap:
+        # "What's new?" -> "whats-new"
+    return unicodedata.normalize("NFC", "".join(out)) or "section"
+
+
+def _image_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Render an image, sized and lazy when the site can resolve its source."""
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children, options, env) if token.children else ""
+    src = str(token.attrGet("src") or "")
+    resolve: ImageResolver | None = env.get(_RESOLVER_KEY)
+    ref = resolve(_written_link(src)) if resolve is not None else None
+    parts = [f'<img src="{escapeHtml(ref.url if ref else src)}" alt="{escapeHtml(alt)}"']
+    title = token.attrGet("title")
+    if title:
+        parts.append(f' title="{escapeHtml(str(title))}"')
+    if ref is not None:
+        parts.append(f' width="{int(ref.width)}" height="{int(ref.height)}"')
+    parts.append(' loading="lazy" decoding="async">')
+    return "".join(parts)
+
+
+def _table_open_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Open a table inside a div that scrolls sideways on small screens."""
+    return '<div class="table-wrap">\n' + self.renderToken(tokens, idx, options, env)
+
+
+def _table_close_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Close a table and its scrolling div."""
+    return self.renderToken(tokens, idx, options, env) + "</div>\n"
+
+
+def _build_parser(allow_html: bool) -> MarkdownIt:
+    """Return a CommonMark parser with tables, strikethrough and heading ids."""
+    md = MarkdownIt("commonmark", {"html": allow_html, "xhtmlOut": False})
+    md.enable(["table", "strikethrough"])
+    md.use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_slug)
+    md.add_render_rule("image", _image_rule)
+    md.add_render_rule("table_open", _table_open_rule)
+    md.add_render_rule("table_close", _table_close_rule)
+    return md
+
+
+# Built once: building a parser costs more than rendering a post.
+_PARSERS = {False: _build_parser(False), True: _build_parser(True)}
+
+
+def _written_link(url: str) -> str:
+    """Return a link as the author wrote it, undoing markdown-it's percent-encoding."""
+    return _PARSERS[False].normalizeLinkText(url)
+
+
+def _link_target(link_open: Token) -> str | None:
+    """Return the address to show after a link's text in plain text, or None for none."""
+    href = str(link_open.attrGet("href") or "")
+    lowered = href.lower()
+    if lowered.startswith(_FOLLOWABLE_PREFIXES):
+        return href
+    for scheme in _SHOWN_WITHOUT_SCHEME:
+        if lowered.startswith(scheme):
+            return _written_link(href[len(scheme) :])
+    return None
+
+
+def _same_address(text: str, url: str) -> bool:
+    """Tell whether a link's text just repeats its address ("example.org/" vs the URL)."""
+    if text == url:
+        return True
+
+    def bare(address: str) -> str:
+        for prefix in _FOLLOWABLE_PREFIXES:
+            if address.lower().startswith(prefix):
+                address = address[len(prefix) :]
+                break
+        return address.rstrip("/")
+
+    if bare(text) == bare(url):
+        return True
+    # only an address with escapes or punycode reads differently once decoded
+    return ("%" in url or "xn--" in url.lower()) and bare(text) == bare(_written_link(url))
+
+
+def _inline_text(children: Sequence[Token], images: list[str]) -> tuple[str, str]:
+    """Return an inline run as plain text for (Facebook, Instagram); collect image sources."""
+    fb: list[str] = []
+    ig: list[str] = []
+    links: list[tuple[int, int, Token]] = []
+    after_image = False
+    for tok in children:
+        kind = tok.type
+        if kind in ("text", "code_inline", "text_special"):
+            piece = tok.content
+        elif kind == "softbreak":
+            piece = " "
+        elif kind == "hardbreak":
+            piece = "\n"
+        elif kind == "link_open":
+            links.append((len(fb), len(ig), tok))
+            continue
+        elif kind == "link_close" and links:
+            fb_start, _, link_open = links.pop()
+            target = _link_target(link_open)
+            if target is not None:
+                text = "".join(fb[fb_start:]).strip()
+                if not text or _same_address(text, target):
+                    fb[fb_start:] = [target]
+                else:
+                    fb[fb_start:] = [f"{text} ({target})"]
+            continue
+        elif kind == "image":
+            images.append(_written_link(str(tok.attrGet("src") or "")))
+            after_image = True
+            continue
+        else:
+            # emphasis, strong and strikethrough markers, raw HTML: nothing to read
+            continue
+        if after_image:
+            # the image is gone; do not leave the spaces on both sides of it behind
+            after_image = False
+            if not ig or ig[-1][-1:].isspace():
+                piece = piece.lstrip(" ")
+                if not piece:
+                    continue
+        fb.append(piece)
+        ig.append(piece)
+    return "".join(fb).strip(), "".join(ig).strip()
+
+
+def _item_text(marker: str, blocks: list[str]) -> str:
+    """Return a list item: marker on its first line, later lines indented two spaces."""
+    lines = [line for block in blocks for line in block.split("\n")]
+    if not lines:
+        return marker.rstrip()
+    return "\n".join([marker + lines[0]] + ["  " + line if line else "" for line in lines[1:]])
+
+
+def _plain_text(tokens: Sequence[Token], texts: dict[int, str]) -> str:
+    """Return the document as plain text, given the plain text of each inline token."""
+    # Each open container (the document, a list, a list item) collects finished blocks.
+    frames: list[list[str]] = [[]]
+    markers: list[str] = []  # marker of each open list item
+    counters: list[int | None] = []  # next number of each open list; None for bullets
+    rows: list[str] | None = None  # rows of the open table
+    cells: list[str] | None = None  # cells of the open table row
+    for idx, token in enumerate(tokens):
+        kind = token.type
+        if kind == "inline":
+            text = texts[idx]
+            if cells is not None:
+                cells.append(text)
+            elif text:
+                frames[-1].append(text)
+        elif kind in ("code_block", "fence"):
+            code = token.content.rstrip("\n")
+            if code:
+                frames[-1].append(code)
+        elif kind == "bullet_list_open" or kind == "ordered_list_open":
+            start = token.attrGet("start") if kind == "ordered_list_open" else None
+            counters.append(None if kind == "bullet_list_open" else int(start or 1))
+            frames.append([])
+        elif kind == "bullet_list_close" or kind == "ordered_list_close":
+            counters.pop()
+            items = frames.pop()
+            if items:
+                frames[-1].append("\n".join(items))
+        elif kind == "list_item_open":
+            number = counters[-1]
+            if number is None:
+                markers.append(BULLET + " ")
+            else:
+                markers.append(f"{number}. ")
+                counters[-1] = number + 1
+            frames.append([])
+        elif kind == "list_item_close":
+            blocks = frames.pop()
+            frames[-1].append(_item_text(markers.pop(), blocks))
+        elif kind == "table_open":
+            rows = []
+        elif kind == "tr_open":
+            cells = []
+        elif kind == "tr_close" and rows is not None and cells is not None:
+            rows.append(" | ".join(cells))
+            cells = None
+        elif kind == "table_close" and rows is not None:
+            if rows:
+                frames[-1].append("\n".join(rows))
+            rows = None
+        # Headings and paragraphs are their inline text; blockquotes read as their
+        # paragraphs; raw HTML blocks and horizontal rules have nothing to say.
+    return _tidy("\n\n".join(frames[0]))
+
+
+def _tidy(text: str) -> str:
+    """Strip trailing spaces and the text's ends; never leave two blank lines in a row."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip()
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def render_markdown(
+    source: str,
+    *,
+    allow_html: bool = False,
+    resolve_image: ImageResolver | None = None,
+) -> RenderedMarkdown:
+    """Render a post's Markdown as HTML for the site and plain text for Facebook and Instagram."""
+    md = _PARSERS[bool(allow_html)]
+    env: dict[str, Any] = {}
+    tokens = md.parse(source, env)
+
+    images: list[str] = []
+    fb_texts: dict[int, str] = {}
+    ig_texts: dict[int, str] = {}
+    headings: list[tuple[int, str, str]] = []
+    first_paragraph: str | None = None
+    word_count = 0  # counted from the texts, so bullets, numbers and " | " are not words
+    list_depth = 0
+    for idx, token in enumerate(tokens):
+        kind = token.type
+        if kind == "inline":
+            fb_texts[idx], ig_texts[idx] = _inline_text(token.children or (), images)
+            word_count += len(ig_texts[idx].split())
+            before = tokens[idx - 1]
+            if before.type == "heading_open":
+                text = " ".join(ig_texts[idx].split())
+                headings.append((int(before.tag[1:]), text, str(before.attrGet("id") or "")))
+            elif (
+                first_paragraph is None
+                and list_depth == 0
+                and before.type == "paragraph_open"
+                and ig_texts[idx]
+            ):
+                first_paragraph = " ".join(ig_texts[idx].split())
+        elif kind == "bullet_list_open" or kind == "ordered_list_open":
+            list_depth += 1
+        elif kind == "bullet_list_close" or kind == "ordered_list_close":
+            list_depth -= 1
+        elif kind == "code_block" or kind == "fence":
+            word_count += len(token.content.split())
+
+    text_instagram = _plain_text(tokens, ig_texts)
+    text_facebook = text_instagram if fb_texts == ig_texts else _plain_text(tokens, fb_texts)
+
+    env[_RESOLVER_KEY] = resolve_image
+    html = md.renderer.render(tokens, md.options, env)
+
+    return RenderedMarkdown(
+        html=html,
+        text_facebook=text_facebook,
+        text_instagram=text_instagram,
+        first_paragraph=first_paragraph or "",
+        word_count=word_count,
+        headings=tuple(headings),
+        image_sources=tuple(images),
+    )
+
+
+def reading_minutes(word_count: int, words_per_minute: int = 230) -> int:
+    """Return the minutes a text of word_count words takes to read, rounded, at least 1."""
+    if words_per_minute <= 0:
+        raise ValueError(f"words_per_minute must be positive, not {words_per_minute}")
+    return max(1, (word_count + words_per_minute // 2) // words_per_minute)

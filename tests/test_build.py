@@ -1,0 +1,248 @@
+"""The website build: escaping, scheduled publishing, feed, sitemap, atomic swap."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
+
+import feedparser
+import jinja2
+import pytest
+from bs4 import BeautifulSoup
+
+from publisher.build import build_site
+
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=NY)
+HOSTILE = "<script>alert('x')</script>"
+
+
+def test_hostile_text_is_escaped_everywhere(project):
+    project.image("images/a.jpg")
+    project.post(
+        "evil.md",
+        f"""
+        title: "Relief {HOSTILE} now"
+        date: 2026-11-01 10:00
+        summary: "Summary {HOSTILE}"
+        tags: ["{HOSTILE}", "ok"]
+        image: images/a.jpg
+        image_alt: "Alt {HOSTILE}"
+        """,
+        f"Body {HOSTILE} and <img src=x onerror=alert(1)>\n\n<script>alert(2)</script>\n",
+    )
+    result = build_site(project.config, NOW)
+    assert result.ok, result.problems
+    files = project.files()
+    for path, data in files.items():
+        text = data.decode("utf-8", "replace")
+        assert "<script>alert" not in text, path
+        assert "<img src=x" not in text, path
+    page = BeautifulSoup(files["posts/relief-script-alert-x-script-now/index.html"], "html.parser")
+    assert page.h1.get_text() == f"Relief {HOSTILE} now"
+    assert HOSTILE in page.select_one(".post-body").get_text()
+    blocks = [json.loads(s.string) for s in page.find_all("script", type="application/ld+json")]
+    assert blocks[0]["headline"] == f"Relief {HOSTILE} now"
+    feed = feedparser.parse(files["feed.xml"])
+    assert not feed.bozo
+    assert feed.entries[0].title == f"Relief {HOSTILE} now"
+    tag_pages = [p for p in files if p.startswith("tags/") and p != "tags/index.html"]
+    assert len(tag_pages) == 2
+
+
+def test_raw_html_passes_through_only_when_config_allows(make_project):
+    body = 'Text with <span class="note">a note</span>.\n'
+    for allowed, expected in ((False, "&lt;span"), (True, '<span class="note">')):
+        project = make_project("") if not allowed else make_project("")
+        if allowed:
+            text = project.config_path.read_text().replace(
+                "[site]\n", "[site]\nallow_html = true\n", 1
+            )
+            project.config_path.write_text(text)
+        project.post("p.md", "title: Notes\ndate: 2026-01-01", body)
+        build_site(project.config, NOW)
+        html = (project.output / "posts/notes/index.html").read_text()
+        assert expected in html
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Über die Massage — ein Überblick",
+        "按摩的好处",
+        "Relax 💆‍♀️ and breathe 🌿",
+        "Ça va? Très bien!",
+    ],
+)
+def test_non_ascii_and_emoji_titles_build(project, title):
+    project.post("p.md", f'title: "{title}"\ndate: 2026-01-01', f"# {title}\n\nText 🌿 ü.\n")
+    result = build_site(project.config, NOW)
+    assert result.ok, result.problems
+    (page,) = [p for p in project.files() if p.startswith("posts/")]
+    html = BeautifulSoup(project.files()[page], "html.parser")
+    assert html.h1.get_text() == title
+
+
+def test_huge_and_empty_bodies_build(project):
+    paragraph = "Massage helps the psoas release tension and improves posture. " * 20 + "\n\n"
+    project.post(
+        "big.md", "title: Big\ndate: 2026-01-01", paragraph * (1_000_000 // len(paragraph) + 1)
+    )
+    project.post("empty.md", "title: Empty\ndate: 2026-01-02", "")
+    result = build_site(project.config, NOW)
+    assert result.ok, result.problems
+    files = project.files()
+    assert len(files["posts/big/index.html"]) > 1_000_000
+    assert b"<h1>Empty</h1>" in files["posts/empty/index.html"]
+
+
+def test_future_and_draft_posts_leak_nowhere(project):
+    project.image("images/public.jpg")
+    project.image("images/futurephoto.jpg")
+    project.image("images/draftphoto.jpg")
+    project.post(
+        "live.md",
+        "title: Live post\ndate: 2026-11-30 09:00\nimage: images/public.jpg\nimage_alt: ok\ntags: [shared]",
+    )
+    project.post(
+        "future.md",
+        "title: Zanzibarfuture\ndate: 2026-12-01 09:01\nimage: images/futurephoto.jpg\n"
+        "image_alt: Zanzibaralt\ntags: [shared, zanzibartag]\nsummary: Zanzibarsummary",
+        "Zanzibarbody text.\n",
+    )
+    project.post(
+        "draft.md",
+        "title: Quixoticdraft\ndate: 2026-01-01\ndraft: true\nimage: images/draftphoto.jpg\n"
+        "image_alt: Quixoticalt\ntags: [quixotictag]",
+        "Quixoticbody text.\n",
+    )
+    result = build_site(project.config, NOW)
+    assert result.ok and result.published == 1
+    files = project.files()
+    for path, data in files.items():
+        lowered = data.lower() + path.lower().encode()
+        for marker in (b"zanzibar", b"quixotic", b"futurephoto", b"draftphoto"):
+            assert marker not in lowered, (path, marker)
+    # A minute later the scheduled post is there, with its image and tag page.
+    later = build_site(project.config, datetime(2026, 12, 1, 9, 1, tzinfo=NY))
+    assert later.published == 2
+    files = project.files()
+    assert "posts/zanzibarfuture/futurephoto.jpg" in files
+    assert "tags/zanzibartag/index.html" in files
+    assert not any(b"quixotic" in d.lower() for d in files.values())
+
+
+def test_feed_and_sitemap_list_exactly_the_published_posts(project):
+    for day in range(1, 6):
+        project.post(f"p{day}.md", f"title: Post {day}\ndate: 2026-11-0{day}\ntags: [t{day % 2}]")
+    project.post("later.md", "title: Later\ndate: 2027-01-01")
+    project.post("draft.md", "title: Draft\ndate: 2026-01-01\ndraft: true")
+    build_site(project.config, NOW)
+    files = project.files()
+    feed = feedparser.parse(files["feed.xml"])
+    assert not feed.bozo, feed.bozo_exception
+    assert [e.title for e in feed.entries] == [f"Post {d}" for d in range(5, 0, -1)]
+    assert feed.entries[0].link == "https://clinic.example/posts/post-5/"
+    sitemap = ElementTree.fromstring(files["sitemap.xml"])
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    urls = {loc.text for loc in sitemap.findall("s:url/s:loc", ns)}
+    pages = {
+        "https://clinic.example/" + path.removesuffix("index.html")
+        for path in files
+        if path.endswith("index.html")
+    }
+    assert urls == pages
+    assert {f"https://clinic.example/posts/post-{d}/" for d in range(1, 6)} <= urls
+    assert "https://clinic.example/page/3/" in urls  # 5 posts, 2 a page
+    assert not any("later" in u or "draft" in u for u in urls)
+    assert "Sitemap: https://clinic.example/sitemap.xml" in files["robots.txt"].decode()
+
+
+def test_pagination_links_every_post_once(project):
+    for day in range(1, 6):
+        project.post(f"p{day}.md", f"title: Post {day}\ndate: 2026-11-0{day}")
+    build_site(project.config, NOW)
+    files = project.files()
+    seen = []
+    for path in ("index.html", "page/2/index.html", "page/3/index.html"):
+        soup = BeautifulSoup(files[path], "html.parser")
+        seen += [a.get_text() for a in soup.select(".card h2 a")]
+    assert seen == [f"Post {d}" for d in range(5, 0, -1)]
+
+
+def test_failed_build_leaves_previous_site_untouched(project, tmp_path):
+    project.post("a.md", "title: First\ndate: 2026-01-01\ntags: [x]")
+    build_site(project.config, NOW)
+    before = {p: (d, os.stat(project.output / p).st_mtime_ns) for p, d in project.files().items()}
+    # A template broken half-way through the build (tag pages come after post pages).
+    templates = tmp_path / "templates"
+    import shutil
+
+    from .conftest import REPO
+
+    shutil.copytree(REPO / "templates", templates)
+    (templates / "site" / "tag.html").write_text(
+        "{% extends 'base.html' %}{% block main %}{{ missing_variable }}{% endblock %}"
+    )
+    project.post("b.md", "title: Second\ndate: 2026-01-02\ntags: [x]")
+    text = project.config_path.read_text().replace(str(REPO / "templates"), templates.as_posix())
+    project.config_path.write_text(text)
+    with pytest.raises(jinja2.UndefinedError):
+        build_site(project.config, NOW)
+    after = {p: (d, os.stat(project.output / p).st_mtime_ns) for p, d in project.files().items()}
+    assert after == before
+    assert sorted(p.name for p in project.root.iterdir() if p.name.startswith(".")) == []
+
+
+def test_unchanged_rebuild_rewrites_nothing(project):
+    project.image("images/a.jpg")
+    project.post("a.md", "title: A\ndate: 2026-01-01\nimage: images/a.jpg\nimage_alt: a")
+    first = build_site(project.config, NOW)
+    assert first.stats.changed == first.stats.files
+    stamps = {p: os.stat(project.output / p).st_mtime_ns for p in project.files()}
+    second = build_site(project.config, NOW)
+    assert second.stats.changed == 0
+    assert {p: os.stat(project.output / p).st_mtime_ns for p in project.files()} == stamps
+
+
+def test_refuses_to_replace_a_folder_it_did_not_write(project):
+    project.output.mkdir()
+    (project.output / "precious.txt").write_text("keep me")
+    from publisher.exceptions import PublisherError
+
+    with pytest.raises(PublisherError, match="did not write"):
+        build_site(project.config, NOW)
+    assert (project.output / "precious.txt").read_text() == "keep me"
+
+
+def test_body_images_are_copied_and_sized(project):
+    project.image("images/inline.png", (300, 200))
+    project.post(
+        "a.md", "title: A\ndate: 2026-01-01", "Look:\n\n![Inline alt](images/inline.png)\n"
+    )
+    assert build_site(project.config, NOW).ok
+    soup = BeautifulSoup(project.files()["posts/a/index.html"], "html.parser")
+    img = soup.select_one(".post-body img")
+    assert (img["src"], img["alt"], img["width"], img["height"]) == (
+        "/posts/a/inline.png",
+        "Inline alt",
+        "300",
+        "200",
+    )
+    assert "posts/a/inline.png" in project.files()
+
+
+def test_broken_post_is_skipped_and_others_build(project):
+    project.post("good.md", "title: Good\ndate: 2026-01-01")
+    project.post("bad.md", "title: Bad\ndate: 2026-02-30")
+    project.post("badimg.md", "title: Bad image\ndate: 2026-01-01", "![x](images/nope.png)\n")
+    result = build_site(project.config, NOW)
+    assert result.published == 1
+    assert [(p.path, p.line) for p in result.problems] == [
+        ("posts/bad.md", 3),
+        ("posts/badimg.md", 5),
+    ]
+    assert "posts/good/index.html" in project.files()

@@ -1,0 +1,162 @@
+"""`publisher check`: one line per problem, FILE:LINE: message, exit 1; run as a real command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def run(project, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(project.config_path), *args],
+        capture_output=True,
+        text=True,
+        cwd=project.root,
+        timeout=60,
+    )
+
+
+def problems(project) -> list[str]:
+    result = run(project, "check")
+    assert result.returncode == (1 if result.stdout else 0), result.stderr
+    return result.stdout.splitlines()
+
+
+def test_clean_project_passes(project):
+    project.image("images/a.jpg")
+    project.post("a.md", "title: A\ndate: 2026-01-01\nimage: images/a.jpg\nimage_alt: A photo")
+    result = run(project, "check")
+    assert result.returncode == 0
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("front", "expected"),
+    [
+        (
+            "title: A\ndate: 2026-01-01\ntags: [a, b\n",
+            "posts/p.md:4: the front matter is not valid YAML",
+        ),
+        ("date: 2026-01-01", "posts/p.md:2: missing title"),
+        ("title: A", "posts/p.md:2: missing date"),
+        ("title: A\ndate: 2026-02-30", "posts/p.md:3: date: '2026-02-30' is not a real date"),
+        ("title: A\ndate: next tuesday", "posts/p.md:3: date: 'next tuesday' is not a date"),
+        (
+            "title: A\ndate: 2026-01-01 25:00",
+            "posts/p.md:3: date: '2026-01-01 25:00' is not a real date",
+        ),
+        (
+            "title: A\ndate: 2026-03-08 02:30",
+            "posts/p.md:3: date: 2026-03-08 02:30 does not exist in America/New_York",
+        ),
+        (
+            "title: A\ndate: 2026-11-01 01:30",
+            "posts/p.md:3: date: 2026-11-01 01:30 happens twice in America/New_York",
+        ),
+        (
+            "title: A\ndate: 2026-01-01\nslug: Bad_Slug",
+            "posts/p.md:4: slug 'Bad_Slug' may only have",
+        ),
+        (
+            "title: A\ndate: 2026-01-01\nslug: ../../etc",
+            "posts/p.md:4: slug '../../etc' may only have",
+        ),
+        (
+            "title: A\ndate: 2026-01-01\nimage: images/none.jpg\nimage_alt: x",
+            "posts/p.md:4: image 'images/none.jpg' not found",
+        ),
+        (
+            "title: A\ndate: 2026-01-01\nimage: ../outside.jpg\nimage_alt: x",
+            "posts/p.md:4: image '../outside.jpg' is outside the posts folder",
+        ),
+        (
+            "title: A\ndate: 2026-01-01\nimage: notes.jpg\nimage_alt: x",
+            "posts/p.md:4: image 'notes.jpg' is not an image file",
+        ),
+        ("title: A\ndate: 2026-01-01\nimage: images/a.jpg", "posts/p.md:4: image_alt is missing"),
+        ("title: A\ndate: 2026-01-01\ncategory: news", "posts/p.md:4: unknown key 'category'"),
+        ("title: A\ndate: 2026-01-01\ntags: back pain", "posts/p.md:4: tags must be a list"),
+        ("title: A\ndate: 2026-01-01\ndraft: maybe", "posts/p.md:4: draft must be true or false"),
+        ("title: A\ndate: 2026-01-01\nfacebook: 3", "posts/p.md:4: facebook must be false"),
+    ],
+)
+def test_each_problem_is_reported_at_its_line(project, front, expected):
+    project.image("images/a.jpg")
+    (project.root / "outside.jpg").write_bytes((project.posts / "images/a.jpg").read_bytes())
+    (project.posts / "notes.jpg").write_text("not really a picture")
+    project.post("p.md", front)
+    lines = problems(project)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(expected), lines
+
+
+def test_no_front_matter_and_unclosed_front_matter(project):
+    (project.posts / "plain.md").write_text("Just text\n")
+    (project.posts / "open.md").write_text("---\ntitle: A\n\nBody\n")
+    lines = problems(project)
+    assert lines[0].startswith("posts/open.md:1: the front matter is not closed")
+    assert lines[1].startswith("posts/plain.md:1: no front matter")
+
+
+def test_duplicate_slugs_are_reported_on_the_second_post(project):
+    project.post("a.md", "title: Hip pain\ndate: 2026-01-01")
+    project.post("b.md", "title: Something else\ndate: 2026-01-02\nslug: hip-pain")
+    assert problems(project) == [
+        "posts/b.md:4: slug 'hip-pain' is already used by posts/a.md: "
+        "give one of them a different title or a slug: line"
+    ]
+
+
+def test_several_problems_in_one_file_are_all_listed(project):
+    project.post("p.md", "title: A\ndate: 2026-13-01\nslug: X Y\nunknown: 1")
+    lines = problems(project)
+    assert [line.split(":")[1] for line in lines] == ["3", "4", "5"]
+
+
+def test_config_errors_name_the_key(project):
+    project.write_config("[site]\nposts_per_pag = 3\n", base="")
+    result = run(project, "check")
+    assert result.returncode == 1
+    assert "[site.posts_per_pag] unknown key (did you mean 'posts_per_page'?)" in result.stderr
+    project.write_config("[site]\nposts_per_page = 'ten'\n", base="")
+    assert "[site.posts_per_page] must be a whole number, not 'ten'" in run(project, "check").stderr
+    project.write_config("[facebook_graph]\naccess_token = 'x'\n", base="")
+    assert "secrets never go in config.toml" in run(project, "check").stderr
+    project.write_config("[site]\ntimezone = 'Pittsburgh'\n", base="")
+    assert (
+        "[site.timezone] timezone 'Pittsburgh' is not an IANA time zone"
+        in run(project, "check").stderr
+    )
+    assert "Traceback" not in run(project, "check").stderr
+
+
+def test_build_command_exits_non_zero_but_builds_the_rest(project):
+    project.post("good.md", "title: Good\ndate: 2026-01-01")
+    project.post("bad.md", "title: Bad\n")
+    result = run(project, "build", "--now", "2026-12-01T09:00")
+    assert result.returncode == 1
+    assert "skipped: posts/bad.md:2: missing date" in result.stderr
+    assert (project.output / "posts/good/index.html").is_file()
+
+
+def test_build_now_option_builds_the_site_as_it_will_be(project):
+    project.post("soon.md", "title: Soon\ndate: 2026-12-01 09:00")
+    assert run(project, "build", "--now", "2026-12-01T08:59").returncode == 0
+    assert not (project.output / "posts/soon").exists()
+    assert run(project, "build", "--now", "2026-12-01T09:00").returncode == 0
+    assert (project.output / "posts/soon/index.html").is_file()
+
+
+def test_new_writes_a_draft_that_passes_check(project):
+    result = run(project, "new", "Hip Flexors: A Guide", "--date", "2026-12-05 10:00")
+    assert result.returncode == 0, result.stderr
+    path = project.root / result.stdout.strip()
+    assert path == project.posts / "2026-12-05-hip-flexors-a-guide.md"
+    text = path.read_text()
+    assert "title: 'Hip Flexors: A Guide'" in text and "draft: true" in text
+    assert run(project, "check").returncode == 0
+    again = run(project, "new", "Hip Flexors: A Guide", "--date", "2026-12-05 10:00")
+    assert again.returncode == 1 and "already exists" in again.stderr
+    assert path.read_text() == text

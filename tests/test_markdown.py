@@ -1,0 +1,526 @@
+"""Tests of publisher.render.markdown: one parse, HTML for the site, plain text for social."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from publisher.render.markdown import (
+    ImageRef,
+    RenderedMarkdown,
+    heading_slug,
+    reading_minutes,
+    render_markdown,
+)
+
+
+def text(source: str) -> str:
+    """Return the Facebook plain text after checking Instagram reads the same (no links)."""
+    rendered = render_markdown(source)
+    assert rendered.text_instagram == rendered.text_facebook
+    return rendered.text_facebook
+
+
+# --- plain text ---------------------------------------------------------------------------
+
+
+def test_paragraphs_are_separated_by_one_blank_line() -> None:
+    assert text("One line\ncontinues.\n\n\n\nTwo.\n") == "One line continues.\n\nTwo."
+
+
+def test_headings_stand_on_their_own_line_without_hash_marks() -> None:
+    source = "# Title\nFirst paragraph.\n\n## Second *part*\n\nMore.\n\nSetext\n======\n"
+    assert text(source) == "Title\n\nFirst paragraph.\n\nSecond part\n\nMore.\n\nSetext"
+
+
+def test_bullets_use_a_dot_and_nested_lists_indent_two_spaces_per_level() -> None:
+    source = "Before:\n\n- one\n- two\n  - two a\n    - deeper\n  - two b\n- three\n\nAfter.\n"
+    assert text(source) == (
+        "Before:\n\n• one\n• two\n  • two a\n    • deeper\n  • two b\n• three\n\nAfter."
+    )
+
+
+def test_loose_list_items_are_not_spread_apart_and_extra_paragraphs_indent() -> None:
+    source = "- one\n\n- two\n\n  more about two\n\n- three\n"
+    assert text(source) == "• one\n• two\n  more about two\n• three"
+
+
+def test_ordered_list_keeps_its_numbers_from_the_start_number() -> None:
+    # CommonMark numbers items from the first one, as the browser shows them
+    assert text("3. three\n7. four\n5. five\n") == "3. three\n4. four\n5. five"
+    assert text("1) one\n2) two\n") == "1. one\n2. two"
+
+
+def test_ordered_list_nested_in_bullets() -> None:
+    assert text("- steps\n  1. first\n  2. second\n- done\n") == (
+        "• steps\n  1. first\n  2. second\n• done"
+    )
+
+
+def test_emphasis_strong_and_strikethrough_markers_are_removed() -> None:
+    source = "*soft* and _soft_, **firm** and __firm__, ~~old~~ and ***both***."
+    assert text(source) == "soft and soft, firm and firm, old and both."
+
+
+def test_inline_code_and_code_blocks_keep_their_text() -> None:
+    source = "Run `make *all*` now.\n\n```sh\necho **hi**\n  indented\n```\n\n    four spaces\n"
+    assert text(source) == "Run make *all* now.\n\necho **hi**\n  indented\n\nfour spaces"
+
+
+def test_links_show_their_address_on_facebook_and_only_their_text_on_instagram() -> None:
+    rendered = render_markdown("Book [a session](https://example.org/book) today.")
+    assert rendered.text_facebook == "Book a session (https://example.org/book) today."
+    assert rendered.text_instagram == "Book a session today."
+
+
+def test_link_whose_text_is_its_address_is_shown_once() -> None:
+    source = (
+        "[https://example.org/a](https://example.org/a), <https://example.org/b>, "
+        "[example.org](https://example.org/) and <info@example.org>."
+    )
+    rendered = render_markdown(source)
+    assert rendered.text_facebook == (
+        "https://example.org/a, https://example.org/b, https://example.org/ and info@example.org."
+    )
+    assert rendered.text_instagram == (
+        "https://example.org/a, https://example.org/b, example.org and info@example.org."
+    )
+
+
+def test_links_formatting_is_dropped_and_mail_and_phone_show_without_scheme() -> None:
+    rendered = render_markdown(
+        "[**Call** us](tel:+14129325535) or [write](mailto:info@example.org)."
+    )
+    assert rendered.text_facebook == "Call us (+14129325535) or write (info@example.org)."
+    assert rendered.text_instagram == "Call us or write."
+
+
+def test_relative_links_keep_only_their_text_since_they_lead_nowhere_off_the_site() -> None:
+    rendered = render_markdown("See [our prices](/prices/) and [below](#faq).")
+    assert rendered.text_facebook == "See our prices and below."
+
+
+def test_images_are_dropped_without_alt_text_or_a_blank_line() -> None:
+    source = "Before.\n\n![A client stretching](images/a.jpg)\n\nLook ![alt](b.jpg) here.\n"
+    rendered = render_markdown(source)
+    assert rendered.text_facebook == "Before.\n\nLook here."
+    assert rendered.text_instagram == "Before.\n\nLook here."
+    assert rendered.image_sources == ("images/a.jpg", "b.jpg")
+
+
+def test_a_linked_image_leaves_just_the_address_on_facebook() -> None:
+    rendered = render_markdown("[![logo](logo.png)](https://example.org/)\n\nText.")
+    assert rendered.text_facebook == "https://example.org/\n\nText."
+    assert rendered.text_instagram == "Text."
+
+
+def test_entities_are_decoded_and_plain_text_is_not_escaped() -> None:
+    assert text("Tom &amp; Jerry &lt;3 &copy; &#8364;5 &quot;hi&quot; 1 < 2 & 3 > 2") == (
+        'Tom & Jerry <3 © €5 "hi" 1 < 2 & 3 > 2'
+    )
+
+
+def test_hard_breaks_are_newlines_and_soft_breaks_spaces() -> None:
+    assert text("100 Noble Avenue  \nPittsburgh\\\nPA 15205\nUSA") == (
+        "100 Noble Avenue\nPittsburgh\nPA 15205 USA"
+    )
+
+
+def test_blockquotes_read_as_their_text_and_rules_disappear() -> None:
+    assert text("> Quoted **words**\n> go on.\n\n---\n\n***\n\nEnd.") == (
+        "Quoted words go on.\n\nEnd."
+    )
+
+
+def test_tables_are_rows_of_cells_joined_by_bars() -> None:
+    source = "| Service | Price |\n|---|--:|\n| **Deep** tissue | $90 |\n| Chair | |\n"
+    assert text(source) == "Service | Price\nDeep tissue | $90\nChair |"
+
+
+def test_no_trailing_spaces_or_runs_of_blank_lines_even_from_code() -> None:
+    source = "```\nline   \n\n\n\nafter\n```\n"
+    assert text(source) == "line\n\nafter"
+
+
+def test_empty_source_gives_empty_outputs() -> None:
+    rendered = render_markdown("")
+    assert rendered == RenderedMarkdown(
+        html="",
+        text_facebook="",
+        text_instagram="",
+        first_paragraph="",
+        word_count=0,
+        headings=(),
+        image_sources=(),
+    )
+
+
+# --- raw HTML -----------------------------------------------------------------------------
+
+
+def test_raw_html_is_escaped_by_default_and_stays_readable_text() -> None:
+    rendered = render_markdown('<div class="x">Hi</div>\n\nA <b>bold</b> claim.')
+    assert rendered.html == (
+        "<p>&lt;div class=&quot;x&quot;&gt;Hi&lt;/div&gt;</p>\n"
+        "<p>A &lt;b&gt;bold&lt;/b&gt; claim.</p>\n"
+    )
+    # without allow_html markdown-it sees no HTML: the text reads as the page shows it
+    assert rendered.text_facebook == '<div class="x">Hi</div>\n\nA <b>bold</b> claim.'
+
+
+def test_raw_html_passes_through_when_allowed_and_is_dropped_from_plain_text() -> None:
+    rendered = render_markdown('<div class="x">Hi</div>\n\nA <b>bold</b> claim.', allow_html=True)
+    assert rendered.html == '<div class="x">Hi</div>\n<p>A <b>bold</b> claim.</p>\n'
+    assert rendered.text_facebook == "A bold claim."
+    assert rendered.text_instagram == "A bold claim."
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "<script>alert(1)</script>",
+        "Text <script>alert(1)</script> text",
+        "<SCRIPT src=x></SCRIPT>",
+        "# <script>x</script>",
+        "`<script>`\n\n```<script>\n<script>\n```",
+        "[<script>](https://example.org/<script>)",
+        '![<script>](x.jpg "<script>")',
+        "<javascript:alert(1)>",
+        "| <script> |\n|---|\n| <script> |",
+    ],
+)
+def test_script_in_a_post_never_reaches_the_html_unescaped(source: str) -> None:
+    assert "<script" not in render_markdown(source).html.lower()
+
+
+def test_javascript_links_are_refused() -> None:
+    html = render_markdown("[click](javascript:alert(1))").html
+    assert "href" not in html
+    assert html == "<p>[click](javascript:alert(1))</p>\n"
+
+
+def test_external_links_keep_their_href() -> None:
+    html = render_markdown("[Book](https://example.org/book?a=1&b=2)").html
+    assert html == '<p><a href="https://example.org/book?a=1&amp;b=2">Book</a></p>\n'
+
+
+# --- HTML structure -----------------------------------------------------------------------
+
+
+def test_tables_are_wrapped_for_small_screens() -> None:
+    html = render_markdown("| a | b |\n|---|---|\n| 1 | 2 |\n").html
+    assert html.startswith('<div class="table-wrap">\n<table>\n<thead>')
+    assert html.endswith("</tbody>\n</table>\n</div>\n")
+
+
+def test_strikethrough_is_rendered() -> None:
+    assert render_markdown("~~old~~ new").html == "<p><s>old</s> new</p>\n"
+
+
+def test_linkify_and_typographer_are_off() -> None:
+    rendered = render_markdown('Visit www.example.org -- "now"')
+    assert rendered.html == "<p>Visit www.example.org -- &quot;now&quot;</p>\n"
+
+
+def test_headings_get_ids_and_keep_their_text_clean() -> None:
+    rendered = render_markdown("## What Is the Psoas (and Iliopsoas)?\n")
+    assert rendered.html == (
+        '<h2 id="what-is-the-psoas-and-iliopsoas">What Is the Psoas (and Iliopsoas)?</h2>\n'
+    )
+    assert rendered.headings == (
+        (2, "What Is the Psoas (and Iliopsoas)?", "what-is-the-psoas-and-iliopsoas"),
+    )
+
+
+def test_duplicate_headings_get_unique_ids() -> None:
+    rendered = render_markdown("# Tips\n\n## Tips\n\n### Tips\n\n## Tips-1\n")
+    ids = [heading_id for _, _, heading_id in rendered.headings]
+    assert ids == ["tips", "tips-1", "tips-2", "tips-1-1"]
+    assert len(set(ids)) == len(ids)
+    assert '<h3 id="tips-2">Tips</h3>' in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("Über Massage & Wellness", "uber-massage-wellness"),
+        ("💆 Relax 💆‍♀️ Today!", "relax-today"),
+        ("Crème brûlée for the soul", "creme-brulee-for-the-soul"),
+        ("What's new?", "whats-new"),
+        ("Массаж спины", "массаж-спины"),
+        ("肩こりマッサージ", "肩こりマッサージ"),
+        ("🙂🙂", "section"),
+        ("  Step 2 -- _rest_  ", "step-2-rest"),
+    ],
+)
+def test_heading_slug_handles_accents_scripts_and_emoji(title: str, slug: str) -> None:
+    assert heading_slug(title) == slug
+
+
+def test_emoji_only_headings_still_get_unique_ids() -> None:
+    rendered = render_markdown("## 🌿\n\n## 🌿🌿\n\n## Café ☕\n")
+    assert rendered.headings == (
+        (2, "🌿", "section"),
+        (2, "🌿🌿", "section-1"),
+        (2, "Café ☕", "cafe"),
+    )
+
+
+def test_heading_text_drops_formatting_links_and_images() -> None:
+    rendered = render_markdown("### A **bold** [link](https://example.org) ![x](x.png) `code`\n")
+    assert rendered.headings == ((3, "A bold link code", "a-bold-link-code"),)
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+def test_resolved_image_gets_its_url_size_alt_and_lazy_loading() -> None:
+    seen: list[str] = []
+
+    def resolve(src: str) -> ImageRef | None:
+        seen.append(src)
+        return ImageRef(url="/images/psoas-800.jpg", width=800, height=533)
+
+    rendered = render_markdown(
+        "![A girl leaning over, *back pain*](images/psoas.jpg)", resolve_image=resolve
+    )
+    assert seen == ["images/psoas.jpg"]
+    assert rendered.html == (
+        '<p><img src="/images/psoas-800.jpg" alt="A girl leaning over, back pain" '
+        'width="800" height="533" loading="lazy" decoding="async"></p>\n'
+    )
+
+
+def test_unresolved_image_keeps_its_src_and_escaped_alt() -> None:
+    source = '![Tom & "Jerry" <3](images/a.jpg "A title")'
+    expected = (
+        '<p><img src="images/a.jpg" alt="Tom &amp; &quot;Jerry&quot; &lt;3" '
+        'title="A title" loading="lazy" decoding="async"></p>\n'
+    )
+    assert render_markdown(source, resolve_image=lambda src: None).html == expected
+    assert render_markdown(source).html == expected
+
+
+def test_image_without_alt_still_has_an_alt_attribute() -> None:
+    html = render_markdown("![](a.jpg)").html
+    assert html == '<p><img src="a.jpg" alt="" loading="lazy" decoding="async"></p>\n'
+
+
+def test_image_sources_are_listed_in_order_as_written() -> None:
+    source = "![a](one.jpg)\n\n## ![b](<two words.png>)\n\n- ![c](https://cdn.example.org/3.webp)\n"
+    resolved: list[str] = []
+    rendered = render_markdown(source, resolve_image=lambda src: resolved.append(src))
+    expected = ("one.jpg", "two words.png", "https://cdn.example.org/3.webp")
+    assert rendered.image_sources == expected
+    assert tuple(resolved) == expected
+    assert 'src="two%20words.png"' in rendered.html
+
+
+# --- summary, word count, reading time ----------------------------------------------------
+
+
+def test_first_paragraph_skips_headings_images_and_lists() -> None:
+    source = (
+        "## Intro\n\n![photo](a.jpg)\n\n- a list item\n\n"
+        "Tight hips **pull** the [spine](https://example.org)\nforward.\n\nSecond."
+    )
+    assert render_markdown(source).first_paragraph == "Tight hips pull the spine forward."
+
+
+def test_word_count_counts_words_not_markers_or_addresses() -> None:
+    source = "# Two words\n\n- one\n- [two words](https://example.org/a/b)\n\n| a | b |\n|--|--|\n"
+    assert render_markdown(source).word_count == 7
+
+
+@pytest.mark.parametrize(
+    ("words", "minutes"),
+    [(0, 1), (1, 1), (114, 1), (230, 1), (344, 1), (345, 2), (500, 2), (690, 3), (2300, 10)],
+)
+def test_reading_minutes_rounds_and_is_at_least_one(words: int, minutes: int) -> None:
+    assert reading_minutes(words) == minutes
+
+
+def test_reading_minutes_with_another_pace_and_a_bad_pace() -> None:
+    assert reading_minutes(500, words_per_minute=100) == 5
+    with pytest.raises(ValueError, match="words_per_minute"):
+        reading_minutes(500, words_per_minute=0)
+
+
+# --- properties ---------------------------------------------------------------------------
+
+# Pieces that make Markdown constructs far more often than arbitrary text does.
+MARKDOWN_PIECES = [
+    *(string.ascii_letters[:8] + string.digits[:3] + " \n\t*_~`#>-+|[]()!<>&;:/\\.=\"'"),
+    *("<script>", "</script>", "<SCRIPT ", "http://", "javascript:", "&amp;", "```", "    "),
+    *("é", "💆"),
+]
+MARKDOWNISH = st.lists(st.sampled_from(MARKDOWN_PIECES), max_size=80).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=st.one_of(st.text(max_size=200), MARKDOWNISH))
+def test_any_text_renders_safely_and_tidily(source: str) -> None:
+    rendered = render_markdown(source)
+    assert "<script" not in rendered.html.lower()
+    for plain in (rendered.text_facebook, rendered.text_instagram):
+        assert "\n\n\n" not in plain
+        assert plain == plain.strip()
+        assert all(line == line.rstrip() for line in plain.split("\n"))
+    assert rendered.word_count >= 0
+    assert reading_minutes(rendered.word_count) >= 1
+    ids = [heading_id for _, _, heading_id in rendered.headings]
+    assert len(set(ids)) == len(ids)
+
+
+WORD = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=8)
+MARKERS = st.sampled_from(["", "*", "_", "**", "__", "~~", "***"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.tuples(WORD, MARKERS), min_size=1, max_size=20))
+def test_emphasis_leaves_only_its_words(words: list[tuple[str, str]]) -> None:
+    source = " ".join(f"{marker}{word}{marker}" for word, marker in words)
+    rendered = render_markdown(source)
+    expected = " ".join(word for word, _ in words)
+    assert rendered.text_facebook == expected
+    assert rendered.text_instagram == expected
+    assert rendered.word_count == len(words)
+
+
+# --- a real post --------------------------------------------------------------------------
+
+PSOAS = """\
+If you’ve ever struggled with stubborn lower back pain that just won’t go away, your psoas \
+muscle could be the hidden cause. This deep core muscle, part of a group known as the \
+iliopsoas, plays a major role in how we sit, stand, and move—and when it becomes tight or \
+overworked, it can lead to discomfort that radiates through your lower back, hips, and even \
+your legs.
+
+![A girl leaning over experiencing back pain](images/psoas-back-pain.jpg)
+
+At Kneaded Tranquility, we often see clients dealing with back pain that’s actually rooted in \
+tight hip flexors, especially the psoas. Once this area is addressed through focused massage \
+therapy, relief and better posture often follow quickly.
+
+## What Is the Psoas (and Iliopsoas)?
+
+The iliopsoas is made up of two main muscles:
+
+- **Psoas major:** Runs from the lower spine to the top of the thigh bone (femur).
+- **Iliacus:** Originates inside the pelvis and joins the psoas before attaching to the femur.
+
+Together, they are your primary hip flexors—responsible for lifting your legs, walking, and \
+stabilizing your spine. Because the psoas connects your spine to your legs, it has a \
+tremendous influence on posture and back health.
+
+## How a Tight Psoas Leads to Back Pain
+
+When we sit for long hours—whether working at a desk or driving—the hips stay flexed, causing \
+the psoas to shorten and tighten over time. This can:
+
+- Pull the lower spine forward, increasing pressure on the lumbar area.
+- Tilt the pelvis forward, creating an exaggerated curve in the lower back.
+- Disrupt muscle balance, weakening the glutes and hamstrings.
+
+The result? Chronic lower back pain, hip tightness, and fatigue that stretching alone rarely \
+fixes.
+
+## The Emotional Side of the Psoas
+
+Sometimes called the “muscle of the soul,” the psoas is closely connected to our stress \
+response. When we’re anxious or under pressure, our body naturally tightens this muscle as \
+part of the fight-or-flight reaction. Over time, emotional tension can become physical \
+tension—literally stored deep within the hips.
+
+## How Massage Therapy Helps
+
+Massage therapy is one of the most effective ways to release tension in and around the psoas \
+and iliopsoas. At Kneaded Tranquility, our therapists specialize in working with the core and \
+hip muscles that contribute to back pain.
+
+Through techniques like myofascial release, deep tissue therapy, and neuromuscular work, we \
+can:
+
+- Ease deep tension in the hips and lower back
+- Restore balance between the front and back of the body
+- Improve flexibility and posture
+- Relieve back pain caused by muscular imbalance
+
+## Tips for a Healthy Psoas
+
+1. **Take breaks from sitting:** Stand up, stretch, or walk every hour.
+2. **Stretch your hip flexors:** Gentle lunges and supported bridges can help.
+3. **Practice deep breathing:** Diaphragmatic breathing can help relax the psoas naturally.
+4. **Schedule regular massage sessions:** Consistent bodywork keeps the psoas balanced and \
+prevents pain from returning.
+
+Your back pain may not start in your spine—it may start deep in your hips. By giving attention \
+to your psoas, you’re giving your body the support it needs to move freely and feel at ease.
+
+At Kneaded Tranquility, our goal is simple: help you let go of everything that’s holding you \
+back—starting with tension that hides beneath the surface.
+"""
+
+
+def test_psoas_article_reads_right_as_plain_text() -> None:
+    rendered = render_markdown(PSOAS)
+    lines = rendered.text_facebook.split("\n")
+    assert rendered.text_instagram == rendered.text_facebook
+    assert lines[:12] == [
+        "If you’ve ever struggled with stubborn lower back pain that just won’t go away, your "
+        "psoas muscle could be the hidden cause. This deep core muscle, part of a group known as "
+        "the iliopsoas, plays a major role in how we sit, stand, and move—and when it becomes "
+        "tight or overworked, it can lead to discomfort that radiates through your lower back, "
+        "hips, and even your legs.",
+        "",
+        "At Kneaded Tranquility, we often see clients dealing with back pain that’s actually "
+        "rooted in tight hip flexors, especially the psoas. Once this area is addressed through "
+        "focused massage therapy, relief and better posture often follow quickly.",
+        "",
+        "What Is the Psoas (and Iliopsoas)?",
+        "",
+        "The iliopsoas is made up of two main muscles:",
+        "",
+        "• Psoas major: Runs from the lower spine to the top of the thigh bone (femur).",
+        "• Iliacus: Originates inside the pelvis and joins the psoas before attaching to the "
+        "femur.",
+        "",
+        "Together, they are your primary hip flexors—responsible for lifting your legs, walking, "
+        "and stabilizing your spine. Because the psoas connects your spine to your legs, it has a "
+        "tremendous influence on posture and back health.",
+    ]
+    tips = lines.index("Tips for a Healthy Psoas")
+    assert lines[tips : tips + 7] == [
+        "Tips for a Healthy Psoas",
+        "",
+        "1. Take breaks from sitting: Stand up, stretch, or walk every hour.",
+        "2. Stretch your hip flexors: Gentle lunges and supported bridges can help.",
+        "3. Practice deep breathing: Diaphragmatic breathing can help relax the psoas naturally.",
+        "4. Schedule regular massage sessions: Consistent bodywork keeps the psoas balanced and "
+        "prevents pain from returning.",
+        "",
+    ]
+    assert lines[-1] == (
+        "At Kneaded Tranquility, our goal is simple: help you let go of everything that’s "
+        "holding you back—starting with tension that hides beneath the surface."
+    )
+    for marker in ("**", "##", "![", "](", "- ", "\n\n\n"):
+        assert marker not in rendered.text_facebook
+    assert sum(line.startswith("• ") for line in lines) == 9
+    assert [heading[2] for heading in rendered.headings] == [
+        "what-is-the-psoas-and-iliopsoas",
+        "how-a-tight-psoas-leads-to-back-pain",
+        "the-emotional-side-of-the-psoas",
+        "how-massage-therapy-helps",
+        "tips-for-a-healthy-psoas",
+    ]
+    assert rendered.first_paragraph.startswith("If you’ve ever struggled")
+    assert rendered.first_paragraph.endswith("and even your legs.")
+    assert rendered.image_sources == ("images/psoas-back-pain.jpg",)
+    # every word of the text, less the 9 bullets and 4 list numbers
+    assert rendered.word_count == len(rendered.text_instagram.split()) - 9 - 4 == 514
+    assert reading_minutes(rendered.word_count) == 2
+    assert "<li><strong>Psoas major:</strong> Runs from" in rendered.html
