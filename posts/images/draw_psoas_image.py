@@ -2,7 +2,7 @@
 
 Run `python posts/images/draw_psoas_image.py` to rewrite psoas-back-pain.jpg next to this
 script. Only the standard library and Pillow; the drawing has no randomness, so the same
-Pillow version always writes the same file. Coordinates are in output pixels (1600x1000);
+Pillow build always writes the same bytes. Coordinates are in output pixels (1600x1000);
 the scene is drawn at twice that size and scaled down, which smooths every edge.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 Point = tuple[float, float]
 Colour = tuple[int, int, int]
@@ -19,23 +19,34 @@ Colour = tuple[int, int, int]
 WIDTH, HEIGHT = 1600, 1000
 SUPERSAMPLE = 2
 OUTPUT = Path(__file__).with_name("psoas-back-pain.jpg")
+FLOOR_Y = 770  # where the wall meets the floor; everything stands further forward, at 840
 
 OFF_WHITE = (247, 243, 236)
 WALL_LOW = (240, 233, 222)
 SAND = (230, 214, 188)
 SAND_DEEP = (214, 193, 160)
 SAND_SHADOW = (196, 174, 140)
+FLOOR_FRONT = (221, 202, 172)
+RUG = (205, 214, 190)
+RUG_EDGE = (186, 198, 168)
 SAGE_PALE = (214, 222, 201)
+ARCH_INSIDE = (223, 229, 211)
 SAGE_LIGHT = (188, 202, 170)
 SAGE = (152, 170, 132)
 SAGE_DEEP = (104, 124, 92)
 SAGE_DARK = (78, 97, 70)
-SKIN = (222, 178, 148)
-SKIN_SHADE = (200, 152, 122)
-HAIR = (92, 66, 54)
-TROUSERS = (186, 160, 128)
-TROUSERS_SHADE = (160, 134, 104)
+SKIN = (216, 168, 136)
+SKIN_SHADE = (190, 142, 112)
+HAIR = (86, 60, 50)
+TOP = (110, 132, 98)
+LEGGINGS = (128, 112, 102)
+LEGGINGS_SHADE = (104, 90, 84)
+SHOE = (236, 228, 214)
+SHOE_SHADE = (208, 198, 182)
 TERRACOTTA = (205, 142, 108)
+TERRACOTTA_DEEP = (188, 124, 92)
+WOOD = (196, 164, 126)
+OFF_WHITE_DEEP = (252, 250, 246)
 GLOW = (244, 150, 108)
 
 
@@ -80,8 +91,19 @@ def disc(draw: ImageDraw.ImageDraw, centre: Point, radius: float, fill: Colour) 
     draw.ellipse(scaled([(x - radius, y - radius), (x + radius, y + radius)]), fill=fill)
 
 
+def arc_point(centre: Point, radius: float, degrees: float) -> Point:
+    """The point on a circle at an angle, measured clockwise from the right (y points down)."""
+    angle = math.radians(degrees)
+    return (centre[0] + radius * math.cos(angle), centre[1] + radius * math.sin(angle))
+
+
 def limb(
-    draw: ImageDraw.ImageDraw, start: Point, end: Point, start_radius: float, end_radius: float, fill: Colour
+    draw: ImageDraw.ImageDraw,
+    start: Point,
+    end: Point,
+    start_radius: float,
+    end_radius: float,
+    fill: Colour,
 ) -> None:
     """A tapered capsule from start to end: an arm or leg segment."""
     dx, dy = end[0] - start[0], end[1] - start[1]
@@ -115,7 +137,7 @@ def tint(image: Image.Image, mask: Image.Image, colour: Colour) -> None:
 def draw_background(image: Image.Image) -> None:
     """Wall, arch window, decorative circles, floor."""
     draw = ImageDraw.Draw(image)
-    floor_y = 840
+    floor_y = FLOOR_Y
     for y in range(floor_y):
         t = y / floor_y
         colour = tuple(round(a + (b - a) * t) for a, b in zip(OFF_WHITE, WALL_LOW, strict=True))
@@ -128,51 +150,85 @@ def draw_background(image: Image.Image) -> None:
     draw.pieslice(scaled([(left, top), (right, top + 2 * radius)]), 180, 360, fill=SAGE_PALE)
     inner = 34
     draw.rectangle(
-        scaled([(left + inner, top + radius), (right - inner, floor_y)]), fill=(223, 229, 211)
+        scaled([(left + inner, top + radius), (right - inner, floor_y)]), fill=ARCH_INSIDE
     )
     draw.pieslice(
         scaled([(left + inner, top + inner), (right - inner, top + 2 * radius - inner)]),
         180,
         360,
-        fill=(223, 229, 211),
+        fill=ARCH_INSIDE,
     )
 
     # Warm sand sun and a smaller echo, upper left.
     disc(draw, (300, 260), 120, SAND)
     disc(draw, (455, 170), 38, SAGE_LIGHT)
 
-    # Floor with a soft skirting line.
-    draw.rectangle(scaled([(0, floor_y), (WIDTH, HEIGHT)]), fill=SAND)
+    # Floor, a touch darker towards the front, with a soft skirting line.
+    for y in range(floor_y, HEIGHT):
+        t = (y - floor_y) / (HEIGHT - floor_y)
+        colour = tuple(round(a + (b - a) * t) for a, b in zip(SAND, FLOOR_FRONT, strict=True))
+        draw.line(scaled([(0, y), (WIDTH, y)]), fill=colour, width=SUPERSAMPLE)
     draw.rectangle(scaled([(0, floor_y), (WIDTH, floor_y + 6)]), fill=SAND_DEEP)
+    # A round rug for her to stand on.
+    draw.ellipse(scaled([(560, 806), (1150, 884)]), fill=RUG_EDGE)
+    draw.ellipse(scaled([(574, 812), (1136, 878)]), fill=RUG)
 
 
 def draw_plant(image: Image.Image) -> None:
     """A potted plant on the floor to the right."""
     draw = ImageDraw.Draw(image)
+    base = (1335, 700)
+    # (bend, tip, leaf colour) for each stem, back to front.
     stems = [
-        ((1330, 700), (1250, 470), (1210, 430)),
-        ((1335, 700), (1320, 420), (1330, 360)),
-        ((1340, 700), (1420, 480), (1470, 450)),
-        ((1332, 700), (1270, 560), (1215, 560)),
-        ((1338, 700), (1400, 580), (1455, 590)),
+        ((1300, 520), (1236, 420), SAGE_LIGHT),
+        ((1350, 480), (1352, 340), SAGE),
+        ((1390, 520), (1462, 430), SAGE_LIGHT),
+        ((1290, 600), (1200, 540), SAGE_DEEP),
+        ((1370, 560), (1418, 470), SAGE_DEEP),
+        ((1320, 560), (1288, 452), SAGE),
+        ((1380, 620), (1470, 580), SAGE),
     ]
-    leaf_colours = [SAGE, SAGE_DEEP, SAGE, SAGE_DEEP, SAGE_LIGHT]
-    for (base, control, tip), colour in zip(stems, leaf_colours, strict=True):
-        draw.line(scaled([base, control, tip]), fill=SAGE_DARK, width=4 * SUPERSAMPLE, joint="curve")
-        leaf(draw, control, tip, colour)
-    # Pot
+    for bend, tip, colour in stems:
+        curve = cubic(base, bend, bend, tip, steps=32) + [tip]
+        draw.line(scaled(curve), fill=SAGE_DARK, width=3 * SUPERSAMPLE, joint="curve")
+        leaf(draw, curve[-8], tip, colour)
     shape(
         draw,
         outline(
-            (1270, 700),
-            ((1300, 700), (1370, 700), (1400, 700)),
-            ((1395, 760), (1385, 820), (1375, 840)),
-            ((1340, 845), (1320, 845), (1295, 840)),
-            ((1285, 820), (1275, 760), (1270, 700)),
+            (1272, 706),
+            ((1310, 706), (1360, 706), (1398, 706)),
+            ((1394, 766), (1386, 818), (1374, 840)),
+            ((1340, 846), (1330, 846), (1296, 840)),
+            ((1284, 818), (1276, 766), (1272, 706)),
         ),
         TERRACOTTA,
     )
-    draw.rectangle(scaled([(1262, 690), (1408, 712)]), fill=(190, 126, 94))
+    draw.rounded_rectangle(
+        scaled([(1262, 692), (1408, 716)]), radius=6 * SUPERSAMPLE, fill=TERRACOTTA_DEEP
+    )
+
+
+def draw_towels(image: Image.Image) -> None:
+    """A low bench with rolled towels, to the left."""
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle(scaled([(190, 730), (470, 752)]), radius=8 * SUPERSAMPLE, fill=WOOD)
+    for x in (215, 440):
+        draw.rounded_rectangle(
+            scaled([(x - 10, 748), (x + 10, 840)]), radius=4 * SUPERSAMPLE, fill=WOOD
+        )
+    rolls = [
+        ((265, 694), SAGE_LIGHT),
+        ((345, 694), OFF_WHITE_DEEP),
+        ((425, 694), SAND_DEEP),
+        ((305, 626), OFF_WHITE_DEEP),
+        ((385, 626), SAGE_LIGHT),
+    ]
+    for centre, colour in rolls:
+        disc(draw, centre, 36, colour)
+        shade = tuple(round(channel * 0.86) for channel in colour)
+        # The rolled end: a loose spiral.
+        spiral = [arc_point(centre, 4 + 28 * t / 720, t + 90) for t in range(0, 721, 8)]
+        draw.line(scaled(spiral), fill=shade, width=3 * SUPERSAMPLE, joint="curve")
 
 
 def leaf(draw: ImageDraw.ImageDraw, base: Point, tip: Point, colour: Colour) -> None:
@@ -185,106 +241,144 @@ def leaf(draw: ImageDraw.ImageDraw, base: Point, tip: Point, colour: Colour) -> 
     extended = (tip[0] + dx * 0.6, tip[1] + dy * 0.6)
     shape(
         draw,
-        outline(base, (mid_a, (tip[0] + nx * 0.3, tip[1] + ny * 0.3), extended), (
-            (tip[0] - nx * 0.3, tip[1] - ny * 0.3),
-            mid_b,
+        outline(
             base,
-        )),
+            (mid_a, (tip[0] + nx * 0.3, tip[1] + ny * 0.3), extended),
+            (
+                (tip[0] - nx * 0.3, tip[1] - ny * 0.3),
+                mid_b,
+                base,
+            ),
+        ),
         colour,
     )
 
 
-def draw_shadow(image: Image.Image) -> None:
-    """A soft shadow on the floor under the figure."""
+def draw_shadows(image: Image.Image) -> None:
+    """Soft shadows on the floor under the figure, the bench and the pot."""
     mask, draw = soft_layer(image.size)
-    draw.ellipse(scaled([(700, 838), (990, 872)]), fill=120)
+    draw.ellipse(scaled([(720, 826), (960, 856)]), fill=130)
+    draw.ellipse(scaled([(190, 830), (480, 852)]), fill=90)
+    draw.ellipse(scaled([(1276, 830), (1410, 852)]), fill=110)
     mask = mask.filter(ImageFilter.GaussianBlur(14 * SUPERSAMPLE))
     tint(image, mask, SAND_SHADOW)
 
 
 def draw_figure(image: Image.Image) -> None:
-    """The woman: leaning forward, left hand on her knee, right hand on her lower back."""
+    """The woman: bent forward at the hips, one hand on her knee, one on her lower back."""
     draw = ImageDraw.Draw(image)
-    # Far leg, a shade darker, behind.
-    limb(draw, (790, 570), (800, 705), 46, 30, TROUSERS_SHADE)
-    limb(draw, (800, 705), (790, 832), 30, 20, TROUSERS_SHADE)
-    shape(draw, outline((770, 822), ((790, 818), (830, 822), (842, 836)), ((820, 842), (790, 842), (770, 840)), ((766, 834), (766, 826), (770, 822))), SAGE_DARK)
-    # Far arm, resting on the front knee.
-    limb(draw, (950, 400), (935, 540), 24, 19, SKIN_SHADE)
-    limb(draw, (935, 540), (880, 640), 19, 15, SKIN_SHADE)
-    # Near leg.
-    limb(draw, (815, 570), (870, 705), 50, 31, TROUSERS)
-    limb(draw, (870, 705), (862, 832), 31, 21, TROUSERS)
-    shape(draw, outline((842, 822), ((862, 816), (905, 822), (918, 836)), ((895, 843), (860, 843), (840, 840)), ((837, 834), (837, 826), (842, 822))), SAGE_DARK)
-    # Torso: a soft top in deep sage, leaning forward about forty degrees.
+    # Far leg, in shade, behind everything else.
+    limb(draw, (792, 585), (812, 710), 40, 26, LEGGINGS_SHADE)
+    limb(draw, (812, 710), (790, 818), 26, 16, LEGGINGS_SHADE)
+    shoe(draw, (790, 822), SHOE_SHADE)
+    # Near leg, knee a little bent.
+    limb(draw, (825, 590), (868, 710), 42, 27, LEGGINGS)
+    limb(draw, (868, 710), (850, 818), 27, 17, LEGGINGS)
+    shoe(draw, (850, 822), SHOE)
+    # Arm reaching down to rest on the knee; its shoulder hides under the torso.
+    limb(draw, (935, 395), (932, 520), 21, 16, SKIN_SHADE)
+    limb(draw, (932, 520), (880, 640), 16, 13, SKIN_SHADE)
+    disc(draw, (874, 652), 17, SKIN_SHADE)
+    # Hips and seat, in the leggings.
     shape(
         draw,
         outline(
-            (760, 560),
-            ((770, 500), (840, 400), (920, 360)),
-            ((955, 345), (985, 360), (985, 400)),
-            ((975, 450), (900, 520), (870, 580)),
-            ((840, 600), (780, 600), (760, 560)),
+            (772, 620),
+            ((748, 604), (744, 560), (770, 532)),
+            ((800, 520), (860, 530), (884, 560)),
+            ((890, 592), (862, 626), (828, 632)),
+            ((805, 634), (786, 630), (772, 620)),
         ),
-        SAGE_DEEP,
+        LEGGINGS,
     )
-    # Neck and head, tipped down.
-    limb(draw, (955, 372), (990, 345), 22, 20, SKIN)
-    disc(draw, (1012, 318), 46, SKIN)
-    # Hair: a low bun at the back of the head.
+    # Top: leaning forward about forty-five degrees, the back gently rounded.
     shape(
         draw,
         outline(
-            (968, 322),
-            ((968, 280), (1010, 262), (1040, 280)),
-            ((1060, 292), (1062, 318), (1055, 330)),
-            ((1030, 300), (995, 300), (990, 330)),
-            ((985, 345), (970, 345), (968, 322)),
+            (768, 556),
+            ((786, 500), (840, 418), (904, 374)),
+            ((930, 356), (962, 342), (980, 350)),
+            ((994, 372), (988, 402), (968, 426)),
+            ((936, 466), (900, 526), (888, 584)),
+            ((850, 582), (800, 572), (766, 556)),
         ),
-        HAIR,
+        TOP,
     )
-    disc(draw, (958, 290), 28, HAIR)
-    # Near arm: elbow out behind, hand flat on the lower back.
-    limb(draw, (930, 395), (845, 440), 24, 19, SKIN)
-    limb(draw, (845, 440), (800, 520), 19, 16, SKIN)
+    # Neck and head, tipped down towards the floor.
+    limb(draw, (968, 362), (996, 346), 17, 16, SKIN)
+    head, radius = (1012, 328), 42
+    disc(draw, head, radius, SKIN)
+    disc(draw, arc_point(head, radius - 4, 48), 9, SKIN)  # the nose, pointing at the floor
+    disc(draw, (972, 292), 23, HAIR)  # the bun
+    # Hair over the crown and the back of the head; she faces down and to the right.
+    crown = [arc_point(head, radius + 3, angle) for angle in range(120, 336, 4)]
+    forehead, nape = crown[-1], crown[0]
+    hairline = cubic(forehead, (1034, 326), (1006, 336), nape, steps=24)
+    shape(draw, crown + hairline, HAIR)
+    # Near arm: elbow out behind, the hand spread on the lower back.
+    limb(draw, (922, 392), (818, 416), 22, 17, SKIN)
+    limb(draw, (922, 392), (872, 404), 24, 21, TOP)  # short sleeve
+    limb(draw, (818, 416), (790, 500), 17, 14, SKIN)
     shape(
         draw,
         outline(
-            (786, 505),
-            ((800, 498), (822, 510), (826, 528)),
-            ((824, 548), (806, 560), (790, 552)),
-            ((778, 540), (776, 515), (786, 505)),
+            (778, 494),
+            ((794, 486), (812, 500), (812, 520)),
+            ((812, 544), (798, 558), (784, 552)),
+            ((770, 540), (766, 508), (778, 494)),
         ),
         SKIN,
     )
 
 
-def draw_glow(image: Image.Image) -> None:
-    """A warm, soft light over the lower back and hip, where the psoas pulls."""
-    mask, draw = soft_layer(image.size)
-    draw.ellipse(scaled([(730, 470), (890, 630)]), fill=170)
-    mask = mask.filter(ImageFilter.GaussianBlur(38 * SUPERSAMPLE))
-    glow = Image.new("RGB", image.size, GLOW)
-    image.paste(glow, (0, 0), mask)
+def shoe(draw: ImageDraw.ImageDraw, heel: Point, colour: Colour) -> None:
+    """A flat shoe whose heel sits at the given point, pointing right."""
+    x, y = heel
+    shape(
+        draw,
+        outline(
+            (x - 20, y - 12),
+            ((x, y - 20), (x + 40, y - 14), (x + 58, y + 6)),
+            ((x + 50, y + 18), (x, y + 18), (x - 22, y + 16)),
+            ((x - 28, y + 8), (x - 28, y - 6), (x - 20, y - 12)),
+        ),
+        colour,
+    )
+
+
+def draw_glow(image: Image.Image) -> Image.Image:
+    """A warm light over the lower back and hip, where the psoas pulls."""
+    core, draw = soft_layer(image.size)
+    draw.ellipse(scaled([(730, 470), (870, 610)]), fill=255)
+    core = core.filter(ImageFilter.GaussianBlur(30 * SUPERSAMPLE))
     rings, draw = soft_layer(image.size)
-    for radius, strength in ((105, 70), (140, 40)):
+    for radius, strength in ((96, 150), (128, 90)):
         draw.ellipse(
-            scaled([(805 - radius, 545 - radius), (805 + radius, 545 + radius)]),
+            scaled([(800 - radius, 540 - radius), (800 + radius, 540 + radius)]),
             outline=strength,
             width=3 * SUPERSAMPLE,
         )
-    rings = rings.filter(ImageFilter.GaussianBlur(2 * SUPERSAMPLE))
-    image.paste(glow, (0, 0), rings)
+    rings = rings.filter(ImageFilter.GaussianBlur(1.5 * SUPERSAMPLE))
+    mask = ImageChops.lighter(core.point(lambda value: value * 3 // 5), rings)
+    # Tint for the colour, then screen for the light, so the figure shows through.
+    image.paste(Image.new("RGB", image.size, GLOW), (0, 0), mask)
+    light = Image.composite(
+        Image.new("RGB", image.size, GLOW),
+        Image.new("RGB", image.size),
+        core.point(lambda value: value // 3),
+    )
+    return ImageChops.screen(image, light)
 
 
 def draw_scene() -> Image.Image:
     """The whole picture at output size."""
     image = Image.new("RGB", (WIDTH * SUPERSAMPLE, HEIGHT * SUPERSAMPLE), OFF_WHITE)
     draw_background(image)
+    draw_shadows(image)
     draw_plant(image)
-    draw_shadow(image)
+    draw_towels(image)
     draw_figure(image)
-    draw_glow(image)
+    image = draw_glow(image)
     return image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
 
 
