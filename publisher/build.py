@@ -8,14 +8,20 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from publisher.cache import Cache, content_key
 from publisher.config import Config
 from publisher.content import LoadedPosts, Post, load_posts
 from publisher.exceptions import ContentError
 from publisher.output import WriteStats, write_tree
-from publisher.render.images import inspect_image
+from publisher.render.images import inspect_image, instagram_image
 from publisher.render.markdown import ImageRef, render_markdown
 from publisher.render.site import OutputFile, PostPage, SiteRenderer
+from publisher.render.social import SocialRenderer, social_problems
 from publisher.times import now as current_time
+
+INSTAGRAM_FILE = "instagram.jpg"
+# Bump when instagram_image() changes what it makes, so cached copies are made again.
+IMAGE_RECIPE = "instagram-image-1"
 
 
 @dataclass
@@ -55,7 +61,7 @@ def plan_post(
     folder = f"posts/{post.slug}/"
     copies: dict[Path, str] = {}
     problems: list[ContentError] = []
-    taken: set[str] = set()
+    taken: set[str] = {INSTAGRAM_FILE, "index.html"}
 
     def place(source: Path) -> ImageRef:
         name = copies.get(source)
@@ -110,10 +116,29 @@ def _prefix(config: Config) -> str:
     return urlsplit(config.base_url).path.rstrip("/")
 
 
+def wants_instagram_image(post: Post, config: Config) -> bool:
+    """True when the post can go to Instagram, which then needs its Instagram-ready image."""
+    return config.instagram.enabled and post.instagram.enabled and post.image is not None
+
+
+def instagram_copy(post: Post, config: Config, cache: Cache) -> Path:
+    """The Instagram-ready JPEG of the post's image, made once per source image and settings."""
+    assert post.image is not None
+    source = post.image.read_bytes()
+    settings = config.instagram
+    key = content_key(source, settings.image_fit, settings.image_background, IMAGE_RECIPE)
+    path = cache.path("instagram", key, ".jpg")
+    if not path.exists():
+        data = instagram_image(source, fit=settings.image_fit, background=settings.image_background)
+        path = cache.put("instagram", key, data, ".jpg")
+    return path
+
+
 def plan_site(config: Config, at: datetime) -> SitePlan:
     """Read every post and render the ones published at `at`; nothing is written."""
     loaded = load_posts(config)
     plan = SitePlan(problems=list(loaded.problems), loaded=loaded)
+    cache = Cache(config.cache_dir)
     for post in loaded.posts:
         if not post.is_published(at):
             continue
@@ -122,6 +147,9 @@ def plan_site(config: Config, at: datetime) -> SitePlan:
         if page is not None:
             plan.pages.append(page)
             plan.images.extend(files)
+            if wants_instagram_image(post, config):
+                copy = instagram_copy(post, config, cache)
+                plan.images.append(OutputFile(page.path + INSTAGRAM_FILE, source=copy))
     return plan
 
 
@@ -164,10 +192,13 @@ def check_site(config: Config, at: datetime | None = None) -> list[ContentError]
     loaded = load_posts(config)
     problems = list(loaded.problems)
     renderer = SiteRenderer(config)
+    social = SocialRenderer(config)
     for post in loaded.posts:
         page, _, found = plan_post(post, config)
         problems.extend(found)
         if page is not None:
             renderer.post_page(page)
+            for problem in social_problems(post, page.rendered, config, social):
+                problems.append(post.error(problem.message, problem.key))
     problems.sort(key=lambda e: (e.path, e.line or 0))
     return problems

@@ -163,6 +163,40 @@ def serve(ctx: Context, port: int, now_text: str | None) -> None:
 
 
 @main.command()
+@click.argument("posts", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per post, for scripts.")
+@click.option(
+    "--html", "as_html", is_flag=True, help="Write the private preview folder ([site] preview)."
+)
+@click.option("--now", "now_text", metavar="TIME", help="Preview as of this local time.")
+@pass_context
+def preview(
+    ctx: Context, posts: tuple[str, ...], as_json: bool, as_html: bool, now_text: str | None
+) -> None:
+    """Show each post's Facebook message and Instagram caption, counts, times and problems."""
+    import json
+
+    from publisher.preview import preview_json, preview_posts, preview_text
+    from publisher.times import now as current_time
+
+    config = ctx.config
+    at = parse_now(now_text, config) or current_time(config.tz)
+    previews = preview_posts(config, [Path(p) for p in posts] if posts else None)
+    if as_html:
+        from publisher.preview_html import write_preview_site
+
+        folder = write_preview_site(config, previews, at)
+        click.echo(f"Preview written: {folder / 'index.html'}")
+    elif as_json:
+        for item in previews:
+            click.echo(json.dumps(preview_json(item, config, at), ensure_ascii=False))
+    else:
+        click.echo("\n".join(preview_text(item, config, at) for item in previews), nl=False)
+    if any(item.problems for item in previews):
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("title")
 @click.option(
     "--date", "date_text", metavar="TIME", help="Publication time (default: tomorrow 09:00)."

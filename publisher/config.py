@@ -8,6 +8,7 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -104,6 +105,93 @@ class Business:
         return f"tel:{digits}" if digits else ""
 
 
+DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """'1d 2h 30m', '3h', '45m' or '0m' to a timedelta."""
+    match = DURATION.match(text)
+    if not match or not text.strip() or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration: write it like 30m, 3h or 1d 2h")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """What the [facebook] and [instagram] tables have in common."""
+
+    enabled: bool = True
+    offset: str = "30m"
+    utm: bool = True
+    utm_source: str = ""
+    utm_medium: str = "social"
+    utm_campaign: str = "{slug}"
+
+    def validate(self) -> None:
+        """Check the offset reads as a duration."""
+        try:
+            parse_duration(self.offset)
+        except ValueError as exc:
+            raise ConfigError(str(exc), key=f"{self.name}.offset") from None
+
+    @property
+    def name(self) -> str:
+        """The channel's name, as used in messages and the ledger."""
+        raise NotImplementedError
+
+    @property
+    def offset_delta(self) -> timedelta:
+        """How long after the website the post goes out, by default."""
+        return parse_duration(self.offset)
+
+
+@dataclass(frozen=True)
+class FacebookSettings(ChannelSettings):
+    """The [facebook] table: the Page that posts are published to."""
+
+    page_id: str = ""
+    page_name: str = ""
+    offset: str = "30m"
+    utm_source: str = "facebook"
+
+    @property
+    def name(self) -> str:
+        """'facebook'."""
+        return "facebook"
+
+
+@dataclass(frozen=True)
+class InstagramSettings(ChannelSettings):
+    """The [instagram] table: the professional account posts are published to."""
+
+    account_id: str = ""
+    username: str = ""
+    offset: str = "3h"
+    utm: bool = False
+    utm_source: str = "instagram"
+    hashtags: tuple[str, ...] = ()
+    image_fit: str = "pad"
+    image_background: str = "#ffffff"
+
+    def validate(self) -> None:
+        """Check the image settings too."""
+        super().validate()
+        if self.image_fit not in ("pad", "crop"):
+            raise ConfigError(
+                f"must be 'pad' (keep the whole photo, add bars) or 'crop' (fill the frame), "
+                f"not {self.image_fit!r}",
+                key="instagram.image_fit",
+            )
+        if not re.match(r"^#[0-9a-fA-F]{6}$", self.image_background):
+            raise ConfigError("must be a colour like #ffffff", key="instagram.image_background")
+
+    @property
+    def name(self) -> str:
+        """'instagram'."""
+        return "instagram"
+
+
 @dataclass(frozen=True)
 class Config:
     """All settings, plus where config.toml lives (relative paths are resolved from there)."""
@@ -112,6 +200,12 @@ class Config:
     path: Path | None
     site: SiteSettings = field(default_factory=SiteSettings)
     business: Business = field(default_factory=Business)
+    facebook: FacebookSettings = field(default_factory=FacebookSettings)
+    instagram: InstagramSettings = field(default_factory=InstagramSettings)
+
+    def channel(self, name: str) -> ChannelSettings:
+        """The settings of a social channel by name."""
+        return {"facebook": self.facebook, "instagram": self.instagram}[name]
 
     @property
     def tz(self) -> ZoneInfo:
@@ -160,7 +254,12 @@ class Config:
             return str(path)
 
 
-TABLES: dict[str, type] = {"site": SiteSettings, "business": Business}
+TABLES: dict[str, type] = {
+    "site": SiteSettings,
+    "business": Business,
+    "facebook": FacebookSettings,
+    "instagram": InstagramSettings,
+}
 
 
 def _type_name(tp: Any) -> str:

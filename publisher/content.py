@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,10 +30,88 @@ class _FrontMatterLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.Saf
     """Safe YAML, except that dates stay text: we read them ourselves, in the site's zone."""
 
 
+# YAML 1.1 reads `yes`, `no`, `on` and `off` as booleans, so a post titled "Off" would lose
+# its title; only true and false are booleans here (as in YAML 1.2).
+_BOOL = "tag:yaml.org,2002:bool"
 _FrontMatterLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag != "tag:yaml.org,2002:timestamp" and not (tag == _BOOL and first in "yYnNoO")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_FrontMatterLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+CHANNEL_BLOCK_KEYS = {"facebook": ("at", "message"), "instagram": ("at", "caption", "hashtags")}
+
+
+@dataclass(frozen=True)
+class ChannelOptions:
+    """A post's settings for one social channel, from its `facebook:` or `instagram:` block."""
+
+    enabled: bool = True
+    at: datetime | None = None
+    text: str | None = None
+    hashtags: tuple[str, ...] = ()
+
+
+def read_channel_options(
+    name: str,
+    value: Any,
+    lines: dict[str, int],
+    config: Config,
+    problem: Callable[[str, str | None], None],
+) -> ChannelOptions:
+    """Validate a `facebook:` / `instagram:` block: false, true, or a block of settings."""
+    if value is None or value is True:
+        return ChannelOptions()
+    if value is False:
+        return ChannelOptions(enabled=False)
+    if not isinstance(value, dict):
+        problem(
+            f"{name} must be false (to leave the post off {name.title()}) or a block of "
+            f"settings ({', '.join(CHANNEL_BLOCK_KEYS[name])})",
+            name,
+        )
+        return ChannelOptions()
+    allowed = CHANNEL_BLOCK_KEYS[name]
+    for key in value:
+        if key not in allowed:
+            problem(
+                f"unknown key {key!r} in {name}: the keys it can have are {', '.join(allowed)}",
+                f"{name}.{key}",
+            )
+    at = None
+    if value.get("at") not in (None, ""):
+        try:
+            at = parse_local_time(value["at"], config.tz)
+        except TimeError as exc:
+            problem(f"{name}.at: {exc}", f"{name}.at")
+    text_key = allowed[1]
+    text = value.get(text_key)
+    if text is not None and not isinstance(text, str):
+        problem(
+            f"{name}.{text_key} must be text (use  {text_key}: |  and indented lines)",
+            f"{name}.{text_key}",
+        )
+        text = None
+    hashtags: tuple[str, ...] = ()
+    raw = value.get("hashtags")
+    if raw is not None:
+        if isinstance(raw, list) and all(isinstance(t, (str, int)) for t in raw):
+            hashtags = tuple(str(t) for t in raw)
+        else:
+            problem(
+                f"{name}.hashtags must be a list, for example  hashtags: [massagetherapy, pittsburgh]",
+                f"{name}.hashtags",
+            )
+    return ChannelOptions(
+        enabled=True, at=at, text=text.strip() if text else None, hashtags=hashtags
+    )
 
 
 @dataclass(frozen=True)
@@ -53,8 +131,8 @@ class Post:
     image_alt: str | None = None
     tags: tuple[str, ...] = ()
     draft: bool = False
-    facebook: Any = None
-    instagram: Any = None
+    facebook: ChannelOptions = field(default_factory=lambda: ChannelOptions())
+    instagram: ChannelOptions = field(default_factory=lambda: ChannelOptions())
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     digest: str = ""
 
@@ -182,7 +260,8 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
     problems: list[ContentError] = []
 
     def problem(message: str, key: str | None = None) -> None:
-        problems.append(ContentError(message, display, lines.get(key) if key else 2))
+        line = (lines.get(key) or lines.get(key.split(".")[0])) if key else None
+        problems.append(ContentError(message, display, line or 2))
 
     for key in meta:
         if key not in KNOWN_KEYS:
@@ -193,7 +272,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
 
     wrong_type: list[str] = []
     title = _text(meta, "title", wrong_type)
-    if not title:
+    if not title and "title" not in wrong_type:
         problem(
             "missing title: add a line like  title: My article",
             "title" if "title" in meta else None,
@@ -261,22 +340,10 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
         problem("draft must be true or false", "draft")
         draft = True
 
-    channels: dict[str, Any] = {}
-    for channel in CHANNEL_KEYS:
-        value = meta.get(channel)
-        if (
-            value is not None
-            and value is not True
-            and value is not False
-            and not isinstance(value, dict)
-        ):
-            problem(
-                f"{channel} must be false (to leave the post off {channel.title()}) "
-                f"or a block of settings",
-                channel,
-            )
-            value = None
-        channels[channel] = value
+    channels = {
+        name: read_channel_options(name, meta.get(name), lines, config, problem)
+        for name in CHANNEL_KEYS
+    }
 
     for key in wrong_type:
         problem(f"{key} must be plain text, not a list or block", key)

@@ -32,21 +32,32 @@ postal_code = "15205"
 facebook_url = "https://www.facebook.com/testclinic"
 instagram_url = "https://www.instagram.com/testclinic"
 """
+# Most tests are about the website; the social tests switch Instagram on (it needs a photo).
+WEBSITE_ONLY = (
+    BASE_CONFIG
+    + """
+[instagram]
+enabled = false
+"""
+)
 
 
 class Project:
     """A project folder: config.toml, posts/ and the repository's templates."""
 
-    def __init__(self, root: Path, extra_config: str = ""):
+    def __init__(self, root: Path, extra_config: str = "", base: str | None = None):
         self.root = root
         self.posts = root / "posts"
         self.posts.mkdir(parents=True, exist_ok=True)
         self.config_path = root / "config.toml"
+        self.base = WEBSITE_ONLY if base is None else base
         self.write_config(extra_config)
 
-    def write_config(self, extra: str = "", base: str = BASE_CONFIG) -> None:
+    def write_config(self, extra: str = "", base: str | None = None) -> None:
         """Write config.toml: the base settings plus `extra` TOML."""
-        text = base.format(templates=(REPO / "templates").as_posix())
+        text = (self.base if base is None else base).format(
+            templates=(REPO / "templates").as_posix()
+        )
         self.config_path.write_text(text + "\n" + textwrap.dedent(extra))
 
     @property
@@ -95,10 +106,10 @@ def make_project(tmp_path: Path) -> Callable[..., Project]:
     """Make more projects (each in its own folder)."""
     count = 0
 
-    def make(extra_config: str = "") -> Project:
+    def make(extra_config: str = "", base: str | None = None) -> Project:
         nonlocal count
         count += 1
-        return Project(tmp_path / f"site{count}", extra_config)
+        return Project(tmp_path / f"site{count}", extra_config, base)
 
     return make
 

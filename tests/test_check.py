@@ -160,3 +160,9 @@ def test_new_writes_a_draft_that_passes_check(project):
     again = run(project, "new", "Hip Flexors: A Guide", "--date", "2026-12-05 10:00")
     assert again.returncode == 1 and "already exists" in again.stderr
     assert path.read_text() == text
+
+
+def test_yes_no_on_off_are_words_not_booleans(project):
+    project.post("a.md", "title: Off\ndate: 2026-01-01")
+    project.post("b.md", "title: B\ndate: 2026-01-01\ndraft: yes")
+    assert problems(project) == ["posts/b.md:4: draft must be true or false"]

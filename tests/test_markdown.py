@@ -152,6 +152,7 @@ def test_empty_source_gives_empty_outputs() -> None:
         text_facebook="",
         text_instagram="",
         first_paragraph="",
+        first_paragraph_facebook="",
         word_count=0,
         headings=(),
         image_sources=(),

@@ -47,6 +47,7 @@ class RenderedMarkdown:
     text_facebook: str  # plain text, links as "text (url)"
     text_instagram: str  # plain text, links as their text only (not clickable on Instagram)
     first_paragraph: str  # plain text of the first paragraph, links as text only
+    first_paragraph_facebook: str  # the same with links as "text (url)"
     word_count: int  # words of the plain text, for "N min read"
     headings: tuple[tuple[int, str, str], ...]  # (level, text, id)
     image_sources: tuple[str, ...]  # image src values as written in the Markdown, in order
@@ -290,6 +291,7 @@ def render_markdown(
     ig_texts: dict[int, str] = {}
     headings: list[tuple[int, str, str]] = []
     first_paragraph: str | None = None
+    first_paragraph_facebook = ""
     word_count = 0  # counted from the texts, so bullets, numbers and " | " are not words
     list_depth = 0
     for idx, token in enumerate(tokens):
@@ -308,6 +310,7 @@ def render_markdown(
                 and ig_texts[idx]
             ):
                 first_paragraph = " ".join(ig_texts[idx].split())
+                first_paragraph_facebook = " ".join(fb_texts[idx].split())
         elif kind == "bullet_list_open" or kind == "ordered_list_open":
             list_depth += 1
         elif kind == "bullet_list_close" or kind == "ordered_list_close":
@@ -326,6 +329,7 @@ def render_markdown(
         text_facebook=text_facebook,
         text_instagram=text_instagram,
         first_paragraph=first_paragraph or "",
+        first_paragraph_facebook=first_paragraph_facebook,
         word_count=word_count,
         headings=tuple(headings),
         image_sources=tuple(images),

@@ -1,0 +1,50 @@
+"""A cache of finished work that survives between runs; safe to delete at any time."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def content_key(*parts: bytes | str) -> str:
+    """A key for work whose result depends only on `parts` (file bytes, settings, versions)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+class Cache:
+    """Files named by content keys under one folder; a missing or broken entry is just a miss."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path(self, kind: str, key: str, suffix: str = "") -> Path:
+        """Where the entry for `key` lives."""
+        return self.folder / kind / key[:2] / (key + suffix)
+
+    def get(self, kind: str, key: str, suffix: str = "") -> bytes | None:
+        """The cached bytes, or None."""
+        try:
+            return self.path(kind, key, suffix).read_bytes()
+        except OSError:
+            return None
+
+    def put(self, kind: str, key: str, data: bytes, suffix: str = "") -> Path:
+        """Store bytes atomically (a reader never sees half an entry); returns the path."""
+        target = self.path(kind, key, suffix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return target

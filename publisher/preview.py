@@ -1,0 +1,188 @@
+"""What each post will look like on every channel, for the staff to judge before anything is sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from publisher.build import plan_post
+from publisher.calendar import CHANNELS, planned_time
+from publisher.config import Config
+from publisher.content import Post, load_posts, read_post
+from publisher.exceptions import ContentError
+from publisher.render.markdown import RenderedMarkdown
+from publisher.render.site import PostPage
+from publisher.render.social import (
+    FACEBOOK_MESSAGE_MAX,
+    INSTAGRAM_CAPTION_MAX,
+    INSTAGRAM_HASHTAGS_MAX,
+    INSTAGRAM_MENTIONS_MAX,
+    FacebookPost,
+    InstagramPost,
+    SocialRenderer,
+    post_url,
+)
+
+
+@dataclass
+class PostPreview:
+    """One post on every channel: texts, counts against the limits, times and problems."""
+
+    source: str
+    post: Post | None
+    page: PostPage | None = None
+    facebook: FacebookPost | None = None
+    instagram: InstagramPost | None = None
+    times: dict[str, datetime | None] = field(default_factory=dict)
+    problems: list[ContentError] = field(default_factory=list)
+
+    @property
+    def rendered(self) -> RenderedMarkdown | None:
+        """The post's Markdown, rendered once."""
+        return self.page.rendered if self.page else None
+
+    def status(self, at: datetime) -> str:
+        """'problem', 'draft', 'scheduled' or 'published' (its website time has come)."""
+        if self.problems or self.post is None:
+            return "problem"
+        if self.post.draft:
+            return "draft"
+        return "published" if self.post.date <= at else "scheduled"
+
+
+def preview_posts(config: Config, files: list[Path] | None = None) -> list[PostPreview]:
+    """Previews of the given post files (default: every post), in calendar order."""
+    social = SocialRenderer(config)
+    previews: list[PostPreview] = []
+    if files is None:
+        loaded = load_posts(config)
+        for problem in loaded.problems:
+            previews.append(PostPreview(source=problem.path, post=None, problems=[problem]))
+        posts = list(loaded.posts)
+    else:
+        posts = []
+        for path in files:
+            post, problems = read_post(path.resolve(), config)
+            if post is None:
+                previews.append(
+                    PostPreview(source=config.display_path(path), post=None, problems=problems)
+                )
+            else:
+                posts.append(post)
+    for post in posts:
+        previews.append(preview_post(post, config, social))
+    previews.sort(key=lambda p: (p.post is None, p.post.date if p.post else None, p.source))
+    return previews
+
+
+def preview_post(post: Post, config: Config, social: SocialRenderer) -> PostPreview:
+    """Render one post for every channel it goes to."""
+    preview = PostPreview(source=post.display, post=post)
+    page, _, problems = plan_post(post, config)
+    preview.problems.extend(problems)
+    preview.times = {channel: planned_time(post, channel, config) for channel in CHANNELS}
+    if page is None:
+        return preview
+    preview.page = page
+    if preview.times["facebook"] is not None:
+        preview.facebook = social.facebook(post, page.rendered)
+        preview.problems += [post.error(p.message, p.key) for p in preview.facebook.problems]
+    if preview.times["instagram"] is not None:
+        preview.instagram = social.instagram(post, page.rendered)
+        preview.problems += [post.error(p.message, p.key) for p in preview.instagram.problems]
+    return preview
+
+
+def _when(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="minutes") if moment else None
+
+
+def preview_json(preview: PostPreview, config: Config, at: datetime) -> dict[str, Any]:
+    """The preview as plain data, for scripts."""
+    post = preview.post
+    data: dict[str, Any] = {
+        "file": preview.source,
+        "title": post.title if post else None,
+        "slug": post.slug if post else None,
+        "status": preview.status(at),
+        "url": post_url(config, post) if post else None,
+        "times": {channel: _when(moment) for channel, moment in preview.times.items()},
+        "problems": [str(p) for p in preview.problems],
+        "facebook": None,
+        "instagram": None,
+    }
+    if preview.facebook:
+        data["facebook"] = {
+            "message": preview.facebook.message,
+            "link": preview.facebook.link,
+            "characters": preview.facebook.length,
+            "characters_max": FACEBOOK_MESSAGE_MAX,
+        }
+    if preview.instagram:
+        ig = preview.instagram
+        data["instagram"] = {
+            "caption": ig.caption,
+            "image_url": ig.image_url,
+            "alt_text": ig.alt_text,
+            "characters": ig.length,
+            "characters_max": INSTAGRAM_CAPTION_MAX,
+            "hashtags": len(ig.hashtags),
+            "hashtags_max": INSTAGRAM_HASHTAGS_MAX,
+            "mentions": len(ig.mentions),
+            "mentions_max": INSTAGRAM_MENTIONS_MAX,
+            "shortened": ig.shortened,
+        }
+    return data
+
+
+def _count(label: str, value: int, limit: int) -> str:
+    mark = "ok" if value <= limit else "OVER THE LIMIT"
+    return f"{label} {value:,} / {limit:,} ({mark})"
+
+
+def _boxed(text: str) -> list[str]:
+    return ["  │ " + line if line else "  │" for line in text.splitlines()]
+
+
+def preview_text(preview: PostPreview, config: Config, at: datetime) -> str:
+    """The preview as a person reads it in a terminal."""
+    post = preview.post
+    lines = [f"{preview.source}: {post.title if post else '(cannot be read)'}"]
+    if post:
+        lines.append(f"  status: {preview.status(at)}")
+        for channel in CHANNELS:
+            moment = preview.times.get(channel)
+            when = f"{moment:%a %d %b %Y %H:%M %Z}" if moment else "not sent (off for this post)"
+            lines.append(f"  {channel:<10} {when}")
+    if preview.facebook:
+        fb = preview.facebook
+        lines += [
+            "",
+            "  Facebook message: " + _count("characters", fb.length, FACEBOOK_MESSAGE_MAX),
+        ]
+        lines += _boxed(fb.message)
+        lines.append(f"  link: {fb.link}")
+    if preview.instagram:
+        ig = preview.instagram
+        counts = ", ".join(
+            [
+                _count("characters", ig.length, INSTAGRAM_CAPTION_MAX),
+                _count("hashtags", len(ig.hashtags), INSTAGRAM_HASHTAGS_MAX),
+                _count("mentions", len(ig.mentions), INSTAGRAM_MENTIONS_MAX),
+            ]
+        )
+        lines += ["", f"  Instagram caption: {counts}"]
+        if ig.shortened:
+            lines.append("  (the article was shortened to fit; the full text is on the website)")
+        lines += _boxed(ig.caption)
+        lines.append(f"  image: {ig.image_url or 'none'}")
+        lines.append(f"  alt text: {ig.alt_text or 'none'}")
+    lines.append("")
+    if preview.problems:
+        lines.append("  Problems:")
+        lines += [f"  - {p}" for p in preview.problems]
+    else:
+        lines.append("  No problems found.")
+    return "\n".join(lines) + "\n"

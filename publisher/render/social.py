@@ -1,0 +1,330 @@
+"""A post as a Facebook link post and as an Instagram caption: pure rendering within Meta's limits."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import jinja2
+
+from publisher.config import Config
+from publisher.content import Post
+from publisher.render.markdown import RenderedMarkdown
+
+# Meta's limits, in one place.
+FACEBOOK_MESSAGE_MAX = 63_206
+INSTAGRAM_CAPTION_MAX = 2_200
+INSTAGRAM_HASHTAGS_MAX = 30
+INSTAGRAM_MENTIONS_MAX = 20
+
+HASHTAG = re.compile(r"(?<![\w&#])#(\w*[^\W\d_]\w*)")
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?)")
+_BODY_MARK = "\x00BODY\x00"
+_ELLIPSIS = "…"
+
+
+def caption_length(text: str) -> int:
+    """Length as Meta counts it, erring high: UTF-16 code units (an emoji can count 2 or more)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def hashtags_in(text: str) -> list[str]:
+    """The hashtags a text contains, as Instagram would link them."""
+    return HASHTAG.findall(text)
+
+
+def mentions_in(text: str) -> list[str]:
+    """The @-mentions a text contains."""
+    return MENTION.findall(text)
+
+
+def normalise_hashtag(raw: str) -> str | None:
+    """'#Back Pain!' -> '#BackPain'; None when nothing usable is left (or only digits)."""
+    text = unicodedata.normalize("NFC", str(raw)).strip().lstrip("#")
+    word = "".join(ch for ch in text if ch.isalnum() or ch == "_")
+    if not word or not any(ch.isalpha() for ch in word):
+        return None
+    return "#" + word
+
+
+def collect_hashtags(*sources: tuple[str, ...] | list[str]) -> list[str]:
+    """Hashtags from several lists, normalised, de-duplicated case-insensitively, in order."""
+    seen: set[str] = set()
+    tags: list[str] = []
+    for source in sources:
+        for raw in source:
+            tag = normalise_hashtag(raw)
+            if tag and tag.lower() not in seen:
+                seen.add(tag.lower())
+                tags.append(tag)
+    return tags
+
+
+def shorten_text(text: str, budget: int) -> str:
+    """Cut text to `budget` (as Meta counts) at a sentence end, else a word boundary, with '…'."""
+    if caption_length(text) <= budget:
+        return text
+    if budget <= 1:
+        return ""
+    room = budget - 1
+    # Walk code points so that no surrogate pair or combined character is cut in half.
+    cut, used = 0, 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > room:
+            break
+        cut = index + 1
+    head = text[:cut]
+    sentence = max(head.rfind(". "), head.rfind("! "), head.rfind("? "), head.rfind(".\n"))
+    if sentence >= room // 2:
+        return head[: sentence + 1].rstrip()
+    paragraph = head.rfind("\n\n")
+    if paragraph >= room // 2:
+        return head[:paragraph].rstrip()
+    at_boundary = cut < len(text) and text[cut].isspace()
+    space = max(head.rfind(" "), head.rfind("\n"))
+    if not at_boundary:
+        if space <= 0:
+            return ""  # one unbroken word longer than the budget: leave it out, never cut it
+        head = head[:space]
+    return head.rstrip(" ,;:–—-\n") + _ELLIPSIS
+
+
+def _trim_to_counts(body: str, hashtag_room: int, mention_room: int) -> str:
+    """Shorten the body before the first hashtag or mention that would break a count limit."""
+    cut = len(body)
+    for pattern, room in ((HASHTAG, hashtag_room), (MENTION, mention_room)):
+        found = list(pattern.finditer(body))
+        if len(found) > room:
+            cut = min(cut, found[max(room, 0)].start())
+    if cut == len(body):
+        return body
+    # A hashtag or mention starts at a word boundary, so cutting there never splits a word.
+    return body[:cut].rstrip(" ,;:–—-\n") + _ELLIPSIS
+
+
+@dataclass(frozen=True)
+class SocialProblem:
+    """Something that stops a social post from going out, with the front-matter key to blame."""
+
+    message: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class FacebookPost:
+    """What goes to POST /{page-id}/feed."""
+
+    message: str
+    link: str
+    problems: tuple[SocialProblem, ...] = ()
+
+    @property
+    def length(self) -> int:
+        """Message length as Meta counts it."""
+        return caption_length(self.message)
+
+
+@dataclass(frozen=True)
+class InstagramPost:
+    """What goes to POST /{ig-user-id}/media."""
+
+    caption: str
+    image_url: str | None
+    alt_text: str
+    problems: tuple[SocialProblem, ...] = ()
+    shortened: bool = False
+
+    @property
+    def length(self) -> int:
+        """Caption length as Meta counts it."""
+        return caption_length(self.caption)
+
+    @property
+    def hashtags(self) -> list[str]:
+        """The caption's hashtags."""
+        return hashtags_in(self.caption)
+
+    @property
+    def mentions(self) -> list[str]:
+        """The caption's @-mentions."""
+        return mentions_in(self.caption)
+
+
+def add_utm(url: str, source: str, medium: str, campaign: str) -> str:
+    """The URL with utm_source, utm_medium and utm_campaign added to its query."""
+    parts = urlsplit(url)
+    params = {"utm_source": source, "utm_medium": medium, "utm_campaign": campaign}
+    query = "&".join(
+        q for q in (parts.query, urlencode({k: v for k, v in params.items() if v})) if q
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def post_url(config: Config, post: Post) -> str:
+    """The article's public address."""
+    return f"{config.base_url}/posts/{post.slug}/"
+
+
+def instagram_image_url(config: Config, post: Post) -> str:
+    """Where the Instagram-ready copy of the post's image is published."""
+    return f"{config.base_url}/posts/{post.slug}/instagram.jpg"
+
+
+class SocialRenderer:
+    """Renders social posts with the staff-editable templates in templates/social/."""
+
+    def __init__(self, config: Config, templates_dir: Path | None = None):
+        self.config = config
+        folder = (templates_dir or config.templates_dir) / "social"
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(folder)),
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def _context(self, post: Post, rendered: RenderedMarkdown, channel: str) -> dict[str, object]:
+        first = (
+            rendered.first_paragraph_facebook if channel == "facebook" else rendered.first_paragraph
+        )
+        settings = self.config.channel(channel)
+        url = post_url(self.config, post)
+        link = url
+        if settings.utm:
+            campaign = settings.utm_campaign.replace("{slug}", post.slug)
+            link = add_utm(url, settings.utm_source, settings.utm_medium, campaign)
+        return {
+            "post": post,
+            "title": post.title,
+            "summary": post.summary or first,
+            "url": url,
+            "link": link,
+            "business": self.config.business,
+            "site": self.config.site,
+        }
+
+    def facebook(self, post: Post, rendered: RenderedMarkdown) -> FacebookPost:
+        """The Facebook link post: a teaser message and the article's link with UTM tags."""
+        context = self._context(post, rendered, "facebook")
+        problems: list[SocialProblem] = []
+        if post.facebook.text is not None:
+            message = post.facebook.text
+            key = "facebook.message"
+        else:
+            context["body"] = rendered.text_facebook
+            message = _tidy(self.env.get_template("facebook.txt.j2").render(context))
+            key = None
+        if caption_length(message) > FACEBOOK_MESSAGE_MAX:
+            problems.append(
+                SocialProblem(
+                    f"the Facebook message has {caption_length(message):,} characters; "
+                    f"Facebook allows {FACEBOOK_MESSAGE_MAX:,}: shorten it",
+                    key,
+                )
+            )
+        if not message.strip():
+            problems.append(SocialProblem("the Facebook message is empty", key))
+        return FacebookPost(message=message, link=str(context["link"]), problems=tuple(problems))
+
+    def instagram(self, post: Post, rendered: RenderedMarkdown) -> InstagramPost:
+        """The Instagram caption, within Meta's limits, with the call to action and hashtags kept."""
+        settings = self.config.instagram
+        context = self._context(post, rendered, "instagram")
+        problems: list[SocialProblem] = []
+        image_url = instagram_image_url(self.config, post) if post.image else None
+        if post.image is None:
+            problems.append(
+                SocialProblem(
+                    "Instagram needs a photo: add image: and image_alt:, or write  instagram: false",
+                    "instagram" if "instagram" in post.lines else "title",
+                )
+            )
+        if post.instagram.text is not None:
+            caption = post.instagram.text
+            problems.extend(_caption_problems(caption, "instagram.caption"))
+            return InstagramPost(caption, image_url, post.image_alt or "", tuple(problems))
+
+        tags = collect_hashtags(post.instagram.hashtags, post.tags, settings.hashtags)
+        context["body"] = _BODY_MARK
+        context["hashtags"] = tags
+        template = self.env.get_template("instagram.txt.j2")
+        draft = _tidy(template.render(context))
+        fixed = draft.replace(_BODY_MARK, "")
+        # The hashtag list gives way to hashtags the staff wrote in the text itself.
+        body_text = rendered.text_instagram
+        fixed_tags = len(hashtags_in(fixed))
+        while tags and fixed_tags + len(hashtags_in(body_text)) > INSTAGRAM_HASHTAGS_MAX:
+            tags.pop()
+            context["hashtags"] = tags
+            draft = _tidy(template.render(context))
+            fixed = draft.replace(_BODY_MARK, "")
+            fixed_tags = len(hashtags_in(fixed))
+        budget = INSTAGRAM_CAPTION_MAX - caption_length(fixed)
+        body = shorten_text(body_text, budget)
+        body = _trim_to_counts(
+            body,
+            INSTAGRAM_HASHTAGS_MAX - fixed_tags,
+            INSTAGRAM_MENTIONS_MAX - len(mentions_in(fixed)),
+        )
+        caption = _tidy(draft.replace(_BODY_MARK, body))
+        problems.extend(_caption_problems(caption, None))
+        return InstagramPost(
+            caption, image_url, post.image_alt or "", tuple(problems), shortened=body != body_text
+        )
+
+
+def _tidy(text: str) -> str:
+    """No trailing spaces, at most one blank line in a row, no blank start or end."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _caption_problems(caption: str, key: str | None) -> list[SocialProblem]:
+    problems = []
+    where = "the caption: shorten it" if key else "the caption template's fixed text"
+    if caption_length(caption) > INSTAGRAM_CAPTION_MAX:
+        problems.append(
+            SocialProblem(
+                f"the Instagram caption has {caption_length(caption):,} characters; Instagram "
+                f"allows {INSTAGRAM_CAPTION_MAX:,} ({where}; it is never cut for you)",
+                key,
+            )
+        )
+    if len(hashtags_in(caption)) > INSTAGRAM_HASHTAGS_MAX:
+        problems.append(
+            SocialProblem(
+                f"the Instagram caption has {len(hashtags_in(caption))} hashtags; Instagram "
+                f"allows {INSTAGRAM_HASHTAGS_MAX}: remove some",
+                key,
+            )
+        )
+    if len(mentions_in(caption)) > INSTAGRAM_MENTIONS_MAX:
+        problems.append(
+            SocialProblem(
+                f"the Instagram caption has {len(mentions_in(caption))} @-mentions; Instagram "
+                f"allows {INSTAGRAM_MENTIONS_MAX}: remove some",
+                key,
+            )
+        )
+    return problems
+
+
+def social_problems(
+    post: Post, rendered: RenderedMarkdown, config: Config, renderer: SocialRenderer
+) -> list[SocialProblem]:
+    """What would stop the post's Facebook or Instagram delivery, for the channels it goes to."""
+    problems: list[SocialProblem] = []
+    if config.facebook.enabled and post.facebook.enabled:
+        problems.extend(renderer.facebook(post, rendered).problems)
+    if config.instagram.enabled and post.instagram.enabled:
+        problems.extend(renderer.instagram(post, rendered).problems)
+    return problems

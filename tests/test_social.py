@@ -1,0 +1,298 @@
+"""Facebook messages and Instagram captions: golden files, Meta's limits, overrides, checks."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from publisher.build import check_site
+from publisher.calendar import planned_time
+from publisher.config import Config, load_config
+from publisher.content import ChannelOptions, Post, load_posts
+from publisher.preview import preview_posts
+from publisher.render.markdown import render_markdown
+from publisher.render.social import (
+    INSTAGRAM_CAPTION_MAX,
+    INSTAGRAM_HASHTAGS_MAX,
+    INSTAGRAM_MENTIONS_MAX,
+    SocialRenderer,
+    caption_length,
+    collect_hashtags,
+    hashtags_in,
+    mentions_in,
+    normalise_hashtag,
+    shorten_text,
+)
+
+from .conftest import BASE_CONFIG, REPO
+
+GOLDEN = REPO / "tests" / "golden"
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture(scope="module")
+def seed():
+    config = load_config(REPO / "config.toml")
+    (post,) = load_posts(config).posts
+    return config, post, render_markdown(post.body), SocialRenderer(config)
+
+
+def test_seed_facebook_message_matches_the_reviewed_golden_file(seed):
+    config, post, rendered, social = seed
+    fb = social.facebook(post, rendered)
+    assert fb.message + "\n" == (GOLDEN / "psoas-back-pain.facebook.txt").read_text()
+    assert fb.link == (
+        "http://127.0.0.1:8000/posts/psoas-back-pain/"
+        "?utm_source=facebook&utm_medium=social&utm_campaign=psoas-back-pain"
+    )
+    assert fb.problems == ()
+
+
+def test_seed_instagram_caption_matches_the_reviewed_golden_file(seed):
+    config, post, rendered, social = seed
+    ig = social.instagram(post, rendered)
+    assert ig.caption + "\n" == (GOLDEN / "psoas-back-pain.instagram.txt").read_text()
+    assert ig.length <= INSTAGRAM_CAPTION_MAX
+    assert ig.shortened
+    assert ig.caption.splitlines()[-1] == (
+        "#backpain #psoas #massagetherapy #posture #pittsburgh #kneadedtranquility"
+    )
+    assert "Schedule today · 📞 412-932-5535" in ig.caption
+    assert ig.image_url == "http://127.0.0.1:8000/posts/psoas-back-pain/instagram.jpg"
+    assert ig.alt_text == "A girl leaning over experiencing back pain"
+    assert "**" not in ig.caption and "##" not in ig.caption
+
+
+def test_plain_text_rules_for_each_network(seed):
+    config, post, _, social = seed
+    body = "Intro with [our prices](https://clinic.example/prices) and *calm*.\n\n## Steps\n\n1. One\n2. Two\n"
+    custom = replace(post, body=body, summary=None)
+    rendered = render_markdown(body)
+    fb = social.facebook(custom, rendered)
+    assert fb.message.startswith("Intro with our prices (https://clinic.example/prices) and calm.")
+    ig = social.instagram(custom, rendered)
+    assert "Intro with our prices and calm.\n\nSteps\n\n1. One\n2. Two" in ig.caption
+    assert "https://clinic.example/prices" not in ig.caption
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("massage therapy", "#massagetherapy"),
+        ("#Back-Pain!", "#BackPain"),
+        ("  #über ", "#über"),
+        ("2024", None),
+        ("###", None),
+        ("self_care", "#self_care"),
+    ],
+)
+def test_hashtags_are_normalised(raw, expected):
+    assert normalise_hashtag(raw) == expected
+
+
+def test_hashtags_are_deduplicated_case_insensitively_post_first():
+    assert collect_hashtags(
+        ["Pittsburgh", "back pain"], ["#BackPain", "pittsburgh", "wellness"]
+    ) == [
+        "#Pittsburgh",
+        "#backpain",
+        "#wellness",
+    ]
+
+
+def test_shorten_text_cuts_at_sentence_then_word():
+    text = "First sentence here. Second sentence is longer than the rest of it."
+    assert shorten_text(text, 40) == "First sentence here."
+    assert shorten_text("one two three four five six", 14) == "one two three…"
+    assert shorten_text("short", 10) == "short"
+    assert shorten_text("x" * 50, 10) == ""
+
+
+def _config() -> Config:
+    return Config(root=REPO, path=None)
+
+
+def _post(title: str, body: str, hashtags: list[str], tags: list[str] = ()) -> Post:
+    return Post(
+        source=REPO / "posts" / "x.md",
+        display="posts/x.md",
+        title=title,
+        date=datetime(2026, 12, 1, 9, tzinfo=NY),
+        slug="x",
+        author="A",
+        body=body,
+        body_line=5,
+        image=REPO / "posts" / "images" / "psoas-back-pain.jpg",
+        image_alt="alt",
+        tags=tuple(tags),
+        instagram=ChannelOptions(hashtags=tuple(hashtags)),
+    )
+
+
+words = st.text(alphabet=string.ascii_letters + "éü_", min_size=1, max_size=12)
+tokens = st.one_of(
+    words,
+    words.map(lambda w: "#" + w),
+    words.map(lambda w: "@" + w.replace("é", "e").replace("ü", "u")),
+    st.sampled_from(
+        [
+            "**bold**",
+            "*it*",
+            "[link](https://x.example/a)",
+            "\n\n",
+            "\n- ",
+            "\n1. ",
+            "## ",
+            "🌿",
+            "💆‍♀️",
+            ". ",
+            "&amp;",
+        ]
+    ),
+)
+bodies = st.lists(tokens, max_size=800).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    title=st.text(min_size=1, max_size=300).filter(lambda t: t.strip()),
+    body=bodies,
+    hashtags=st.lists(st.text(max_size=30), max_size=60),
+    tags=st.lists(words, max_size=10),
+)
+def test_generated_captions_always_hold_meta_limits(title, body, hashtags, tags):
+    config = _config()
+    post = _post(title.strip(), body, hashtags, tags)
+    rendered = render_markdown(body)
+    ig = SocialRenderer(config).instagram(post, rendered)
+    fixed_too_long = caption_length(title) > 1500
+    if not fixed_too_long:
+        assert caption_length(ig.caption) <= INSTAGRAM_CAPTION_MAX
+    if len(hashtags_in(title)) <= INSTAGRAM_HASHTAGS_MAX:
+        assert len(hashtags_in(ig.caption)) <= INSTAGRAM_HASHTAGS_MAX
+    if len(mentions_in(title)) <= INSTAGRAM_MENTIONS_MAX:
+        assert len(mentions_in(ig.caption)) <= INSTAGRAM_MENTIONS_MAX
+    # Never cut in half: every hashtag in the caption is whole, as written in a source.
+    whole = {t.lower() for t in hashtags_in(title) + hashtags_in(rendered.text_instagram)}
+    whole |= {
+        t.lower().lstrip("#") for t in collect_hashtags(hashtags, tags, config.instagram.hashtags)
+    }
+    for tag in hashtags_in(ig.caption):
+        assert tag.lower() in whole
+    # The call to action is always kept.
+    assert "Read the full article: link in bio." in ig.caption or fixed_too_long
+
+
+def test_instagram_list_gives_way_to_hashtags_in_the_text():
+    body = " ".join(f"#tag{i}x" for i in range(25))
+    post = _post("Title", body, [f"extra{i}" for i in range(20)])
+    ig = SocialRenderer(_config()).instagram(post, render_markdown(body))
+    assert len(ig.hashtags) == INSTAGRAM_HASHTAGS_MAX
+    assert ig.caption.count("#extra") == 5
+
+
+def _social_project(make_project):
+    project = make_project(base=BASE_CONFIG)
+    project.image("images/photo.jpg")
+    return project
+
+
+def test_overrides_replace_the_rendered_texts(make_project):
+    project = _social_project(make_project)
+    project.post(
+        "a.md",
+        """
+        title: Hips
+        date: 2026-12-01 09:00
+        image: images/photo.jpg
+        image_alt: A hip stretch
+        facebook:
+          at: 2026-12-02 12:00
+          message: |
+            Our own words for Facebook.
+        instagram:
+          caption: |
+            Our own caption #hips
+        """,
+    )
+    (preview,) = preview_posts(project.config)
+    assert preview.facebook.message == "Our own words for Facebook."
+    assert preview.instagram.caption == "Our own caption #hips"
+    assert preview.times["facebook"] == datetime(2026, 12, 2, 12, tzinfo=NY)
+    assert preview.times["instagram"] == datetime(2026, 12, 1, 12, tzinfo=NY)  # default offset 3h
+    assert preview.problems == []
+
+
+def test_false_leaves_a_post_off_a_channel(make_project):
+    project = _social_project(make_project)
+    project.post("a.md", "title: Off\ndate: 2026-12-01\nfacebook: false\ninstagram: false")
+    (preview,) = preview_posts(project.config)
+    assert preview.facebook is None and preview.instagram is None
+    assert preview.times == {
+        "website": datetime(2026, 12, 1, tzinfo=NY),
+        "facebook": None,
+        "instagram": None,
+    }
+    assert preview.problems == []  # no photo needed when Instagram is off
+
+
+def test_check_reports_social_problems_at_their_lines(make_project):
+    project = _social_project(make_project)
+    long_caption = "\n".join("    " + "Relax and breathe deeply. " * 10 for _ in range(10))
+    project.post(
+        "long.md",
+        "title: Long\ndate: 2026-12-01\nimage: images/photo.jpg\nimage_alt: x\n"
+        f"instagram:\n  hashtags: [a]\n  caption: |\n{long_caption}",
+    )
+    project.post("nophoto.md", "title: No photo\ndate: 2026-12-01")
+    project.post(
+        "badkey.md",
+        "title: Bad\ndate: 2026-12-01\ninstagram: false\nfacebook:\n  when: tomorrow\n  at: 2026-02-30",
+    )
+    problems = [str(p) for p in check_site(project.config)]
+    assert (
+        problems[0]
+        == "posts/badkey.md:6: unknown key 'when' in facebook: the keys it can have are at, message"
+    )
+    assert problems[1].startswith("posts/badkey.md:7: facebook.at: '2026-02-30' is not a real date")
+    assert problems[2].startswith(
+        "posts/long.md:8: the Instagram caption has 2,608 characters; Instagram allows 2,200"
+    )
+    assert "never cut for you" in problems[2]
+    assert problems[3] == (
+        "posts/nophoto.md:2: Instagram needs a photo: add image: and image_alt:, or write  instagram: false"
+    )
+    assert len(problems) == 4
+
+
+def test_channel_settings_in_config(make_project):
+    project = make_project(
+        """
+        [facebook]
+        offset = "1d 2h"
+        utm_campaign = "blog-{slug}"
+        utm_medium = "organic"
+        """
+    )
+    project.post("a.md", "title: A\ndate: 2026-03-07 09:00")
+    (preview,) = preview_posts(project.config)
+    assert preview.facebook.link.endswith(
+        "?utm_source=facebook&utm_medium=organic&utm_campaign=blog-a"
+    )
+    # Wall-clock offset across the March DST change: 09:00 + 1d 2h is 11:00 local.
+    assert preview.times["facebook"] == datetime(2026, 3, 8, 11, tzinfo=NY)
+    assert planned_time(preview.post, "instagram", project.config) is None  # off in this config
+    project.write_config('[facebook]\noffset = "soon"\n')
+    from publisher.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[facebook.offset\] 'soon' is not a duration"):
+        load_config(project.config_path)
+    project.write_config('[instagram]\nimage_fit = "stretch"\n', base=BASE_CONFIG)
+    with pytest.raises(ConfigError, match=r"\[instagram.image_fit\] must be 'pad'"):
+        load_config(project.config_path)
