@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.config import Config
@@ -31,3 +33,29 @@ def planned_time(post: Post, channel: str, config: Config) -> datetime | None:
     if options.at is not None:
         return options.at
     return add_wall_clock(post.date, config.channel(channel).offset_delta, config.tz)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A post on one channel at one time."""
+
+    post: Post
+    channel: str
+    due: datetime
+
+    @property
+    def key(self) -> str:
+        """'slug/channel', as logs and the ledger name it."""
+        return f"{self.post.slug}/{self.channel}"
+
+
+def plan_deliveries(posts: Iterable[Post], config: Config) -> list[Delivery]:
+    """Every delivery of every post, in the order they fall due (website first on a tie)."""
+    deliveries = []
+    for post in posts:
+        for channel in CHANNELS:
+            due = planned_time(post, channel, config)
+            if due is not None:
+                deliveries.append(Delivery(post, channel, due))
+    deliveries.sort(key=lambda d: (d.due, CHANNELS.index(d.channel), d.post.slug))
+    return deliveries

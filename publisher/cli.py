@@ -197,6 +197,95 @@ def preview(
 
 
 @main.command()
+@click.option(
+    "--due", is_flag=True, required=True, help="Publish every delivery whose time has come."
+)
+@click.option("--now", "now_text", metavar="TIME", help="Act as if it were this local time.")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send and record nothing.")
+@click.option(
+    "--wait", is_flag=True, help="Wait for a pass already running instead of doing nothing."
+)
+@pass_context
+def publish(ctx: Context, due: bool, now_text: str | None, dry_run: bool, wait: bool) -> None:
+    """One publishing pass (run it from cron every minute, or let `publisher run` do it)."""
+    from publisher.publish import publish_due
+
+    config = ctx.config
+    report = publish_due(config, parse_now(now_text, config), dry_run=dry_run, wait=wait)
+    if report.locked_out:
+        return
+    if not report.outcomes:
+        click.echo("Nothing was due.")
+    if report.needs_person:
+        click.echo("Something needs a person: see above, or run  publisher status", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery.")
+@click.option("--all", "show_all", is_flag=True, help="Include deliveries that are done.")
+@pass_context
+def status(ctx: Context, as_json: bool, show_all: bool) -> None:
+    """List deliveries with their state, time, and permalink or error."""
+    import json
+
+    from publisher.status import delivery_rows, format_table
+
+    config = ctx.config
+    rows = delivery_rows(config)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    click.echo(format_table(rows, config))
+
+
+@main.command()
+@click.argument("delivery_id", type=int)
+@pass_context
+def retry(ctx: Context, delivery_id: int) -> None:
+    """Send a failed or missed delivery again at the next pass."""
+    from publisher.status import retry_delivery
+
+    click.echo(retry_delivery(ctx.config, delivery_id))
+
+
+@main.command()
+@click.argument("delivery_id", type=int)
+@pass_context
+def skip(ctx: Context, delivery_id: int) -> None:
+    """Never send this delivery."""
+    from publisher.status import skip_delivery
+
+    click.echo(skip_delivery(ctx.config, delivery_id))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per channel.")
+@pass_context
+def accounts(ctx: Context, as_json: bool) -> None:
+    """Check each channel's token against the Graph API and report in plain words."""
+    import json
+
+    from publisher.status import check_accounts
+
+    reports = check_accounts(ctx.config)
+    for channel, report in reports:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    report if isinstance(report, dict) else report.as_dict(), ensure_ascii=False
+                )
+            )
+        elif isinstance(report, dict):
+            click.echo(f"{channel}: {report['problems'][0]}")
+        else:
+            click.echo("\n".join(report.lines()))
+    if any((r["problems"] if isinstance(r, dict) else not r.ok) for _, r in reports):
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("title")
 @click.option(
     "--date", "date_text", metavar="TIME", help="Publication time (default: tomorrow 09:00)."

@@ -193,6 +193,44 @@ class InstagramSettings(ChannelSettings):
 
 
 @dataclass(frozen=True)
+class PublishSettings:
+    """The [publish] table: the ledger and how publishing passes treat late or failing deliveries."""
+
+    ledger: str = "publisher.db"
+    max_lateness: str = "6h"
+    max_attempts: int = 8
+    retry_delay: str = "1m"
+    retry_delay_max: str = "1h"
+
+    def validate(self) -> None:
+        """Check the durations and counts."""
+        for key in ("max_lateness", "retry_delay", "retry_delay_max"):
+            try:
+                parse_duration(getattr(self, key))
+            except ValueError as exc:
+                raise ConfigError(str(exc), key=f"publish.{key}") from None
+        if self.max_attempts < 1:
+            raise ConfigError("must be at least 1", key="publish.max_attempts")
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """The [graph] table: how to reach Meta's Graph API (tokens are never here)."""
+
+    url: str = ""
+    version: str = "v26.0"
+    timeout: float = 30.0
+    secrets_file: str = ""
+
+    def validate(self) -> None:
+        """Check the version looks like v26.0."""
+        if not re.match(r"^v\d+\.\d+$", self.version):
+            raise ConfigError(f"must look like v26.0, not {self.version!r}", key="graph.version")
+        if self.url and not re.match(r"^https?://[^/\s]+", self.url):
+            raise ConfigError(f"must be an http(s) URL, not {self.url!r}", key="graph.url")
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings, plus where config.toml lives (relative paths are resolved from there)."""
 
@@ -202,6 +240,8 @@ class Config:
     business: Business = field(default_factory=Business)
     facebook: FacebookSettings = field(default_factory=FacebookSettings)
     instagram: InstagramSettings = field(default_factory=InstagramSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
 
     def channel(self, name: str) -> ChannelSettings:
         """The settings of a social channel by name."""
@@ -242,6 +282,11 @@ class Config:
         return self.folder(self.site.preview)
 
     @property
+    def ledger_path(self) -> Path:
+        """The SQLite ledger."""
+        return self.folder(self.publish.ledger)
+
+    @property
     def base_url(self) -> str:
         """The site's base URL without a trailing slash."""
         return self.site.base_url.rstrip("/")
@@ -259,6 +304,8 @@ TABLES: dict[str, type] = {
     "business": Business,
     "facebook": FacebookSettings,
     "instagram": InstagramSettings,
+    "publish": PublishSettings,
+    "graph": GraphSettings,
 }
 
 
@@ -385,7 +432,12 @@ def parse_config(text: str, root: Path, path: Path | None = None) -> Config:
 def _check_folders(config: Config, where: Path) -> None:
     """The private folders (cache, preview) must never end up inside the public output."""
     output = config.output_dir
-    for key, folder in (("site.cache", config.cache_dir), ("site.preview", config.preview_dir)):
+    private = (
+        ("site.cache", config.cache_dir),
+        ("site.preview", config.preview_dir),
+        ("publish.ledger", config.ledger_path),
+    )
+    for key, folder in private:
         if folder == output or output in folder.parents:
             raise ConfigError(
                 f"{folder} is inside the public output folder {output}; "

@@ -1,0 +1,386 @@
+"""The ledger: what was sent where, in SQLite, so that every delivery goes out exactly once.
+
+Before any call that can create something on Meta's side, the intent is committed
+(state `sending`). A delivery left in `sending` by a crash, a kill or an unknown
+outcome is reconciled against the channel before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from publisher.exceptions import PublisherError
+
+# The states a delivery can be in.
+SCHEDULED = "scheduled"  # known, not attempted yet (or sent back by `publisher retry`)
+SENDING = "sending"  # intent committed: the outcome of the last call is not known yet
+RETRY = "retry"  # failed for a passing reason; tried again at next_attempt_at
+PUBLISHED = "published"
+FAILED = "failed"  # a person must act (then `publisher retry ID`)
+MISSED = "missed"  # too late to go out on its own (then `publisher retry ID`)
+SKIPPED = "skipped"  # a person said not to send it
+DRY_RUN = "dry-run"  # no token or account id: shown, not sent
+STATES = (SCHEDULED, SENDING, RETRY, PUBLISHED, FAILED, MISSED, SKIPPED, DRY_RUN)
+DONE_STATES = (PUBLISHED, FAILED, MISSED, SKIPPED, DRY_RUN)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    source TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    intent_at TEXT,
+    step TEXT,
+    remote_id TEXT,
+    container_id TEXT,
+    permalink TEXT,
+    last_error TEXT,
+    content_hash TEXT,
+    payload TEXT,
+    forced INTEGER NOT NULL DEFAULT 0,
+    published_at TEXT,
+    updated_at TEXT NOT NULL,
+    UNIQUE (slug, channel)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_delivery ON events (delivery_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the attempt log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the attempt log is append-only'); END;
+"""
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One delivery as the ledger knows it."""
+
+    id: int
+    slug: str
+    channel: str
+    source: str
+    due_at: datetime
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    intent_at: datetime | None
+    step: str | None
+    remote_id: str | None
+    container_id: str | None
+    permalink: str | None
+    last_error: str | None
+    content_hash: str | None
+    payload: dict[str, Any] | None
+    forced: bool
+    published_at: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Record:
+        """A Record from a `deliveries` row."""
+        return cls(
+            id=row["id"],
+            slug=row["slug"],
+            channel=row["channel"],
+            source=row["source"],
+            due_at=_time(row["due_at"]),  # type: ignore[arg-type]
+            state=row["state"],
+            attempts=row["attempts"],
+            next_attempt_at=_time(row["next_attempt_at"]),
+            intent_at=_time(row["intent_at"]),
+            step=row["step"],
+            remote_id=row["remote_id"],
+            container_id=row["container_id"],
+            permalink=row["permalink"],
+            last_error=row["last_error"],
+            content_hash=row["content_hash"],
+            payload=json.loads(row["payload"]) if row["payload"] else None,
+            forced=bool(row["forced"]),
+            published_at=_time(row["published_at"]),
+            updated_at=_time(row["updated_at"]),  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the append-only attempt log."""
+
+    id: int
+    delivery_id: int
+    at: datetime
+    kind: str
+    detail: str | None
+
+
+class Ledger:
+    """The SQLite ledger of deliveries and the append-only log of every attempt."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # an intent survives a power cut
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One committed step: all of it, or (on any error) none of it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _log(
+        self, db: sqlite3.Connection, delivery_id: int, kind: str, detail: str | None, at: datetime
+    ) -> None:
+        db.execute(
+            "INSERT INTO events (delivery_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+            (delivery_id, _iso(at), kind, detail),
+        )
+
+    def get(self, slug: str, channel: str) -> Record | None:
+        """The ledger's record of a delivery, if it has one."""
+        row = self.db.execute(
+            "SELECT * FROM deliveries WHERE slug = ? AND channel = ?", (slug, channel)
+        ).fetchone()
+        return Record.from_row(row) if row else None
+
+    def by_id(self, delivery_id: int) -> Record | None:
+        """A record by its number (as `status` shows it)."""
+        row = self.db.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+        return Record.from_row(row) if row else None
+
+    def all(self) -> list[Record]:
+        """Every record, by due time."""
+        rows = self.db.execute("SELECT * FROM deliveries ORDER BY due_at, slug, channel").fetchall()
+        return [Record.from_row(r) for r in rows]
+
+    def in_state(self, *states: str) -> list[Record]:
+        """The records in any of `states`."""
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute(
+            f"SELECT * FROM deliveries WHERE state IN ({marks}) ORDER BY due_at, slug, channel",
+            states,
+        ).fetchall()
+        return [Record.from_row(r) for r in rows]
+
+    def events(self, delivery_id: int) -> list[Event]:
+        """The attempt log of one delivery, oldest first."""
+        rows = self.db.execute(
+            "SELECT * FROM events WHERE delivery_id = ? ORDER BY id", (delivery_id,)
+        ).fetchall()
+        return [
+            Event(r["id"], r["delivery_id"], _time(r["at"]), r["kind"], r["detail"]) for r in rows
+        ]  # type: ignore[arg-type]
+
+    def ensure(
+        self, slug: str, channel: str, source: str, due_at: datetime, now: datetime
+    ) -> Record:
+        """The record of a delivery, created as scheduled if the ledger has none yet.
+
+        The due time of a delivery that has not been attempted follows the calendar.
+        """
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO deliveries (slug, channel, source, due_at, state, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slug, channel) DO UPDATE SET "
+                "due_at = excluded.due_at, source = excluded.source "
+                "WHERE deliveries.state = 'scheduled' AND deliveries.attempts = 0 AND deliveries.forced = 0",
+                (slug, channel, source, _iso(due_at), SCHEDULED, _iso(now)),
+            )
+        record = self.get(slug, channel)
+        assert record is not None
+        return record
+
+    def begin(
+        self, record: Record, now: datetime, step: str, payload: dict[str, Any], content_hash: str
+    ) -> Record:
+        """Commit the intent to send, before the call that may create something remotely."""
+        with self.transaction() as db:
+            current = db.execute(
+                "SELECT state FROM deliveries WHERE id = ?", (record.id,)
+            ).fetchone()
+            if current["state"] in (PUBLISHED, SKIPPED):
+                raise PublisherError(f"delivery {record.id} is already {current['state']}")
+            db.execute(
+                "UPDATE deliveries SET state = ?, step = ?, intent_at = ?, attempts = attempts + 1, "
+                "payload = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                (
+                    SENDING,
+                    step,
+                    _iso(now),
+                    json.dumps(payload, ensure_ascii=False),
+                    content_hash,
+                    _iso(now),
+                    record.id,
+                ),
+            )
+            self._log(db, record.id, "intent", step, now)
+        return self.by_id(record.id)  # type: ignore[return-value]
+
+    def note_step(
+        self, record: Record, now: datetime, step: str, *, container_id: str | None = None
+    ) -> Record:
+        """Move a delivery in `sending` to its next step (an Instagram container was made...)."""
+        with self.transaction() as db:
+            if container_id is not None:
+                db.execute(
+                    "UPDATE deliveries SET step = ?, container_id = ?, updated_at = ? WHERE id = ?",
+                    (step, container_id, _iso(now), record.id),
+                )
+            else:
+                db.execute(
+                    "UPDATE deliveries SET step = ?, updated_at = ? WHERE id = ?",
+                    (step, _iso(now), record.id),
+                )
+            self._log(db, record.id, step, container_id, now)
+        return self.by_id(record.id)  # type: ignore[return-value]
+
+    def published(
+        self,
+        record: Record,
+        now: datetime,
+        remote_id: str | None,
+        permalink: str | None,
+        how: str = "published",
+    ) -> Record:
+        """The delivery went out (proven by the channel's answer or by reading it back)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET state = ?, remote_id = ?, permalink = ?, published_at = ?, "
+                "last_error = NULL, next_attempt_at = NULL, step = NULL, forced = 0, updated_at = ? WHERE id = ?",
+                (PUBLISHED, remote_id, permalink, _iso(now), _iso(now), record.id),
+            )
+            self._log(
+                db, record.id, how, json.dumps({"id": remote_id, "permalink": permalink}), now
+            )
+        return self.by_id(record.id)  # type: ignore[return-value]
+
+    def retry_later(
+        self, record: Record, now: datetime, when: datetime, error: str, *, unknown: bool = False
+    ) -> Record:
+        """A passing failure: try again at `when` (reconciling first when the outcome is unknown)."""
+        state = SENDING if unknown else RETRY
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET state = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                (state, _iso(when), error, _iso(now), record.id),
+            )
+            self._log(db, record.id, "unknown" if unknown else "retry", error, now)
+        return self.by_id(record.id)  # type: ignore[return-value]
+
+    def set_state(
+        self, record: Record, now: datetime, state: str, detail: str | None = None, **fields: Any
+    ) -> Record:
+        """Put a delivery in `state` (failed, missed, skipped, dry-run, scheduled...) with a reason."""
+        assert state in STATES
+        columns = {"state": state, "updated_at": _iso(now), **fields}
+        if state in (FAILED, MISSED):
+            columns.setdefault("last_error", detail)
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        values = [(_iso(v) if isinstance(v, datetime) else v) for v in columns.values()]
+        with self.transaction() as db:
+            db.execute(f"UPDATE deliveries SET {assignments} WHERE id = ?", (*values, record.id))
+            self._log(db, record.id, state, detail, now)
+        return self.by_id(record.id)  # type: ignore[return-value]
+
+    def rename(self, old_slug: str, new_slug: str, now: datetime) -> None:
+        """Follow a post whose slug changed, so its published deliveries stay known."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT id FROM deliveries WHERE slug = ?", (old_slug,)).fetchall()
+            db.execute(
+                "UPDATE deliveries SET slug = ?, updated_at = ? WHERE slug = ?",
+                (new_slug, _iso(now), old_slug),
+            )
+            for row in rows:
+                self._log(db, row["id"], "renamed", f"{old_slug} -> {new_slug}", now)
+
+    def meta(self, key: str) -> str | None:
+        """A value the program keeps between passes (the last build's fingerprint...)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep a value between passes."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+
+class PassLock:
+    """One publishing pass at a time, across processes (cron, the service, a person).
+
+    The kernel drops the lock when its holder dies, even by kill -9, so a crash never
+    leaves it stuck.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._handle: int | None = None
+
+    def acquire(self, wait: bool = False) -> bool:
+        """Take the lock; without `wait`, give up at once when another pass holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(handle)
+            return False
+        os.ftruncate(handle, 0)
+        os.write(handle, f"{os.getpid()}\n".encode())
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        """Let the next pass in."""
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            os.close(self._handle)
+            self._handle = None

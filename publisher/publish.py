@@ -1,0 +1,658 @@
+"""One publishing pass: every delivery whose time has come goes out once, website first.
+
+Side effects live here and in the channels it calls: the site build and deploy, and the
+Graph API. Every step that can create something remotely is preceded by a committed intent
+in the ledger, and a delivery whose outcome is unknown is reconciled before it is sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+
+from publisher.calendar import SOCIAL_CHANNELS, Delivery, plan_deliveries
+from publisher.config import Config, parse_duration
+from publisher.content import Post, load_posts
+from publisher.exceptions import ChannelError, OutcomeUnknown, PublisherError
+from publisher.ledger import (
+    DONE_STATES,
+    DRY_RUN,
+    FAILED,
+    MISSED,
+    PUBLISHED,
+    RETRY,
+    SENDING,
+    Ledger,
+    PassLock,
+    Record,
+)
+from publisher.render.markdown import render_markdown
+from publisher.render.social import SocialRenderer, post_url
+from publisher.times import now as current_time
+from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
+
+log = logging.getLogger("publisher.publish")
+
+CRASHPOINT_VARIABLE = "PUBLISHER_CRASHPOINT"
+RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a read-back post
+IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
+DEPLOY_TIMEOUT = 600
+
+
+def crashpoint(name: str) -> None:
+    """For crash tests: stop here, as if the power went, when $PUBLISHER_CRASHPOINT names this point."""
+    if os.environ.get(CRASHPOINT_VARIABLE) == name:
+        print(f"crashpoint {name}", file=sys.stderr, flush=True)
+        while True:  # the test kills the process with SIGKILL here
+            signal.pause()
+
+
+@dataclass
+class Outcome:
+    """What a pass did with one delivery."""
+
+    key: str
+    channel: str
+    state: str
+    message: str
+    needs_person: bool = False
+
+
+@dataclass
+class PassReport:
+    """Everything a pass did; `needs_person` decides the exit status."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    locked_out: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def needs_person(self) -> bool:
+        """True when something went wrong that no retry will mend."""
+        return bool(self.problems) or any(o.needs_person for o in self.outcomes)
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """The hash of what is sent, to notice a post edited after it went out."""
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+def backoff(
+    attempts: int, config: Config, hint: float | None = None, rng: random.Random | None = None
+) -> timedelta:
+    """Exponential back-off with jitter, capped, and never sooner than the API asked for."""
+    base = parse_duration(config.publish.retry_delay).total_seconds()
+    cap = parse_duration(config.publish.retry_delay_max).total_seconds()
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    delay *= (rng or random).uniform(0.8, 1.2)
+    if hint:
+        delay = max(delay, hint)
+    return timedelta(seconds=delay)
+
+
+class Channels:
+    """The Graph API clients of the social channels that have what they need to send."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._clients: dict[str, Any] = {}
+        self.why_dry: dict[str, str] = {}
+        for channel in SOCIAL_CHANNELS:
+            account = self.account_id(channel)
+            token = channel_token(channel, config)
+            if not token:
+                self.why_dry[channel] = f"no token: set {TOKEN_VARIABLES[channel]}"
+            elif not account:
+                key = "page_id" if channel == "facebook" else "account_id"
+                self.why_dry[channel] = f"no account: set [{channel}] {key} in config.toml"
+            else:
+                from publisher.graph import GraphClient
+
+                self._clients[channel] = GraphClient(
+                    token=token,
+                    channel=channel,
+                    base_url=graph_url(config),
+                    version=config.graph.version,
+                    timeout=config.graph.timeout,
+                )
+
+    def account_id(self, channel: str) -> str:
+        """The Page id or Instagram account id from config.toml."""
+        return (
+            self.config.facebook.page_id
+            if channel == "facebook"
+            else self.config.instagram.account_id
+        )
+
+    def client(self, channel: str) -> Any | None:
+        """The channel's client, or None when it runs as a dry run."""
+        return self._clients.get(channel)
+
+    def close(self) -> None:
+        """Close every connection."""
+        for client in self._clients.values():
+            client.close()
+
+
+class PublishingPass:
+    """One pass over the calendar; build it, then call run()."""
+
+    def __init__(self, config: Config, ledger: Ledger, now: datetime, *, dry_run: bool = False):
+        self.config = config
+        self.ledger = ledger
+        self.now = now
+        self.dry_run = dry_run
+        self.report = PassReport()
+        self.social = SocialRenderer(config)
+        self.channels = Channels(config)
+        self.max_lateness = parse_duration(config.publish.max_lateness)
+        self._rendered: dict[str, Any] = {}
+
+    # The pass
+
+    def run(self, posts: list[Post]) -> PassReport:
+        """Reconcile what is unknown, then publish what is due: website first, then social."""
+        try:
+            self.follow_renames(posts)
+            deliveries = plan_deliveries(posts, self.config)
+            by_key = {d.key: d for d in deliveries}
+            self.reconcile_unknown(by_key)
+            due = [d for d in deliveries if d.due <= self.now]
+            self.publish_website([d for d in due if d.channel == "website"], posts)
+            for delivery in due:
+                if delivery.channel in SOCIAL_CHANNELS:
+                    self.publish_social(delivery)
+        finally:
+            self.channels.close()
+        return self.report
+
+    def outcome(
+        self, delivery: Delivery | Record, state: str, message: str, needs_person: bool = False
+    ) -> None:
+        """Note and log what happened to a delivery: one line per event."""
+        key = (
+            delivery.key
+            if isinstance(delivery, Delivery)
+            else f"{delivery.slug}/{delivery.channel}"
+        )
+        channel = delivery.channel
+        self.report.outcomes.append(Outcome(key, channel, state, message, needs_person))
+        log.info("%s %s: %s", key, state, message)
+
+    def follow_renames(self, posts: list[Post]) -> None:
+        """A post whose slug changed keeps its ledger history (so it is not sent twice)."""
+        current = {p.slug for p in posts}
+        by_source = {p.display: p.slug for p in posts}
+        for record in self.ledger.all():
+            if record.slug not in current and record.source in by_source:
+                new = by_source[record.source]
+                if self.ledger.get(new, record.channel) is None:
+                    self.ledger.rename(record.slug, new, self.now)
+                    log.info("%s: the slug changed to %s; its history follows it", record.slug, new)
+
+    # Website
+
+    def publish_website(self, due: list[Delivery], posts: list[Post]) -> None:
+        """Build the site (and deploy it) when a post falls due or the site's sources changed."""
+        pending = []
+        for delivery in due:
+            record = self.ledger.get(delivery.post.slug, "website")
+            if record is None or record.state != PUBLISHED:
+                pending.append(delivery)
+        fingerprint = site_fingerprint(self.config, self.now, posts)
+        if not pending and self.ledger.meta("site_fingerprint") == fingerprint:
+            return
+        if self.dry_run:
+            for delivery in pending:
+                self.outcome(
+                    delivery,
+                    "dry-run",
+                    f"would build the site with {post_url(self.config, delivery.post)}",
+                )
+            return
+        from publisher.build import build_site
+
+        try:
+            result = build_site(self.config, self.now)
+            self.deploy()
+        except PublisherError as exc:
+            for delivery in pending:
+                record = self.ledger.ensure(
+                    delivery.post.slug, "website", delivery.post.display, delivery.due, self.now
+                )
+                self.ledger.retry_later(
+                    record, self.now, self.now + backoff(record.attempts + 1, self.config), str(exc)
+                )
+                self.outcome(delivery, RETRY, f"the site could not be built or deployed: {exc}")
+            return
+        broken = {p.path for p in result.problems}
+        for problem in result.problems:
+            self.report.problems.append(str(problem))
+        built_slugs = {p.slug for p in posts if p.display not in broken}
+        for delivery in pending:
+            record = self.ledger.ensure(
+                delivery.post.slug, "website", delivery.post.display, delivery.due, self.now
+            )
+            url = post_url(self.config, delivery.post)
+            if delivery.post.slug not in built_slugs:
+                reason = "; ".join(
+                    str(p) for p in result.problems if p.path == delivery.post.display
+                )
+                self.ledger.set_state(record, self.now, FAILED, reason)
+                self.outcome(
+                    delivery, FAILED, f"the page could not be built: {reason}", needs_person=True
+                )
+                continue
+            self.ledger.published(record, self.now, None, url)
+            self.outcome(delivery, PUBLISHED, url)
+        self.ledger.set_meta("site_fingerprint", fingerprint)
+
+    def deploy(self) -> None:
+        """Run [site] deploy_command, if config.toml names one."""
+        command = self.config.site.deploy_command
+        if not command:
+            return
+        env = dict(os.environ, PUBLISHER_OUTPUT=str(self.config.output_dir))
+        try:
+            done = subprocess.run(
+                command,
+                shell=True,
+                cwd=self.config.root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=DEPLOY_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            raise PublisherError(
+                f"the deploy command took more than {DEPLOY_TIMEOUT} s: {command}"
+            ) from None
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            raise PublisherError(
+                f"the deploy command failed (exit {done.returncode}): {' / '.join(tail)}"
+            )
+        log.info("deployed: %s", command)
+
+    # Social
+
+    def payload(self, delivery: Delivery) -> tuple[dict[str, Any], list[str]]:
+        """What goes out for a social delivery, and the problems that stop it."""
+        post = delivery.post
+        rendered = self._rendered.get(post.slug)
+        if rendered is None:
+            rendered = self._rendered[post.slug] = render_markdown(
+                post.body, allow_html=self.config.site.allow_html
+            )
+        if delivery.channel == "facebook":
+            fb = self.social.facebook(post, rendered)
+            return {"message": fb.message, "link": fb.link}, [p.message for p in fb.problems]
+        ig = self.social.instagram(post, rendered)
+        data = {"caption": ig.caption, "image_url": ig.image_url, "alt_text": ig.alt_text}
+        return data, [p.message for p in ig.problems]
+
+    def publish_social(self, delivery: Delivery) -> None:
+        """Send one due Facebook or Instagram delivery, if it is not done and not waiting."""
+        post, channel = delivery.post, delivery.channel
+        record = self.ledger.get(post.slug, channel)
+        if record is not None and (record.state in DONE_STATES or record.state == SENDING):
+            return
+        if (
+            record is not None
+            and record.state == RETRY
+            and record.next_attempt_at
+            and record.next_attempt_at > self.now
+        ):
+            return
+        late = self.now - delivery.due
+        if (
+            record is None or (record.attempts == 0 and not record.forced)
+        ) and late > self.max_lateness:
+            if self.dry_run:
+                self.outcome(delivery, MISSED, "would be marked missed")
+                return
+            record = record or self.ledger.ensure(
+                post.slug, channel, post.display, delivery.due, self.now
+            )
+            hours = late.total_seconds() / 3600
+            reason = (
+                f"due {delivery.due:%Y-%m-%d %H:%M %Z}, {hours:.1f} hours ago (more than "
+                f"{self.config.publish.max_lateness}): not sent on its own; "
+                f"`publisher retry {record.id}` sends it now"
+            )
+            self.ledger.set_state(record, self.now, MISSED, reason)
+            self.outcome(delivery, MISSED, reason, needs_person=True)
+            return
+        website = self.ledger.get(post.slug, "website")
+        if website is None or website.state != PUBLISHED:
+            log.info("%s waiting: the article's page is not published yet", delivery.key)
+            return
+        payload, problems = self.payload(delivery)
+        client = self.channels.client(channel)
+        if self.dry_run or client is None:
+            self.show_dry_run(delivery, payload, problems, client is None)
+            return
+        if record is None:
+            record = self.ledger.ensure(post.slug, channel, post.display, delivery.due, self.now)
+        if problems:
+            reason = "; ".join(problems)
+            self.ledger.set_state(record, self.now, FAILED, reason)
+            self.outcome(delivery, FAILED, reason, needs_person=True)
+            return
+        if self.config.site.verify_live and not self.live(delivery, record, payload):
+            return
+        try:
+            if channel == "facebook":
+                self.send_facebook(delivery, record, client, payload)
+            else:
+                self.send_instagram(delivery, record, client, payload)
+        except OutcomeUnknown as exc:
+            record = self.ledger.by_id(record.id)  # type: ignore[assignment]
+            when = self.now + backoff(record.attempts, self.config, exc.retry_after)
+            self.ledger.retry_later(record, self.now, when, exc.message, unknown=True)
+            self.outcome(
+                delivery,
+                SENDING,
+                f"outcome unknown ({exc.message}); will check before sending again",
+            )
+        except ChannelError as exc:
+            self.failed_attempt(delivery, self.ledger.by_id(record.id), exc)  # type: ignore[arg-type]
+
+    def failed_attempt(
+        self, delivery: Delivery | Record, record: Record, exc: ChannelError
+    ) -> None:
+        """A transient error is retried later, up to max_attempts; a permanent one needs a person."""
+        if exc.transient and record.attempts < self.config.publish.max_attempts:
+            when = self.now + backoff(record.attempts, self.config, exc.retry_after)
+            self.ledger.retry_later(record, self.now, when, exc.message)
+            self.outcome(
+                delivery,
+                RETRY,
+                f"{exc.message} (attempt {record.attempts}; next at {when:%H:%M:%S %Z})",
+            )
+            return
+        message = exc.message
+        if exc.transient:
+            message = f"gave up after {record.attempts} attempts: {exc.message}"
+        self.ledger.set_state(record, self.now, FAILED, message, next_attempt_at=None, step=None)
+        self.outcome(delivery, FAILED, message, needs_person=True)
+
+    def show_dry_run(
+        self, delivery: Delivery, payload: dict[str, Any], problems: list[str], no_client: bool
+    ) -> None:
+        """Print exactly what would be sent; record it only when the channel lacks a token or account."""
+        channel = delivery.channel
+        account = self.channels.account_id(channel) or "{account}"
+        edge = "feed" if channel == "facebook" else "media"
+        why = self.channels.why_dry.get(channel, "--dry-run") if no_client else "--dry-run"
+        lines = [
+            f"{delivery.key} dry run ({why}): would POST {graph_url(self.config)}/{self.config.graph.version}/{account}/{edge}"
+        ]
+        for key, value in payload.items():
+            lines.append(f"  {key}: " + str(value).replace("\n", "\n    "))
+        lines.append("  access_token: ***")
+        if problems:
+            lines.append("  problems: " + "; ".join(problems))
+        print("\n".join(lines), flush=True)
+        if no_client and not self.dry_run:
+            record = self.ledger.ensure(
+                delivery.post.slug, channel, delivery.post.display, delivery.due, self.now
+            )
+            self.ledger.set_state(
+                record, self.now, DRY_RUN, why, payload=json.dumps(payload, ensure_ascii=False)
+            )
+        self.outcome(delivery, DRY_RUN, why)
+
+    def live(self, delivery: Delivery, record: Record, payload: dict[str, Any]) -> bool:
+        """With [site] verify_live: the article (and Instagram image) must answer 200 before posting."""
+        urls = [post_url(self.config, delivery.post)]
+        if payload.get("image_url"):
+            urls.append(payload["image_url"])
+        for url in urls:
+            try:
+                status = requests.get(url, timeout=15).status_code
+            except requests.RequestException as exc:
+                status = type(exc).__name__
+            if status != 200:
+                when = self.now + backoff(record.attempts + 1, self.config)
+                message = f"{url} is not live yet ({status}): check the deploy; trying again later"
+                self.ledger.retry_later(record, self.now, when, message)
+                self.outcome(delivery, RETRY, message)
+                return False
+        return True
+
+    def send_facebook(
+        self, delivery: Delivery, record: Record, client: Any, payload: dict[str, Any]
+    ) -> None:
+        """POST /{page-id}/feed, with the intent committed first."""
+        page_id = self.config.facebook.page_id
+        record = self.ledger.begin(record, self.now, "feed", payload, payload_hash(payload))
+        crashpoint("facebook-before-call")
+        post_id = client.page_post(page_id, payload["message"], payload["link"])
+        crashpoint("facebook-after-call")
+        record = self.ledger.published(record, self.now, post_id, None)
+        self.add_permalink(delivery, record, lambda: client.post_permalink(post_id))
+
+    def add_permalink(self, delivery: Delivery | Record, record: Record, read: Any) -> None:
+        """Read and keep the post's public URL; the post is published either way."""
+        try:
+            permalink = read()
+        except ChannelError as exc:
+            log.info(
+                "%s/%s: published, but its permalink could not be read (%s)",
+                record.slug,
+                record.channel,
+                exc.message,
+            )
+            permalink = None
+        if permalink:
+            self.ledger.db.execute(
+                "UPDATE deliveries SET permalink = ? WHERE id = ?", (permalink, record.id)
+            )
+        self.outcome(delivery, PUBLISHED, permalink or f"id {record.remote_id}")
+
+    def send_instagram(
+        self, delivery: Delivery | Record, record: Record, client: Any, payload: dict[str, Any]
+    ) -> None:
+        """Container, wait until FINISHED, media_publish, permalink; each step committed first."""
+        account = self.config.instagram.account_id
+        if record.state != SENDING or not record.container_id:
+            used, total = client.ig_publishing_limit(account)
+            if used >= total:
+                when = self.now + timedelta(hours=1)
+                message = f"Instagram's publishing limit is reached ({used} of {total} in 24 hours); trying again later"
+                self.ledger.retry_later(record, self.now, when, message)
+                self.outcome(delivery, RETRY, message)
+                return
+            record = self.ledger.begin(
+                record, self.now, "container", payload, payload_hash(payload)
+            )
+            crashpoint("instagram-before-container")
+            container = client.ig_create_container(
+                account, payload["image_url"], payload["caption"], payload["alt_text"]
+            )
+            record = self.ledger.note_step(record, self.now, "container", container_id=container)
+        status = client.ig_wait_until_finished(record.container_id, timeout=IG_FINISH_TIMEOUT)
+        if status != "PUBLISHED":
+            record = self.ledger.note_step(record, self.now, "publish")
+            crashpoint("instagram-before-publish")
+            media_id = client.ig_publish(account, record.container_id)
+            crashpoint("instagram-after-publish")
+        else:
+            media_id = self.find_instagram_media(client, record)
+        record = self.ledger.published(record, self.now, media_id, None)
+        if media_id:
+            self.add_permalink(delivery, record, lambda: client.ig_media_permalink(media_id))
+        else:
+            self.outcome(delivery, PUBLISHED, "published (found by its container)")
+
+    # Reconciling deliveries whose outcome is unknown
+
+    def reconcile_unknown(self, by_key: dict[str, Delivery]) -> None:
+        """Every delivery left in `sending` is checked against the channel before anything else."""
+        for record in self.ledger.in_state(SENDING):
+            if record.channel not in SOCIAL_CHANNELS:
+                continue
+            if (
+                record.next_attempt_at
+                and record.next_attempt_at > self.now
+                and record.step != "container"
+            ):
+                continue
+            client = self.channels.client(record.channel)
+            if client is None:
+                continue
+            try:
+                if record.channel == "facebook":
+                    self.reconcile_facebook(record, client)
+                else:
+                    self.reconcile_instagram(record, client, by_key)
+            except ChannelError as exc:
+                if exc.transient:
+                    when = self.now + backoff(record.attempts, self.config, exc.retry_after)
+                    self.ledger.retry_later(
+                        record, self.now, when, f"could not check yet: {exc.message}", unknown=True
+                    )
+                    self.outcome(
+                        record, SENDING, f"could not check whether it went out: {exc.message}"
+                    )
+                else:
+                    self.ledger.set_state(record, self.now, FAILED, exc.message)
+                    self.outcome(record, FAILED, exc.message, needs_person=True)
+
+    def _proven_not_sent(self, record: Record, how: str) -> None:
+        self.ledger.set_state(
+            record, self.now, RETRY, how, next_attempt_at=self.now, step=None, container_id=None
+        )
+        log.info("%s/%s reconciled: %s; it will be sent again", record.slug, record.channel, how)
+
+    def reconcile_facebook(self, record: Record, client: Any) -> None:
+        """Read back the Page's recent posts and look for this message."""
+        message = (record.payload or {}).get("message", "").strip()
+        since = (record.intent_at or self.now) - RECONCILE_WINDOW
+        for item in client.recent_page_posts(self.config.facebook.page_id, limit=50):
+            created = _graph_time(item.get("created_time"))
+            if (item.get("message") or "").strip() == message and (
+                created is None or created >= since
+            ):
+                self.ledger.published(
+                    record, self.now, item.get("id"), item.get("permalink_url"), how="reconciled"
+                )
+                self.outcome(
+                    record,
+                    PUBLISHED,
+                    f"found on the Page after an unknown outcome: {item.get('permalink_url') or item.get('id')}",
+                )
+                return
+        self._proven_not_sent(record, "not on the Page's recent posts")
+
+    def reconcile_instagram(self, record: Record, client: Any, by_key: dict[str, Delivery]) -> None:
+        """Read the saved container's status and the account's recent media."""
+        if record.container_id:
+            status_code, _ = client.ig_container_status(record.container_id)
+            if status_code == "PUBLISHED":
+                media_id = self.find_instagram_media(client, record)
+                self.ledger.published(record, self.now, media_id, None, how="reconciled")
+                if media_id:
+                    self.add_permalink(
+                        record,
+                        self.ledger.by_id(record.id),
+                        lambda: client.ig_media_permalink(media_id),
+                    )  # type: ignore[arg-type]
+                else:
+                    self.outcome(record, PUBLISHED, "its container is PUBLISHED")
+                return
+            if status_code in ("FINISHED", "IN_PROGRESS"):
+                # Not out yet, and this container can only ever be published once: finish it.
+                delivery = by_key.get(f"{record.slug}/{record.channel}")
+                try:
+                    self.send_instagram(delivery or record, record, client, record.payload or {})
+                except OutcomeUnknown as exc:
+                    when = self.now + backoff(record.attempts, self.config, exc.retry_after)
+                    self.ledger.retry_later(record, self.now, when, exc.message, unknown=True)
+                except ChannelError as exc:
+                    self.failed_attempt(record, self.ledger.by_id(record.id), exc)  # type: ignore[arg-type]
+                return
+            self._proven_not_sent(record, f"its container is {status_code or 'unknown'}")
+            return
+        if self.find_instagram_media(client, record):
+            media_id = self.find_instagram_media(client, record)
+            self.ledger.published(record, self.now, media_id, None, how="reconciled")
+            self.outcome(record, PUBLISHED, f"found on the account: media {media_id}")
+            return
+        self._proven_not_sent(
+            record, "no container was saved and the caption is not on the account"
+        )
+
+    def find_instagram_media(self, client: Any, record: Record) -> str | None:
+        """The id of recent media with this delivery's caption, if any."""
+        caption = (record.payload or {}).get("caption", "").strip()
+        for item in client.ig_recent_media(self.config.instagram.account_id, limit=50):
+            if (item.get("caption") or "").strip() == caption:
+                return item.get("id")
+        return None
+
+
+def _graph_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("+0000", "+00:00"))
+    except ValueError:
+        return None
+
+
+def site_fingerprint(config: Config, now: datetime, posts: list[Post]) -> str:
+    """Changes when what the site shows changes: a post, template or config edit, or a post falling due."""
+    digest = hashlib.sha256()
+    for post in sorted(posts, key=lambda p: p.display):
+        if post.is_published(now):
+            digest.update(f"{post.display}\0{post.digest}\n".encode())
+    for folder in (config.templates_dir / "site",):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                info = path.stat()
+                digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    if config.path:
+        digest.update(config.path.read_bytes())
+    return digest.hexdigest()
+
+
+def publish_due(
+    config: Config, now: datetime | None = None, *, dry_run: bool = False, wait: bool = False
+) -> PassReport:
+    """Run one pass; when another pass holds the lock, do nothing (or wait for it)."""
+    now = now or current_time(config.tz)
+    lock = PassLock(config.ledger_path.with_name(config.ledger_path.name + ".lock"))
+    if not lock.acquire(wait=wait):
+        log.info("another publishing pass is running; this one does nothing")
+        return PassReport(locked_out=True)
+    try:
+        loaded = load_posts(config)
+        with Ledger(config.ledger_path) as ledger:
+            report = PublishingPass(config, ledger, now, dry_run=dry_run).run(list(loaded.posts))
+        report.problems[:0] = [str(p) for p in loaded.problems if str(p) not in report.problems]
+        for problem in loaded.problems:
+            log.info("skipped: %s", problem)
+        return report
+    finally:
+        lock.release()
+
+
+def wait_seconds(seconds: float) -> None:
+    """Sleep (kept apart so the service can be told to stop while waiting)."""
+    time.sleep(seconds)

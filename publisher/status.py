@@ -1,0 +1,164 @@
+"""What the ledger and the calendar say, for people: status, retry, skip, accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
+from publisher.config import Config
+from publisher.content import load_posts
+from publisher.exceptions import PublisherError
+from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger
+from publisher.times import now as current_time
+from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
+
+
+def delivery_rows(config: Config, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Every delivery: the ledger's records, and the calendar's upcoming ones not in it yet."""
+    at = at or current_time(config.tz)
+    posts = load_posts(config).posts
+    rows: list[dict[str, Any]] = []
+    with Ledger(config.ledger_path) as ledger:
+        records = {(r.slug, r.channel): r for r in ledger.all()}
+        for record in records.values():
+            rows.append(
+                {
+                    "id": record.id,
+                    "due": record.due_at.astimezone(config.tz).isoformat(timespec="minutes"),
+                    "channel": record.channel,
+                    "post": record.slug,
+                    "state": record.state,
+                    "attempts": record.attempts,
+                    "next_attempt": record.next_attempt_at.astimezone(config.tz).isoformat(
+                        timespec="minutes"
+                    )
+                    if record.next_attempt_at and record.state in (RETRY, SENDING)
+                    else None,
+                    "permalink": record.permalink,
+                    "error": record.last_error if record.state != PUBLISHED else None,
+                }
+            )
+        for delivery in plan_deliveries(posts, config):
+            if (delivery.post.slug, delivery.channel) in records:
+                continue
+            rows.append(
+                {
+                    "id": None,
+                    "due": delivery.due.isoformat(timespec="minutes"),
+                    "channel": delivery.channel,
+                    "post": delivery.post.slug,
+                    "state": SCHEDULED
+                    if delivery.due > at or delivery.channel == "website"
+                    else "due",
+                    "attempts": 0,
+                    "next_attempt": None,
+                    "permalink": None,
+                    "error": None,
+                }
+            )
+    rows.sort(key=lambda r: (r["due"], r["post"], r["channel"]))
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]], config: Config) -> str:
+    """The rows as a table a person reads in a terminal."""
+    if not rows:
+        return "No deliveries yet: add a post to the posts folder."
+    header = ("ID", "WHEN", "CHANNEL", "POST", "STATE", "DETAIL")
+    lines = []
+    for row in rows:
+        detail = row["permalink"] or row["error"] or ""
+        if row["next_attempt"]:
+            detail = f"next try {row['next_attempt'][11:16]}: {detail}"
+        when = row["due"].replace("T", " ")[:16]
+        lines.append(
+            (str(row["id"] or "-"), when, row["channel"], row["post"], row["state"], detail)
+        )
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(5)]
+    out = []
+    for line in [header, *lines]:
+        out.append(
+            "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:5])) + "  " + line[5]
+        )
+    return "\n".join(row.rstrip() for row in out)
+
+
+def retry_delivery(config: Config, delivery_id: int, at: datetime | None = None) -> str:
+    """Send a failed, missed, skipped or dry-run delivery at the next pass, whatever its lateness."""
+    at = at or current_time(config.tz)
+    with Ledger(config.ledger_path) as ledger:
+        record = ledger.by_id(delivery_id)
+        if record is None:
+            raise PublisherError(f"there is no delivery {delivery_id}: see  publisher status")
+        if record.state == PUBLISHED:
+            raise PublisherError(
+                f"delivery {delivery_id} ({record.slug}/{record.channel}) is already published"
+                f"{': ' + record.permalink if record.permalink else ''}; sending it again would post it twice"
+            )
+        if record.state == SENDING:
+            raise PublisherError(
+                f"delivery {delivery_id} is being sent or its outcome is being checked; "
+                "the next pass settles it"
+            )
+        ledger.set_state(
+            record,
+            at,
+            RETRY,
+            "retry asked by a person",
+            next_attempt_at=at,
+            forced=1,
+            attempts=0,
+            step=None,
+            container_id=None,
+        )
+    return f"Delivery {delivery_id} ({record.slug}/{record.channel}) goes out at the next pass."
+
+
+def skip_delivery(config: Config, delivery_id: int, at: datetime | None = None) -> str:
+    """Mark a delivery never to be sent."""
+    at = at or current_time(config.tz)
+    with Ledger(config.ledger_path) as ledger:
+        record = ledger.by_id(delivery_id)
+        if record is None:
+            raise PublisherError(f"there is no delivery {delivery_id}: see  publisher status")
+        if record.state in (PUBLISHED, SENDING):
+            raise PublisherError(f"delivery {delivery_id} is {record.state}; it cannot be skipped")
+        ledger.set_state(record, at, SKIPPED, "skipped by a person")
+    return f"Delivery {delivery_id} ({record.slug}/{record.channel}) will not be sent."
+
+
+def check_accounts(config: Config) -> list[tuple[str, Any]]:
+    """Each social channel's account and token, as the Graph API describes them."""
+    from publisher.graph import GraphClient
+
+    reports: list[tuple[str, Any]] = []
+    for channel in SOCIAL_CHANNELS:
+        settings = config.channel(channel)
+        account = config.facebook.page_id if channel == "facebook" else config.instagram.account_id
+        token = channel_token(channel, config)
+        problem = None
+        if not settings.enabled:
+            problem = f"off in config.toml ([{channel}] enabled = false)"
+        elif not account:
+            key = "page_id" if channel == "facebook" else "account_id"
+            problem = (
+                f"no account: set [{channel}] {key} in config.toml (publishing runs as a dry run)"
+            )
+        elif not token:
+            problem = f"no token: set {TOKEN_VARIABLES[channel]} (publishing runs as a dry run)"
+        if problem:
+            reports.append((channel, {"channel": channel, "ok": False, "problems": [problem]}))
+            continue
+        client = GraphClient(
+            token=token,
+            channel=channel,
+            base_url=graph_url(config),
+            version=config.graph.version,
+            timeout=config.graph.timeout,
+        )  # type: ignore[arg-type]
+        try:
+            reports.append((channel, client.describe_account(account)))
+        finally:
+            client.close()
+    return reports

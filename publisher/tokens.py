@@ -1,0 +1,63 @@
+"""Access tokens: from the environment or a secrets file only readable by its owner, never from config.toml."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from publisher.config import Config
+from publisher.exceptions import ConfigError
+
+TOKEN_VARIABLES = {"facebook": "PUBLISHER_FACEBOOK_TOKEN", "instagram": "PUBLISHER_INSTAGRAM_TOKEN"}
+GRAPH_URL_VARIABLE = "PUBLISHER_GRAPH_URL"
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+
+
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a secrets file; refused when group or others can read it."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"the secrets file {path} does not exist", key="graph.secrets_file"
+        ) from None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"the secrets file {path} can be read by other users (mode {stat.filemode(info.st_mode)}): "
+            f"run  chmod 600 {path}",
+            key="graph.secrets_file",
+        )
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def channel_token(
+    channel: str, config: Config, environ: dict[str, str] | None = None
+) -> str | None:
+    """The token for `channel`; Instagram falls back to the Facebook Page token."""
+    env = os.environ if environ is None else environ
+    sources: list[dict[str, str] | os._Environ[str]] = [env]
+    if config.graph.secrets_file:
+        sources.append(read_secrets_file(config.folder(config.graph.secrets_file)))
+    names = [TOKEN_VARIABLES[channel]]
+    if channel == "instagram":
+        names.append(TOKEN_VARIABLES["facebook"])
+    for name in names:
+        for source in sources:
+            value = source.get(name, "").strip()
+            if value:
+                return value
+    return None
+
+
+def graph_url(config: Config, environ: dict[str, str] | None = None) -> str:
+    """Where the Graph API is: $PUBLISHER_GRAPH_URL, else [graph] url, else Meta's."""
+    env = os.environ if environ is None else environ
+    return (env.get(GRAPH_URL_VARIABLE) or config.graph.url or DEFAULT_GRAPH_URL).rstrip("/")
