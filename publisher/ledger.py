@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT,
     intent_at TEXT,
+    intent_clock TEXT,
     step TEXT,
     remote_id TEXT,
     container_id TEXT,
@@ -92,6 +93,7 @@ class Record:
     attempts: int
     next_attempt_at: datetime | None
     intent_at: datetime | None
+    intent_clock: datetime | None  # the real clock at the intent, to match what Meta timestamps
     step: str | None
     remote_id: str | None
     container_id: str | None
@@ -116,6 +118,7 @@ class Record:
             attempts=row["attempts"],
             next_attempt_at=_time(row["next_attempt_at"]),
             intent_at=_time(row["intent_at"]),
+            intent_clock=_time(row["intent_clock"]),
             step=row["step"],
             remote_id=row["remote_id"],
             container_id=row["container_id"],

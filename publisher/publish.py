@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -49,6 +49,7 @@ CRASHPOINT_VARIABLE = "PUBLISHER_CRASHPOINT"
 RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a read-back post
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
 DEPLOY_TIMEOUT = 600
+ACCOUNT_ERROR_CODES = (190, 102, 10)  # token expired or invalid, session, permission
 
 
 def crashpoint(name: str) -> None:
@@ -161,6 +162,8 @@ class PublishingPass:
         self.channels = Channels(config)
         self.max_lateness = parse_duration(config.publish.max_lateness)
         self._rendered: dict[str, Any] = {}
+        self.stopped: dict[str, str] = {}  # channel -> why (a token or permission problem)
+        self.would_publish: set[str] = set()  # slugs whose page a dry run would publish
 
     # The pass
 
@@ -218,6 +221,7 @@ class PublishingPass:
             return
         if self.dry_run:
             for delivery in pending:
+                self.would_publish.add(delivery.post.slug)
                 self.outcome(
                     delivery,
                     "dry-run",
@@ -337,8 +341,16 @@ class PublishingPass:
             self.ledger.set_state(record, self.now, MISSED, reason)
             self.outcome(delivery, MISSED, reason, needs_person=True)
             return
+        if channel in self.stopped:
+            self.outcome(
+                delivery,
+                "waiting",
+                f"{channel} is stopped for this pass: {self.stopped[channel]}",
+                True,
+            )
+            return
         website = self.ledger.get(post.slug, "website")
-        if website is None or website.state != PUBLISHED:
+        if (website is None or website.state != PUBLISHED) and post.slug not in self.would_publish:
             log.info("%s waiting: the article's page is not published yet", delivery.key)
             return
         payload, problems = self.payload(delivery)
@@ -388,6 +400,9 @@ class PublishingPass:
         message = exc.message
         if exc.transient:
             message = f"gave up after {record.attempts} attempts: {exc.message}"
+        elif exc.code in ACCOUNT_ERROR_CODES or (exc.code is not None and 200 <= exc.code < 300):
+            # A token or permission problem fails every call of the channel: stop sending on it.
+            self.stopped[record.channel] = exc.message
         self.ledger.set_state(record, self.now, FAILED, message, next_attempt_at=None, step=None)
         self.outcome(delivery, FAILED, message, needs_person=True)
 
@@ -543,7 +558,7 @@ class PublishingPass:
     def reconcile_facebook(self, record: Record, client: Any) -> None:
         """Read back the Page's recent posts and look for this message."""
         message = (record.payload or {}).get("message", "").strip()
-        since = (record.intent_at or self.now) - RECONCILE_WINDOW
+        since = (record.intent_clock or datetime.now(UTC)) - RECONCILE_WINDOW
         for item in client.recent_page_posts(self.config.facebook.page_id, limit=50):
             created = _graph_time(item.get("created_time"))
             if (item.get("message") or "").strip() == message and (

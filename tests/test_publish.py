@@ -1,0 +1,444 @@
+"""Publishing through the Graph API stand-in: exactly once, nothing lost, every failure explained."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from publisher.ledger import DRY_RUN, FAILED, MISSED, PUBLISHED, RETRY, SENDING
+from publisher.preview import preview_posts
+from publisher.publish import publish_due
+from publisher.status import retry_delivery, skip_delivery
+
+from .publishing import TOKEN, at, staged
+
+
+@pytest.fixture
+def stage(tmp_path):
+    yield from staged(tmp_path)
+
+
+def posts_of(stage):
+    return stage.graph.page_posts(), stage.graph.ig_media()
+
+
+def test_seed_article_goes_out_to_all_three_channels_with_the_documented_requests(stage):
+    stage.seed()
+    result = stage.run("2025-10-21T12:00")
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = stage.records()
+    assert {k: r.state for k, r in records.items()} == {
+        "psoas-back-pain/website": PUBLISHED,
+        "psoas-back-pain/facebook": PUBLISHED,
+        "psoas-back-pain/instagram": PUBLISHED,
+    }
+    (fb_post,), (ig_media,) = posts_of(stage)
+    (preview,) = preview_posts(stage.config)
+    assert fb_post["message"] == preview.facebook.message
+    assert ig_media["caption"] == preview.instagram.caption
+    assert "Unlocking the Mystery of the Psoas" in ig_media["caption"]
+    assert records["psoas-back-pain/facebook"].remote_id == fb_post["id"]
+    assert records["psoas-back-pain/facebook"].permalink == fb_post["permalink_url"]
+    assert records["psoas-back-pain/instagram"].remote_id == ig_media["id"]
+    assert records["psoas-back-pain/instagram"].permalink == ig_media["permalink"]
+
+    calls = [(r.method, r.path, r.version) for r in stage.graph.requests]
+    page, ig = stage.graph.page_id, stage.graph.ig_user_id
+    (container,) = stage.graph.containers()
+    assert calls == [
+        ("POST", f"/{page}/feed", "v26.0"),
+        ("GET", f"/{fb_post['id']}", "v26.0"),
+        ("GET", f"/{ig}/content_publishing_limit", "v26.0"),
+        ("POST", f"/{ig}/media", "v26.0"),
+        ("GET", f"/{container.id}", "v26.0"),
+        ("POST", f"/{ig}/media_publish", "v26.0"),
+        ("GET", f"/{ig_media['id']}", "v26.0"),
+    ]
+    feed, _, limit, media, status, publish, _ = stage.graph.requests
+    article = f"{stage.site_url}/posts/psoas-back-pain/"
+    assert feed.params == {
+        "message": fb_post["message"],
+        "link": article + "?utm_source=facebook&utm_medium=social&utm_campaign=psoas-back-pain",
+    }
+    assert media.params == {
+        "image_url": article + "instagram.jpg",
+        "caption": ig_media["caption"],
+        "alt_text": "A girl leaning over experiencing back pain",
+    }
+    assert limit.params == {"fields": "quota_usage,config"}
+    assert status.params == {"fields": "status_code,status"}
+    assert publish.params == {"creation_id": container.id}
+    assert all(r.token == "clinic" for r in stage.graph.requests)
+    assert {r.token_in for r in stage.graph.requests if r.method == "POST"} == {"body"}
+
+    # Exactly once: later passes send nothing more.
+    again = stage.run("2025-10-21T13:00")
+    assert again.returncode == 0
+    assert len(stage.graph.requests) == len(calls)
+
+
+def test_social_waits_for_the_website_and_the_website_comes_first(stage):
+    stage.add_post("soon", "2026-12-02 09:00", facebook="{at: 2026-12-02 08:00}")
+    publish_due(stage.config, at("2026-12-02T08:30"))
+    assert stage.graph.page_posts() == []  # its page is not live before 09:00
+    publish_due(stage.config, at("2026-12-02T09:00"))
+    records = stage.records()
+    assert records["soon/website"].state == PUBLISHED
+    assert records["soon/facebook"].state == PUBLISHED
+    assert records["soon/website"].updated_at <= records["soon/facebook"].updated_at
+
+
+CRASHPOINTS = [
+    ("facebook-before-call", "facebook"),
+    ("facebook-after-call", "facebook"),
+    ("instagram-before-container", "instagram"),
+    ("instagram-before-publish", "instagram"),
+    ("instagram-after-publish", "instagram"),
+]
+
+
+def kill_at(process, marker: str, timeout: float = 60) -> None:
+    """Wait for the process to reach `marker` on stderr, then SIGKILL it."""
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        seen += line
+        if marker in line:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+            return
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError(f"never reached {marker}: {seen}")
+
+
+@pytest.mark.parametrize(("point", "channel"), CRASHPOINTS)
+def test_sigkill_at_every_point_of_a_delivery_still_publishes_exactly_once(stage, point, channel):
+    stage.add_post(
+        "crash",
+        "2026-12-01 09:00",
+        facebook="{at: 2026-12-01 09:00}",
+        instagram="{at: 2026-12-01 09:00}",
+    )
+    kill_at(stage.start("2026-12-01T09:05", crashpoint=point), f"crashpoint {point}")
+    assert stage.records()[f"crash/{channel}"].state == SENDING
+    result = stage.run("2026-12-01T09:06")
+    assert result.returncode == 0, result.stdout + result.stderr
+    fb, ig = posts_of(stage)
+    assert len(fb) == 1 and len(ig) == 1
+    records = stage.records()
+    assert (
+        records["crash/facebook"].state == PUBLISHED
+        and records["crash/facebook"].remote_id == fb[0]["id"]
+    )
+    assert (
+        records["crash/instagram"].state == PUBLISHED
+        and records["crash/instagram"].remote_id == ig[0]["id"]
+    )
+
+
+@pytest.mark.parametrize("after_effect", [False, True])
+@pytest.mark.parametrize("path", ["/*/feed", "/*/media_publish"])
+def test_sigkill_while_the_response_is_held(stage, path, after_effect):
+    stage.add_post(
+        "held",
+        "2026-12-01 09:00",
+        facebook="{at: 2026-12-01 09:00}",
+        instagram="{at: 2026-12-01 09:00}",
+    )
+    held = stage.graph.hold("POST", path, after_effect=after_effect)
+    process = stage.start("2026-12-01T09:05")
+    assert held.wait_held(60)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
+    held.release()  # the held request may still land, after its sender died
+    time.sleep(0.2)
+    result = stage.run("2026-12-01T09:06")
+    assert result.returncode == 0, result.stdout + result.stderr
+    fb, ig = posts_of(stage)
+    assert len(fb) == 1 and len(ig) == 1
+    assert {r.state for r in stage.records().values()} == {PUBLISHED}
+
+
+def test_ambiguous_timeout_is_reconciled_not_resent(tmp_path):
+    for stage in staged(tmp_path, "\n[graph]\ntimeout = 1.0\n"):
+        stage.add_post("slow", "2026-12-01 09:00", instagram="false")
+        held = stage.graph.hold("POST", "/*/feed", after_effect=True)
+        report = publish_due(stage.config, at("2026-12-01T09:31"))
+        held.release()
+        assert not report.needs_person
+        record = stage.records()["slow/facebook"]
+        assert record.state == SENDING and "unknown" not in (record.last_error or "token")
+        assert len(stage.graph.page_posts()) == 1  # it did land
+        publish_due(stage.config, at("2026-12-01T09:45"))
+        assert stage.records()["slow/facebook"].state == PUBLISHED
+        assert stage.records()["slow/facebook"].remote_id == stage.graph.page_posts()[0]["id"]
+        assert len(stage.graph.page_posts()) == 1
+        posts = [r for r in stage.graph.requests if r.method == "POST"]
+        assert len(posts) == 1
+
+
+@pytest.mark.parametrize("path", ["/*/feed", "/*/media_publish"])
+def test_5xx_after_the_post_was_created_is_reconciled(stage, path):
+    stage.add_post(
+        "fivexx",
+        "2026-12-01 09:00",
+        facebook="{at: 2026-12-01 09:00}",
+        instagram="{at: 2026-12-01 09:00}",
+    )
+    stage.graph.fail_http("POST", path, status=500, after_effect=True)
+    publish_due(stage.config, at("2026-12-01T09:05"))
+    channel = "facebook" if path.endswith("feed") else "instagram"
+    assert stage.records()[f"fivexx/{channel}"].state == SENDING
+    publish_due(stage.config, at("2026-12-01T09:30"))
+    fb, ig = posts_of(stage)
+    assert len(fb) == 1 and len(ig) == 1
+    assert {r.state for r in stage.records().values()} == {PUBLISHED}
+
+
+def test_5xx_before_anything_was_created_is_sent_again_once(stage):
+    stage.add_post("retryme", "2026-12-01 09:00", instagram="false")
+    stage.graph.fail_http("POST", "/*/feed", status=503)
+    publish_due(stage.config, at("2026-12-01T09:31"))
+    assert stage.graph.page_posts() == []
+    publish_due(stage.config, at("2026-12-01T09:45"))
+    assert len(stage.graph.page_posts()) == 1
+    assert stage.records()["retryme/facebook"].state == PUBLISHED
+
+
+def test_fifty_posts_with_thirty_percent_transient_failures_all_go_out_exactly_once(tmp_path):
+    for stage in staged(tmp_path, "max_attempts = 40\n"):
+        for n in range(50):
+            stage.add_post(f"p{n:02d}", f"2026-12-01 09:{n:02d}")
+        stage.graph.transient_failures(0.3, seed=11, after_effect=0.3)
+        clock = at("2026-12-01T10:00")
+        for _ in range(40):
+            publish_due(stage.config, clock)
+            if (
+                all(r.state == PUBLISHED for r in stage.records().values())
+                and len(stage.records()) == 150
+            ):
+                break
+            clock = (
+                clock.replace(minute=0)
+                if False
+                else clock + __import__("datetime").timedelta(minutes=15)
+            )
+        records = stage.records()
+        assert len(records) == 150
+        assert {r.state for r in records.values()} == {PUBLISHED}
+        fb, ig = posts_of(stage)
+        assert sorted(p["message"].split(".")[0] for p in fb) == [
+            f"Text of p{n:02d}" for n in range(50)
+        ]
+        assert len(ig) == 50 and len({m["caption"] for m in ig}) == 50
+        assert {r.remote_id for k, r in records.items() if k.endswith("/facebook")} == {
+            p["id"] for p in fb
+        }
+
+
+def test_a_permanent_error_stops_only_its_delivery(stage):
+    stage.add_post("bad", "2026-12-01 09:00", instagram="false")
+    stage.add_post("good", "2026-12-01 09:01", instagram="false")
+    stage.graph.fail_graph("POST", "/*/feed", code=100, message="(#100) Invalid parameter")
+    report = publish_due(stage.config, at("2026-12-01T09:40"))
+    assert report.needs_person
+    records = stage.records()
+    assert records["bad/facebook"].state == FAILED
+    assert "Invalid parameter" in records["bad/facebook"].last_error
+    assert records["good/facebook"].state == PUBLISHED
+    assert len(stage.graph.page_posts()) == 1
+    # A person fixes it and asks for a retry: it goes out at the next pass.
+    retry_delivery(stage.config, records["bad/facebook"].id, at("2026-12-01T10:00"))
+    publish_due(stage.config, at("2026-12-01T10:01"))
+    assert stage.records()["bad/facebook"].state == PUBLISHED
+
+
+def test_expired_token_stops_the_channel_with_a_plain_message(stage):
+    stage.add_post("one", "2026-12-01 09:00")
+    stage.add_post("two", "2026-12-01 09:01")
+    stage.graph.set_token_state(TOKEN, "expired")
+    result = stage.run("2026-12-01T12:30")
+    assert result.returncode == 1
+    assert (
+        "the Facebook token expired: make a new Page access token and set PUBLISHER_FACEBOOK_TOKEN"
+        in result.stdout
+    )
+    records = stage.records()
+    assert records["one/facebook"].state == FAILED
+    assert "the Facebook token expired" in records["one/facebook"].last_error
+    assert records["one/website"].state == PUBLISHED
+    # The channel stopped: one call on Facebook, not one per post.
+    assert len([r for r in stage.graph.requests if r.path.endswith("/feed")]) == 1
+    assert "two/facebook" not in records
+
+
+def test_no_token_runs_as_a_dry_run_and_records_nothing_as_published(stage):
+    stage.seed()
+    stage.env.pop("PUBLISHER_FACEBOOK_TOKEN")
+    result = stage.run("2025-10-21T12:00")
+    assert result.returncode == 0, result.stderr
+    assert "dry run (no token: set PUBLISHER_FACEBOOK_TOKEN): would POST" in result.stdout
+    assert f"/v26.0/{stage.graph.page_id}/feed" in result.stdout
+    assert "access_token: ***" in result.stdout
+    assert stage.graph.requests == []
+    records = stage.records()
+    assert records["psoas-back-pain/facebook"].state == DRY_RUN
+    assert records["psoas-back-pain/instagram"].state == DRY_RUN
+    assert records["psoas-back-pain/website"].state == PUBLISHED
+
+
+def test_dry_run_flag_sends_and_records_nothing(stage):
+    stage.seed()
+    result = stage.run("2025-10-21T12:00", "--dry-run")
+    assert result.returncode == 0
+    assert "would build the site" in result.stdout and "would POST" in result.stdout
+    assert stage.graph.requests == []
+    assert stage.records() == {}
+    assert not stage.project.output.exists()
+
+
+def test_no_token_leaks_anywhere(stage):
+    stage.seed()
+    stage.add_post("expires", "2026-12-01 09:00")
+    outputs = [stage.run("2025-10-21T12:00")]
+    stage.graph.fail_graph("POST", "/*/feed", code=2, is_transient=True)
+    stage.graph.fail_http("GET", "/*/content_publishing_limit", status=502)
+    outputs.append(stage.run("2026-12-01T12:30"))
+    stage.graph.set_token_state(TOKEN, "expired")
+    outputs.append(stage.run("2026-12-01T13:00"))
+    import subprocess
+    import sys
+
+    for command in (["status"], ["status", "--json"], ["accounts"], ["accounts", "--json"]):
+        outputs.append(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "publisher",
+                    "--config",
+                    str(stage.project.config_path),
+                    *command,
+                ],
+                capture_output=True,
+                text=True,
+                env=stage.env,
+                timeout=60,
+            )
+        )
+    text = "".join(o.stdout + o.stderr for o in outputs)
+    assert "expired" in text  # the errors were really shown...
+    assert TOKEN not in text  # ...without the token
+    assert TOKEN not in stage.ledger_dump()
+    assert TOKEN.encode() not in stage.config.ledger_path.read_bytes()
+    for path in stage.project.root.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_two_passes_at_once_never_both_publish(stage):
+    stage.add_post("lock", "2026-12-01 09:00", instagram="false")
+    held = stage.graph.hold("POST", "/*/feed")
+    first = stage.start("2026-12-01T09:31")
+    assert held.wait_held(60)
+    second = stage.run("2026-12-01T09:31")
+    assert second.returncode == 0
+    assert "another publishing pass is running" in second.stdout
+    held.release()
+    assert first.wait(60) == 0
+    assert len(stage.graph.page_posts()) == 1
+
+
+def test_instagram_quota_is_read_and_respected(stage):
+    stage.add_post("quota", "2026-12-01 09:00", facebook="false")
+    stage.graph.set_quota_used(stage.graph.ig_user_id, 50)
+    report = publish_due(stage.config, at("2026-12-01T12:05"))
+    assert not report.needs_person
+    record = stage.records()["quota/instagram"]
+    assert record.state == RETRY and "publishing limit is reached (50 of 50" in record.last_error
+    assert stage.graph.containers() == []
+
+
+def test_container_error_is_a_plain_failure(stage):
+    stage.add_post("broken", "2026-12-01 09:00", facebook="false")
+    stage.graph.container_outcome("error", error_subcode=2207052)
+    report = publish_due(stage.config, at("2026-12-01T12:05"))
+    assert report.needs_person
+    record = stage.records()["broken/instagram"]
+    assert record.state == FAILED
+    assert stage.graph.ig_media() == []
+
+
+def test_late_social_deliveries_are_missed_until_a_person_retries(stage):
+    stage.add_post("old", "2026-11-01 09:00")
+    report = publish_due(stage.config, at("2026-12-01T09:00"))
+    records = stage.records()
+    assert records["old/website"].state == PUBLISHED
+    assert records["old/facebook"].state == MISSED and records["old/instagram"].state == MISSED
+    assert "publisher retry" in records["old/facebook"].last_error
+    assert report.needs_person and stage.graph.requests == []
+    publish_due(stage.config, at("2026-12-01T09:05"))
+    assert stage.graph.requests == []
+    retry_delivery(stage.config, records["old/facebook"].id, at("2026-12-01T09:10"))
+    skip_delivery(stage.config, records["old/instagram"].id, at("2026-12-01T09:10"))
+    publish_due(stage.config, at("2026-12-01T09:11"))
+    assert len(stage.graph.page_posts()) == 1 and stage.graph.ig_media() == []
+
+
+def test_verify_live_waits_for_the_page(tmp_path):
+    for stage in staged(tmp_path, "\n[site]\n" if False else ""):
+        text = stage.project.config_path.read_text().replace(
+            "[site]\n", '[site]\nverify_live = true\ndeploy_command = "false"\n', 1
+        )
+        stage.project.config_path.write_text(text)
+        stage.add_post("live", "2026-12-01 09:00", instagram="false")
+        report = publish_due(stage.config, at("2026-12-01T09:31"))
+        record = stage.records()["live/website"]
+        assert record.state == RETRY and "the deploy command failed (exit 1)" in record.last_error
+        assert stage.graph.requests == [] and not report.needs_person
+        stage.project.config_path.write_text(
+            text.replace('deploy_command = "false"', 'deploy_command = "true"')
+        )
+        publish_due(stage.config, at("2026-12-01T09:45"))
+        assert stage.records()["live/facebook"].state == PUBLISHED
+
+
+def test_secrets_file_must_be_private(stage, tmp_path):
+    secrets = stage.project.root / "secrets.env"
+    secrets.write_text(f"PUBLISHER_FACEBOOK_TOKEN={TOKEN}\n")
+    secrets.chmod(0o644)
+    stage.project.config_path.write_text(
+        stage.project.config_path.read_text() + '\n[graph]\nsecrets_file = "secrets.env"\n'
+    )
+    stage.env.pop("PUBLISHER_FACEBOOK_TOKEN")
+    stage.add_post("sec", "2026-12-01 09:00", instagram="false")
+    refused = stage.run("2026-12-01T09:31")
+    assert refused.returncode == 1
+    assert "can be read by other users (mode -rw-r--r--): run  chmod 600" in refused.stderr
+    assert TOKEN not in refused.stderr + refused.stdout
+    secrets.chmod(0o600)
+    assert stage.run("2026-12-01T09:32").returncode == 0
+    assert len(stage.graph.page_posts()) == 1
+
+
+def test_accounts_reports_in_plain_words(stage):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(stage.project.config_path), "accounts"],
+        capture_output=True,
+        text=True,
+        env=stage.env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'facebook: Facebook Page "Riverside Clinic"' in result.stdout
+    assert "instagram: Instagram account @riversideclinic" in result.stdout
+    assert "permissions: " in result.stdout and "pages_manage_posts" in result.stdout
