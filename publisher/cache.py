@@ -43,6 +43,8 @@ class Cache:
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
+            # Cached files end up in the public site (Instagram fetches them): world-readable.
+            os.chmod(temporary, 0o644)
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from publisher.config import Config
 from publisher.content import Post
-from publisher.times import add_wall_clock
+from publisher.times import TimeError, add_wall_clock, localize
 
 CHANNELS = ("website", "facebook", "instagram")
 SOCIAL_CHANNELS = ("facebook", "instagram")
-
-
-def channel_enabled(post: Post, channel: str, config: Config) -> bool:
-    """True when the post goes to `channel` at all (drafts go nowhere)."""
-    if post.draft:
-        return False
-    if channel == "website":
-        return True
-    return config.channel(channel).enabled and getattr(post, channel).enabled
-
-
-def planned_time(post: Post, channel: str, config: Config) -> datetime | None:
-    """When the post goes out on `channel`: its own time, else the website time plus the offset."""
-    if not channel_enabled(post, channel, config):
-        return None
-    if channel == "website":
-        return post.date
-    options = getattr(post, channel)
-    if options.at is not None:
-        return options.at
-    return add_wall_clock(post.date, config.channel(channel).offset_delta, config.tz)
+SLOT_SEARCH_DAYS = 366  # a post finds a free weekly slot within a year, or falls back to the offset
 
 
 @dataclass(frozen=True)
@@ -49,13 +29,89 @@ class Delivery:
         return f"{self.post.slug}/{self.channel}"
 
 
-def plan_deliveries(posts: Iterable[Post], config: Config) -> list[Delivery]:
-    """Every delivery of every post, in the order they fall due (website first on a tie)."""
-    deliveries = []
-    for post in posts:
-        for channel in CHANNELS:
-            due = planned_time(post, channel, config)
-            if due is not None:
+def channel_enabled(post: Post, channel: str, config: Config) -> bool:
+    """True when the post goes to `channel` at all (drafts are left to the caller)."""
+    if channel == "website":
+        return True
+    return config.channel(channel).enabled and getattr(post, channel).enabled
+
+
+def slot_times(config: Config, channel: str, start: datetime) -> Iterable[datetime]:
+    """The channel's weekly slots from `start` on, as instants; a slot that a DST change
+    skips or repeats that day is left out rather than guessed."""
+    slots = config.channel(channel).weekly_slots
+    if not slots:
+        return
+    tz = config.tz
+    first_day = start.astimezone(tz).date()
+    for offset in range(SLOT_SEARCH_DAYS):
+        day = first_day + timedelta(days=offset)
+        for weekday, hour, minute in slots:
+            if weekday != day.weekday():
+                continue
+            try:
+                moment = localize(datetime.combine(day, time(hour, minute)), tz)
+            except TimeError:
+                continue
+            if moment >= start:
+                yield moment
+
+
+def planned_time(post: Post, channel: str, config: Config) -> datetime | None:
+    """When the post goes out on `channel` ignoring other posts: its own time, else the offset."""
+    if not channel_enabled(post, channel, config):
+        return None
+    if channel == "website":
+        return post.date
+    options = getattr(post, channel)
+    if options.at is not None:
+        return options.at
+    return add_wall_clock(post.date, config.channel(channel).offset_delta, config.tz)
+
+
+def plan_deliveries(
+    posts: Iterable[Post],
+    config: Config,
+    fixed: Mapping[tuple[str, str], datetime] | None = None,
+    *,
+    include_drafts: bool = False,
+) -> list[Delivery]:
+    """Every delivery of every post, in the order they fall due (website first on a tie).
+
+    A social delivery without its own time takes the first free weekly slot on or after
+    its website time; with no slots configured, the website time plus the channel's
+    offset. Two posts never share a slot on one channel. `fixed` holds the times of
+    deliveries the ledger has already acted on: they keep their time and their slot.
+    """
+    fixed = fixed or {}
+    ordered = sorted(
+        (p for p in posts if include_drafts or not p.draft), key=lambda p: (p.date, p.slug)
+    )
+    deliveries: list[Delivery] = []
+    taken: dict[str, set[datetime]] = {channel: set() for channel in SOCIAL_CHANNELS}
+    wanting_slot: list[tuple[Post, str]] = []
+    for post in ordered:
+        deliveries.append(Delivery(post, "website", post.date))
+        for channel in SOCIAL_CHANNELS:
+            if not channel_enabled(post, channel, config):
+                continue
+            known = fixed.get((post.slug, channel))
+            own = getattr(post, channel).at
+            if known is not None or own is not None:
+                due = known if known is not None else own
+                taken[channel].add(due)
                 deliveries.append(Delivery(post, channel, due))
+            elif config.channel(channel).slots:
+                wanting_slot.append((post, channel))
+            else:
+                deliveries.append(Delivery(post, channel, planned_time(post, channel, config)))  # type: ignore[arg-type]
+    for post, channel in wanting_slot:
+        due = next(
+            (t for t in slot_times(config, channel, post.date) if t not in taken[channel]), None
+        )
+        if due is None:
+            due = planned_time(post, channel, config)
+        taken[channel].add(due)  # type: ignore[arg-type]
+        deliveries.append(Delivery(post, channel, due))  # type: ignore[arg-type]
     deliveries.sort(key=lambda d: (d.due, CHANNELS.index(d.channel), d.post.slug))
     return deliveries

@@ -241,6 +241,50 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
 
 
 @main.command()
+@click.option("--from", "start", metavar="DATE", help="First day to show (default: today).")
+@click.option("--to", "end", metavar="DATE", help="Last day to show.")
+@click.option(
+    "--channel", type=click.Choice(["website", "facebook", "instagram"]), help="One channel only."
+)
+@click.option("--all", "show_all", is_flag=True, help="From the first post on, not from today.")
+@click.option(
+    "--ics",
+    "ics_path",
+    type=click.Path(dir_okay=False),
+    help="Write an iCalendar file of every delivery instead.",
+)
+@click.option("--now", "now_text", metavar="TIME", help="Act as if it were this local time.")
+@pass_context
+def calendar(
+    ctx: Context,
+    start: str | None,
+    end: str | None,
+    channel: str | None,
+    show_all: bool,
+    ics_path: str | None,
+    now_text: str | None,
+) -> None:
+    """The content calendar: upcoming deliveries with their state (or an .ics file)."""
+    from datetime import timedelta
+
+    from publisher.agenda import agenda, day_start, format_agenda, write_ics
+    from publisher.times import now as current_time
+
+    config = ctx.config
+    at = parse_now(now_text, config) or current_time(config.tz)
+    if ics_path:
+        entries = agenda(config, at, channel=channel)
+        write_ics(entries, config, Path(ics_path))
+        click.echo(f"Wrote {len(entries)} deliveries to {ics_path}")
+        return
+    first = (
+        parse_now(start, config) if start else (None if show_all else day_start(at.date(), config))
+    )
+    last = parse_now(end, config) + timedelta(days=1) if end else None
+    click.echo(format_agenda(agenda(config, at, start=first, end=last, channel=channel)))
+
+
+@main.command()
 @click.argument("delivery_id", type=int)
 @pass_context
 def retry(ctx: Context, delivery_id: int) -> None:

@@ -117,6 +117,20 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SLOT = re.compile(r"^\s*([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_slot(text: str) -> tuple[int, int, int]:
+    """'Tue 12:00' to (1, 12, 0): a weekly posting time, local to the site."""
+    match = SLOT.match(text)
+    if match and match[1].lower() in WEEKDAYS and int(match[2]) < 24 and int(match[3]) < 60:
+        return WEEKDAYS.index(match[1].lower()), int(match[2]), int(match[3])
+    raise ValueError(
+        f'{text!r} is not a weekly slot: write it like "Tue 12:00" or "Thursday 18:30"'
+    )
+
+
 @dataclass(frozen=True)
 class ChannelSettings:
     """What the [facebook] and [instagram] tables have in common."""
@@ -127,13 +141,24 @@ class ChannelSettings:
     utm_source: str = ""
     utm_medium: str = "social"
     utm_campaign: str = "{slug}"
+    slots: tuple[str, ...] = ()
 
     def validate(self) -> None:
-        """Check the offset reads as a duration."""
+        """Check the offset reads as a duration and the slots as weekly times."""
         try:
             parse_duration(self.offset)
         except ValueError as exc:
             raise ConfigError(str(exc), key=f"{self.name}.offset") from None
+        for index, slot in enumerate(self.slots):
+            try:
+                parse_slot(slot)
+            except ValueError as exc:
+                raise ConfigError(str(exc), key=f"{self.name}.slots[{index}]") from None
+
+    @property
+    def weekly_slots(self) -> list[tuple[int, int, int]]:
+        """The posting slots as (weekday 0=Monday, hour, minute), in week order."""
+        return sorted(parse_slot(slot) for slot in self.slots)
 
     @property
     def name(self) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.build import plan_post
-from publisher.calendar import CHANNELS, planned_time
+from publisher.calendar import CHANNELS, channel_enabled, plan_deliveries, planned_time
 from publisher.config import Config
 from publisher.content import Post, load_posts, read_post
 from publisher.exceptions import ContentError
@@ -71,18 +71,34 @@ def preview_posts(config: Config, files: list[Path] | None = None) -> list[PostP
                 )
             else:
                 posts.append(post)
+    # Slot times depend on every post, so the calendar is planned over all of them.
+    everything = list(load_posts(config).posts) if files is not None else posts
+    times: dict[tuple[str, str], datetime] = {
+        (d.post.slug, d.channel): d.due
+        for d in plan_deliveries(everything, config, include_drafts=True)
+    }
     for post in posts:
-        previews.append(preview_post(post, config, social))
+        previews.append(preview_post(post, config, social, times))
     previews.sort(key=lambda p: (p.post is None, p.post.date if p.post else None, p.source))
     return previews
 
 
-def preview_post(post: Post, config: Config, social: SocialRenderer) -> PostPreview:
-    """Render one post for every channel it goes to."""
+def preview_post(
+    post: Post,
+    config: Config,
+    social: SocialRenderer,
+    times: dict[tuple[str, str], datetime] | None = None,
+) -> PostPreview:
+    """Render one post for every channel it goes to (drafts too: that is what staff check)."""
     preview = PostPreview(source=post.display, post=post)
     page, _, problems = plan_post(post, config)
     preview.problems.extend(problems)
-    preview.times = {channel: planned_time(post, channel, config) for channel in CHANNELS}
+    preview.times = {
+        channel: (times or {}).get((post.slug, channel)) or planned_time(post, channel, config)
+        if channel_enabled(post, channel, config)
+        else None
+        for channel in CHANNELS
+    }
     if page is None:
         return preview
     preview.page = page

@@ -33,13 +33,14 @@ from publisher.ledger import (
     MISSED,
     PUBLISHED,
     RETRY,
+    SCHEDULED,
     SENDING,
     Ledger,
     PassLock,
     Record,
 )
 from publisher.render.markdown import render_markdown
-from publisher.render.social import SocialRenderer, post_url
+from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
 from publisher.times import now as current_time
 from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
 
@@ -83,13 +84,6 @@ class PassReport:
     def needs_person(self) -> bool:
         """True when something went wrong that no retry will mend."""
         return bool(self.problems) or any(o.needs_person for o in self.outcomes)
-
-
-def payload_hash(payload: dict[str, Any]) -> str:
-    """The hash of what is sent, to notice a post edited after it went out."""
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
 
 
 def backoff(
@@ -171,7 +165,12 @@ class PublishingPass:
         """Reconcile what is unknown, then publish what is due: website first, then social."""
         try:
             self.follow_renames(posts)
-            deliveries = plan_deliveries(posts, self.config)
+            fixed = {
+                (r.slug, r.channel): r.due_at
+                for r in self.ledger.all()
+                if r.state != SCHEDULED or r.attempts or r.forced
+            }
+            deliveries = plan_deliveries(posts, self.config, fixed)
             by_key = {d.key: d for d in deliveries}
             self.reconcile_unknown(by_key)
             due = [d for d in deliveries if d.due <= self.now]
@@ -299,15 +298,10 @@ class PublishingPass:
         post = delivery.post
         rendered = self._rendered.get(post.slug)
         if rendered is None:
-            rendered = self._rendered[post.slug] = render_markdown(
-                post.body, allow_html=self.config.site.allow_html
-            )
-        if delivery.channel == "facebook":
-            fb = self.social.facebook(post, rendered)
-            return {"message": fb.message, "link": fb.link}, [p.message for p in fb.problems]
-        ig = self.social.instagram(post, rendered)
-        data = {"caption": ig.caption, "image_url": ig.image_url, "alt_text": ig.alt_text}
-        return data, [p.message for p in ig.problems]
+            rendered = render_markdown(post.body, allow_html=self.config.site.allow_html)
+            self._rendered[post.slug] = rendered
+        payload, problems = delivery_payload(post, delivery.channel, rendered, self.social)
+        return payload, [p.message for p in problems]
 
     def publish_social(self, delivery: Delivery) -> None:
         """Send one due Facebook or Instagram delivery, if it is not done and not waiting."""

@@ -5,59 +5,44 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
+from publisher.agenda import DRAFT, agenda
+from publisher.calendar import SOCIAL_CHANNELS
 from publisher.config import Config
-from publisher.content import load_posts
 from publisher.exceptions import PublisherError
-from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger
+from publisher.ledger import PUBLISHED, RETRY, SENDING, SKIPPED, Ledger
 from publisher.times import now as current_time
 from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
 
 
 def delivery_rows(config: Config, at: datetime | None = None) -> list[dict[str, Any]]:
-    """Every delivery: the ledger's records, and the calendar's upcoming ones not in it yet."""
+    """Every delivery: state, time, attempts, and permalink or error; drafts left out."""
     at = at or current_time(config.tz)
-    posts = load_posts(config).posts
-    rows: list[dict[str, Any]] = []
     with Ledger(config.ledger_path) as ledger:
-        records = {(r.slug, r.channel): r for r in ledger.all()}
-        for record in records.values():
-            rows.append(
-                {
-                    "id": record.id,
-                    "due": record.due_at.astimezone(config.tz).isoformat(timespec="minutes"),
-                    "channel": record.channel,
-                    "post": record.slug,
-                    "state": record.state,
-                    "attempts": record.attempts,
-                    "next_attempt": record.next_attempt_at.astimezone(config.tz).isoformat(
-                        timespec="minutes"
-                    )
-                    if record.next_attempt_at and record.state in (RETRY, SENDING)
-                    else None,
-                    "permalink": record.permalink,
-                    "error": record.last_error if record.state != PUBLISHED else None,
-                }
-            )
-        for delivery in plan_deliveries(posts, config):
-            if (delivery.post.slug, delivery.channel) in records:
-                continue
-            rows.append(
-                {
-                    "id": None,
-                    "due": delivery.due.isoformat(timespec="minutes"),
-                    "channel": delivery.channel,
-                    "post": delivery.post.slug,
-                    "state": SCHEDULED
-                    if delivery.due > at or delivery.channel == "website"
-                    else "due",
-                    "attempts": 0,
-                    "next_attempt": None,
-                    "permalink": None,
-                    "error": None,
-                }
-            )
-    rows.sort(key=lambda r: (r["due"], r["post"], r["channel"]))
+        records = {r.id: r for r in ledger.all()}
+    rows: list[dict[str, Any]] = []
+    for entry in agenda(config, at):
+        if entry.state == DRAFT:
+            continue
+        record = records.get(entry.record_id) if entry.record_id else None
+        waiting = record is not None and record.state in (RETRY, SENDING) and record.next_attempt_at
+        rows.append(
+            {
+                "id": entry.record_id,
+                "due": entry.when.isoformat(timespec="minutes"),
+                "channel": entry.channel,
+                "post": entry.slug,
+                "state": entry.state,
+                "changed_since_published": entry.changed,
+                "attempts": record.attempts if record else 0,
+                "next_attempt": record.next_attempt_at.astimezone(config.tz).isoformat(
+                    timespec="minutes"
+                )
+                if waiting
+                else None,
+                "permalink": record.permalink if record else None,
+                "error": entry.detail if entry.state != PUBLISHED and record else None,
+            }
+        )
     return rows
 
 

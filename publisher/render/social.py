@@ -328,3 +328,25 @@ def social_problems(
     if config.instagram.enabled and post.instagram.enabled:
         problems.extend(renderer.instagram(post, rendered).problems)
     return problems
+
+
+def delivery_payload(
+    post: Post, channel: str, rendered: RenderedMarkdown, renderer: SocialRenderer
+) -> tuple[dict[str, str | None], list[SocialProblem]]:
+    """Exactly what a social delivery sends (Graph API fields), and what stops it."""
+    if channel == "facebook":
+        fb = renderer.facebook(post, rendered)
+        return {"message": fb.message, "link": fb.link}, list(fb.problems)
+    ig = renderer.instagram(post, rendered)
+    return {"caption": ig.caption, "image_url": ig.image_url, "alt_text": ig.alt_text}, list(
+        ig.problems
+    )
+
+
+def payload_hash(payload: dict[str, str | None]) -> str:
+    """The hash of what is sent, to notice a post edited after it went out."""
+    import hashlib
+    import json
+
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

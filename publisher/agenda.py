@@ -1,0 +1,178 @@
+"""The calendar as people see it: every delivery with its state, as a table or an iCalendar file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
+from publisher.config import Config, parse_duration
+from publisher.content import Post, load_posts
+from publisher.ledger import PUBLISHED, SCHEDULED, Ledger, Record
+from publisher.render.markdown import render_markdown
+from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
+
+DRAFT = "draft"
+DUE = "due"
+CHANGED = "changed since published"
+
+
+@dataclass(frozen=True)
+class AgendaEntry:
+    """One delivery as the calendar shows it."""
+
+    when: datetime
+    channel: str
+    slug: str
+    title: str
+    source: str
+    state: str
+    detail: str
+    record_id: int | None
+    url: str
+    changed: bool = False
+
+    @property
+    def label(self) -> str:
+        """The state as a person reads it."""
+        return f"{self.state} ({CHANGED})" if self.changed else self.state
+
+
+def _fixed(records: dict[tuple[str, str], Record]) -> dict[tuple[str, str], datetime]:
+    return {
+        key: r.due_at
+        for key, r in records.items()
+        if r.state != SCHEDULED or r.attempts or r.forced
+    }
+
+
+def agenda(
+    config: Config,
+    at: datetime,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    channel: str | None = None,
+    posts: list[Post] | None = None,
+) -> list[AgendaEntry]:
+    """Every delivery of every post (drafts too), with the ledger's state, in time order."""
+    if posts is None:
+        posts = list(load_posts(config).posts)
+    with Ledger(config.ledger_path) as ledger:
+        records = {(r.slug, r.channel): r for r in ledger.all()}
+    social = SocialRenderer(config)
+    late = parse_duration(config.publish.max_lateness)
+    entries: list[AgendaEntry] = []
+    for delivery in plan_deliveries(posts, config, _fixed(records), include_drafts=True):
+        if channel and delivery.channel != channel:
+            continue
+        if (start and delivery.due < start) or (end and delivery.due >= end):
+            continue
+        post = delivery.post
+        record = records.get((post.slug, delivery.channel))
+        changed = False
+        if post.draft:
+            state, detail = DRAFT, "set draft: false to schedule it"
+        elif record is not None and not (record.state == SCHEDULED and not record.attempts):
+            state = record.state
+            detail = (record.permalink if state == PUBLISHED else record.last_error) or ""
+            if state == PUBLISHED and delivery.channel in SOCIAL_CHANNELS and record.content_hash:
+                rendered = render_markdown(post.body, allow_html=config.site.allow_html)
+                payload, _ = delivery_payload(post, delivery.channel, rendered, social)
+                changed = payload_hash(payload) != record.content_hash
+        elif delivery.due > at:
+            state, detail = SCHEDULED, ""
+        elif delivery.channel in SOCIAL_CHANNELS and at - delivery.due > late:
+            state, detail = "missed", "too late to go out on its own; marked at the next pass"
+        else:
+            state, detail = DUE, "goes out at the next pass"
+        entries.append(
+            AgendaEntry(
+                when=delivery.due.astimezone(config.tz),
+                channel=delivery.channel,
+                slug=post.slug,
+                title=post.title,
+                source=post.display,
+                state=state,
+                detail=detail,
+                record_id=record.id if record else None,
+                url=post_url(config, post),
+                changed=changed,
+            )
+        )
+    return entries
+
+
+def format_agenda(entries: list[AgendaEntry]) -> str:
+    """The entries as a table for a terminal."""
+    if not entries:
+        return "Nothing on the calendar in that range."
+    header = ("WHEN", "CHANNEL", "POST", "STATE", "ID", "DETAIL")
+    rows = [
+        (
+            f"{e.when:%a %Y-%m-%d %H:%M}",
+            e.channel,
+            e.slug,
+            e.label,
+            str(e.record_id or "-"),
+            e.detail,
+        )
+        for e in entries
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:5])) + "  " + r[5]
+        for r in [header, *rows]
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def to_ics(entries: list[AgendaEntry], config: Config) -> bytes:
+    """An iCalendar file, one event per delivery, with UIDs that stay the same across runs."""
+    from icalendar import Calendar, Event
+
+    calendar = Calendar()
+    calendar.add("prodid", "-//publisher//content calendar//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", f"{config.site.title}: content calendar")
+    calendar.add("x-wr-timezone", config.site.timezone)
+    host = urlsplit(config.base_url).hostname or "publisher"
+    for entry in entries:
+        event = Event()
+        event.add("uid", f"{entry.slug}.{entry.channel}@{host}")
+        event.add("summary", f"{entry.channel.title()}: {entry.title}")
+        event.add("dtstart", entry.when)
+        event.add("dtend", entry.when + timedelta(minutes=15))
+        event.add("dtstamp", entry.when)
+        description = [f"State: {entry.label}", f"Post: {entry.source}"]
+        if entry.detail:
+            description.append(entry.detail)
+        event.add("description", "\n".join(description))
+        event.add("url", entry.url)
+        event.add("categories", [entry.channel])
+        event.add(
+            "status",
+            "CANCELLED"
+            if entry.state in ("skipped", "missed")
+            else "CONFIRMED"
+            if entry.state == PUBLISHED
+            else "TENTATIVE",
+        )
+        calendar.add_component(event)
+    calendar.add_missing_timezones()  # a VTIMEZONE for every TZID, so calendar apps agree
+    return calendar.to_ical()
+
+
+def write_ics(entries: list[AgendaEntry], config: Config, path: Path) -> None:
+    """Write the iCalendar file whole (a calendar app never reads half of it)."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(to_ics(entries, config))
+    temporary.replace(path)
+
+
+def day_start(day: date, config: Config) -> datetime:
+    """Midnight of `day` in the site's zone."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=config.tz)

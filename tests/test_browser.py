@@ -1,0 +1,216 @@
+"""The seed article and its preview in real headless Chromium: images load, no errors, screenshots.
+
+The screenshots land in test-artifacts/ for a person to look at; the assertions check what a
+screenshot cannot be trusted to show (every image decoded, nothing logged, nothing too wide).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from publisher.build import build_site
+from publisher.config import Config, load_config
+from publisher.preview import preview_posts
+from publisher.preview_html import write_preview_site
+from publisher.serve import make_server
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WIDTHS = (390, 1280)
+SEED = "/posts/psoas-back-pain/"
+
+BROKEN_IMAGES = """() => [...document.images]
+    .filter(img => !(img.complete && img.naturalWidth > 0))
+    .map(img => img.currentSrc || img.src)"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, driven by playwright (its own browser downloads are never used)."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: `make browser` (or apt-get install chromium) installs it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, datetime]:
+    """The repository's own config.toml and posts, with every written folder moved to tmp."""
+    config = load_config(REPO / "config.toml")
+    private = tmp_path_factory.mktemp("seed")
+    site = dataclasses.replace(
+        config.site, cache=str(private / "cache"), preview=str(private / "preview")
+    )
+    config = dataclasses.replace(config, site=site)
+    # The moment the article goes live: the site has it, Facebook and Instagram are still to come.
+    at = datetime(2025, 10, 21, 9, 0, tzinfo=config.tz)
+    return config, at
+
+
+@contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """Serve a folder on 127.0.0.1 in a thread; yields the base URL."""
+    server = make_server(folder, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def opened(browser: Browser, url: str, width: int) -> Iterator[tuple[Page, list[str]]]:
+    """A fresh page at `width` CSS pixels, recording console errors, page errors and failed loads."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(f"console: {m.text} {m.location.get('url', '')}")
+            if m.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url} {r.failure}"))
+    page.on(
+        "response",
+        lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+    )
+    try:
+        response = page.goto(url, wait_until="load")
+        assert response is not None and response.status == 200, url
+        yield page, errors
+    finally:
+        context.close()
+
+
+def check_page(
+    page: Page, errors: list[str], shot: Path, images: int, allowed: tuple[str, ...] = ()
+) -> None:
+    """Every image decoded, nothing logged, no sideways scrolling; then a full-page screenshot."""
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.images.length") >= images
+    assert page.evaluate(BROKEN_IMAGES) == []
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+    page.screenshot(path=str(shot), full_page=True)
+    assert [e for e in errors if not any(a in e for a in allowed)] == []
+
+
+def test_seed_article_in_chromium(browser: Browser, seed, tmp_path: Path, artifacts: Path) -> None:
+    config, at = seed
+    result = build_site(config, at, output=tmp_path / "site")
+    assert result.ok and result.published == 1, result.problems
+    with serving(result.output) as base:
+        for width in WIDTHS:
+            with opened(browser, base + SEED, width) as (page, errors):
+                expect(page.locator("h1")).to_have_text(
+                    "Unlocking the Mystery of the Psoas: The Hidden Muscle Behind Back Pain"
+                )
+                expect(page.locator("h1")).to_be_visible()
+                hero = page.locator(".hero img")
+                expect(hero).to_be_visible()
+                cta = page.locator(".cta-title a")
+                expect(cta).to_be_visible()
+                expect(cta).to_have_text(config.business.call_to_action)
+                expect(cta).to_have_attribute("href", config.business.booking_url)
+                check_page(
+                    page,
+                    errors,
+                    artifacts / f"site-psoas-{width}.png",
+                    images=1,
+                )
+                # The hero fills the text column and keeps the photo's proportions.
+                box = hero.bounding_box()
+                assert box is not None and box["width"] >= min(width - 60, 600)
+                natural = hero.evaluate("img => img.naturalWidth / img.naturalHeight")
+                assert abs(box["width"] / box["height"] - natural) < 0.02
+
+
+def test_seed_preview_in_chromium(browser: Browser, seed, artifacts: Path) -> None:
+    config, at = seed
+    folder = write_preview_site(config, preview_posts(config), at)
+    with serving(folder) as base:
+        for width in WIDTHS:
+            with opened(browser, base + SEED, width) as (page, errors):
+                facebook = page.locator(".fb-post")
+                instagram = page.locator(".ig-post")
+                expect(facebook).to_be_visible()
+                expect(instagram).to_be_visible()
+                expect(facebook.locator(".fb-name")).to_have_text(config.facebook.page_name)
+                expect(instagram.locator(".ig-head .ig-name")).to_have_text(
+                    config.instagram.username
+                )
+                check_page(page, errors, artifacts / f"preview-psoas-{width}.png", images=2)
+
+                # Facebook crops the link image to 1.91:1; the Instagram image keeps its own ratio.
+                og = facebook.locator(".fb-card-image").bounding_box()
+                assert og is not None and abs(og["width"] / og["height"] - 1.91) < 0.03
+                photo = instagram.locator(".ig-image")
+                shown = photo.bounding_box()
+                natural = photo.evaluate("img => img.naturalWidth / img.naturalHeight")
+                assert shown is not None and abs(shown["width"] / shown["height"] - natural) < 0.02
+                assert 0.8 - 0.01 <= natural <= 1.91 + 0.01
+
+                # Long texts are folded and open on "See more" / "more", without JavaScript.
+                message = facebook.locator(".fb-message .fold-body")
+                folded = message.bounding_box()
+                assert folded is not None and folded["height"] <= 5 * 20 + 1
+                facebook.locator(".fold-more").click()
+                expect(facebook.locator(".fold-more")).to_be_hidden()
+                opened_box = message.bounding_box()
+                assert opened_box is not None and opened_box["height"] > 6 * 20
+                caption = instagram.locator(".ig-caption .fold-body")
+                folded = caption.bounding_box()
+                assert folded is not None and folded["height"] <= 2 * 18 + 1
+                instagram.locator(".fold-more").click()
+                expect(instagram.locator(".fold-more")).to_be_hidden()
+                opened_box = caption.bounding_box()
+                assert opened_box is not None and opened_box["height"] > 10 * 18
+                if width == WIDTHS[-1]:
+                    page.screenshot(
+                        path=str(artifacts / "preview-psoas-opened.png"), full_page=True
+                    )
+                assert errors == []
+
+            with opened(browser, base + "/index.html", width) as (page, errors):
+                entry = page.locator(".entry")
+                expect(entry).to_have_count(1)
+                expect(entry.locator(".badge")).to_have_text("Published")
+                expect(entry.locator(".entry-title a")).to_be_visible()
+                check_page(page, errors, artifacts / f"preview-index-{width}.png", images=1)
+                entry.locator(".entry-title a").click()
+                page.wait_for_load_state("load")
+                assert page.url.endswith(SEED + "index.html")
+                assert errors == []
