@@ -222,6 +222,20 @@ def publish(ctx: Context, due: bool, now_text: str | None, dry_run: bool, wait: 
 
 
 @main.command()
+@click.option(
+    "--serve", "serve_port", type=int, metavar="PORT", help="Also serve the site on 127.0.0.1:PORT."
+)
+@pass_context
+def run(ctx: Context, serve_port: int | None) -> None:
+    """The service: publish every delivery at its time until SIGTERM or Ctrl-C."""
+    from publisher.scheduler import Service
+
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    path = Path(ctx.config_path) if ctx.config_path else None
+    sys.exit(Service(path, serve_port=serve_port).run())
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery.")
 @click.option("--all", "show_all", is_flag=True, help="Include deliveries that are done.")
 @pass_context

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -146,7 +147,16 @@ class Channels:
 class PublishingPass:
     """One pass over the calendar; build it, then call run()."""
 
-    def __init__(self, config: Config, ledger: Ledger, now: datetime, *, dry_run: bool = False):
+    def __init__(
+        self,
+        config: Config,
+        ledger: Ledger,
+        now: datetime,
+        *,
+        dry_run: bool = False,
+        should_stop: Callable[[], bool] = lambda: False,
+    ):
+        self.should_stop = should_stop
         self.config = config
         self.ledger = ledger
         self.now = now
@@ -176,6 +186,9 @@ class PublishingPass:
             due = [d for d in deliveries if d.due <= self.now]
             self.publish_website([d for d in due if d.channel == "website"], posts)
             for delivery in due:
+                if self.should_stop():
+                    log.info("stopping: the remaining deliveries go out at the next pass")
+                    break
                 if delivery.channel in SOCIAL_CHANNELS:
                     self.publish_social(delivery)
         finally:
@@ -642,7 +655,12 @@ def site_fingerprint(config: Config, now: datetime, posts: list[Post]) -> str:
 
 
 def publish_due(
-    config: Config, now: datetime | None = None, *, dry_run: bool = False, wait: bool = False
+    config: Config,
+    now: datetime | None = None,
+    *,
+    dry_run: bool = False,
+    wait: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> PassReport:
     """Run one pass; when another pass holds the lock, do nothing (or wait for it)."""
     now = now or current_time(config.tz)
@@ -653,7 +671,9 @@ def publish_due(
     try:
         loaded = load_posts(config)
         with Ledger(config.ledger_path) as ledger:
-            report = PublishingPass(config, ledger, now, dry_run=dry_run).run(list(loaded.posts))
+            report = PublishingPass(
+                config, ledger, now, dry_run=dry_run, should_stop=should_stop
+            ).run(list(loaded.posts))
         report.problems[:0] = [str(p) for p in loaded.problems if str(p) not in report.problems]
         for problem in loaded.problems:
             log.info("skipped: %s", problem)

@@ -1,0 +1,205 @@
+"""`publisher run`: the service that publishes every delivery on time, with nobody watching.
+
+APScheduler runs a publishing pass at each delivery's time. The jobs are derived from the
+posts and the ledger (an in-memory job store, rebuilt exactly at every start and after every
+change), so there is no job store for two schedulers to share. APScheduler's own guarantees
+are not relied on: a catch-up pass at start, and after the clock jumps (suspend, NTP), sends
+whatever fell due meanwhile, and the ledger's lock keeps a cron pass beside the service from
+publishing anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from publisher.calendar import plan_deliveries
+from publisher.config import Config, load_config
+from publisher.content import load_posts
+from publisher.exceptions import PublisherError
+from publisher.ledger import DONE_STATES, RETRY, SCHEDULED, SENDING, Ledger
+from publisher.publish import publish_due
+from publisher.times import now as current_time
+
+log = logging.getLogger("publisher.run")
+
+CLOCK_CHECK_SECONDS = 60  # a timer, not polling: it only compares two clocks
+CLOCK_JUMP = timedelta(seconds=30)  # a wall clock this far off the monotonic one jumped
+WATCH_DEBOUNCE_MS = 300
+
+
+class Service:
+    """The long-running publisher: scheduler, file watcher and (optionally) the local web server."""
+
+    def __init__(self, config_path: Path | None, *, serve_port: int | None = None):
+        self.config_path = config_path
+        self.config: Config = load_config(config_path)
+        self.serve_port = serve_port
+        self.stopping = threading.Event()
+        self._pass_lock = threading.Lock()
+        self._server = None
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        # misfire_grace_time=None: a job whose time passed while the process was busy still
+        # runs (APScheduler's default drops it after one second); coalesce: once, not per miss.
+        self.scheduler = BackgroundScheduler(
+            timezone=self.config.tz,
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        self._clock = (time.time(), time.monotonic())
+
+    # Passes
+
+    def run_pass(self, reason: str) -> None:
+        """One publishing pass (waiting for a cron pass that holds the lock), then reschedule."""
+        if self.stopping.is_set():
+            return
+        with self._pass_lock:
+            log.info("pass: %s", reason)
+            try:
+                report = publish_due(self.config, wait=True, should_stop=self.stopping.is_set)
+                if report.needs_person:
+                    log.warning("something needs a person: see  publisher status")
+            except PublisherError as exc:
+                log.error("error: %s", exc)
+            except Exception:  # noqa: BLE001 - the service must outlive one bad pass
+                log.exception("the pass failed unexpectedly; the next one tries again")
+        self.reschedule()
+
+    def upcoming(self, at: datetime) -> dict[str, datetime]:
+        """The jobs there should be: one per delivery still to go out, and one per retry."""
+        posts = list(load_posts(self.config).posts)
+        wanted: dict[str, datetime] = {}
+        with Ledger(self.config.ledger_path) as ledger:
+            records = {(r.slug, r.channel): r for r in ledger.all()}
+        fixed = {
+            k: r.due_at
+            for k, r in records.items()
+            if r.state != SCHEDULED or r.attempts or r.forced
+        }
+        for delivery in plan_deliveries(posts, self.config, fixed):
+            record = records.get((delivery.post.slug, delivery.channel))
+            if record is not None and record.state in DONE_STATES:
+                continue
+            when = delivery.due
+            if record is not None and record.state in (RETRY, SENDING) and record.next_attempt_at:
+                when = record.next_attempt_at
+            if when > at:
+                wanted[delivery.key] = when
+        return wanted
+
+    def reschedule(self) -> None:
+        """Make the scheduler's jobs match the posts and the ledger."""
+        if self.stopping.is_set():
+            return
+        try:
+            wanted = self.upcoming(current_time(self.config.tz))
+        except PublisherError as exc:
+            log.error("error: %s", exc)
+            return
+        from apscheduler.triggers.date import DateTrigger
+
+        current = {job.id: job for job in self.scheduler.get_jobs() if job.id != "clock-check"}
+        for job_id, job in current.items():
+            if job_id not in wanted:
+                job.remove()
+                log.info("unscheduled %s", job_id)
+        for job_id, when in wanted.items():
+            job = current.get(job_id)
+            if job is not None and job.next_run_time == when:
+                continue
+            if job is not None:
+                job.reschedule(trigger=DateTrigger(run_date=when))
+            else:
+                self.scheduler.add_job(
+                    self.run_pass, DateTrigger(run_date=when), args=[f"{job_id} is due"], id=job_id
+                )
+            log.info(
+                "scheduled %s at %s",
+                job_id,
+                when.astimezone(self.config.tz).isoformat(timespec="seconds"),
+            )
+
+    def clock_check(self) -> None:
+        """After a suspend or a clock change, catch up at once instead of waiting."""
+        wall, mono = time.time(), time.monotonic()
+        last_wall, last_mono = self._clock
+        self._clock = (wall, mono)
+        if abs((wall - last_wall) - (mono - last_mono)) > CLOCK_JUMP.total_seconds():
+            self.run_pass("the clock jumped (suspend or time change): catching up")
+
+    # Watching the posts folder and config.toml
+
+    def watch(self) -> None:
+        """Re-read posts and config when they change; reschedule without a restart."""
+        import watchfiles
+
+        paths = [self.config.posts_dir, self.config.templates_dir]
+        if self.config.path:
+            paths.append(self.config.path)
+        paths = [p for p in paths if p.exists()]
+        for changes in watchfiles.watch(
+            *paths, debounce=WATCH_DEBOUNCE_MS, stop_event=self.stopping, raise_interrupt=False
+        ):
+            if self.stopping.is_set():
+                return
+            names = sorted({Path(p).name for _, p in changes})
+            log.info("changed: %s", ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
+            if self.config.path and any(Path(p) == self.config.path for _, p in changes):
+                try:
+                    self.config = load_config(self.config.path)
+                except PublisherError as exc:
+                    log.error("config.toml not reloaded: %s", exc)
+                    continue
+            # A change may make something due now (a post dated in the past): a pass settles it.
+            self.scheduler.add_job(
+                self.run_pass, args=["posts or config changed"], id="changed", replace_existing=True
+            )
+
+    # Life cycle
+
+    def serve(self) -> None:
+        """Serve the local output on 127.0.0.1 (make run)."""
+        from publisher.serve import make_server
+
+        self._server = make_server(self.config.output_dir, port=self.serve_port or 8000)
+        port = self._server.server_address[1]
+        log.info(
+            "serving %s on http://127.0.0.1:%s/",
+            self.config.display_path(self.config.output_dir),
+            port,
+        )
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="serve").start()
+
+    def run(self) -> int:
+        """Run until SIGTERM or Ctrl-C; the delivery in flight is finished first."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+        log.info(
+            "publisher run: started (ledger %s)", self.config.display_path(self.config.ledger_path)
+        )
+        self.scheduler.start()
+        self.run_pass("catch-up at start")
+        if self.serve_port is not None:
+            self.serve()
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        self.scheduler.add_job(
+            self.clock_check, IntervalTrigger(seconds=CLOCK_CHECK_SECONDS), id="clock-check"
+        )
+        watcher = threading.Thread(target=self.watch, daemon=True, name="watch")
+        watcher.start()
+        self.stopping.wait()
+        log.info("stopping: finishing the delivery in flight")
+        self.scheduler.shutdown(wait=True)
+        if self._server is not None:
+            self._server.shutdown()
+        watcher.join(timeout=10)
+        log.info("publisher run: stopped")
+        return 0

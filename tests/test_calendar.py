@@ -1,0 +1,248 @@
+"""The content calendar: slots, offsets, explicit times, collisions, daylight saving, ICS."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+
+from publisher.agenda import agenda, to_ics
+from publisher.calendar import plan_deliveries
+from publisher.config import parse_slot
+from publisher.content import load_posts
+
+NY = ZoneInfo("America/New_York")
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=NY)
+
+
+def due_times(project) -> dict[str, datetime]:
+    posts = load_posts(project.config).posts
+    return {d.key: d.due for d in plan_deliveries(posts, project.config)}
+
+
+SLOTS = """
+[facebook]
+slots = ["Tue 12:00", "Thu 18:30"]
+offset = "2h"
+"""
+
+
+def test_slot_and_offset_and_explicit_times(make_project):
+    project = make_project(SLOTS)
+    project.post("a.md", "title: A\ndate: 2026-12-01 09:00")  # a Tuesday
+    project.post("b.md", "title: B\ndate: 2026-12-01 13:00\nfacebook:\n  at: 2026-12-05 08:15")
+    times = due_times(project)
+    assert times["a/website"] == local("2026-12-01T09:00")
+    assert times["a/facebook"] == local("2026-12-01T12:00")  # first slot on or after 09:00
+    assert times["b/facebook"] == local("2026-12-05T08:15")  # its own time wins
+    assert "a/instagram" not in times  # Instagram is off in the test config
+
+
+def test_two_posts_never_share_a_slot(make_project):
+    project = make_project(SLOTS)
+    for n, date in enumerate(
+        ["2026-12-01 09:00", "2026-12-01 09:30", "2026-12-01 10:00", "2026-12-02 08:00"]
+    ):
+        project.post(f"p{n}.md", f"title: P{n}\ndate: {date}")
+    project.post("own.md", "title: Own\ndate: 2026-11-20 09:00\nfacebook:\n  at: 2026-12-03 18:30")
+    times = due_times(project)
+    assert times["p0/facebook"] == local("2026-12-01T12:00")
+    # Thursday 18:30 is taken by a post with its own time, so the next post moves on.
+    assert times["p1/facebook"] == local("2026-12-08T12:00")
+    assert times["p2/facebook"] == local("2026-12-10T18:30")
+    assert times["p3/facebook"] == local("2026-12-15T12:00")
+    slots = [t for k, t in times.items() if k.endswith("/facebook")]
+    assert len(slots) == len(set(slots))
+
+
+def test_offset_when_no_slots(make_project):
+    project = make_project('[facebook]\noffset = "1d 30m"\n')
+    project.post("a.md", "title: A\ndate: 2026-12-01 09:00")
+    assert due_times(project)["a/facebook"] == local("2026-12-02T09:30")
+
+
+@pytest.mark.parametrize(
+    ("days", "changes_on"),
+    [
+        (["2026-03-06", "2026-03-07", "2026-03-08", "2026-03-09", "2026-03-10"], "2026-03-08"),
+        (["2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02", "2026-11-03"], "2026-11-01"),
+    ],
+)
+def test_wall_clock_times_hold_across_daylight_saving(make_project, days, changes_on):
+    project = make_project('[facebook]\noffset = "1d"\nslots = ["Sun 09:00", "Mon 09:00"]\n')
+    for day in days:
+        project.post(f"{day}.md", f"title: Post {day}\ndate: {day} 09:00")
+    times = due_times(project)
+    offsets = set()
+    for day in days:
+        website = times[f"post-{day}/website"]
+        assert (website.hour, website.minute) == (9, 0)
+        offsets.add(website.utcoffset())
+        facebook = times[f"post-{day}/facebook"].astimezone(NY)
+        assert (facebook.hour, facebook.minute) == (9, 0)  # a slot is 09:00 local, both sides
+    assert len(offsets) == 2  # the week really crosses a change
+    assert times[f"post-{changes_on}/website"].date().isoformat() == changes_on
+
+
+def test_slot_in_the_spring_gap_is_skipped_not_guessed(make_project):
+    project = make_project('[facebook]\nslots = ["Sun 02:30"]\n')
+    project.post("a.md", "title: A\ndate: 2026-03-07 09:00")
+    assert due_times(project)["a/facebook"] == local("2026-03-15T02:30")
+
+
+def test_check_reports_gap_and_overlap_times(make_project):
+    project = make_project()
+    project.post("gap.md", "title: Gap\ndate: 2026-01-01\nfacebook:\n  at: 2026-03-08 02:15")
+    project.post("overlap.md", "title: Overlap\ndate: 2026-11-01 01:15")
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(project.config_path), "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert (
+        "posts/gap.md:5: facebook.at: 2026-03-08 02:15 does not exist in America/New_York"
+        in result.stdout
+    )
+    assert (
+        "posts/overlap.md:3: date: 2026-11-01 01:15 happens twice in America/New_York"
+        in result.stdout
+    )
+
+
+def test_slot_format_is_checked(make_project):
+    assert parse_slot("Thursday 18:30") == (3, 18, 30)
+    project = make_project('[facebook]\nslots = ["Tue noon"]\n')
+    from publisher.exceptions import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"\[facebook.slots\[0\]\] 'Tue noon' is not a weekly slot"
+    ):
+        project.config  # noqa: B018
+
+
+def test_ics_parses_back_with_stable_uids(make_project):
+    project = make_project(SLOTS)
+    project.post("a.md", "title: Hips & <backs>\ndate: 2026-12-01 09:00")
+    project.post("d.md", "title: Draft\ndate: 2026-12-02 09:00\ndraft: true")
+    at = local("2026-11-25T10:00")
+    first = to_ics(agenda(project.config, at), project.config)
+    again = to_ics(agenda(project.config, at), project.config)
+    calendar = icalendar.Calendar.from_ical(first)
+    events = calendar.walk("VEVENT")
+    assert len(events) == 4
+    uids = sorted(str(e["UID"]) for e in events)
+    assert uids == sorted(str(e["UID"]) for e in icalendar.Calendar.from_ical(again).walk("VEVENT"))
+    assert len(set(uids)) == 4 and "hips-backs.facebook@clinic.example" in uids
+    by_uid = {str(e["UID"]): e for e in events}
+    facebook = by_uid["hips-backs.facebook@clinic.example"]
+    assert facebook.decoded("DTSTART") == local("2026-12-01T12:00")
+    assert str(facebook["SUMMARY"]) == "Facebook: Hips & <backs>"
+    assert "State: draft" in str(by_uid["draft.website@clinic.example"]["DESCRIPTION"])
+    assert calendar.walk("VTIMEZONE")  # the zone is described for calendar apps
+
+
+def test_calendar_command_lists_and_filters(make_project):
+    project = make_project(SLOTS)
+    project.post("a.md", "title: A\ndate: 2026-12-01 09:00")
+    project.post("b.md", "title: B\ndate: 2027-01-05 09:00")
+
+    def calendar(*args: str) -> str:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "publisher",
+                "--config",
+                str(project.config_path),
+                "calendar",
+                "--now",
+                "2026-11-30T09:00",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    everything = calendar("--all")
+    assert "Tue 2026-12-01 12:00  facebook" in everything and "b  " in everything
+    december = calendar("--from", "2026-12-01", "--to", "2026-12-31", "--channel", "facebook")
+    lines = december.splitlines()[1:]
+    assert len(lines) == 1 and "facebook" in lines[0] and "scheduled" in lines[0]
+    ics = project.root / "cal.ics"
+    assert "Wrote 4 deliveries" in calendar("--ics", str(ics))
+    assert len(icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")) == 4
+
+
+def test_edited_after_publishing_is_marked_changed(make_project):
+    from publisher.ledger import Ledger
+    from publisher.publish import payload_hash
+
+    project = make_project()
+    post_file = project.post("a.md", "title: A\ndate: 2026-11-01 09:00", "First words.\n")
+    config = project.config
+    at = local("2026-11-01T10:00")
+    (entry,) = [e for e in agenda(config, at) if e.channel == "facebook"]
+    from publisher.render.markdown import render_markdown
+    from publisher.render.social import SocialRenderer, delivery_payload
+
+    post = load_posts(config).posts[0]
+    payload, _ = delivery_payload(
+        post, "facebook", render_markdown(post.body), SocialRenderer(config)
+    )
+    with Ledger(config.ledger_path) as ledger:
+        record = ledger.ensure("a", "facebook", "posts/a.md", entry.when, at)
+        record = ledger.begin(record, at, "feed", payload, payload_hash(payload))
+        ledger.published(record, at, "1_1", "https://facebook.example/1")
+    assert [e.label for e in agenda(config, at) if e.channel == "facebook"] == ["published"]
+    post_file.write_text(post_file.read_text().replace("First words.", "Better words."))
+    assert [e.label for e in agenda(config, at) if e.channel == "facebook"] == [
+        "published (changed since published)"
+    ]
+    assert timedelta(0) == entry.when - local("2026-11-01T09:30")
+
+
+def test_deploy_files_run_commands_that_exist():
+    from .conftest import REPO
+
+    deploy = REPO / "deploy"
+    service = (deploy / "publisher.service").read_text()
+    timer_service = (deploy / "publisher-pass.service").read_text()
+    assert (
+        "ExecStart=/srv/publisher/.venv/bin/publisher --config /srv/publisher/config.toml run"
+        in service
+    )
+    assert (
+        "EnvironmentFile=/etc/publisher/publisher.env" in service
+        and "KillSignal=SIGTERM" in service
+    )
+    assert "publish --due" in timer_service and "Type=oneshot" in timer_service
+    assert "OnCalendar=*-*-* *:*:00" in (deploy / "publisher-pass.timer").read_text()
+    assert "publish --due" in (deploy / "crontab").read_text()
+    env = (deploy / "publisher.env.example").read_text()
+    assert "PUBLISHER_FACEBOOK_TOKEN=\n" in env and "PUBLISHER_INSTAGRAM_TOKEN=\n" in env
+    for command in (["run", "--help"], ["publish", "--help"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "publisher", *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+    assert (
+        "--due"
+        in subprocess.run(
+            [sys.executable, "-m", "publisher", "publish", "--help"], capture_output=True, text=True
+        ).stdout
+    )

@@ -1,0 +1,179 @@
+"""`publisher run` as a real process: on time, picks up new posts, stops cleanly, catches up."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from publisher.ledger import MISSED, PUBLISHED, SENDING, Ledger
+
+from .publishing import NY, staged
+
+
+@pytest.fixture
+def stage(tmp_path):
+    yield from staged(tmp_path)
+
+
+def local(moment: datetime) -> str:
+    return moment.astimezone(NY).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def start_service(stage) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "publisher", "--config", str(stage.project.config_path), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=stage.env,
+        cwd=stage.project.root,
+    )
+
+
+def stop_service(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    return output
+
+
+def wait_until(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def published_times(stage) -> dict[str, datetime]:
+    """When each delivery was published, by the ledger's attempt log."""
+    out = {}
+    with Ledger(stage.config.ledger_path) as ledger:
+        for record in ledger.all():
+            for event in ledger.events(record.id):
+                if event.kind == "published":
+                    out[f"{record.slug}/{record.channel}"] = event.at
+    return out
+
+
+def post_due(stage, slug: str, website: datetime, social: datetime) -> None:
+    stage.add_post(
+        slug,
+        local(website),
+        facebook=f"{{at: '{local(social)}'}}",
+        instagram=f"{{at: '{local(social)}'}}",
+    )
+
+
+def test_every_delivery_within_two_seconds_and_new_posts_without_restart(stage):
+    start = datetime.now(NY).replace(microsecond=0)
+    plan = {
+        "first": (start + timedelta(seconds=6), start + timedelta(seconds=8)),
+        "second": (start + timedelta(seconds=9), start + timedelta(seconds=11)),
+    }
+    for slug, (website, social) in plan.items():
+        post_due(stage, slug, website, social)
+    process = start_service(stage)
+    try:
+        time.sleep(3)
+        late = start + timedelta(seconds=14)
+        post_due(stage, "added", late, late + timedelta(seconds=2))
+        plan["added"] = (late, late + timedelta(seconds=2))
+        wait_until(lambda: len(published_times(stage)) == 9, timeout=40)
+    finally:
+        output = stop_service(process)
+    times = published_times(stage)
+    for slug, (website, social) in plan.items():
+        for channel, due in (("website", website), ("facebook", social), ("instagram", social)):
+            lateness = (times[f"{slug}/{channel}"] - due).total_seconds()
+            assert 0 <= lateness <= 2, (slug, channel, lateness, output)
+    assert len(stage.graph.page_posts()) == 3 and len(stage.graph.ig_media()) == 3
+    assert "scheduled added/facebook" in output
+
+
+def test_sigterm_mid_delivery_finishes_it_and_exits_cleanly(stage):
+    now = datetime.now(NY).replace(microsecond=0)
+    post_due(stage, "inflight", now + timedelta(seconds=4), now + timedelta(seconds=5))
+    held = stage.graph.hold("POST", "/*/feed")
+    process = start_service(stage)
+    try:
+        assert held.wait_held(30)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        assert process.poll() is None  # it waits for the delivery in flight
+        held.release()
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "publisher run: stopped" in output
+    records = stage.records()
+    assert records["inflight/facebook"].state == PUBLISHED
+    assert all(r.state != SENDING for r in records.values())
+    assert len(stage.graph.page_posts()) == 1
+    # What it had not started yet goes out after a restart, once.
+    process = start_service(stage)
+    wait_until(
+        lambda: (
+            stage.records().get("inflight/instagram")
+            and stage.records()["inflight/instagram"].state == PUBLISHED
+        )
+    )
+    stop_service(process)
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+
+
+def test_downtime_recent_deliveries_go_out_once_old_ones_are_missed(stage):
+    process = start_service(stage)
+    time.sleep(2)
+    stop_service(process)
+    now = datetime.now(NY).replace(microsecond=0)
+    post_due(stage, "recent", now - timedelta(minutes=20), now - timedelta(minutes=10))
+    post_due(stage, "old", now - timedelta(hours=9), now - timedelta(hours=7))
+    process = start_service(stage)
+    wait_until(lambda: len(stage.records()) == 6)
+    time.sleep(1)
+    stop_service(process)
+    records = stage.records()
+    assert (
+        records["recent/facebook"].state == PUBLISHED
+        and records["recent/instagram"].state == PUBLISHED
+    )
+    assert records["old/website"].state == PUBLISHED
+    assert records["old/facebook"].state == MISSED and records["old/instagram"].state == MISSED
+    # Another restart sends nothing again.
+    process = start_service(stage)
+    time.sleep(3)
+    stop_service(process)
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+
+
+def test_two_cron_passes_started_together_publish_each_delivery_once(stage):
+    for n in range(5):
+        stage.add_post(f"cron{n}", f"2026-12-01 09:0{n}")
+    first = stage.start("2026-12-01T12:30", "--wait")
+    second = stage.start("2026-12-01T12:30", "--wait")
+    assert first.wait(120) == 0 and second.wait(120) == 0
+    assert len(stage.graph.page_posts()) == 5 and len(stage.graph.ig_media()) == 5
+    assert {r.state for r in stage.records().values()} == {PUBLISHED}
+
+
+def test_a_cron_pass_beside_the_service_never_doubles(stage):
+    now = datetime.now(NY).replace(microsecond=0)
+    post_due(stage, "both", now + timedelta(seconds=4), now + timedelta(seconds=5))
+    process = start_service(stage)
+    try:
+        time.sleep(4.5)
+        cron = stage.run(local(now + timedelta(seconds=6)).replace(" ", "T"), "--wait")
+        assert cron.returncode == 0, cron.stdout + cron.stderr
+        wait_until(lambda: len(published_times(stage)) == 3)
+    finally:
+        stop_service(process)
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
