@@ -168,6 +168,7 @@ class PublishingPass:
         self._rendered: dict[str, Any] = {}
         self.stopped: dict[str, str] = {}  # channel -> why (a token or permission problem)
         self.would_publish: set[str] = set()  # slugs whose page a dry run would publish
+        self.throttled: dict[str, str] = {}  # channel -> why it waits for the next pass
 
     # The pass
 
@@ -348,6 +349,9 @@ class PublishingPass:
             self.ledger.set_state(record, self.now, MISSED, reason)
             self.outcome(delivery, MISSED, reason, needs_person=True)
             return
+        if channel in self.throttled:
+            log.info("%s waiting: %s", delivery.key, self.throttled[channel])
+            return
         if channel in self.stopped:
             self.outcome(
                 delivery,
@@ -390,6 +394,17 @@ class PublishingPass:
             )
         except ChannelError as exc:
             self.failed_attempt(delivery, self.ledger.by_id(record.id), exc)  # type: ignore[arg-type]
+        self.slow_down_if_near_limit(channel, client)
+
+    def slow_down_if_near_limit(self, channel: str, client: Any) -> None:
+        """Meta's usage headers say how much of the budget is used: leave the rest for later."""
+        usage = client.usage
+        if usage.near_limit:
+            self.throttled[channel] = (
+                f"Meta reports {usage.percent:.0f}% of the call budget used; "
+                "the remaining deliveries wait for the next pass"
+            )
+            log.info("%s: %s", channel, self.throttled[channel])
 
     def failed_attempt(
         self, delivery: Delivery | Record, record: Record, exc: ChannelError

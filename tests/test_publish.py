@@ -442,3 +442,15 @@ def test_accounts_reports_in_plain_words(stage):
     assert 'facebook: Facebook Page "Riverside Clinic"' in result.stdout
     assert "instagram: Instagram account @riversideclinic" in result.stdout
     assert "permissions: " in result.stdout and "pages_manage_posts" in result.stdout
+
+
+def test_usage_headers_near_the_limit_hold_the_rest_for_later(stage):
+    for n in range(3):
+        stage.add_post(f"busy{n}", f"2026-12-01 09:0{n}", instagram="false")
+    stage.graph.usage = {"call_count": 92, "total_cputime": 10, "total_time": 10}
+    report = publish_due(stage.config, at("2026-12-01T09:45"))
+    assert not report.needs_person
+    assert len(stage.graph.page_posts()) == 1  # one went out, then the pass slowed down
+    stage.graph.usage = {"call_count": 5, "total_cputime": 1, "total_time": 1}
+    publish_due(stage.config, at("2026-12-01T09:50"))
+    assert len(stage.graph.page_posts()) == 3
