@@ -68,7 +68,9 @@ class Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """Turn Markdown posts into the clinic's website, Facebook and Instagram posts."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    # One line per event on stdout; journald stamps its own time, a cron log needs ours.
+    stamp = "" if os.environ.get("JOURNAL_STREAM") or sys.stdout.isatty() else "%(asctime)s "
+    logging.basicConfig(level=logging.INFO, format=stamp + "%(message)s", stream=sys.stdout)
     ctx.obj = Context(config_path)
 
 

@@ -407,8 +407,12 @@ def post_files(posts_dir: Path) -> list[Path]:
     """The Markdown files in the posts folder (and below it), in a stable order."""
     if not posts_dir.is_dir():
         return []
+    # Hidden files and folders inside the posts folder are skipped (editor backups, .git);
+    # the folders above it may be named anything.
     return sorted(
-        p for p in posts_dir.rglob("*.md") if not any(part.startswith(".") for part in p.parts)
+        p
+        for p in posts_dir.rglob("*.md")
+        if not any(part.startswith(".") for part in p.relative_to(posts_dir).parts)
     )
 
 

@@ -166,3 +166,14 @@ def test_yes_no_on_off_are_words_not_booleans(project):
     project.post("a.md", "title: Off\ndate: 2026-01-01")
     project.post("b.md", "title: B\ndate: 2026-01-01\ndraft: yes")
     assert problems(project) == ["posts/b.md:4: draft must be true or false"]
+
+
+def test_posts_folder_under_a_hidden_folder_is_read(tmp_path):
+    from .conftest import Project
+
+    project = Project(tmp_path / ".hidden" / "site")
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    project.post(".drafts/b.md", "title: B\ndate: 2026-01-01")
+    from publisher.content import load_posts
+
+    assert [p.slug for p in load_posts(project.config).posts] == ["a"]
