@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import bisect
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from publisher.buildcache import BuildIndex, Prepared, environment_fingerprint, file_signature
 from publisher.cache import Cache, content_key
 from publisher.config import Config
-from publisher.content import LoadedPosts, Post, load_posts
+from publisher.content import LoadedPosts, Post, load_posts, post_files, read_post, settle_posts
 from publisher.exceptions import ContentError
-from publisher.output import WriteStats, write_tree
+from publisher.output import MARKER, MARKER_TEXT, WriteStats, write_linked_tree
 from publisher.render.images import inspect_image, instagram_image
 from publisher.render.markdown import ImageRef, render_markdown
-from publisher.render.site import OutputFile, PostPage, SiteRenderer
+from publisher.render.site import Card, FeedEntry, OutputFile, PostPage, SiteRenderer
 from publisher.render.social import SocialRenderer, social_problems
 from publisher.times import now as current_time
 
 INSTAGRAM_FILE = "instagram.jpg"
 # Bump when instagram_image() changes what it makes, so cached copies are made again.
 IMAGE_RECIPE = "instagram-image-1"
-
-
-@dataclass
-class SitePlan:
-    """What a build would write: the pages of published posts, their files, and the problems."""
-
-    pages: list[PostPage] = field(default_factory=list)
-    images: list[OutputFile] = field(default_factory=list)
-    problems: list[ContentError] = field(default_factory=list)
-    loaded: LoadedPosts | None = None
+PARALLEL_MIN = 64  # fewer changed posts than this are quicker in one process
+MAX_WORKERS = 8
 
 
 @dataclass
@@ -134,57 +130,316 @@ def instagram_copy(post: Post, config: Config, cache: Cache) -> Path:
     return path
 
 
-def plan_site(config: Config, at: datetime) -> SitePlan:
-    """Read every post and render the ones published at `at`; nothing is written."""
-    loaded = load_posts(config)
-    plan = SitePlan(problems=list(loaded.problems), loaded=loaded)
+@dataclass(frozen=True)
+class PageResult:
+    """A published post's page, rendered once and kept in the cache as files."""
+
+    path: str  # "posts/slug/"
+    page_blob: str  # the page's bytes, in the cache
+    html_blob: str  # the article's HTML, for the feed
+    images: tuple[tuple[str, str], ...]  # (file name next to the page, cached copy)
+    card: Card
+
+
+def _blob(cache: Cache, data: bytes) -> str:
+    """Keep bytes in the cache under their own hash; returns the file's path."""
+    key = content_key(data)
+    path = cache.path("blobs", key)
+    if not path.exists():
+        path = cache.put("blobs", key, data)
+    return str(path)
+
+
+def _copy_blob(cache: Cache, source: Path) -> str:
+    """A copy of an image in the cache, made once per version of the file."""
+    info = source.stat()
+    key = content_key(str(source), str(info.st_size), str(info.st_mtime_ns))
+    path = cache.path("images", key, source.suffix.lower())
+    if not path.exists():
+        path = cache.put("images", key, source.read_bytes(), source.suffix.lower())
+    return str(path)
+
+
+_WORKER: dict[str, object] = {}
+
+
+def prepare_file(path: Path, config: Config, at: datetime | None) -> Prepared:
+    """Read one post file and, when it is published at `at`, render its page into the cache."""
+    renderer = _WORKER.get("renderer")
+    if renderer is None or _WORKER.get("config") is not config:
+        renderer = _WORKER["renderer"] = SiteRenderer(config)
+        _WORKER["config"] = config
     cache = Cache(config.cache_dir)
-    for post in loaded.posts:
-        if not post.is_published(at):
+    prepared = Prepared(display=config.display_path(path), signature=file_signature(path))
+    post, problems = read_post(path, config)
+    prepared.post, prepared.problems = post, problems
+    if post is None:
+        return prepared
+    if post.image is not None:
+        prepared.depends[str(post.image)] = file_signature(post.image)
+    if at is None or not post.is_published(at):
+        return prepared
+    page, files, found = plan_post(post, config)
+    for item in files:
+        assert item.source is not None
+        prepared.depends[str(item.source)] = file_signature(item.source)
+    if page is None:
+        prepared.problems = found
+        return prepared
+    page_bytes = renderer.post_page(page).data  # type: ignore[union-attr]
+    assert page_bytes is not None
+    page_blob = _blob(cache, page_bytes)
+    prepared.page = PageResult(
+        path=page.path,
+        page_blob=page_blob,
+        html_blob=_blob(cache, page.rendered.html.encode("utf-8")),
+        images=tuple(
+            (f.path.rsplit("/", 1)[1], _copy_blob(cache, f.source)) for f in files if f.source
+        ),
+        card=Card.of(page, key=page_blob),
+    )
+    return prepared
+
+
+def _prepare_chunk(args: tuple[list[Path], Config, datetime | None]) -> list[Prepared]:
+    paths, config, at = args
+    return [prepare_file(path, config, at) for path in paths]
+
+
+def prepare_all(paths: list[Path], config: Config, at: datetime | None) -> list[Prepared]:
+    """Prepare post files, on every core when there are many."""
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(paths) < PARALLEL_MIN or workers < 2:
+        return _prepare_chunk((paths, config, at))
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(16, min(256, len(paths) // (workers * 4) or 1))
+    chunks = [(paths[i : i + size], config, at) for i in range(0, len(paths), size)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return [item for chunk in pool.map(_prepare_chunk, chunks) for item in chunk]
+
+
+@dataclass
+class ListMemo:
+    """List pages already made, by what they show: a page is rendered again only when it changes."""
+
+    def __init__(self, cache: Cache, environment: str, index: BuildIndex):
+        self.cache = cache
+        self.environment = environment
+        self.index = index
+        self.known: dict[str, str] = index.get_state("lists") or {}
+        self.used: dict[str, str] = {}
+
+    def __call__(
+        self, path: str, key: tuple[object, ...], render: Callable[[], bytes]
+    ) -> OutputFile:
+        digest = content_key(self.environment, path, *map(str, key))
+        blob = self.known.get(digest)
+        if blob is None or not os.path.exists(blob):
+            blob = _blob(self.cache, render())
+        self.used[digest] = blob
+        return OutputFile(path, source=Path(blob))
+
+    def save(self) -> None:
+        """Remember this build's list pages (only those still in use)."""
+        if self.used != self.known:
+            self.index.set_state("lists", self.used)
+
+
+@dataclass
+class SiteState:
+    """Every post of the site as the cache and this build know it."""
+
+    prepared: dict[str, Prepared]
+    loaded: LoadedPosts
+
+
+def gather(config: Config, at: datetime, index: BuildIndex, *, pages: bool = True) -> SiteState:
+    """Every post, from the cache where nothing it depends on changed, else read afresh.
+
+    With `pages`, published posts also have their page rendered (and kept in the cache).
+    """
+    previous = index.load_all()
+    current: dict[str, Prepared] = {}
+    todo: list[Path] = []
+    for path in post_files(config.posts_dir):
+        display = config.display_path(path)
+        known = previous.get(display)
+        if known is not None and known.still_valid(file_signature(path)):
+            needs_page = (
+                pages
+                and known.post is not None
+                and known.post.is_published(at)
+                and known.page is None
+            )
+            if not needs_page or known.problems:
+                current[display] = known
+                continue
+        todo.append(path)
+    fresh = prepare_all(todo, config, at if pages else None)
+    for item in fresh:
+        current[item.display] = item
+    index.store(fresh, [d for d in previous if d not in current])
+    posts = [p.post for p in current.values() if p.post is not None]
+    problems = [e for p in current.values() for e in p.problems]
+    return SiteState(current, settle_posts(posts, problems))
+
+
+def site_manifest(
+    config: Config, state: SiteState, at: datetime, instagram: set[str], index: BuildIndex
+) -> tuple[dict[str, Path], int, list[ContentError]]:
+    """Every file of the site as a cached file to link: (manifest, posts published, problems)."""
+    cache = Cache(config.cache_dir)
+    renderer = SiteRenderer(config)
+    problems = list(state.loaded.problems)
+    results: list[PageResult] = []
+    posts_by_display = {p.display: p for p in state.loaded.posts}
+    for display, prepared in state.prepared.items():
+        post = posts_by_display.get(display)
+        if post is None or not post.is_published(at):
             continue
-        page, files, problems = plan_post(post, config)
-        plan.problems.extend(problems)
-        if page is not None:
-            plan.pages.append(page)
-            plan.images.extend(files)
-            if wants_instagram_image(post, config):
-                copy = instagram_copy(post, config, cache)
-                plan.images.append(OutputFile(page.path + INSTAGRAM_FILE, source=copy))
-    return plan
+        if prepared.page is None:
+            continue  # its problems are already listed
+        results.append(prepared.page)
+    results.sort(key=lambda r: (r.card.post.date, r.card.post.slug), reverse=True)
+    manifest: dict[str, Path] = {}
+    for result in results:
+        manifest[result.path + "index.html"] = Path(result.page_blob)
+        for name, blob in result.images:
+            manifest[result.path + name] = Path(blob)
+        post = posts_by_display[result.card.post.display]
+        if post.slug in instagram and wants_instagram_image(post, config):
+            manifest[result.path + INSTAGRAM_FILE] = instagram_copy(post, config, cache)
+    manifest[MARKER] = Path(_blob(cache, MARKER_TEXT))
+    memo = ListMemo(cache, index.environment, index)
+    renderer.memo = memo
+    cards = [r.card for r in results]
+    cached = str(cache.folder.resolve())
+    for item in site_files(cards, renderer, at, results, cache):
+        if item.source is not None:
+            inside = str(item.source).startswith(cached)
+            manifest[item.path] = item.source if inside else Path(_copy_blob(cache, item.source))
+        else:
+            assert item.data is not None
+            manifest[item.path] = Path(_blob(cache, item.data))
+    memo.save()
+    return manifest, len(results), problems
 
 
-def site_files(plan: SitePlan, renderer: SiteRenderer, at: datetime) -> Iterator[OutputFile]:
-    """Every file of the site, in the order they are written."""
-    pages = plan.pages
-    for page in pages:
-        yield renderer.post_page(page)
-    yield from plan.images
-    yield from renderer.index_pages(pages)
-    tag_files = list(renderer.tag_pages(pages))
+def site_files(
+    cards: list[Card], renderer: SiteRenderer, at: datetime, results: list[PageResult], cache: Cache
+) -> Iterator[OutputFile]:
+    """The lists of the site (index, tags, feed, sitemap) and its fixed files."""
+    yield from renderer.index_pages(cards)
+    tag_files = list(renderer.tag_pages(cards))
     yield from tag_files
-    updated = max((p.post.date for p in pages), default=at)
-    yield renderer.feed(pages, updated)
+    updated = max((c.post.date for c in cards), default=at)
+    newest = [
+        FeedEntry(r.card, Path(r.html_blob)) for r in results[: renderer.config.site.feed_entries]
+    ]
+    yield renderer.feed(newest, updated)
     entries: list[tuple[str, datetime | None]] = [("", updated)]
-    entries += [(p.path, p.post.date) for p in pages]
+    entries += [(c.path, c.post.date) for c in cards]
     entries += [(f.path.removesuffix("index.html"), None) for f in tag_files]
     per_page = renderer.config.site.posts_per_page
-    entries += [(f"page/{n}/", None) for n in range(2, -(-len(pages) // per_page) + 1)]
+    entries += [(f"page/{n}/", None) for n in range(2, -(-len(cards) // per_page) + 1)]
     yield renderer.sitemap(entries)
     yield from renderer.fixed_pages()
 
 
 def build_site(
-    config: Config, at: datetime | None = None, output: Path | None = None
+    config: Config,
+    at: datetime | None = None,
+    output: Path | None = None,
+    instagram: set[str] | None = None,
 ) -> BuildResult:
-    """Build the site as it is at `at` (default: now) and swap it into the output folder."""
+    """Build the site as it is at `at` (default: now) and swap it into the output folder.
+
+    `instagram`: the posts whose Instagram delivery can still go out (they need the
+    Instagram-ready image on the site); by default read from the ledger and calendar.
+    """
     at = at or current_time(config.tz)
-    plan = plan_site(config, at)
-    renderer = SiteRenderer(config)
     target = output or config.output_dir
-    stats = write_tree(site_files(plan, renderer, at), target)
-    return BuildResult(
-        output=target, published=len(plan.pages), stats=stats, problems=plan.problems
-    )
+    index = BuildIndex(config.cache_dir, environment_fingerprint(config))
+    try:
+        given = instagram  # None: read from the ledger, so the ledger is an input too
+        quick = input_signature(config, index, index.get_state("depends") or [], given)
+        last = index.get_state("last_build")
+        if last is not None and last.still_current(quick, target, at):
+            return BuildResult(target, last.published, last.unchanged(), last.problems)
+        state = gather(config, at, index)
+        posts = list(state.loaded.posts)
+        times = [p.date for p in posts]
+        if instagram is None:
+            from publisher.publish import instagram_plan
+
+            instagram, deadlines = instagram_plan(config, posts, at)
+            times += deadlines
+        manifest, published, problems = site_manifest(config, state, at, instagram, index)
+        stats = write_linked_tree(manifest, target)
+        depends = sorted({d for p in state.prepared.values() for d in p.depends})
+        index.set_state("depends", depends)
+        quick = input_signature(config, index, depends, given)
+        index.set_state(
+            "last_build",
+            LastBuild(quick, str(target), at, sorted(times), published, stats.files, problems),
+        )
+    finally:
+        index.close()
+    return BuildResult(output=target, published=published, stats=stats, problems=problems)
+
+
+@dataclass(frozen=True)
+class LastBuild:
+    """What the last build was made from, to know at once when nothing would change."""
+
+    inputs: str
+    output: str
+    at: datetime
+    change_times: list[datetime]  # when a post goes live or an Instagram image stops being needed
+    published: int
+    files: int
+    problems: list[ContentError]
+
+    def still_current(self, inputs: str, output: Path, at: datetime) -> bool:
+        """True when a build now would write exactly what the last one wrote."""
+        if inputs != self.inputs or str(output) != self.output or not (output / MARKER).exists():
+            return False
+        # Nothing goes live (or stops being needed) between the last build's time and now.
+        return bisect.bisect_right(self.change_times, at) == bisect.bisect_right(
+            self.change_times, self.at
+        )
+
+    def unchanged(self) -> WriteStats:
+        """The write statistics of a build that found nothing to do."""
+        return WriteStats(files=self.files, changed=0, unchanged=self.files)
+
+
+def input_signature(
+    config: Config, index: BuildIndex, depends: list[str], instagram: set[str] | None
+) -> str:
+    """A quick hash of everything a build reads: post files (by size, time and inode), the
+    images they name, the templates and config (the index's environment) and the ledger."""
+    digest = hashlib.sha256(index.environment.encode())
+    for folder, dirs, files in os.walk(config.posts_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".md") and not name.startswith("."):
+                path = os.path.join(folder, name)
+                digest.update(f"{path}\0{file_signature(Path(path))}\n".encode())
+    for path in depends:
+        digest.update(f"{path}\0{file_signature(Path(path))}\n".encode())
+    if instagram is None:
+        for path in (
+            config.ledger_path,
+            config.ledger_path.with_name(config.ledger_path.name + "-wal"),
+        ):
+            digest.update(f"{file_signature(path)}\n".encode())
+    else:
+        digest.update(" ".join(sorted(instagram)).encode())
+    return digest.hexdigest()
 
 
 def check_site(config: Config, at: datetime | None = None) -> list[ContentError]:
@@ -202,3 +457,15 @@ def check_site(config: Config, at: datetime | None = None) -> list[ContentError]
                 problems.append(post.error(problem.message, problem.key))
     problems.sort(key=lambda e: (e.path, e.line or 0))
     return problems
+
+
+def load_posts_cached(config: Config, at: datetime) -> LoadedPosts:
+    """Every post, quickly: from the build cache where unchanged (their text is left out).
+
+    For deciding what is due; read a post's file again (read_post) for its text.
+    """
+    index = BuildIndex(config.cache_dir, environment_fingerprint(config))
+    try:
+        return gather(config, at, index, pages=False).loaded
+    finally:
+        index.close()

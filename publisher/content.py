@@ -425,6 +425,12 @@ def load_posts(config: Config, files: Iterable[Path] | None = None) -> LoadedPos
         problems.extend(found)
         if post is not None:
             posts.append(post)
+    return settle_posts(posts, problems)
+
+
+def settle_posts(posts: Iterable[Post], problems: Iterable[ContentError]) -> LoadedPosts:
+    """The checks across posts (a slug used twice), then the posts newest first."""
+    problems = list(problems)
     by_slug: dict[str, Post] = {}
     kept: list[Post] = []
     for post in sorted(posts, key=lambda p: p.display):

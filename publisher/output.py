@@ -137,3 +137,91 @@ def _exchange(a: Path, b: Path) -> bool:
     ]
     result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     return result == 0
+
+
+def _walk_files(root: Path) -> dict[str, os.stat_result]:
+    """Every file under `root` by relative path, with its lstat."""
+    found: dict[str, os.stat_result] = {}
+    prefix = len(str(root)) + 1
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            full = os.path.join(folder, name)
+            found[full[prefix:]] = os.lstat(full)
+    return found
+
+
+def _link(source: Path, target: Path) -> None:
+    """Hard-link a cached file into the site (copy when the cache is on another disk)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def write_linked_tree(manifest: dict[str, Path], output: Path) -> WriteStats:
+    """Make `output` hold exactly `manifest` (site path -> cached file), swapped in whole.
+
+    Each site file is a hard link to a cached file that is named by its content, so an
+    unchanged file is the very same file (its timestamp stays). When nothing changed,
+    nothing is touched. Otherwise the previous site, kept beside the output as
+    `.NAME.previous`, is brought up to date (only the files that differ) and swapped in
+    with one rename, so readers see the old site or the new one, never a mix.
+    """
+    check_output_folder(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if MARKER not in manifest:
+        raise PublisherError(f"internal: the site's files must include the marker {MARKER}")
+    for relative in manifest:
+        if relative.startswith("/") or ".." in relative.split("/"):
+            raise PublisherError(f"refusing to write outside the output folder: {relative!r}")
+    wanted = {path: os.stat(source) for path, source in manifest.items()}
+    stats = WriteStats(files=len(manifest))
+    current = _walk_files(output) if output.is_dir() else {}
+    changed = [
+        p for p, info in wanted.items() if p not in current or current[p].st_ino != info.st_ino
+    ]
+    extra = [p for p in current if p not in wanted]
+    stats.changed = len(changed)
+    stats.unchanged = stats.files - stats.changed
+    if output.is_dir() and not changed and not extra:
+        return stats
+    spare = output.with_name(f".{output.name}.previous")
+    try:
+        if spare.is_dir() and (spare / MARKER).exists():
+            _update(spare, manifest, wanted)
+        else:
+            if spare.exists():
+                shutil.rmtree(spare)
+            spare.mkdir()
+            _update(spare, manifest, wanted)
+        _swap_in(spare, output)
+    except BaseException:
+        # The spare copy may be half-updated: drop it; the site itself is untouched.
+        shutil.rmtree(spare, ignore_errors=True)
+        raise
+    return stats
+
+
+def _update(tree: Path, manifest: dict[str, Path], wanted: dict[str, os.stat_result]) -> None:
+    """Make `tree` hold exactly the manifest's files, touching only those that differ."""
+    present = _walk_files(tree)
+    emptied: set[Path] = set()
+    for relative, info in present.items():
+        if relative not in wanted or info.st_ino != wanted[relative].st_ino:
+            os.unlink(tree / relative)
+            emptied.add((tree / relative).parent)
+    made: set[str] = set()
+    for relative, source in manifest.items():
+        info = present.get(relative)
+        if info is not None and info.st_ino == wanted[relative].st_ino:
+            continue
+        target = tree / relative
+        parent = os.path.dirname(relative)
+        if parent and parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(parent)
+        _link(source, target)
+    for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+        while folder != tree and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent

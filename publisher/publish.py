@@ -25,7 +25,7 @@ import requests
 
 from publisher.calendar import SOCIAL_CHANNELS, Delivery, plan_deliveries
 from publisher.config import Config, parse_duration
-from publisher.content import Post, load_posts
+from publisher.content import Post, read_post
 from publisher.exceptions import ChannelError, OutcomeUnknown, PublisherError
 from publisher.ledger import (
     DONE_STATES,
@@ -36,6 +36,7 @@ from publisher.ledger import (
     RETRY,
     SCHEDULED,
     SENDING,
+    SKIPPED,
     Ledger,
     PassLock,
     Record,
@@ -310,6 +311,10 @@ class PublishingPass:
     def payload(self, delivery: Delivery) -> tuple[dict[str, Any], list[str]]:
         """What goes out for a social delivery, and the problems that stop it."""
         post = delivery.post
+        if not post.body:
+            # Posts come from the build cache without their text: read this one in full.
+            full, _ = read_post(post.source, self.config)
+            post = full or post
         rendered = self._rendered.get(post.slug)
         if rendered is None:
             rendered = render_markdown(post.body, allow_html=self.config.site.allow_html)
@@ -653,6 +658,47 @@ def _graph_time(text: str | None) -> datetime | None:
         return None
 
 
+def instagram_images_needed(config: Config, posts: list[Post], at: datetime) -> set[str]:
+    """Slugs whose Instagram delivery can still go out: their Instagram image must be on the site.
+
+    An archive whose Instagram deliveries are all published, skipped or missed needs none.
+    """
+    return instagram_plan(config, posts, at)[0]
+
+
+def instagram_plan(
+    config: Config, posts: list[Post], at: datetime
+) -> tuple[set[str], list[datetime]]:
+    """The slugs that need their Instagram image now, and the times when one stops needing it."""
+    if not config.instagram.enabled:
+        return set(), []
+    records: dict[str, Record] = {}
+    if config.ledger_path.exists():
+        with Ledger(config.ledger_path) as ledger:
+            records = {r.slug: r for r in ledger.all() if r.channel == "instagram"}
+    fixed = {
+        (slug, "instagram"): r.due_at
+        for slug, r in records.items()
+        if r.state != SCHEDULED or r.attempts or r.forced
+    }
+    late = parse_duration(config.publish.max_lateness)
+    needed: set[str] = set()
+    deadlines: list[datetime] = []
+    for delivery in plan_deliveries(posts, config, fixed):
+        if delivery.channel != "instagram" or delivery.post.image is None:
+            continue
+        record = records.get(delivery.post.slug)
+        if record is not None and record.state in (PUBLISHED, MISSED, SKIPPED):
+            continue
+        untouched = record is None or not (record.attempts or record.forced)
+        if untouched:
+            if at - delivery.due > late:
+                continue  # it will be marked missed, not sent
+            deadlines.append(delivery.due + late)
+        needed.add(delivery.post.slug)
+    return needed, deadlines
+
+
 def site_fingerprint(config: Config, now: datetime, posts: list[Post]) -> str:
     """Changes when what the site shows changes: a post, template or config edit, or a post falling due."""
     digest = hashlib.sha256()
@@ -666,6 +712,7 @@ def site_fingerprint(config: Config, now: datetime, posts: list[Post]) -> str:
                 digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     if config.path:
         digest.update(config.path.read_bytes())
+    digest.update(" ".join(sorted(instagram_images_needed(config, posts, now))).encode())
     return digest.hexdigest()
 
 
@@ -684,7 +731,9 @@ def publish_due(
         log.info("another publishing pass is running; this one does nothing")
         return PassReport(locked_out=True)
     try:
-        loaded = load_posts(config)
+        from publisher.build import load_posts_cached
+
+        loaded = load_posts_cached(config, now)
         with Ledger(config.ledger_path) as ledger:
             report = PublishingPass(
                 config, ledger, now, dry_run=dry_run, should_stop=should_stop

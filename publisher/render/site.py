@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +64,74 @@ class PostPage:
         return [(tag, f"tags/{tag_slug(tag)}/") for tag in self.post.tags]
 
 
+@dataclass(frozen=True)
+class CardPost:
+    """The few facts of a post that lists show (no body): small to keep and quick to load."""
+
+    slug: str
+    title: str
+    date: datetime
+    author: str
+    image_alt: str | None
+    tags: tuple[str, ...]
+    display: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """What the lists (index, tags, feed, sitemap) show of a published post."""
+
+    post: CardPost
+    path: str
+    image: ImageRef | None
+    description: str
+    summary: str
+    reading_minutes: int
+    key: str = (
+        ""  # changes whenever the post's page changes (lists rendered from it are cached by it)
+    )
+
+    @classmethod
+    def of(cls, page: PostPage, key: str = "") -> Card:
+        """The card of a rendered page."""
+        p = page.post
+        slim = CardPost(p.slug, p.title, p.date, p.author, p.image_alt, p.tags, p.display)
+        return cls(
+            slim, page.path, page.image, page.description, page.summary, page.reading_minutes, key
+        )
+
+    @property
+    def title(self) -> str:
+        """The post's title."""
+        return self.post.title
+
+    @property
+    def tags(self) -> list[tuple[str, str]]:
+        """(tag, tag page path) pairs."""
+        return [(tag, f"tags/{tag_slug(tag)}/") for tag in self.post.tags]
+
+
+@dataclass(frozen=True)
+class _Html:
+    html: str
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """A card with its article's HTML, read from where the build keeps it."""
+
+    card: Card
+    html_file: Path
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.card, name)
+
+    @property
+    def rendered(self) -> _Html:
+        """The article's HTML (as `page.rendered.html` in templates)."""
+        return _Html(self.html_file.read_text(encoding="utf-8"))
+
+
 def shorten(text: str, limit: int) -> str:
     """Cut text at a word boundary so it fits in `limit` characters, with an ellipsis."""
     text = " ".join(text.split())
@@ -103,6 +171,10 @@ class SiteRenderer:
         self.env.filters["human_date"] = human_date
         self.env.filters["jsonld"] = jsonld
         self.static_dir = folder / "static"
+        # memo(path, key, render) -> OutputFile: lets a build reuse list pages it already made.
+        self.memo: Callable[[str, tuple[object, ...], Callable[[], bytes]], OutputFile] | None = (
+            None
+        )
 
     def url(self, path: str) -> str:
         """Absolute URL of a path inside the site."""
@@ -149,60 +221,77 @@ class SiteRenderer:
             data["sameAs"] = same_as
         return data
 
-    def index_pages(self, pages: Sequence[PostPage]) -> Iterator[OutputFile]:
+    def _page(
+        self, path: str, key: tuple[object, ...], template: str, **context: Any
+    ) -> OutputFile:
+        """A list page; with a memo, rendered only when what it shows changed."""
+        if self.memo is None:
+            return OutputFile(path, self.render(template, **context))
+        return self.memo(path, (template, *key), lambda: self.render(template, **context))
+
+    def index_pages(self, pages: Sequence[Card]) -> Iterator[OutputFile]:
         """The paginated list of posts: /, /page/2/, ..."""
         per_page = self.config.site.posts_per_page
         count = max(1, math.ceil(len(pages) / per_page))
         for number in range(1, count + 1):
             chunk = pages[(number - 1) * per_page : number * per_page]
             path = "" if number == 1 else f"page/{number}/"
-            yield OutputFile(
+            yield self._page(
                 path + "index.html",
-                self.render(
-                    "index.html",
-                    pages=chunk,
-                    number=number,
-                    count=count,
-                    previous=None
-                    if number == 1
-                    else ("" if number == 2 else f"page/{number - 1}/"),
-                    next=f"page/{number + 1}/" if number < count else None,
-                    canonical=self.url(path),
-                ),
+                (number, count, *(c.key for c in chunk)),
+                "index.html",
+                pages=chunk,
+                number=number,
+                count=count,
+                previous=None if number == 1 else ("" if number == 2 else f"page/{number - 1}/"),
+                next=f"page/{number + 1}/" if number < count else None,
+                canonical=self.url(path),
             )
 
-    def tag_pages(self, pages: Sequence[PostPage]) -> Iterator[OutputFile]:
+    def tag_pages(self, pages: Sequence[Card]) -> Iterator[OutputFile]:
         """One page per tag, listing its posts, and a page listing every tag."""
-        by_tag: dict[str, tuple[str, list[PostPage]]] = {}
+        by_tag: dict[str, tuple[str, list[Card]]] = {}
         for page in pages:
             for tag, path in page.tags:
                 by_tag.setdefault(path, (tag, []))[1].append(page)
         for path, (tag, tagged) in sorted(by_tag.items()):
-            yield OutputFile(
+            yield self._page(
                 path + "index.html",
-                self.render("tag.html", tag=tag, pages=tagged, canonical=self.url(path)),
+                (tag, *(c.key for c in tagged)),
+                "tag.html",
+                tag=tag,
+                pages=tagged,
+                canonical=self.url(path),
             )
         if by_tag:
             listing = sorted(
                 ((tag, path, len(tagged)) for path, (tag, tagged) in by_tag.items()),
                 key=lambda item: item[0].lower(),
             )
-            yield OutputFile(
+            yield self._page(
                 "tags/index.html",
-                self.render("tags.html", tags=listing, canonical=self.url("tags/")),
+                tuple(listing),
+                "tags.html",
+                tags=listing,
+                canonical=self.url("tags/"),
             )
 
-    def feed(self, pages: Sequence[PostPage], updated: datetime) -> OutputFile:
+    def feed(self, pages: Sequence[FeedEntry], updated: datetime) -> OutputFile:
         """The Atom feed of the newest posts."""
         newest = pages[: self.config.site.feed_entries]
-        return OutputFile(
+        return self._page(
             "feed.xml",
-            self.render("feed.xml", pages=newest, updated=updated, feed_url=self.url("feed.xml")),
+            (updated.isoformat(), *(f"{p.key} {p.html_file}" for p in newest)),
+            "feed.xml",
+            pages=newest,
+            updated=updated,
+            feed_url=self.url("feed.xml"),
         )
 
     def sitemap(self, paths: Sequence[tuple[str, datetime | None]]) -> OutputFile:
         """sitemap.xml listing every public page."""
-        return OutputFile("sitemap.xml", self.render("sitemap.xml", entries=paths))
+        key = tuple(f"{path} {moment.isoformat() if moment else ''}" for path, moment in paths)
+        return self._page("sitemap.xml", key, "sitemap.xml", entries=paths)
 
     def fixed_pages(self) -> Iterator[OutputFile]:
         """robots.txt, the 404 page and the stylesheet."""

@@ -1,0 +1,188 @@
+"""What a build remembers between runs: each post's parsed and rendered result, by its inputs.
+
+An entry is valid only while everything it was made from is unchanged: the post file's
+bytes (seen through its size, modification time and inode), the images it names, the
+config file, the templates and publisher's own version. Nothing expires by clock alone,
+and deleting the cache folder only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import publisher
+from publisher.config import Config
+
+# Bump when what is cached changes shape or meaning.
+CACHE_FORMAT = "build-2"
+SCHEMA_VERSION = 2
+
+Signature = tuple[int, int, int]  # size, mtime_ns, inode
+
+
+def file_signature(path: Path) -> Signature | None:
+    """A cheap stand-in for a file's bytes: changes whenever the file is written."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """A hash of every file's path and bytes under `folder` (templates: small and few)."""
+    digest = hashlib.sha256()
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                digest.update(path.read_bytes())
+                digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def environment_fingerprint(config: Config) -> str:
+    """What every cached page depends on besides its post: config, templates, version."""
+    digest = hashlib.sha256()
+    digest.update(f"{CACHE_FORMAT}\0{publisher.__version__}\0".encode())
+    digest.update(repr(config).encode())
+    digest.update(folder_fingerprint(config.templates_dir / "site").encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Prepared:
+    """One post file after reading (and, when published, rendering): what the build keeps."""
+
+    display: str
+    signature: Signature | None
+    depends: dict[str, Signature | None] = field(default_factory=dict)
+    post: Any = None  # publisher.content.Post, or None when it has problems
+    problems: list[Any] = field(default_factory=list)  # ContentError
+    page: Any = None  # publisher.build.PageResult, when rendered
+
+    def still_valid(self, signature: Signature | None) -> bool:
+        """True while the file and every image it names are as they were."""
+        if signature is None or signature != self.signature:
+            return False
+        return all(file_signature(Path(p)) == s for p, s in self.depends.items())
+
+
+def slim(post: Any) -> Any:
+    """A post without its text (the build keeps pages, not articles; the text is in the file)."""
+    if post is None:
+        return None
+    from dataclasses import replace
+
+    return replace(post, body="")
+
+
+class BuildIndex:
+    """Prepared posts by file, in SQLite under the cache folder; one environment at a time."""
+
+    def __init__(self, folder: Path, environment: str):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.environment = environment
+        path = folder / "build-index.sqlite"
+        try:
+            self._open(path)
+        except sqlite3.DatabaseError:
+            # A damaged index (a crash, a stray file) is only lost time: start a new one.
+            self.db.close()
+            for leftover in (
+                path,
+                path.with_name(path.name + "-wal"),
+                path.with_name(path.name + "-shm"),
+            ):
+                leftover.unlink(missing_ok=True)
+            self._open(path)
+
+    def _open(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            # An index from another version of publisher: start afresh (it is only a cache).
+            self.db.execute("DROP TABLE IF EXISTS prepared")
+            self.db.execute("DROP TABLE IF EXISTS state")
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS prepared (display TEXT PRIMARY KEY, environment TEXT, "
+            "signature TEXT, depends BLOB, post BLOB, problems BLOB, page BLOB)"
+        )
+        self.db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB)")
+
+    def load_all(self) -> dict[str, Prepared]:
+        """Every entry made in this environment (config, templates, version)."""
+        out: dict[str, Prepared] = {}
+        rows = self.db.execute(
+            "SELECT display, signature, depends, post, problems, page FROM prepared "
+            "WHERE environment = ?",
+            (self.environment,),
+        )
+        loads = pickle.loads
+        for display, signature, depends, post, problems, page in rows:
+            try:
+                out[display] = Prepared(
+                    display,
+                    tuple(int(n) for n in signature.split()) if signature else None,  # type: ignore[arg-type]
+                    loads(depends),
+                    loads(post),
+                    loads(problems),
+                    loads(page),
+                )
+            except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
+                continue
+        return out
+
+    def store(self, items: list[Prepared], forget: list[str]) -> None:
+        """Keep new entries and drop those of files that are gone, in one transaction."""
+        if not items and not forget:
+            return
+        self.db.execute("BEGIN")
+        try:
+            dumps = pickle.dumps
+            self.db.executemany(
+                "INSERT OR REPLACE INTO prepared "
+                "(display, environment, signature, depends, post, problems, page) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        p.display,
+                        self.environment,
+                        " ".join(map(str, p.signature)) if p.signature else None,
+                        dumps(p.depends),
+                        dumps(slim(p.post)),
+                        dumps(p.problems),
+                        dumps(p.page),
+                    )
+                    for p in items
+                ],
+            )
+            self.db.executemany("DELETE FROM prepared WHERE display = ?", [(d,) for d in forget])
+            self.db.execute("DELETE FROM prepared WHERE environment != ?", (self.environment,))
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def get_state(self, key: str) -> Any:
+        """A value kept from the last build (its fingerprint...)."""
+        row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return pickle.loads(row[0]) if row else None
+
+    def set_state(self, key: str, value: Any) -> None:
+        """Keep a value for the next build."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, pickle.dumps(value))
+        )
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()

@@ -1,0 +1,157 @@
+"""Builds that reuse earlier work: the cache is invalidated by content, templates and config,
+never by the clock, and every shortcut gives the same site as a build from scratch."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import publisher.build as build_module
+from publisher.build import build_site
+from publisher.ledger import Ledger
+
+from .conftest import BASE_CONFIG, REPO
+
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=NY)
+
+
+def stamps(project) -> dict[str, tuple[int, int]]:
+    return {
+        p: (os.stat(project.output / p).st_mtime_ns, os.stat(project.output / p).st_ino)
+        for p in project.files()
+    }
+
+
+def many_posts(project, count: int) -> None:
+    project.image("images/photo.jpg")
+    for n in range(count):
+        project.post(
+            f"p{n:03d}.md",
+            f"title: Post {n}\ndate: 2026-10-{1 + n % 28:02d} 09:{n % 60:02d}\n"
+            f"image: images/photo.jpg\nimage_alt: A photo\ntags: [t{n % 3}]",
+            f"Article {n}.\n\n## Part\n\n- one\n- two\n",
+        )
+
+
+def test_nothing_changed_means_nothing_rewritten(project):
+    many_posts(project, 12)
+    first = build_site(project.config, NOW)
+    before = stamps(project)
+    for _ in range(2):
+        again = build_site(project.config, NOW)
+        assert again.stats.changed == 0 and again.stats.unchanged == first.stats.files
+        assert stamps(project) == before
+
+
+def test_one_post_changed_gives_the_same_site_as_a_clean_build(make_project):
+    project = make_project()
+    many_posts(project, 12)
+    build_site(project.config, NOW)
+    before = stamps(project)
+    edited = project.posts / "p003.md"
+    edited.write_text(edited.read_text().replace("Article 3.", "Article three, edited."))
+    result = build_site(project.config, NOW)
+    assert 1 <= result.stats.changed <= 4  # its page, and the lists that show its summary
+    after = stamps(project)
+    unchanged = [p for p in before if p in after and before[p] == after[p]]
+    assert len(unchanged) >= len(before) - 4
+    # A second project with the same posts, built from scratch, has identical files.
+    clean = make_project()
+    shutil.rmtree(clean.posts)
+    shutil.copytree(project.posts, clean.posts)
+    build_site(clean.config, NOW)
+    assert clean.files() == project.files()
+
+
+def test_edited_template_or_config_changes_the_output(project, tmp_path):
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    text = project.config_path.read_text().replace(str(REPO / "templates"), templates.as_posix())
+    project.config_path.write_text(text)
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    build_site(project.config, NOW)
+    page = project.output / "posts/a/index.html"
+    assert "Written with care" not in page.read_text()
+    footer = templates / "site" / "base.html"
+    footer.write_text(
+        footer.read_text().replace(
+            '<footer class="site-footer">', '<footer class="site-footer">Written with care'
+        )
+    )
+    build_site(project.config, NOW)
+    assert "Written with care" in page.read_text()
+    project.config_path.write_text(
+        project.config_path.read_text().replace('title = "Test Clinic"', 'title = "Calm Clinic"')
+    )
+    build_site(project.config, NOW)
+    assert "Calm Clinic" in page.read_text()
+
+
+def test_the_cache_is_safe_to_delete(project):
+    many_posts(project, 5)
+    build_site(project.config, NOW)
+    files = project.files()
+    shutil.rmtree(project.config.cache_dir)
+    build_site(project.config, NOW)
+    assert project.files() == files
+    # A damaged index is a miss, not an error.
+    shutil.rmtree(project.config.cache_dir)
+    project.config.cache_dir.mkdir()
+    (project.config.cache_dir / "build-index.sqlite").write_bytes(b"not a database at all")
+    build_site(project.config, NOW)
+    assert project.files() == files
+
+
+def test_time_moving_either_way_is_never_served_from_a_stale_build(project):
+    project.post("now.md", "title: Now\ndate: 2026-11-01")
+    project.post("later.md", "title: Later\ndate: 2026-12-05 10:00")
+    build_site(project.config, NOW)
+    assert "posts/later/index.html" not in project.files()
+    build_site(project.config, datetime(2026, 12, 5, 10, 0, tzinfo=NY))
+    assert "posts/later/index.html" in project.files()
+    build_site(project.config, NOW)
+    assert "posts/later/index.html" not in project.files()
+
+
+def test_parallel_and_serial_builds_agree(make_project, monkeypatch):
+    serial, parallel = make_project(), make_project()
+    for project in (serial, parallel):
+        many_posts(project, 70)
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 10_000)
+    build_site(serial.config, NOW)
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 8)
+    build_site(parallel.config, NOW)
+    assert serial.files() == parallel.files()
+
+
+def test_instagram_images_only_for_deliveries_that_can_still_go_out(make_project):
+    project = make_project(base=BASE_CONFIG)
+    project.image("images/photo.jpg", (1200, 900))
+    photo = "image: images/photo.jpg\nimage_alt: A photo"
+    project.post("archive.md", f"title: Archive\ndate: 2025-01-01\n{photo}")
+    project.post("pending.md", f"title: Pending\ndate: 2026-12-01 08:00\n{photo}")
+    build_site(project.config, NOW)
+    files = project.files()
+    assert "posts/archive/instagram.jpg" not in files  # missed long ago: no image made
+    assert "posts/pending/instagram.jpg" in files  # due at 11:00: Instagram will fetch it
+    made = list((project.config.cache_dir / "instagram").rglob("*.jpg"))
+    assert len(made) == 1
+    with Ledger(project.config.ledger_path) as ledger:
+        record = ledger.ensure("pending", "instagram", "posts/pending.md", NOW, NOW)
+        record = ledger.begin(record, NOW, "container", {"caption": "x"}, "h")
+        ledger.published(record, NOW, "1", "https://instagram.example/p/1")
+    build_site(project.config, NOW)
+    assert "posts/pending/instagram.jpg" not in project.files()
+
+
+def test_images_are_linked_not_copied_again(project):
+    many_posts(project, 3)
+    build_site(project.config, NOW)
+    first = os.stat(project.output / "posts/post-0/photo.jpg")
+    project.post("new.md", "title: New\ndate: 2026-11-30")
+    build_site(project.config, NOW)
+    second = os.stat(project.output / "posts/post-0/photo.jpg")
+    assert (first.st_ino, first.st_mtime_ns) == (second.st_ino, second.st_mtime_ns)
