@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup, escape
 
+from publisher.agenda import CHANGED, DRAFT, DUE, AgendaEntry, agenda
 from publisher.build import INSTAGRAM_FILE, instagram_copy, wants_instagram_image
 from publisher.cache import Cache
 from publisher.calendar import CHANNELS
 from publisher.config import Config
 from publisher.exceptions import PublisherError
+from publisher.ledger import RETRY, SENDING
 from publisher.output import write_tree
 from publisher.preview import PostPreview
 from publisher.render.images import inspect_image
@@ -38,12 +41,52 @@ from publisher.render.social import (
 
 TEMPLATE_FOLDER = "preview"
 STYLESHEET = "preview.css"
-TEMPLATE_FILES = ("base.html", "index.html", "post.html", STYLESHEET)
+TEMPLATE_FILES = ("base.html", "index.html", "post.html", "calendar.html", "month.html", STYLESHEET)
+CALENDAR_PAGE = "calendar/index.html"
 ROBOTS = (
     b"# A private preview for the clinic's staff: never to be indexed.\n"
     b"User-agent: *\nDisallow: /\n"
 )
 CHANNEL_NAMES = {"website": "Website", "facebook": "Facebook", "instagram": "Instagram"}
+
+# The calendar page: months from about two months back to the last delivery, at most a year
+# of grids; the "Upcoming" list above them shows the next few deliveries.
+MONTHS_BACK = 2
+MONTHS_MAX = 12
+UPCOMING_MAX = 10
+STATE_NAMES = {
+    "scheduled": "Scheduled",
+    "due": "Due now",
+    "sending": "Sending",
+    "retry": "Will retry",
+    "published": "Published",
+    "failed": "Failed",
+    "missed": "Missed",
+    "skipped": "Skipped",
+    "dry-run": "Dry run",
+    "draft": "Draft",
+}
+# What each state means, for the legend (in the order it lists them).
+STATE_MEANINGS = {
+    "scheduled": "goes out at its time",
+    "due": "its time has come: the next pass sends it",
+    "sending": "being sent right now",
+    "retry": "failed for a passing reason; tried again on its own",
+    "published": "went out",
+    "failed": "did not go out: needs a person (publisher retry)",
+    "missed": "too late to go out on its own (publisher retry)",
+    "skipped": "someone chose not to send it",
+    "dry-run": "shown, not sent: no token or account set",
+    "draft": "the post is a draft: nothing goes out",
+}
+STATE_MARKS = {
+    "published": "✓",
+    "failed": "⚠",
+    "missed": "⚠",
+    "retry": "↻",
+    "due": "…",
+    "sending": "…",
+}
 
 # Where the feeds fold a long text, measured in lines of the mock-ups' widths (a ~500 px
 # Facebook card at 15 px, a 375 px phone at 14 px): close to what people see on the networks.
@@ -125,11 +168,191 @@ class PreviewEntry:
         ]
 
 
+@dataclass(frozen=True)
+class CalendarItem:
+    """One delivery on the calendar, with its post's page in the preview folder if it has one."""
+
+    entry: AgendaEntry
+    path: str | None = None
+
+    @property
+    def channel_name(self) -> str:
+        """'Facebook'."""
+        return CHANNEL_NAMES[self.entry.channel]
+
+    @property
+    def state_name(self) -> str:
+        """'Published', 'Will retry', 'Dry run'..."""
+        return STATE_NAMES.get(self.entry.state, self.entry.state.capitalize())
+
+    @property
+    def mark(self) -> str:
+        """The sign beside the time (✓ published, ⚠ failed or missed...), or ''."""
+        return STATE_MARKS.get(self.entry.state, "")
+
+    @property
+    def tooltip(self) -> str:
+        """The title, channel, full time, state and detail, one per line, for the hover text."""
+        entry = self.entry
+        state = f"{self.state_name} ({CHANGED})" if entry.changed else self.state_name
+        lines = [entry.title, f"{self.channel_name} · {long_time(entry.when)}", state]
+        if entry.detail:
+            lines.append(entry.detail)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """One cell of a month grid."""
+
+    day: date
+    in_month: bool
+    today: bool
+    items: tuple[CalendarItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class CalendarMonth:
+    """One month as a grid of weeks, Monday first."""
+
+    first: date
+    weeks: tuple[tuple[CalendarDay, ...], ...]
+
+    @property
+    def anchor(self) -> str:
+        """'m-2026-12': the month's id on the calendar page."""
+        return f"m-{self.first:%Y-%m}"
+
+    @property
+    def count(self) -> int:
+        """How many deliveries fall in the month."""
+        return sum(len(day.items) for week in self.weeks for day in week)
+
+
+@dataclass(frozen=True)
+class ContentCalendar:
+    """What the calendar page shows: the next deliveries and the month grids."""
+
+    today: date
+    months: tuple[CalendarMonth, ...]
+    upcoming: tuple[CalendarItem, ...]
+    earlier: int  # deliveries before the first month shown
+    later: int  # deliveries after the last month shown
+
+    @property
+    def current(self) -> CalendarMonth:
+        """The month of today (always among the months shown)."""
+        return next(m for m in self.months if m.first == self.today.replace(day=1))
+
+
+def add_months(first: date, months: int) -> date:
+    """The first day of the month `months` after (or before) the month of `first`."""
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def calendar_months(days: Sequence[date], today: date) -> list[date]:
+    """The first days of the months to draw for deliveries on `days` (sorted).
+
+    From the month of the earliest delivery at most MONTHS_BACK months old to the month of
+    the last one, always with the current month, and never more than MONTHS_MAX of them.
+    """
+    current = today.replace(day=1)
+    oldest = add_months(current, -MONTHS_BACK)
+    recent = [d.replace(day=1) for d in days if d >= oldest]
+    first = min([current, *recent[:1]])
+    last = max([current, *recent[-1:]])
+    months = [first]
+    while months[-1] < last and len(months) < MONTHS_MAX:
+        months.append(add_months(months[-1], 1))
+    return months
+
+
+def month_grid(first: date, items: Sequence[CalendarItem], today: date) -> CalendarMonth:
+    """The month of `first` in whole weeks, Monday to Sunday, with each day's deliveries.
+
+    The days of the neighbouring months that fill the first and last weeks are drawn
+    empty: their deliveries belong to their own month's grid.
+    """
+    by_day: dict[date, list[CalendarItem]] = {}
+    for item in items:
+        by_day.setdefault(item.entry.when.date(), []).append(item)
+    start = first - timedelta(days=first.weekday())
+    following = add_months(first, 1)
+    weeks: list[tuple[CalendarDay, ...]] = []
+    while start < following:
+        week = []
+        for offset in range(7):
+            day = start + timedelta(days=offset)
+            inside = day.month == first.month
+            week.append(
+                CalendarDay(
+                    day=day,
+                    in_month=inside,
+                    today=day == today,
+                    items=tuple(by_day.get(day, ())) if inside else (),
+                )
+            )
+        weeks.append(tuple(week))
+        start += timedelta(days=7)
+    return CalendarMonth(first=first, weeks=tuple(weeks))
+
+
+def plan_calendar(
+    agenda_entries: Sequence[AgendaEntry], paths: Mapping[str, str], at: datetime
+) -> ContentCalendar:
+    """The calendar page's contents as of `at` (in the site's zone, as the entries' times are).
+
+    `paths` maps a post's source file to its page in the preview folder.
+    """
+    ordered = sorted(agenda_entries, key=lambda e: (e.when, CHANNELS.index(e.channel), e.slug))
+    items = [CalendarItem(e, paths.get(e.source)) for e in ordered]
+    today = at.date()
+    months = calendar_months([item.entry.when.date() for item in items], today)
+    shown_from, shown_to = months[0], add_months(months[-1], 1)
+    # What is still to go out: the future, and what waits for the next pass (from the months
+    # drawn: a project that never ran a pass would list every old article). Drafts go nowhere.
+    waiting = (DUE, RETRY, SENDING)
+    upcoming = [
+        i
+        for i in items
+        if i.entry.state != DRAFT
+        and (i.entry.when >= at or (i.entry.state in waiting and i.entry.when.date() >= shown_from))
+    ]
+    return ContentCalendar(
+        today=today,
+        months=tuple(month_grid(first, items, today) for first in months),
+        upcoming=tuple(upcoming[:UPCOMING_MAX]),
+        earlier=sum(1 for i in items if i.entry.when.date() < shown_from),
+        later=sum(1 for i in items if i.entry.when.date() >= shown_to),
+    )
+
+
+def calendar_link(calendar: ContentCalendar, moment: datetime) -> str:
+    """The calendar page, at the month of `moment` when that month is drawn."""
+    anchor = f"m-{moment:%Y-%m}"
+    shown = any(month.anchor == anchor for month in calendar.months)
+    return CALENDAR_PAGE + (f"#{anchor}" if shown else "")
+
+
+def read_agenda(config: Config, at: datetime) -> list[AgendaEntry]:
+    """Every delivery with the ledger's state (the ledger is created empty if there is none)."""
+    try:
+        return agenda(config, at)
+    except sqlite3.Error as exc:
+        raise PublisherError(
+            f"{config.ledger_path}: the ledger could not be read for the preview's calendar: "
+            f"{exc}; check [publish] ledger in config.toml"
+        ) from None
+
+
 def write_preview_site(config: Config, previews: Sequence[PostPreview], at: datetime) -> Path:
     """Write the preview folder ([site] preview) in one swap and return it."""
     entries = plan_preview(config, previews, at)
+    paths = {e.preview.source: e.path for e in entries if e.path is not None}
+    calendar = plan_calendar(read_agenda(config, at), paths, at.astimezone(config.tz))
     renderer = PreviewRenderer(config)
-    files = list(renderer.files(entries, at))
+    files = list(renderer.files(entries, at, calendar))
     for entry in entries:
         files.extend(entry.files)
     write_tree(files, config.preview_dir)
@@ -280,6 +503,10 @@ class PreviewRenderer:
             username=config.instagram.username or config.business.name,
             domain=domain.removeprefix("www."),
             timezone=config.site.timezone,
+            channel_names=CHANNEL_NAMES,
+            state_names=STATE_NAMES,
+            state_meanings=STATE_MEANINGS,
+            state_marks=STATE_MARKS,
         )
         self.env.filters.update(
             initials=initials,
@@ -287,6 +514,9 @@ class PreviewRenderer:
             long_date=long_date,
             day=day,
             clock=clock,
+            month_name=lambda first: f"{first:%B %Y}",
+            short_month=lambda first: f"{first:%b %Y}",
+            short_day=lambda moment: f"{moment:%a} {moment.day} {moment:%b}",
             thousands=lambda number: f"{number:,}",
             facebook_text=lambda text: marked_text(text, [URL, HASHTAG], "fb-link"),
             instagram_text=lambda text: marked_text(text, [HASHTAG, MENTION], "ig-link"),
@@ -304,22 +534,36 @@ class PreviewRenderer:
                 f"{where}{f':{line}' if line else ''}: the preview template failed: {exc}"
             ) from None
 
-    def files(self, entries: Sequence[PreviewEntry], at: datetime) -> Iterator[OutputFile]:
-        """The index, one page per post that has one, the stylesheet and robots.txt."""
+    def files(
+        self, entries: Sequence[PreviewEntry], at: datetime, calendar: ContentCalendar
+    ) -> Iterator[OutputFile]:
+        """The index, the calendar, one page per post that has one, the stylesheet, robots.txt."""
         statuses = [entry.status for entry in entries]
         summary = {s: statuses.count(s) for s in ("problem", "draft", "scheduled", "published")}
+        common = {"at": at, "calendar": calendar, "calendar_page": CALENDAR_PAGE}
         yield OutputFile(
             "index.html",
-            self.render("index.html", entries=entries, at=at, summary=summary, root=""),
+            self.render(
+                "index.html", entries=entries, summary=summary, root="", nav="posts", **common
+            ),
+        )
+        yield OutputFile(
+            CALENDAR_PAGE,
+            self.render(
+                "calendar.html", root="../" * CALENDAR_PAGE.count("/"), nav="calendar", **common
+            ),
         )
         for entry in entries:
-            if entry.path is None:
+            if entry.path is None or entry.preview.post is None:
                 continue
-            yield OutputFile(entry.path + "index.html", self.post_page(entry, at))
+            link = calendar_link(calendar, entry.preview.post.date.astimezone(self.config.tz))
+            yield OutputFile(entry.path + "index.html", self.post_page(entry, at, link))
         yield OutputFile(STYLESHEET, source=self.folder / STYLESHEET)
         yield OutputFile("robots.txt", ROBOTS)
 
-    def post_page(self, entry: PreviewEntry, at: datetime) -> bytes:
+    def post_page(
+        self, entry: PreviewEntry, at: datetime, calendar_href: str = CALENDAR_PAGE
+    ) -> bytes:
         """One post's page: the Facebook card, the Instagram post, counts, times, problems."""
         assert entry.path is not None
         preview = entry.preview
@@ -343,4 +587,7 @@ class PreviewRenderer:
             fold_facebook=fold_facebook,
             fold_instagram=fold_instagram,
             root="../" * entry.path.count("/"),
+            nav=None,
+            calendar_page=CALENDAR_PAGE,
+            calendar_href=calendar_href,
         )

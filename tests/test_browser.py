@@ -11,18 +11,20 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from publisher.build import build_site
 from publisher.config import Config, load_config
+from publisher.ledger import Ledger
 from publisher.preview import preview_posts
 from publisher.preview_html import write_preview_site
 from publisher.serve import make_server
-from tests.conftest import REPO
+from tests.conftest import BASE_CONFIG, REPO
 
 pytestmark = pytest.mark.browser
 
@@ -67,7 +69,8 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, datetime]:
     site = dataclasses.replace(
         config.site, cache=str(private / "cache"), preview=str(private / "preview")
     )
-    config = dataclasses.replace(config, site=site)
+    publish = dataclasses.replace(config.publish, ledger=str(private / "publisher.db"))
+    config = dataclasses.replace(config, site=site, publish=publish)
     # The moment the article goes live: the site has it, Facebook and Instagram are still to come.
     at = datetime(2025, 10, 21, 9, 0, tzinfo=config.tz)
     return config, at
@@ -213,4 +216,132 @@ def test_seed_preview_in_chromium(browser: Browser, seed, artifacts: Path) -> No
                 entry.locator(".entry-title a").click()
                 page.wait_for_load_state("load")
                 assert page.url.endswith(SEED + "index.html")
+                assert errors == []
+
+
+@pytest.fixture
+def busy_calendar(make_project) -> tuple[Config, datetime]:
+    """Three months of posts in every state the calendar draws, as of Tue 1 Dec 2026."""
+    ny = ZoneInfo("America/New_York")
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=ny)
+    project = make_project(base=BASE_CONFIG)
+    project.image("images/photo.jpg", (1200, 800))
+    photo = "image: images/photo.jpg\nimage_alt: Hands on a shoulder"
+    posts = {
+        "neck": ("Why your neck hurts after a day at the desk", "2026-11-03 09:00", photo),
+        "winter": ("Winter stretches for stiff shoulders", "2026-11-20 10:00", photo),
+        "gifts": ("Gift cards for the holidays", "2026-11-30 09:00", photo),
+        "stones": ("Hot stone massage is back", "2026-12-03 09:00", photo),
+        "half": ("Half written", "2026-12-09 09:00", f"{photo}\ndraft: true"),
+        "evil": ("Relief <script>alert('x')</script> now", "2026-12-15 08:00", photo),
+        "feet": ("Plantar fasciitis and your morning walk", "2026-12-15 14:00", "instagram: false"),
+        "posture": ("New year, new posture", "2027-01-05 09:00", photo),
+    }
+    for name, (title, when, extra) in posts.items():
+        project.post(f"{name}.md", f'title: "{title}"\ndate: {when}\n{extra}')
+    config = project.config
+    outcomes = [
+        ("why-your-neck-hurts-after-a-day-at-the-desk", "2026-11-03 09:00", "published", "failed"),
+        ("winter-stretches-for-stiff-shoulders", "2026-11-20 10:00", "skipped", "dry-run"),
+        ("gift-cards-for-the-holidays", "2026-11-30 09:00", None, "retry"),
+    ]
+    with Ledger(config.ledger_path) as ledger:
+        for slug, when, facebook, instagram in outcomes:
+            due = datetime.fromisoformat(when).replace(tzinfo=ny)
+            for channel, state, offset in (
+                ("website", "published", timedelta(0)),
+                ("facebook", facebook, timedelta(minutes=30)),
+                ("instagram", instagram, timedelta(hours=3)),
+            ):
+                if state is None:
+                    continue  # never tried: the calendar finds it missed
+                record = ledger.ensure(slug, channel, f"posts/{slug}.md", due + offset, at)
+                record = ledger.begin(record, at, "post", {}, "")
+                if state == "published":
+                    ledger.published(record, at, "1", f"https://clinic.example/{slug}/{channel}")
+                elif state == "retry":
+                    ledger.retry_later(record, at, at + timedelta(minutes=10), "Graph API 503")
+                else:
+                    ledger.set_state(record, at, state, f"{state} for the test")
+    return config, at
+
+
+def test_calendar_in_chromium(browser: Browser, busy_calendar, artifacts: Path) -> None:
+    config, at = busy_calendar
+    folder = write_preview_site(config, preview_posts(config), at)
+    with serving(folder) as base:
+        for width in WIDTHS:
+            with opened(browser, base + "/calendar/index.html", width) as (page, errors):
+                expect(page.locator("h1")).to_have_text("Content calendar")
+                expect(page.locator(".upcoming-item")).to_have_count(10)
+                expect(page.locator(".day-today")).to_have_count(1)
+                expect(page.locator(".day-today")).to_be_visible()
+                expect(page.locator("#legend")).to_be_visible()
+                failed = page.locator("#m-2026-11 .chip.state-failed")
+                expect(failed).to_have_count(1)
+                expect(failed).to_be_visible()
+                # The state shows without colour too: a sign, or a line through.
+                expect(failed.locator(".chip-mark")).to_have_text("⚠")
+                expect(page.locator(".chip.state-published .chip-mark").first).to_have_text("✓")
+                skipped = page.locator(".chip.state-skipped .chip-title")
+                assert "line-through" in skipped.evaluate(
+                    "e => getComputedStyle(e).textDecorationLine"
+                )
+                draft = page.locator(".chip.state-draft").first
+                assert draft.evaluate("e => getComputedStyle(e).borderTopStyle") == "dashed"
+                check_page(page, errors, artifacts / f"preview-calendar-{width}.png", images=0)
+
+                # Long titles are cut with an ellipsis inside the chip, never spill out of it.
+                title = page.locator("#m-2026-11 .chip-title").first
+                assert title.evaluate("e => e.scrollWidth > e.clientWidth")
+                for chip in page.locator(".day .chip").all():
+                    box, cell = chip.bounding_box(), chip.locator("xpath=..").bounding_box()
+                    assert box and cell and box["x"] + box["width"] <= cell["x"] + cell["width"]
+
+                days = page.locator("#m-2026-12 .day:not(.day-outside)")
+                if width == WIDTHS[0]:
+                    # A phone gets a list of the days with deliveries (and today), one a row.
+                    expect(page.locator(".weekdays").first).to_be_hidden()
+                    expect(
+                        page.locator("#m-2026-12 .day-empty:not(.day-today)").first
+                    ).to_be_hidden()
+                    visible = [d for d in days.all() if d.is_visible()]
+                    assert len(visible) == 4  # today, the 3rd, the 9th and the 15th
+                    widths = {round(d.bounding_box()["width"]) for d in visible}
+                    assert len(widths) == 1 and widths.pop() >= width - 40
+                    expect(page.locator(".day-today .day-nothing")).to_be_visible()
+                else:
+                    # A wide screen gets the month as seven columns, Monday first.
+                    expect(page.locator(".weekdays").first).to_be_visible()
+                    boxes = [d.bounding_box() for d in days.all()[:7]]
+                    xs = [b["x"] for b in boxes if b]
+                    # Tuesday 1 to Sunday 6 side by side; Monday 7 starts the next row, in the
+                    # first column (the spare Monday 30 November is drawn before the 1st).
+                    assert xs[:6] == sorted(set(xs[:6]))
+                    assert xs[6] < xs[0] and boxes[6]["y"] > boxes[0]["y"]
+                    assert page.locator(".day-outside").first.is_visible()
+
+                chip = page.locator("#m-2026-12 .chip.state-scheduled").first
+                tooltip = chip.get_attribute("title") or ""
+                assert tooltip.split("\n")[1:3] == [
+                    "Website · Thu 3 Dec 2026, 9:00 AM",
+                    "Scheduled",
+                ]
+                chip.click()
+                page.wait_for_load_state("load")
+                assert page.url.endswith("/posts/hot-stone-massage-is-back/index.html")
+                expect(page.locator("h1")).to_have_text("Hot stone massage is back")
+                assert errors == []
+
+            with opened(browser, base + "/index.html", width) as (page, errors):
+                month = page.locator("#calendar .month")
+                expect(month).to_have_count(1)
+                expect(month.locator(".month-title")).to_contain_text("December 2026")
+                expect(month.locator(".day-today")).to_be_visible()
+                check_page(
+                    page, errors, artifacts / f"preview-index-calendar-{width}.png", images=7
+                )
+                page.locator("#calendar .panel-link").click()
+                page.wait_for_load_state("load")
+                assert page.url.endswith("/calendar/index.html")
                 assert errors == []

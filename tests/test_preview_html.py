@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
@@ -14,8 +14,15 @@ from bs4 import BeautifulSoup
 from PIL import Image
 
 from publisher.exceptions import PublisherError
+from publisher.ledger import Ledger
 from publisher.preview import preview_posts
-from publisher.preview_html import needs_fold, write_preview_site
+from publisher.preview_html import (
+    MONTHS_MAX,
+    calendar_months,
+    month_grid,
+    needs_fold,
+    write_preview_site,
+)
 from tests.conftest import BASE_CONFIG
 
 NY = ZoneInfo("America/New_York")
@@ -227,12 +234,21 @@ def test_hostile_text_is_escaped(social):
         f"Body {HOSTILE} and <img src=x onerror=alert(1)>\n",
     )
     folder = write(social)
-    pages = [folder / "index.html", *folder.glob("posts/*/index.html")]
-    assert len(pages) == 2
+    calendar = folder / "calendar/index.html"
+    pages = [folder / "index.html", calendar, *folder.glob("posts/*/index.html")]
+    assert len(pages) == 3
     for path in pages:
         text = path.read_text(encoding="utf-8")
         assert "<script>alert" not in text and "<img src=x" not in text, path
-    page = soup(pages[1])
+    # The calendar shows the title in each chip, in the Upcoming list and in the hover text.
+    drawn = soup(calendar).select("#m-2026-12 .chip")
+    assert len(drawn) == 3
+    for chip in drawn:
+        assert chip.select_one(".chip-title").get_text() == f"Relief {HOSTILE} now"
+        assert chip["title"].startswith(f"Relief {HOSTILE} now\n")
+    upcoming = soup(calendar).select(".upcoming-title")
+    assert [u.get_text(strip=True) for u in upcoming] == [f"Relief {HOSTILE} now"] * 3
+    page = soup(pages[2])
     assert page.h1.get_text() == f"Relief {HOSTILE} now"
     assert page.select_one(".fb-card-title").get_text() == f"Relief {HOSTILE} now"
     assert HOSTILE in page.select_one(".fb-message").get_text()
@@ -241,13 +257,233 @@ def test_hostile_text_is_escaped(social):
     assert f"Relief {HOSTILE} now" in entries(folder)
 
 
+def mark(project, slug: str, channel: str, due: datetime, state: str, detail: str) -> None:
+    """Record in the project's ledger that a delivery was tried and ended in `state`."""
+    with Ledger(project.config.ledger_path) as ledger:
+        record = ledger.ensure(slug, channel, f"posts/{slug}.md", due, AT)
+        record = ledger.begin(record, AT, "post", {}, "")
+        if state == "published":
+            ledger.published(record, AT, "remote-1", detail)
+        else:
+            ledger.set_state(record, AT, state, detail)
+
+
+def day_cell(page: BeautifulSoup, day: str) -> BeautifulSoup:
+    """The calendar cell of one day (YYYY-MM-DD) in its own month's grid."""
+    (cell,) = [t.find_parent("li") for t in page.select(f".day-head time[datetime='{day}']")]
+    return cell
+
+
+def chips(cell: BeautifulSoup) -> list[tuple[str, str, str]]:
+    """(channel, state, time) of every chip in a cell, read from the classes and the text."""
+    found = []
+    for chip in cell.select(".chip"):
+        classes = chip["class"]
+        channel = next(c.removeprefix("chip-") for c in classes if c.startswith("chip-"))
+        state = next(c.removeprefix("state-") for c in classes if c.startswith("state-"))
+        found.append((channel, state, chip.select_one(".chip-time").get_text()))
+    return found
+
+
+@pytest.fixture
+def calendar_project(social):
+    """Posts from August to February, with what the ledger says about a November one."""
+    social.post("old.md", f"title: Old news\ndate: 2026-08-04 09:00\n{PHOTO}")
+    social.post("neck.md", f"title: Neck pain\ndate: 2026-11-24 09:00\n{PHOTO}")
+    social.post("stones.md", "title: Hot stones\ndate: 2026-12-03 09:00\ninstagram: false")
+    social.post("half.md", f"title: Half written\ndate: 2026-12-09 10:00\ndraft: true\n{PHOTO}")
+    social.post("feb.md", f"title: February\ndate: 2027-02-02 09:00\n{PHOTO}")
+    due = datetime(2026, 11, 24, 9, 0, tzinfo=NY)
+    mark(
+        social, "neck-pain", "website", due, "published", "https://clinic.example/posts/neck-pain/"
+    )
+    mark(social, "neck-pain", "facebook", due + timedelta(minutes=30), "failed", "token expired")
+    return social
+
+
+def test_calendar_page_is_linked_from_every_page(calendar_project):
+    folder = write(calendar_project)
+    page = soup(folder / "calendar/index.html")
+    assert page.h1.get_text() == "Content calendar"
+    assert page.select_one(".site-nav a[aria-current=page]").get_text() == "Calendar"
+    index = soup(folder / "index.html")
+    assert index.select_one(".site-nav a[href='calendar/index.html']").get_text() == "Calendar"
+    post = soup(folder / "posts/neck-pain/index.html")
+    assert post.select_one(".back a[href='../../calendar/index.html#m-2026-11']") is not None
+    assert soup(folder / "posts/old-news/index.html").select_one(
+        ".back a[href='../../calendar/index.html']"  # August is not drawn: no month to jump to
+    )
+
+
+def test_calendar_draws_the_months_from_recent_to_last(calendar_project):
+    page = soup(write(calendar_project) / "calendar/index.html")
+    # August is more than two months before 1 December: counted, not drawn. January has
+    # nothing and is drawn all the same, so the weeks read on without a gap.
+    months = [m["id"] for m in page.select("section.month")]
+    assert months == ["m-2026-11", "m-2026-12", "m-2027-01", "m-2027-02"]
+    assert [a["href"] for a in page.select(".month-jump a")][:4] == [f"#{m}" for m in months]
+    january = page.select_one("#m-2027-01")
+    assert "month-nothing" in january["class"]
+    assert january.select_one(".month-empty").get_text() == "Nothing on the calendar this month."
+    assert len(january.select(".day:not(.day-outside)")) == 31
+    assert len(january.select(".day")) == 35  # Mon 28 Dec to Sun 31 Jan: five weeks
+    note = page.select_one(".calendar-note").get_text(" ", strip=True)
+    assert note.startswith("3 older deliveries are not drawn here")
+    weekdays = [s.get_text() for s in page.select("#m-2026-11 .weekdays span")]
+    assert weekdays == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    # November 2026 begins on a Sunday: six days of October fill the first week.
+    first_week = page.select("#m-2026-11 .day")[:7]
+    assert ["day-outside" in d["class"] for d in first_week] == [True] * 6 + [False]
+
+
+def test_deliveries_sit_on_their_days_with_channel_and_state(calendar_project):
+    folder = write(calendar_project)
+    page = soup(folder / "calendar/index.html")
+    neck = day_cell(page, "2026-11-24")
+    assert chips(neck) == [
+        ("website", "published", "9:00 AM"),
+        ("facebook", "failed", "9:30 AM"),
+        ("instagram", "missed", "12:00 PM"),  # never tried, and far more than 6 hours late
+    ]
+    website, facebook, instagram = neck.select(".chip")
+    assert website.select_one(".chip-mark").get_text() == "✓"
+    assert facebook.select_one(".chip-mark").get_text() == "⚠"
+    assert instagram.select_one(".chip-mark").get_text() == "⚠"
+    assert facebook["title"].split("\n") == [
+        "Neck pain",
+        "Facebook · Tue 24 Nov 2026, 9:30 AM",
+        "Failed",
+        "token expired",
+    ]
+    assert website["title"].split("\n")[2:] == [
+        "Published",
+        "https://clinic.example/posts/neck-pain/",
+    ]
+    assert facebook.select_one(".chip-title").get_text() == "Neck pain"
+    assert facebook.select_one(".chip-state").get_text() == "Facebook, failed"
+    for chip in neck.select(".chip"):
+        assert chip.name == "a" and chip["href"] == "../posts/neck-pain/index.html"
+    assert (folder / "calendar" / website["href"]).is_file()
+
+    assert chips(day_cell(page, "2026-12-03")) == [
+        ("website", "scheduled", "9:00 AM"),
+        ("facebook", "scheduled", "9:30 AM"),  # and no Instagram: the post says instagram: false
+    ]
+    assert chips(day_cell(page, "2026-12-04")) == []
+    assert "day-empty" in day_cell(page, "2026-12-04")["class"]
+    # A delivery is drawn in its own month only, not again in a neighbour's spare days.
+    assert len(page.select(".chip-title")) == 3 + 2 + 3 + 3
+
+
+def test_a_draft_is_drawn_as_a_draft_and_is_not_upcoming(calendar_project):
+    page = soup(write(calendar_project) / "calendar/index.html")
+    half = day_cell(page, "2026-12-09")
+    assert chips(half) == [
+        ("website", "draft", "10:00 AM"),
+        ("facebook", "draft", "10:30 AM"),
+        ("instagram", "draft", "1:00 PM"),
+    ]
+    assert half.select_one(".chip")["title"].split("\n")[2:] == [
+        "Draft",
+        "set draft: false to schedule it",
+    ]
+    upcoming = [
+        (u.select_one(".upcoming-title").get_text(strip=True), u["class"][1], u["class"][2])
+        for u in page.select(".upcoming-item")
+    ]
+    assert upcoming == [
+        ("Hot stones", "chip-website", "state-scheduled"),
+        ("Hot stones", "chip-facebook", "state-scheduled"),
+        ("February", "chip-website", "state-scheduled"),
+        ("February", "chip-facebook", "state-scheduled"),
+        ("February", "chip-instagram", "state-scheduled"),
+    ]
+    assert page.select_one(".upcoming-when")["datetime"] == "2026-12-03T09:00-05:00"
+
+
+def test_upcoming_lists_the_next_ten(social):
+    social.post("old.md", "title: Old\ndate: 2026-08-04 09:00\ninstagram: false")
+    social.post("waiting.md", "title: Waiting\ndate: 2026-11-30 09:00\ninstagram: false")
+    for day in range(2, 10):
+        social.post(f"p{day}.md", f"title: Post {day}\ndate: 2026-12-{day:02} 09:00\n{PHOTO}")
+    page = soup(write(social) / "calendar/index.html")
+    items = page.select(".upcoming-item")
+    assert len(items) == 10
+    # Yesterday's article waits for the next pass (never run here), so it is still to come;
+    # August's waits too but is long past the months drawn; both Facebook posts were missed.
+    first = items[0]
+    assert first.select_one(".upcoming-title").get_text(strip=True) == "Waiting"
+    assert first.select_one(".state-tag").get_text(strip=True) == "… Due now"
+    assert "state-due" in first["class"]
+    whens = [i.select_one("time")["datetime"] for i in items[1:]]
+    assert whens == sorted(whens) and whens[0] == "2026-12-02T09:00-05:00"
+    assert whens[-1] == "2026-12-04T12:00-05:00"  # 3 a day: the ninth after it is day 4's last
+
+
+def test_today_is_marked(calendar_project):
+    folder = write(calendar_project)
+    page = soup(folder / "calendar/index.html")
+    (today,) = page.select(".day-today")
+    assert today is day_cell(page, "2026-12-01")
+    assert today["aria-current"] == "date"
+    assert today.select_one(".today-tag").get_text() == "Today"
+    # 1 December also fills the last week of November's grid: only its own month marks it.
+    assert page.select_one(".month-jump a[aria-current]")["href"] == "#m-2026-12"
+
+
+def test_index_shows_this_month_and_links_to_every_month(calendar_project):
+    folder = write(calendar_project)
+    index = soup(folder / "index.html")
+    section = index.select_one("section#calendar")
+    # Below the summary, above the list of posts.
+    sections = [s["id"] for s in index.select("main > section.panel")]
+    assert sections == ["calendar", "posts"]
+    assert index.select_one("main > .page-head").find_next_sibling("section")["id"] == "calendar"
+    assert [m["id"] for m in section.select("section.month")] == ["m-2026-12"]
+    assert section.select_one(".panel-link")["href"] == "calendar/index.html"
+    assert section.select_one(".day-today time")["datetime"] == "2026-12-01"
+    stones = day_cell(index, "2026-12-03")
+    assert chips(stones) == [
+        ("website", "scheduled", "9:00 AM"),
+        ("facebook", "scheduled", "9:30 AM"),
+    ]
+    assert stones.select_one(".chip")["href"] == "posts/hot-stones/index.html"
+
+
+def test_months_span_at_most_a_year_from_two_months_back():
+    today = date(2026, 12, 1)
+    assert calendar_months([], today) == [date(2026, 12, 1)]
+    old = [date(2026, 9, 30), date(2026, 10, 1), date(2026, 12, 24)]
+    assert calendar_months(old, today) == [date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)]
+    assert calendar_months([date(2026, 6, 1)], today) == [date(2026, 12, 1)]
+    ahead = calendar_months([date(2026, 11, 5), date(2029, 1, 1)], today)
+    assert len(ahead) == MONTHS_MAX
+    assert (ahead[0], ahead[-1]) == (date(2026, 11, 1), date(2027, 10, 1))
+    assert calendar_months([date(2027, 3, 9)], today)[-1] == date(2027, 3, 1)
+
+
+def test_month_grid_is_whole_weeks_from_monday():
+    grid = month_grid(date(2027, 2, 1), [], date(2027, 2, 14))
+    assert len(grid.weeks) == 4  # February 2027: Monday the 1st to Sunday the 28th
+    assert [d.day for d in grid.weeks[0]][:2] == [date(2027, 2, 1), date(2027, 2, 2)]
+    assert [d.day.day for d in grid.weeks[1] if d.today] == [14]
+    march = month_grid(date(2026, 3, 1), [], date(2026, 1, 1))
+    assert march.weeks[0][0].day == date(2026, 2, 23) and not march.weeks[0][0].in_month
+    assert march.weeks[-1][-1].day == date(2026, 4, 5) and len(march.weeks) == 6
+
+
 def test_preview_is_private_and_works_from_disk(social):
     social.post("a.md", f"title: A\ndate: 2026-12-03 09:00\n{PHOTO}")
     social.post("b.md", "title: B\ndate: 2026-12-04 09:00\ninstagram: false")
     folder = write(social)
     assert (folder / "robots.txt").read_text().splitlines()[-2:] == ["User-agent: *", "Disallow: /"]
     pages = sorted(folder.rglob("*.html"))
-    assert len(pages) == 3
+    assert [p.relative_to(folder).as_posix() for p in pages] == [
+        "calendar/index.html",
+        "index.html",
+        "posts/a/index.html",
+        "posts/b/index.html",
+    ]
     for path in pages:
         page = soup(path)
         assert "noindex" in page.find("meta", attrs={"name": "robots"})["content"]
@@ -260,7 +496,11 @@ def test_preview_is_private_and_works_from_disk(social):
                 if urlsplit(target).scheme in ("http", "https", "data"):
                     continue
                 assert not target.startswith("/"), (path, target)
-                assert (path.parent / unquote(target)).is_file(), (path, target)
+                file, _, fragment = target.partition("#")
+                linked = path if not file else path.parent / unquote(file)
+                assert linked.is_file(), (path, target)
+                if fragment:  # a month or the legend: the anchor is on the page it names
+                    assert soup(linked).find(id=fragment), (path, target)
 
 
 def test_rewriting_replaces_the_whole_folder(social):
