@@ -16,7 +16,7 @@ from publisher.cache import Cache, content_key
 from publisher.config import Config
 from publisher.content import LoadedPosts, Post, load_posts, post_files, read_post, settle_posts
 from publisher.exceptions import ContentError
-from publisher.output import MARKER, MARKER_TEXT, WriteStats, write_linked_tree
+from publisher.output import MARKER, WriteStats, write_linked_tree
 from publisher.render.images import inspect_image, instagram_image
 from publisher.render.markdown import ImageRef, render_markdown
 from publisher.render.site import Card, FeedEntry, OutputFile, PostPage, SiteRenderer
@@ -312,7 +312,6 @@ def site_manifest(
         post = posts_by_display[result.card.post.display]
         if post.slug in instagram and wants_instagram_image(post, config):
             manifest[result.path + INSTAGRAM_FILE] = instagram_copy(post, config, cache)
-    manifest[MARKER] = Path(_blob(cache, MARKER_TEXT))
     memo = ListMemo(cache, index.environment, index)
     renderer.memo = memo
     cards = [r.card for r in results]
@@ -378,10 +377,13 @@ def build_site(
             instagram, deadlines = instagram_plan(config, posts, at)
             times += deadlines
         manifest, published, problems = site_manifest(config, state, at, instagram, index)
-        stats = write_linked_tree(manifest, target)
+        trees = index.get_state("trees") or {}
+        stats, trees[str(target)] = write_linked_tree(manifest, target, trees.get(str(target)))
+        index.set_state("trees", trees)
         depends = sorted({d for p in state.prepared.values() for d in p.depends})
         index.set_state("depends", depends)
-        quick = input_signature(config, index, depends, given)
+        if depends != (index.get_state("depends") or []):
+            quick = input_signature(config, index, depends, given)
         index.set_state(
             "last_build",
             LastBuild(quick, str(target), at, sorted(times), published, stats.files, problems),

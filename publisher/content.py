@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -409,11 +410,13 @@ def post_files(posts_dir: Path) -> list[Path]:
         return []
     # Hidden files and folders inside the posts folder are skipped (editor backups, .git);
     # the folders above it may be named anything.
-    return sorted(
-        p
-        for p in posts_dir.rglob("*.md")
-        if not any(part.startswith(".") for part in p.relative_to(posts_dir).parts)
-    )
+    found: list[str] = []
+    for folder, dirs, files in os.walk(posts_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [
+            os.path.join(folder, f) for f in files if f.endswith(".md") and not f.startswith(".")
+        ]
+    return [Path(p) for p in sorted(found)]
 
 
 def load_posts(config: Config, files: Iterable[Path] | None = None) -> LoadedPosts:

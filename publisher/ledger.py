@@ -202,6 +202,11 @@ class Ledger:
         rows = self.db.execute("SELECT * FROM deliveries ORDER BY due_at, slug, channel").fetchall()
         return [Record.from_row(r) for r in rows]
 
+    def of_channel(self, channel: str) -> list[Record]:
+        """Every record of one channel."""
+        rows = self.db.execute("SELECT * FROM deliveries WHERE channel = ?", (channel,)).fetchall()
+        return [Record.from_row(r) for r in rows]
+
     def in_state(self, *states: str) -> list[Record]:
         """The records in any of `states`."""
         marks = ",".join("?" * len(states))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
 import itertools
 import os
 import shutil
@@ -158,69 +159,148 @@ def _link(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def write_linked_tree(manifest: dict[str, Path], output: Path) -> WriteStats:
+Manifest = dict[str, str]  # site path -> cached file it is a link to
+
+
+def manifest_id(manifest: Manifest) -> str:
+    """A short name for one exact set of files, written into the tree's marker."""
+    digest = hashlib.sha256()
+    for path in sorted(manifest):
+        digest.update(f"{path}\0{manifest[path]}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def _marker_id(tree: Path) -> str | None:
+    try:
+        text = (tree / MARKER).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("build: "):
+            return line[7:].strip()
+    return ""
+
+
+@dataclass
+class TreeMemory:
+    """What the output and the spare copy beside it hold, as the last two builds left them."""
+
+    output: Manifest | None = None
+    output_id: str = ""
+    spare: Manifest | None = None
+    spare_id: str = ""
+
+
+def write_linked_tree(
+    manifest: dict[str, Path], output: Path, memory: TreeMemory | None = None
+) -> tuple[WriteStats, TreeMemory]:
     """Make `output` hold exactly `manifest` (site path -> cached file), swapped in whole.
 
     Each site file is a hard link to a cached file that is named by its content, so an
     unchanged file is the very same file (its timestamp stays). When nothing changed,
     nothing is touched. Otherwise the previous site, kept beside the output as
     `.NAME.previous`, is brought up to date (only the files that differ) and swapped in
-    with one rename, so readers see the old site or the new one, never a mix.
+    with one rename, so readers see the old site or the new one, never a mix. `memory`
+    (what the last builds wrote) spares walking both trees; it is trusted only when the
+    tree's marker names the same build, so a crash at any point is never misread.
     """
     check_output_folder(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    if MARKER not in manifest:
-        raise PublisherError(f"internal: the site's files must include the marker {MARKER}")
     for relative in manifest:
-        if relative.startswith("/") or ".." in relative.split("/"):
+        if relative == MARKER or relative.startswith("/") or ".." in relative.split("/"):
             raise PublisherError(f"refusing to write outside the output folder: {relative!r}")
-    wanted = {path: os.stat(source) for path, source in manifest.items()}
-    stats = WriteStats(files=len(manifest))
-    current = _walk_files(output) if output.is_dir() else {}
-    changed = [
-        p for p, info in wanted.items() if p not in current or current[p].st_ino != info.st_ino
-    ]
-    extra = [p for p in current if p not in wanted]
-    stats.changed = len(changed)
-    stats.unchanged = stats.files - stats.changed
-    if output.is_dir() and not changed and not extra:
-        return stats
+    wanted: Manifest = {path: str(source) for path, source in manifest.items()}
+    wanted_id = manifest_id(wanted)
+    memory = memory or TreeMemory()
     spare = output.with_name(f".{output.name}.previous")
+    output_id = _marker_id(output)
+    if memory.output is not None and output_id == memory.output_id:
+        present, present_id = memory.output, output_id
+    else:
+        present, present_id = _read_tree(output, wanted), output_id or ""
+    stats = WriteStats(files=len(wanted) + 1)
+    stats.changed = sum(1 for p, blob in wanted.items() if present.get(p) != blob)
+    stats.unchanged = stats.files - stats.changed
+    if output_id is not None and not stats.changed and present.keys() == wanted.keys():
+        if output_id != wanted_id:
+            _write_marker(output, wanted_id)  # the files are right; record that they are
+        return stats, TreeMemory(wanted, wanted_id, memory.spare, memory.spare_id)
+    stats.changed += 1  # the marker
+    stats.unchanged -= 1
     try:
-        if spare.is_dir() and (spare / MARKER).exists():
-            _update(spare, manifest, wanted)
+        spare_id = _marker_id(spare)
+        if memory.spare is not None and spare_id == memory.spare_id and spare_id:
+            spare_has = memory.spare
         else:
-            if spare.exists():
+            if spare.exists() and spare_id is None:
                 shutil.rmtree(spare)
-            spare.mkdir()
-            _update(spare, manifest, wanted)
+            spare.mkdir(exist_ok=True)
+            spare_has = _read_tree(spare, wanted)
+        # From here until its marker is written again the spare copy is not trusted.
+        (spare / MARKER).unlink(missing_ok=True)
+        spare_has.pop(MARKER, None)
+        _update(spare, spare_has, wanted)
+        _write_marker(spare, wanted_id)
         _swap_in(spare, output)
     except BaseException:
         # The spare copy may be half-updated: drop it; the site itself is untouched.
         shutil.rmtree(spare, ignore_errors=True)
         raise
-    return stats
+    return stats, TreeMemory(wanted, wanted_id, present, present_id)
 
 
-def _update(tree: Path, manifest: dict[str, Path], wanted: dict[str, os.stat_result]) -> None:
-    """Make `tree` hold exactly the manifest's files, touching only those that differ."""
-    present = _walk_files(tree)
+def _write_marker(tree: Path, build_id: str) -> None:
+    temporary = tree / (MARKER + ".tmp")
+    temporary.write_bytes(MARKER_TEXT + f"build: {build_id}\n".encode())
+    os.replace(temporary, tree / MARKER)
+
+
+def _read_tree(root: Path, wanted: Manifest) -> Manifest:
+    """What a tree holds, by looking: a file that is a link to the wanted cached file counts as
+    that file; anything else is marked as different."""
+    if not root.is_dir():
+        return {}
+    held: Manifest = {}
+    inodes: dict[str, int] = {}
+    for relative, info in _walk_files(root).items():
+        if relative == MARKER:
+            continue
+        blob = wanted.get(relative)
+        if blob is not None:
+            if blob not in inodes:
+                try:
+                    inodes[blob] = os.stat(blob).st_ino
+                except OSError:
+                    inodes[blob] = -1
+            if inodes[blob] == info.st_ino:
+                held[relative] = blob
+                continue
+        held[relative] = ""  # present, but not what is wanted
+    return held
+
+
+def _update(tree: Path, has: Manifest, wanted: Manifest) -> None:
+    """Make `tree` (holding `has`) hold exactly `wanted`, touching only what differs."""
     emptied: set[Path] = set()
-    for relative, info in present.items():
-        if relative not in wanted or info.st_ino != wanted[relative].st_ino:
-            os.unlink(tree / relative)
+    for relative, blob in has.items():
+        if wanted.get(relative) != blob:
+            try:
+                os.unlink(tree / relative)
+            except FileNotFoundError:
+                pass
             emptied.add((tree / relative).parent)
     made: set[str] = set()
-    for relative, source in manifest.items():
-        info = present.get(relative)
-        if info is not None and info.st_ino == wanted[relative].st_ino:
+    for relative, blob in wanted.items():
+        if has.get(relative) == blob:
             continue
         target = tree / relative
         parent = os.path.dirname(relative)
         if parent and parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(parent)
-        _link(source, target)
+        if target.exists():
+            target.unlink()
+        _link(Path(blob), target)
     for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
         while folder != tree and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()

@@ -675,7 +675,7 @@ def instagram_plan(
     records: dict[str, Record] = {}
     if config.ledger_path.exists():
         with Ledger(config.ledger_path) as ledger:
-            records = {r.slug: r for r in ledger.all() if r.channel == "instagram"}
+            records = {r.slug: r for r in ledger.of_channel("instagram")}
     fixed = {
         (slug, "instagram"): r.due_at
         for slug, r in records.items()

@@ -91,7 +91,7 @@ class Project:
         return {
             p.relative_to(self.output).as_posix(): p.read_bytes()
             for p in sorted(self.output.rglob("*"))
-            if p.is_file()
+            if p.is_file() and p.name != ".publisher-output"  # the marker names the build
         }
 
 

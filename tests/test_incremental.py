@@ -8,6 +8,8 @@ import shutil
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 import publisher.build as build_module
 from publisher.build import build_site
 from publisher.ledger import Ledger
@@ -54,10 +56,10 @@ def test_one_post_changed_gives_the_same_site_as_a_clean_build(make_project):
     edited = project.posts / "p003.md"
     edited.write_text(edited.read_text().replace("Article 3.", "Article three, edited."))
     result = build_site(project.config, NOW)
-    assert 1 <= result.stats.changed <= 4  # its page, and the lists that show its summary
+    assert 1 <= result.stats.changed <= 5  # its page, the lists that show it, the marker
     after = stamps(project)
     unchanged = [p for p in before if p in after and before[p] == after[p]]
-    assert len(unchanged) >= len(before) - 4
+    assert len(unchanged) >= len(before) - 5
     # A second project with the same posts, built from scratch, has identical files.
     clean = make_project()
     shutil.rmtree(clean.posts)
@@ -155,3 +157,35 @@ def test_images_are_linked_not_copied_again(project):
     build_site(project.config, NOW)
     second = os.stat(project.output / "posts/post-0/photo.jpg")
     assert (first.st_ino, first.st_mtime_ns) == (second.st_ino, second.st_mtime_ns)
+
+
+def test_an_interrupted_update_leaves_the_site_and_the_next_build_right(make_project, monkeypatch):
+    import publisher.output as output_module
+
+    project = make_project()
+    many_posts(project, 10)
+    build_site(project.config, NOW)
+    edited = project.post("p001.md", "title: Post one, edited\ndate: 2026-10-02 09:01\ntags: [t1]")
+    build_site(project.config, NOW)  # the spare copy now holds the older site
+    before = project.files()
+    edited.write_text(edited.read_text().replace("edited", "edited again"))
+    project.post("new.md", "title: Brand new\ndate: 2026-11-30\ntags: [t1]")
+    real_link, calls = output_module._link, []
+
+    def failing_link(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real_link(source, target)
+
+    monkeypatch.setattr(output_module, "_link", failing_link)
+    with pytest.raises(OSError, match="disk full"):
+        build_site(project.config, NOW)
+    assert project.files() == before
+    monkeypatch.setattr(output_module, "_link", real_link)
+    build_site(project.config, NOW)
+    clean = make_project()
+    shutil.rmtree(clean.posts)
+    shutil.copytree(project.posts, clean.posts)
+    build_site(clean.config, NOW)
+    assert project.files() == clean.files()

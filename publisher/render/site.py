@@ -229,40 +229,48 @@ class SiteRenderer:
             return OutputFile(path, self.render(template, **context))
         return self.memo(path, (template, *key), lambda: self.render(template, **context))
 
-    def index_pages(self, pages: Sequence[Card]) -> Iterator[OutputFile]:
-        """The paginated list of posts: /, /page/2/, ..."""
+    def _paginated(
+        self,
+        base: str,
+        pages: Sequence[Card],
+        template: str,
+        key: tuple[object, ...],
+        **context: Any,
+    ) -> Iterator[OutputFile]:
+        """A list split into pages of posts_per_page: BASE, BASE/page/2/, ..."""
         per_page = self.config.site.posts_per_page
         count = max(1, math.ceil(len(pages) / per_page))
         for number in range(1, count + 1):
             chunk = pages[(number - 1) * per_page : number * per_page]
-            path = "" if number == 1 else f"page/{number}/"
+            path = base if number == 1 else f"{base}page/{number}/"
+            previous = (
+                None if number == 1 else (base if number == 2 else f"{base}page/{number - 1}/")
+            )
             yield self._page(
                 path + "index.html",
-                (number, count, *(c.key for c in chunk)),
-                "index.html",
+                (*key, number, count, *(c.key for c in chunk)),
+                template,
                 pages=chunk,
                 number=number,
                 count=count,
-                previous=None if number == 1 else ("" if number == 2 else f"page/{number - 1}/"),
-                next=f"page/{number + 1}/" if number < count else None,
+                previous=previous,
+                next=f"{base}page/{number + 1}/" if number < count else None,
                 canonical=self.url(path),
+                **context,
             )
 
+    def index_pages(self, pages: Sequence[Card]) -> Iterator[OutputFile]:
+        """The paginated list of posts: /, /page/2/, ..."""
+        yield from self._paginated("", pages, "index.html", ())
+
     def tag_pages(self, pages: Sequence[Card]) -> Iterator[OutputFile]:
-        """One page per tag, listing its posts, and a page listing every tag."""
+        """Each tag's posts (paginated like the index), and a page listing every tag."""
         by_tag: dict[str, tuple[str, list[Card]]] = {}
         for page in pages:
             for tag, path in page.tags:
                 by_tag.setdefault(path, (tag, []))[1].append(page)
         for path, (tag, tagged) in sorted(by_tag.items()):
-            yield self._page(
-                path + "index.html",
-                (tag, *(c.key for c in tagged)),
-                "tag.html",
-                tag=tag,
-                pages=tagged,
-                canonical=self.url(path),
-            )
+            yield from self._paginated(path, tagged, "tag.html", (tag,), tag=tag)
         if by_tag:
             listing = sorted(
                 ((tag, path, len(tagged)) for path, (tag, tagged) in by_tag.items()),
