@@ -52,7 +52,8 @@ CRASHPOINT_VARIABLE = "PUBLISHER_CRASHPOINT"
 RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a read-back post
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
 DEPLOY_TIMEOUT = 600
-ACCOUNT_ERROR_CODES = (190, 102, 10)  # token expired or invalid, session, permission
+ACCOUNT_ERROR_CODES = (190, 102, 10)
+NOTHING_SCHEDULED = timedelta(days=3650)  # with nothing ahead, only a change wakes a pass  # token expired or invalid, session, permission
 
 
 def crashpoint(name: str) -> None:
@@ -170,6 +171,7 @@ class PublishingPass:
         self.stopped: dict[str, str] = {}  # channel -> why (a token or permission problem)
         self.would_publish: set[str] = set()  # slugs whose page a dry run would publish
         self.throttled: dict[str, str] = {}  # channel -> why it waits for the next pass
+        self.quiet_until: datetime | None = None
 
     # The pass
 
@@ -193,9 +195,29 @@ class PublishingPass:
                     break
                 if delivery.channel in SOCIAL_CHANNELS:
                     self.publish_social(delivery)
+            self.quiet_until = self.next_wake(deliveries)
         finally:
             self.channels.close()
         return self.report
+
+    def next_wake(self, deliveries: list[Delivery]) -> datetime | None:
+        """Until when nothing can become due (no post, config or ledger change assumed):
+        the next delivery's time or retry, or None when something is waiting already."""
+        records = {(r.slug, r.channel): r for r in self.ledger.all()}
+        wake: datetime | None = None
+        for delivery in deliveries:
+            record = records.get((delivery.post.slug, delivery.channel))
+            if record is not None and record.state in DONE_STATES:
+                continue
+            when = delivery.due
+            if record is not None and record.state in (RETRY, SENDING):
+                when = record.next_attempt_at or self.now
+            if delivery.channel in SOCIAL_CHANNELS and record is None and delivery.due <= self.now:
+                return None  # due but not sent (waiting for its page, throttled, stopped)
+            if when <= self.now:
+                return None
+            wake = when if wake is None else min(wake, when)
+        return wake or self.now + NOTHING_SCHEDULED
 
     def outcome(
         self, delivery: Delivery | Record, state: str, message: str, needs_person: bool = False
@@ -731,19 +753,77 @@ def publish_due(
         log.info("another publishing pass is running; this one does nothing")
         return PassReport(locked_out=True)
     try:
+        inputs = pass_inputs(config)
+        if not dry_run and config.ledger_path.exists():
+            with Ledger(config.ledger_path) as ledger:
+                quiet = ledger.meta("quiet")
+                if quiet and quiet_holds(quiet, inputs, ledger_signature(ledger), now):
+                    return PassReport()
         from publisher.build import load_posts_cached
 
         loaded = load_posts_cached(config, now)
         with Ledger(config.ledger_path) as ledger:
-            report = PublishingPass(
+            publishing = PublishingPass(
                 config, ledger, now, dry_run=dry_run, should_stop=should_stop
-            ).run(list(loaded.posts))
+            )
+            report = publishing.run(list(loaded.posts))
+            if not dry_run:
+                # Until when the next pass can stop at once, unless posts, config or the
+                # ledger change (the ledger's signature is taken after this pass's writes).
+                quiet = ""
+                if publishing.quiet_until is not None and not loaded.problems:
+                    until, since = publishing.quiet_until.isoformat(), now.isoformat()
+                    quiet = f"{inputs} {until} {since} {ledger_signature(ledger)}"
+                ledger.set_meta("quiet", quiet)
         report.problems[:0] = [str(p) for p in loaded.problems if str(p) not in report.problems]
         for problem in loaded.problems:
             log.info("skipped: %s", problem)
         return report
     finally:
         lock.release()
+
+
+def pass_inputs(config: Config) -> str:
+    """A quick hash of what a pass reads besides the ledger: post files, config, templates."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(config.posts_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".md") and not name.startswith("."):
+                info = os.stat(os.path.join(folder, name))
+                digest.update(
+                    f"{folder}/{name} {info.st_size} {info.st_mtime_ns} {info.st_ino}\n".encode()
+                )
+    for path in sorted((config.templates_dir).rglob("*")):
+        if path.is_file():
+            info = path.stat()
+            digest.update(f"{path} {info.st_size} {info.st_mtime_ns}\n".encode())
+    if config.path:
+        digest.update(config.path.read_bytes())
+    return digest.hexdigest()
+
+
+def ledger_signature(ledger: Ledger) -> str:
+    """Changes whenever anyone acts on a delivery (every change appends to the attempt log)."""
+    events = ledger.db.execute("SELECT max(id) FROM events").fetchone()[0]
+    deliveries = ledger.db.execute("SELECT count(*), max(updated_at) FROM deliveries").fetchone()
+    return f"{events}:{deliveries[0]}:{deliveries[1]}".replace(" ", "_")
+
+
+def quiet_holds(quiet: str, inputs: str, ledger_now: str, now: datetime) -> bool:
+    """True when the last pass found nothing due before a time still ahead, and nothing changed."""
+    parts = quiet.split()
+    if len(parts) != 4:
+        return False
+    known_inputs, until, since, known_ledger = parts
+    try:
+        return (
+            known_inputs == inputs
+            and known_ledger == ledger_now
+            and datetime.fromisoformat(since) <= now < datetime.fromisoformat(until)
+        )
+    except ValueError:
+        return False
 
 
 def wait_seconds(seconds: float) -> None:

@@ -454,3 +454,28 @@ def test_usage_headers_near_the_limit_hold_the_rest_for_later(stage):
     stage.graph.usage = {"call_count": 5, "total_cputime": 1, "total_time": 1}
     publish_due(stage.config, at("2026-12-01T09:50"))
     assert len(stage.graph.page_posts()) == 3
+
+
+def test_a_quiet_pass_still_notices_new_posts_retries_and_time(stage):
+    stage.add_post("first", "2026-12-01 09:00", instagram="false")
+    publish_due(stage.config, at("2026-12-01T09:40"))
+    assert len(stage.graph.page_posts()) == 1
+    # Nothing is due until a new post arrives: that pass is quick, and the new post wakes it.
+    assert publish_due(stage.config, at("2026-12-01T09:41")).outcomes == []
+    stage.add_post("second", "2026-12-01 09:42", instagram="false")
+    publish_due(stage.config, at("2026-12-01T09:43"))
+    assert stage.records()["second/website"].state == PUBLISHED
+    # Its Facebook delivery is at 10:12: a pass before does nothing, one after sends it.
+    publish_due(stage.config, at("2026-12-01T10:11"))
+    assert len(stage.graph.page_posts()) == 1
+    publish_due(stage.config, at("2026-12-01T10:12"))
+    assert len(stage.graph.page_posts()) == 2
+    # A person's retry (a ledger change) wakes a quiet pass too.
+    stage.add_post("old", "2026-11-01 09:00", instagram="false")
+    publish_due(stage.config, at("2026-12-01T10:20"))
+    missed = stage.records()["old/facebook"]
+    assert missed.state == MISSED
+    publish_due(stage.config, at("2026-12-01T10:21"))
+    retry_delivery(stage.config, missed.id, at("2026-12-01T10:22"))
+    publish_due(stage.config, at("2026-12-01T10:23"))
+    assert len(stage.graph.page_posts()) == 3
