@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -216,7 +217,10 @@ def prepare_all(paths: list[Path], config: Config, at: datetime | None) -> list[
 
     size = max(16, min(256, len(paths) // (workers * 4) or 1))
     chunks = [(paths[i : i + size], config, at) for i in range(0, len(paths), size)]
-    context = multiprocessing.get_context("fork")
+    # fork is quickest, but forking a process that runs other threads (the service's
+    # scheduler and watcher) can leave a child stuck on a lock one of them held.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         return [item for chunk in pool.map(_prepare_chunk, chunks) for item in chunk]
 

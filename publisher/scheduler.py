@@ -19,7 +19,6 @@ from pathlib import Path
 
 from publisher.calendar import plan_deliveries
 from publisher.config import Config, load_config
-from publisher.content import load_posts
 from publisher.exceptions import PublisherError
 from publisher.ledger import DONE_STATES, RETRY, SCHEDULED, SENDING, Ledger
 from publisher.publish import publish_due
@@ -74,7 +73,9 @@ class Service:
 
     def upcoming(self, at: datetime) -> dict[str, datetime]:
         """The jobs there should be: one per delivery still to go out, and one per retry."""
-        posts = list(load_posts(self.config).posts)
+        from publisher.build import load_posts_cached
+
+        posts = list(load_posts_cached(self.config, at).posts)
         wanted: dict[str, datetime] = {}
         with Ledger(self.config.ledger_path) as ledger:
             records = {(r.slug, r.channel): r for r in ledger.all()}
