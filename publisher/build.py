@@ -18,7 +18,8 @@ from publisher.config import Config
 from publisher.content import LoadedPosts, Post, load_posts, post_files, read_post, settle_posts
 from publisher.exceptions import ContentError
 from publisher.output import MARKER, WriteStats, write_linked_tree
-from publisher.render.images import inspect_image, instagram_image
+from publisher.render.images import inspect_image_once as inspect_image
+from publisher.render.images import instagram_image
 from publisher.render.markdown import ImageRef, render_markdown
 from publisher.render.site import Card, FeedEntry, OutputFile, PostPage, SiteRenderer
 from publisher.render.social import SocialRenderer, social_problems
@@ -154,7 +155,8 @@ def _blob(cache: Cache, data: bytes) -> str:
 def _copy_blob(cache: Cache, source: Path) -> str:
     """A copy of an image in the cache, made once per version of the file."""
     info = source.stat()
-    key = content_key(str(source), str(info.st_size), str(info.st_mtime_ns))
+    # The same file (its device and inode) with the same size and time has the same bytes.
+    key = content_key(str(info.st_dev), str(info.st_ino), str(info.st_size), str(info.st_mtime_ns))
     path = cache.path("images", key, source.suffix.lower())
     if not path.exists():
         path = cache.put("images", key, source.read_bytes(), source.suffix.lower())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -16,6 +15,9 @@ def content_key(*parts: bytes | str) -> str:
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
     return digest.hexdigest()
+
+
+_MADE: set[Path] = set()  # cache folders known to exist in this process
 
 
 class Cache:
@@ -38,13 +40,22 @@ class Cache:
     def put(self, kind: str, key: str, data: bytes, suffix: str = "") -> Path:
         """Store bytes atomically (a reader never sees half an entry); returns the path."""
         target = self.path(kind, key, suffix)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        folder = target.parent
+        if folder not in _MADE:
+            folder.mkdir(parents=True, exist_ok=True)
+            _MADE.add(folder)
+        temporary = f"{target}.{os.getpid()}.tmp"
+        # Cached files end up in the public site (Instagram fetches them): world-readable.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        try:
+            handle = os.open(temporary, flags, 0o644)
+        except FileNotFoundError:  # the cache was deleted while we ran: make it again
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = os.open(temporary, flags, 0o644)
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
-            # Cached files end up in the public site (Instagram fetches them): world-readable.
-            os.chmod(temporary, 0o644)
+            os.chmod(temporary, 0o644)  # whatever the umask
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

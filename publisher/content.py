@@ -375,7 +375,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
 
 def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
     """The file an image path in a post names; it must exist inside the posts folder."""
-    from publisher.render.images import inspect_image
+    from publisher.render.images import inspect_image_once as inspect_image
 
     if "://" in value or value.startswith("//"):
         raise ValueError(

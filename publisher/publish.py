@@ -53,7 +53,9 @@ RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a r
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
-NOTHING_SCHEDULED = timedelta(days=3650)  # with nothing ahead, only a change wakes a pass  # token expired or invalid, session, permission
+NOTHING_SCHEDULED = timedelta(
+    days=3650
+)  # with nothing ahead, only a change wakes a pass  # token expired or invalid, session, permission
 
 
 def crashpoint(name: str) -> None:

@@ -8,9 +8,11 @@ into a copy that meets all of them.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import mmap
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +77,17 @@ def inspect_image(path: Path) -> ImageInfo:
                 "(no end-of-image marker after the picture data); copy or export it again"
             )
     return ImageInfo(width=width, height=height, format=image_format)
+
+
+def inspect_image_once(path: Path) -> ImageInfo:
+    """inspect_image, read once per version of the file (a post names its photo twice)."""
+    info = os.stat(path)
+    return _inspect_version(str(path), info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+@functools.lru_cache(maxsize=4096)
+def _inspect_version(path: str, size: int, mtime_ns: int, inode: int) -> ImageInfo:
+    return inspect_image(Path(path))
 
 
 def instagram_image(data: bytes, *, fit: str = "pad", background: str = "#ffffff") -> bytes:
