@@ -336,6 +336,29 @@ class Ledger:
             self._log(db, record.id, state, detail, now)
         return self.by_id(record.id)  # type: ignore[return-value]
 
+    def mark_many(
+        self, items: list[tuple[str, str, str, datetime, str]], state: str, now: datetime
+    ) -> dict[tuple[str, str], Record]:
+        """Put many deliveries (slug, channel, source, due, reason) in `state` in one commit;
+        `{id}` in a reason becomes the delivery's number. Returns the records."""
+        with self.transaction() as db:
+            for slug, channel, source, due, reason in items:
+                db.execute(
+                    "INSERT INTO deliveries (slug, channel, source, due_at, state, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slug, channel) DO NOTHING",
+                    (slug, channel, source, _iso(due), SCHEDULED, _iso(now)),
+                )
+                (delivery_id,) = db.execute(
+                    "SELECT id FROM deliveries WHERE slug = ? AND channel = ?", (slug, channel)
+                ).fetchone()
+                detail = reason.replace("{id}", str(delivery_id))
+                db.execute(
+                    "UPDATE deliveries SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                    (state, detail, _iso(now), delivery_id),
+                )
+                self._log(db, delivery_id, state, detail, now)
+        return {(r.slug, r.channel): r for r in self.in_state(state)}
+
     def rename(self, old_slug: str, new_slug: str, now: datetime) -> None:
         """Follow a post whose slug changed, so its published deliveries stay known."""
         with self.transaction() as db:

@@ -174,6 +174,7 @@ class PublishingPass:
         self.would_publish: set[str] = set()  # slugs whose page a dry run would publish
         self.throttled: dict[str, str] = {}  # channel -> why it waits for the next pass
         self.quiet_until: datetime | None = None
+        self.missed: list[tuple[str, str, str, datetime, str]] = []
 
     # The pass
 
@@ -197,10 +198,21 @@ class PublishingPass:
                     break
                 if delivery.channel in SOCIAL_CHANNELS:
                     self.publish_social(delivery)
+            self.record_missed()
             self.quiet_until = self.next_wake(deliveries)
         finally:
             self.channels.close()
         return self.report
+
+    def record_missed(self) -> None:
+        """Mark the deliveries found too late, all in one commit, and say so for each."""
+        if not self.missed:
+            return
+        records = self.ledger.mark_many(self.missed, MISSED, self.now)
+        for slug, channel, *_ in self.missed:
+            record = records[(slug, channel)]
+            self.outcome(record, MISSED, record.last_error or "missed", needs_person=True)
+        self.missed.clear()
 
     def next_wake(self, deliveries: list[Delivery]) -> datetime | None:
         """Until when nothing can become due (no post, config or ledger change assumed):
@@ -366,17 +378,15 @@ class PublishingPass:
             if self.dry_run:
                 self.outcome(delivery, MISSED, "would be marked missed")
                 return
-            record = record or self.ledger.ensure(
-                post.slug, channel, post.display, delivery.due, self.now
-            )
             hours = late.total_seconds() / 3600
             reason = (
                 f"due {delivery.due:%Y-%m-%d %H:%M %Z}, {hours:.1f} hours ago (more than "
                 f"{self.config.publish.max_lateness}): not sent on its own; "
-                f"`publisher retry {record.id}` sends it now"
+                "`publisher retry {id}` sends it now"
             )
-            self.ledger.set_state(record, self.now, MISSED, reason)
-            self.outcome(delivery, MISSED, reason, needs_person=True)
+            # Recorded together at the end of the pass: an archive's first pass marks
+            # thousands, and one commit each would take minutes.
+            self.missed.append((post.slug, channel, post.display, delivery.due, reason))
             return
         if channel in self.throttled:
             log.info("%s waiting: %s", delivery.key, self.throttled[channel])

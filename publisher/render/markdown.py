@@ -9,37 +9,25 @@ ordinary text, escaped in the HTML and kept as written in the plain text, just a
 it on the page. With ``allow_html=True`` raw HTML goes to the page untouched and is left out of
 the plain text, where tags mean nothing.
 
-There are two engines behind ``render_markdown``, with the same output:
+Two engines give the same output:
 
-- markdown-it-py, the reference: its token stream feeds a renderer with our rules for headings,
-  images and tables, and the plain-text walk. It alone serves ``allow_html=True``.
-- markdown-it-pyrs (markdown-it ported to Rust, by the same author), about fifteen times faster,
-  for ``allow_html=False``. One syntax tree gives the plain texts, headings and images; the
-  Rust renderer writes the HTML, which we then finish: an id into each heading tag, our image
-  tag in place of each ``<img>``, a scrolling div around each table. Editing generated HTML is
-  safe only because raw HTML is off: every tag in it then comes from Markdown syntax, and a tag
-  written in the text comes out escaped.
-
-The Rust port differs from markdown-it-py in a few corners (a panic on some unclosed code
-spans in link text, Unicode spaces at line ends, punycode host names, an unclosed fence at the
-very end). A source that could meet one of them goes to markdown-it-py, so the output never
-depends on the engine; tests/test_markdown.py compares the two on generated Markdown.
+- markdown-it-py, here: its token stream feeds a renderer with our rules for headings, images
+  and tables, and the plain-text walk. It is the reference, and the only engine for raw HTML.
+- markdown-it-pyrs, in publisher/render/markdown_tree.py: the same parser ported to Rust, about
+  fifteen times faster, for ``allow_html=False``. It hands back a source it might read unlike
+  markdown-it-py (rare corners of the syntax), and this module renders that one instead.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import mdurl
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
-from markdown_it_pyrs import MarkdownIt as RustMarkdownIt
-from markdown_it_pyrs import Node
 from mdit_py_plugins.anchors import anchors_plugin
 
 BULLET = "•"
@@ -87,7 +75,10 @@ def render_markdown(
 ) -> RenderedMarkdown:
     """Render a post's Markdown as HTML for the site and plain text for Facebook and Instagram."""
     if not allow_html:
-        rendered = _render_with_markdown_it_pyrs(source, resolve_image)
+        # imported here, not above: the fast engine is built on this module's rules
+        from publisher.render.markdown_tree import render_with_markdown_it_pyrs
+
+        rendered = render_with_markdown_it_pyrs(source, resolve_image)
         if rendered is not None:
             return rendered
     return _render_with_markdown_it_py(source, allow_html=allow_html, resolve_image=resolve_image)
@@ -159,19 +150,21 @@ def _same_address(text: str, url: str) -> bool:
     return ("%" in url or "xn--" in url.lower()) and bare(text) == bare(_written_link(url))
 
 
-def _linked_text(fb: list[str], start: int, href: str) -> None:
-    """Replace a link's text, fb[start:], with how a Facebook reader sees the link."""
+def _link_for_facebook(text: str, href: str) -> str | None:
+    """Return a link as a Facebook reader sees it, or None where its text alone says it."""
     target = _link_target(href)
-    if target is not None:
-        text = "".join(fb[start:]).strip()
-        if not text or _same_address(text, target):
-            fb[start:] = [target]
-        else:
-            fb[start:] = [f"{text} ({target})"]
+    if target is None:
+        return None
+    text = text.strip()
+    if not text or _same_address(text, target):
+        return target
+    return f"{text} ({target})"
 
 
 def _item_text(marker: str, blocks: list[str]) -> str:
     """Return a list item: marker on its first line, later lines indented two spaces."""
+    if len(blocks) == 1 and "\n" not in blocks[0]:
+        return marker + blocks[0]  # the usual item, a line of text
     lines = [line for block in blocks for line in block.split("\n")]
     if not lines:
         return marker.rstrip()
@@ -256,7 +249,9 @@ def _inline_text(children: Sequence[Token], images: list[str]) -> tuple[str, str
             continue
         elif kind == "link_close" and links:
             fb_start, link_open = links.pop()
-            _linked_text(fb, fb_start, str(link_open.attrGet("href") or ""))
+            shown = _link_for_facebook("".join(fb[fb_start:]), str(link_open.attrGet("href") or ""))
+            if shown is not None:
+                fb[fb_start:] = [shown]
             continue
         elif kind == "image":
             images.append(_written_link(str(tok.attrGet("src") or "")))
@@ -389,332 +384,3 @@ def _render_with_markdown_it_py(
         headings=tuple(headings),
         image_sources=tuple(images),
     )
-
-
-# --- markdown-it-pyrs: the fast engine for Markdown without raw HTML ---------------------
-
-# CommonMark's rules less html_block and html_inline, plus table and strikethrough: the
-# markdown-it-py parser above with html off.
-_RUST_RULES = [
-    *("blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph"),
-    *("reference", "autolink", "backticks", "emphasis", "entity", "escape", "image", "link"),
-    *("newline", "strikethrough", "table"),
-]
-_RUST_PARSER = RustMarkdownIt("zero").enable_many(_RUST_RULES)
-
-# Whitespace other than space, tab and line ends (no-break space, form feed, ideographic
-# space...): markdown-it-py strips it from the ends of paragraphs, headings and cells, as
-# JavaScript's trim() does; markdown-it.rs keeps it.
-_UNICODE_SPACE = re.compile(r"[^\S \t\n\r]")
-# An unclosed fence at the very end of a source without a final line end: markdown-it.rs
-# ends the code with a line end, markdown-it-py does not.
-_FENCE_MARKERS = ("```", "~~~")
-
-# Tags of the Rust renderer's HTML that the page writes differently. Raw HTML is off, so
-# each of these is a tag markdown-it made: a "<" in text is escaped.
-_HTML_TO_FINISH = re.compile(
-    r"<h[1-6]>|<img [^>]*>|<table>\n|</table>\n|<blockquote>\n</blockquote>"
-)
-_EMPTY_BLOCKQUOTE = "<blockquote></blockquote>"
-
-# A line in a block quote that could start a list markdown-it-py does not let interrupt a
-# paragraph ("2. b", an empty "-"): markdown-it-py ends the quote there, markdown-it.rs reads
-# the line as a lazy continuation of the quoted paragraph.
-_LIST_ITEM_START = re.compile(r"(?:[-+*]|[0-9]{1,9}[.)])(?:[ \t]|$)")
-
-_INLINE_NODES = frozenset(
-    ("text", "text_special", "softbreak", "hardbreak", "code_inline", "em", "strong")
-    + ("strikethrough", "link", "autolink", "image")
-)
-_MARKUP_NODES = frozenset(("em", "strong", "strikethrough"))
-_SILENT_NODES = frozenset(("hr", "definition"))  # blocks with nothing to read
-
-
-class _NotLikeMarkdownItPy(Exception):
-    """The tree holds something markdown-it.rs may read differently from markdown-it-py."""
-
-
-def _render_with_markdown_it_pyrs(
-    source: str, resolve_image: ImageResolver | None = None
-) -> RenderedMarkdown | None:
-    """Render Markdown without raw HTML fast, or return None where only markdown-it-py is right."""
-    if (
-        _UNICODE_SPACE.search(source)
-        or ("`" in source and "[" in source)  # markdown-it.rs 0.6.0 panics on "[`"
-        or (not source.endswith("\n") and any(fence in source for fence in _FENCE_MARKERS))
-    ):
-        return None
-    # markdown-it-py replaces NUL as it reads; markdown-it.rs only as it writes HTML
-    source = source.replace("\0", "\ufffd")
-    try:
-        tree = _RUST_PARSER.tree(source)
-        html = _RUST_PARSER.render(source, xhtml=False)
-    except BaseException as error:  # a Rust panic is a BaseException
-        if type(error).__name__ != "PanicException":
-            raise
-        return None
-
-    reader = _TreeReader(source)
-    fb_blocks: list[str] = []
-    ig_blocks: list[str] = []
-    try:
-        reader.read_blocks(tree.children, fb_blocks, ig_blocks)
-        html = reader.finish_html(html, resolve_image)
-    except _NotLikeMarkdownItPy:
-        return None
-
-    text_instagram = _tidy("\n\n".join(ig_blocks))
-    text_facebook = text_instagram if fb_blocks == ig_blocks else _tidy("\n\n".join(fb_blocks))
-    first_paragraph, first_paragraph_facebook = reader.first_paragraph or ("", "")
-    return RenderedMarkdown(
-        html=html,
-        text_facebook=text_facebook,
-        text_instagram=text_instagram,
-        first_paragraph=first_paragraph,
-        first_paragraph_facebook=first_paragraph_facebook,
-        word_count=reader.word_count,
-        headings=tuple(reader.headings),
-        image_sources=tuple(reader.image_sources),
-    )
-
-
-class _TreeReader:
-    """Read a markdown-it-pyrs syntax tree as _render_with_markdown_it_py reads its tokens."""
-
-    def __init__(self, source: str) -> None:
-        self._source = source
-        self.word_count = 0
-        self.headings: list[tuple[int, str, str]] = []
-        self.first_paragraph: tuple[str, str] | None = None  # (Instagram, Facebook)
-        self.image_sources: list[str] = []
-        self._images: list[Node] = []  # image nodes, in the order of their tags in the HTML
-        self._heading_ids: set[str] = set()
-        self._list_depth = 0
-        self._quote_depth = 0
-        self._after_image = False
-
-    def read_blocks(self, nodes: Sequence[Node], fb: list[str], ig: list[str]) -> None:
-        """Append the plain text of each block among nodes to fb (Facebook) and ig (Instagram)."""
-        run: list[Node] = []  # inline nodes of a paragraph a tight list item does not show
-        for node in nodes:
-            name = node.name
-            if name in _INLINE_NODES:
-                run.append(node)
-                continue
-            if run:
-                self._read_paragraph(run, fb, ig)
-                run = []
-            if name == "paragraph":
-                text_fb, text_ig = self._read_paragraph(node.children, fb, ig)
-                if self.first_paragraph is None and self._list_depth == 0 and text_ig:
-                    self.first_paragraph = (" ".join(text_ig.split()), " ".join(text_fb.split()))
-            elif name == "heading" or name == "lheading":
-                self._read_heading(node, fb, ig)
-            elif name == "bullet_list" or name == "ordered_list":
-                self._read_list(node, fb, ig)
-            elif name == "blockquote":
-                self._quote_depth += 1
-                self.read_blocks(node.children, fb, ig)
-                self._quote_depth -= 1
-            elif name == "code_block" or name == "fence":
-                content = node.meta["content"]
-                self.word_count += len(content.split())
-                code = content.rstrip("\n")
-                if code:
-                    fb.append(code)
-                    ig.append(code)
-            elif name == "table":
-                self._read_table(node, fb, ig)
-            elif name not in _SILENT_NODES:
-                raise _NotLikeMarkdownItPy(name)
-        if run:
-            self._read_paragraph(run, fb, ig)
-
-    def _read_paragraph(
-        self, nodes: Sequence[Node], fb: list[str], ig: list[str]
-    ) -> tuple[str, str]:
-        """Append a paragraph's text to fb and ig unless empty; return it (Facebook, Instagram)."""
-        text_fb, text_ig, _ = self._read_inline(nodes)
-        if text_fb:
-            fb.append(text_fb)
-        if text_ig:
-            ig.append(text_ig)
-        return text_fb, text_ig
-
-    def _read_heading(self, node: Node, fb: list[str], ig: list[str]) -> None:
-        """Append a heading's text to fb and ig, and note its level, text and unique id."""
-        text_fb, text_ig, title = self._read_inline(node.children)
-        if text_fb:
-            fb.append(text_fb)
-        if text_ig:
-            ig.append(text_ig)
-        # unique within the page as mdit_py_plugins.anchors makes them: "tips", "tips-1"...
-        slug = heading_id = heading_slug(title)
-        suffix = 1
-        while heading_id in self._heading_ids:
-            heading_id = f"{slug}-{suffix}"
-            suffix += 1
-        self._heading_ids.add(heading_id)
-        self.headings.append((int(node.meta["level"]), " ".join(text_ig.split()), heading_id))
-
-    def _read_list(self, node: Node, fb: list[str], ig: list[str]) -> None:
-        """Append a list to fb and ig, one item a line, nested blocks indented."""
-        # markdown-it-py notes no start for 1 and we read its 0 as no start too
-        number = int(node.meta.get("start") or 1) if node.name == "ordered_list" else None
-        items_fb: list[str] = []
-        items_ig: list[str] = []
-        self._list_depth += 1
-        for item in node.children:
-            if item.name != "list_item":
-                raise _NotLikeMarkdownItPy(item.name)
-            if number is None:
-                marker = BULLET + " "
-            else:
-                marker = f"{number}. "
-                number += 1
-            blocks_fb: list[str] = []
-            blocks_ig: list[str] = []
-            self.read_blocks(item.children, blocks_fb, blocks_ig)
-            items_fb.append(_item_text(marker, blocks_fb))
-            items_ig.append(_item_text(marker, blocks_ig))
-        self._list_depth -= 1
-        if items_fb:
-            fb.append("\n".join(items_fb))
-            ig.append("\n".join(items_ig))
-
-    def _read_table(self, node: Node, fb: list[str], ig: list[str]) -> None:
-        """Append a table to fb and ig, a line a row, cells joined by bars."""
-        header = node.children[0].children[0]  # thead, tr
-        if len(header.children) == 1 and header.srcmap is not None:
-            # markdown-it-py wants a "|" in the header line; the Rust port only below it
-            start, end = header.srcmap
-            if b"|" not in self._source.encode()[start:end]:
-                raise _NotLikeMarkdownItPy("a table header without a bar")
-        rows_fb: list[str] = []
-        rows_ig: list[str] = []
-        for section in node.children:  # thead, tbody
-            for row in section.children:
-                cells = [self._read_inline(cell.children) for cell in row.children]
-                rows_fb.append(" | ".join(cell[0] for cell in cells))
-                rows_ig.append(" | ".join(cell[1] for cell in cells))
-        if rows_fb:
-            fb.append("\n".join(rows_fb))
-            ig.append("\n".join(rows_ig))
-
-    def _read_inline(self, nodes: Sequence[Node]) -> tuple[str, str, str]:
-        """Return inline nodes as plain text for (Facebook, Instagram) and as a heading's title."""
-        fb: list[str] = []
-        ig: list[str] = []
-        title: list[str] = []  # what the anchors plugin reads: text and code, not image alt
-        self._after_image = False
-        self._read_inline_into(nodes, fb, ig, title)
-        text_ig = "".join(ig).strip()
-        self.word_count += len(text_ig.split())
-        return "".join(fb).strip(), text_ig, "".join(title)
-
-    def _read_inline_into(
-        self, nodes: Sequence[Node], fb: list[str], ig: list[str], title: list[str]
-    ) -> None:
-        """Append the text of inline nodes to fb, ig and title; note the images."""
-        for index, node in enumerate(nodes):
-            name = node.name
-            if name == "text" or name == "text_special":
-                piece = node.meta["content"]
-                title.append(piece)
-            elif name == "softbreak" or name == "hardbreak":
-                piece = " " if name == "softbreak" else "\n"
-                if self._quote_depth and index + 1 < len(nodes):
-                    line = nodes[index + 1]
-                    if line.name == "text" and _LIST_ITEM_START.match(line.meta["content"]):
-                        raise _NotLikeMarkdownItPy("a list item after a quoted paragraph")
-            elif name == "code_inline":
-                piece = "".join(child.meta["content"] for child in node.children)
-                title.append(piece)
-            elif name in _MARKUP_NODES:
-                self._read_inline_into(node.children, fb, ig, title)
-                continue
-            elif name == "link" or name == "autolink":
-                url = node.meta["url"]
-                _check_host(url)
-                start = len(fb)
-                self._read_inline_into(node.children, fb, ig, title)
-                _linked_text(fb, start, url)
-                continue
-            elif name == "image":
-                url = node.meta["url"]
-                _check_host(url)
-                self.image_sources.append(_written_link(url))
-                self._images.append(node)
-                self._after_image = True
-                continue
-            else:
-                raise _NotLikeMarkdownItPy(name)
-            if self._after_image:
-                # the image is gone; do not leave the spaces on both sides of it behind
-                self._after_image = False
-                if not ig or ig[-1][-1:].isspace():
-                    piece = piece.lstrip(" ")
-                    if not piece:
-                        continue
-            fb.append(piece)
-            ig.append(piece)
-
-    def finish_html(self, html: str, resolve_image: ImageResolver | None) -> str:
-        """Return the Rust renderer's HTML with heading ids, our image tags and wrapped tables."""
-        tags = list(_HTML_TO_FINISH.finditer(html))
-        headings = sum(tag.group().startswith("<h") for tag in tags)
-        images = sum(tag.group().startswith("<img") for tag in tags)
-        if headings != len(self.headings) or images != len(self._images):
-            # cannot happen while every tag comes from Markdown; checked before any image
-            # is resolved, so markdown-it-py can start over cleanly
-            raise _NotLikeMarkdownItPy("tags and tree disagree")
-        heading_ids = iter(self.headings)
-        image_nodes = iter(zip(self._images, self.image_sources, strict=True))
-        out: list[str] = []
-        done = 0
-        for tag in tags:
-            out.append(html[done : tag.start()])
-            done = tag.end()
-            text = tag.group()
-            if text.startswith("<h"):
-                out.append(f'{text[:-1]} id="{escapeHtml(next(heading_ids)[2])}">')
-            elif text.startswith("<img"):
-                node, written = next(image_nodes)
-                ref = resolve_image(written) if resolve_image is not None else None
-                alt = _alt_text(node.children, joined=True)
-                out.append(_image_html(node.meta["url"], alt, node.meta.get("title") or "", ref))
-            elif text == "<table>\n":
-                out.append(_TABLE_WRAP_OPEN + text)
-            elif text == "</table>\n":
-                out.append(text + _TABLE_WRAP_CLOSE)
-            else:
-                out.append(_EMPTY_BLOCKQUOTE)
-        out.append(html[done:])
-        return "".join(out)
-
-
-def _alt_text(nodes: Sequence[Node], *, joined: bool) -> str:
-    """Return an image's alt text as markdown-it-py's renderInlineAsText gives it."""
-    # markdown-it-py turns escapes and entities into text one image deep, not in an
-    # image inside the alt text of another (its text_join rule)
-    out: list[str] = []
-    for node in nodes:
-        name = node.name
-        if name == "text" or (name == "text_special" and joined):
-            out.append(node.meta["content"])
-        elif name == "softbreak" or name == "hardbreak":
-            out.append("\n")
-        elif name == "image":
-            out.append(_alt_text(node.children, joined=False))
-        else:
-            out.append(_alt_text(node.children, joined=joined))
-    return "".join(out)
-
-
-def _check_host(url: str) -> None:
-    """Refuse an address whose host markdown-it-py would write as punycode or IPv6."""
-    # the Rust port percent-encodes such a host; any other address has no "%"
-    if "%" in url:
-        host = mdurl.parse(mdurl.decode(url), slashes_denote_host=True).hostname
-        if host and (not host.isascii() or ":" in host):
-            raise _NotLikeMarkdownItPy(url)

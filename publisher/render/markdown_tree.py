@@ -1,0 +1,428 @@
+"""The fast engine of render_markdown: markdown-it-pyrs, for Markdown without raw HTML.
+
+markdown-it-pyrs binds markdown-it.rs, the Rust port of markdown-it by the author of
+markdown-it-py, and reads a post about fifteen times faster. One call builds the syntax tree,
+which gives the plain texts, headings and images; a second writes the HTML in Rust, which is
+then finished here: an id into each heading tag, our image tag in place of each ``<img>``, a
+scrolling div around each table. Editing generated HTML is safe only because raw HTML is off:
+every tag in it comes from Markdown syntax, and a tag written in the text comes out escaped.
+So this engine never serves ``allow_html=True``.
+
+The output must be markdown-it-py's to the byte; tests/test_markdown.py compares the two
+engines on generated Markdown and on a benchmark corpus. markdown-it.rs 0.6 reads a few
+corners of the syntax differently (listed below), and panics on a few inputs; where a source
+could meet one of them, render_with_markdown_it_pyrs returns None and markdown-it-py renders
+the post. Such posts are rare and only slower, never different.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import mdurl
+from markdown_it.common.utils import escapeHtml
+from markdown_it_pyrs import MarkdownIt, Node
+
+from publisher.render.markdown import (
+    _TABLE_WRAP_CLOSE,
+    _TABLE_WRAP_OPEN,
+    BULLET,
+    ImageResolver,
+    RenderedMarkdown,
+    _image_html,
+    _item_text,
+    _link_for_facebook,
+    _tidy,
+    _written_link,
+    heading_slug,
+)
+
+# CommonMark's rules less html_block and html_inline, plus table and strikethrough: the
+# rules of the markdown-it-py parser in publisher/render/markdown.py with html off.
+_RUST_RULES = [
+    *("blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph"),
+    *("reference", "autolink", "backticks", "emphasis", "entity", "escape", "image", "link"),
+    *("newline", "strikethrough", "table"),
+]
+_RUST_PARSER = MarkdownIt("zero").enable_many(_RUST_RULES)
+
+# Where markdown-it.rs 0.6 reads a source unlike markdown-it-py, as the differential tests in
+# tests/test_markdown.py found. _rust_may_differ looks at the source for these:
+# - "[" and "`" together: "[`" without a closing backtick panics (markdown-it.rs issue 40)
+# - whitespace other than space, tab and line ends (no-break space, form feed...):
+#   markdown-it-py strips it from the ends of paragraphs, headings and cells, the port not
+_ASCII_SPACES = "\x0b\x0c\x1c\x1d\x1e\x1f"  # the rest of what str.isspace() calls space
+_UNICODE_SPACES = (
+    "\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
+# - "*", "_" or "~" beside a symbol such as an emoji or "€" ("**Book now!**🌿"): CommonMark
+#   0.31 counts symbols as punctuation for emphasis, the port follows an older version
+_DELIMITER_BESIDE_NON_ASCII = re.compile(r"[*_~](?:(?=[^\x00-\x7f])|(?<=[^\x00-\x7f].))")
+# - a one-column table: markdown-it-py wants a "|" in the header line, the port only in the
+#   line of dashes below it
+_DASHES_LINE = re.compile(r"\n[ \t>]*\|?[ \t]*:?-+:?[ \t]*\|?[ \t]*(?=\n|$)")
+# - a tab after a block quote marker: the two expand it to different widths
+_TAB_IN_QUOTE = re.compile(r">[^\n]*\t")
+# - an unclosed fence at the very end of a source without a final line end: the port ends the
+#   code with a line end
+_FENCE_MARKERS = ("```", "~~~")
+# The tree reader raises _NotLikeMarkdownItPy at these:
+# - a line in a block quote that starts a list that may not interrupt a paragraph ("2. b",
+#   an empty "-"): markdown-it-py ends the quote there, the port reads on in the paragraph
+_LIST_ITEM_START = re.compile(r"(?:[-+*]|[0-9]{1,9}[.)])(?:[ \t]|$)")
+# - a code span of spaces alone: the port strips a space from each end
+# - a link to a host markdown-it-py writes as punycode ("münchen.de") or an IPv6 address: the
+#   port percent-encodes it
+
+# Tags of the Rust renderer's HTML that the page writes differently: a heading tag gets its
+# id, an image tag is written anew from the tree (markdown-it.rs leaves entities out of the
+# alt text), a table gets its scrolling div, an empty block quote goes on one line, a link
+# loses an empty title. Raw HTML is off, so each of these is a tag markdown-it made: a "<" in
+# the text comes out escaped, and so does a '"' in an attribute.
+_HTML_TO_FINISH = re.compile(
+    r"<h[1-6]>|<img [^>]*>|<table>\n|</table>\n|<blockquote>\n</blockquote>"
+    r'|<a href="[^"]*" title="">'
+)
+_EMPTY_TITLE = ' title=""'
+_EMPTY_BLOCKQUOTE = "<blockquote></blockquote>"
+
+_INLINE_NODES = frozenset(
+    ("text", "text_special", "softbreak", "hardbreak", "code_inline", "em", "strong")
+    + ("strikethrough", "link", "autolink", "image")
+)
+_MARKUP_NODES = frozenset(("em", "strong", "strikethrough"))
+_SILENT_NODES = frozenset(("hr", "definition"))  # blocks with nothing to read
+
+
+class _NotLikeMarkdownItPy(Exception):
+    """The tree holds something markdown-it.rs may read differently from markdown-it-py."""
+
+
+def render_with_markdown_it_pyrs(
+    source: str, resolve_image: ImageResolver | None = None
+) -> RenderedMarkdown | None:
+    """Render Markdown without raw HTML fast, or return None where only markdown-it-py is right."""
+    # line ends and NUL as markdown-it-py reads them (markdown-it.rs keeps NUL in its tree)
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+    source = source.replace("\0", "\ufffd")
+    if _rust_may_differ(source):
+        return None
+    try:
+        tree = _RUST_PARSER.tree(source)
+        html = _RUST_PARSER.render(source, xhtml=False)
+    except BaseException as error:  # a Rust panic is a BaseException
+        if type(error).__name__ != "PanicException":
+            raise
+        return None
+
+    reader = _TreeReader()
+    fb_blocks: list[str] = []
+    ig_blocks: list[str] = []
+    try:
+        reader.read_blocks(tree.children, fb_blocks, ig_blocks)
+        html = reader.finish_html(html, resolve_image)
+    except _NotLikeMarkdownItPy:
+        return None
+
+    text_instagram = _tidy("\n\n".join(ig_blocks))
+    text_facebook = text_instagram if fb_blocks == ig_blocks else _tidy("\n\n".join(fb_blocks))
+    first_paragraph, first_paragraph_facebook = reader.first_paragraph or ("", "")
+    return RenderedMarkdown(
+        html=html,
+        text_facebook=text_facebook,
+        text_instagram=text_instagram,
+        first_paragraph=first_paragraph,
+        first_paragraph_facebook=first_paragraph_facebook,
+        word_count=reader.word_count,
+        headings=tuple(reader.headings),
+        image_sources=tuple(reader.image_sources),
+    )
+
+
+def _rust_may_differ(source: str) -> bool:
+    """Tell whether source holds something markdown-it.rs may read unlike markdown-it-py."""
+    if (
+        any(space in source for space in _ASCII_SPACES)
+        or ("`" in source and "[" in source)  # markdown-it.rs 0.6.0 panics on "[`"
+        or _TAB_IN_QUOTE.search(source)
+        or (not source.endswith("\n") and any(fence in source for fence in _FENCE_MARKERS))
+    ):
+        return True
+    if not source.isascii():
+        if any(space in source for space in _UNICODE_SPACES):
+            return True
+        for match in _DELIMITER_BESIDE_NON_ASCII.finditer(source):
+            at = match.start()
+            for neighbour in source[at - 1 : at] + source[at + 1 : at + 2]:
+                if unicodedata.category(neighbour).startswith("S"):
+                    return True
+    for match in _DASHES_LINE.finditer(source):
+        line = match.group()
+        above = source[source.rfind("\n", 0, match.start()) + 1 : match.start()]
+        if above.strip() and ("|" in above) != ("|" in line):
+            return True
+    return False
+
+
+class _TreeReader:
+    """Read a markdown-it-pyrs syntax tree as markdown.py reads markdown-it-py's tokens."""
+
+    def __init__(self) -> None:
+        self.word_count = 0
+        self.headings: list[tuple[int, str, str]] = []
+        self.first_paragraph: tuple[str, str] | None = None  # (Instagram, Facebook)
+        self.image_sources: list[str] = []
+        self._images: list[Node] = []  # image nodes, in the order of their tags in the HTML
+        self._heading_ids: set[str] = set()
+        self._list_depth = 0
+        self._quote_depth = 0
+        self._after_image = False
+
+    def read_blocks(self, nodes: Sequence[Node], fb: list[str], ig: list[str]) -> None:
+        """Append the plain text of each block among nodes to fb (Facebook) and ig (Instagram)."""
+        run: list[Node] = []  # inline nodes of a paragraph a tight list item does not show
+        for node in nodes:
+            name = node.name
+            if name in _INLINE_NODES:
+                run.append(node)
+                continue
+            if run:
+                self._read_paragraph(run, fb, ig)
+                run = []
+            if name == "paragraph":
+                text_fb, text_ig = self._read_paragraph(node.children, fb, ig)
+                if self.first_paragraph is None and self._list_depth == 0 and text_ig:
+                    self.first_paragraph = (" ".join(text_ig.split()), " ".join(text_fb.split()))
+            elif name == "heading" or name == "lheading":
+                self._read_heading(node, fb, ig)
+            elif name == "bullet_list" or name == "ordered_list":
+                self._read_list(node, fb, ig)
+            elif name == "blockquote":
+                self._quote_depth += 1
+                self.read_blocks(node.children, fb, ig)
+                self._quote_depth -= 1
+            elif name == "code_block" or name == "fence":
+                content = node.meta["content"]
+                self.word_count += len(content.split())
+                code = content.rstrip("\n")
+                if code:
+                    fb.append(code)
+                    ig.append(code)
+            elif name == "table":
+                self._read_table(node, fb, ig)
+            elif name not in _SILENT_NODES:
+                raise _NotLikeMarkdownItPy(name)
+        if run:
+            self._read_paragraph(run, fb, ig)
+
+    def _read_paragraph(
+        self, nodes: Sequence[Node], fb: list[str], ig: list[str]
+    ) -> tuple[str, str]:
+        """Append a paragraph's text to fb and ig unless empty; return it (Facebook, Instagram)."""
+        if self._quote_depth:
+            _check_lazy_lines(nodes)
+        text_fb, text_ig, _ = self._read_inline(nodes)
+        if text_fb:
+            fb.append(text_fb)
+        if text_ig:
+            ig.append(text_ig)
+        return text_fb, text_ig
+
+    def _read_heading(self, node: Node, fb: list[str], ig: list[str]) -> None:
+        """Append a heading's text to fb and ig, and note its level, text and unique id."""
+        text_fb, text_ig, title = self._read_inline(node.children)
+        if text_fb:
+            fb.append(text_fb)
+        if text_ig:
+            ig.append(text_ig)
+        # unique within the page as mdit_py_plugins.anchors makes them: "tips", "tips-1"...
+        slug = heading_id = heading_slug(title)
+        suffix = 1
+        while heading_id in self._heading_ids:
+            heading_id = f"{slug}-{suffix}"
+            suffix += 1
+        self._heading_ids.add(heading_id)
+        self.headings.append((int(node.meta["level"]), " ".join(text_ig.split()), heading_id))
+
+    def _read_list(self, node: Node, fb: list[str], ig: list[str]) -> None:
+        """Append a list to fb and ig, one item a line, nested blocks indented."""
+        # markdown-it-py notes no start for 1 and we read its 0 as no start too
+        number = int(node.meta.get("start") or 1) if node.name == "ordered_list" else None
+        items_fb: list[str] = []
+        items_ig: list[str] = []
+        self._list_depth += 1
+        for item in node.children:
+            if item.name != "list_item":
+                raise _NotLikeMarkdownItPy(item.name)
+            if number is None:
+                marker = BULLET + " "
+            else:
+                marker = f"{number}. "
+                number += 1
+            blocks_fb: list[str] = []
+            blocks_ig: list[str] = []
+            self.read_blocks(item.children, blocks_fb, blocks_ig)
+            item_ig = _item_text(marker, blocks_ig)
+            items_ig.append(item_ig)
+            items_fb.append(item_ig if blocks_fb == blocks_ig else _item_text(marker, blocks_fb))
+        self._list_depth -= 1
+        if items_fb:
+            fb.append("\n".join(items_fb))
+            ig.append("\n".join(items_ig))
+
+    def _read_table(self, node: Node, fb: list[str], ig: list[str]) -> None:
+        """Append a table to fb and ig, a line a row, cells joined by bars."""
+        rows_fb: list[str] = []
+        rows_ig: list[str] = []
+        for section in node.children:  # thead, tbody
+            for row in section.children:
+                cells = [self._read_inline(cell.children) for cell in row.children]
+                rows_fb.append(" | ".join(cell[0] for cell in cells))
+                rows_ig.append(" | ".join(cell[1] for cell in cells))
+        if rows_fb:
+            fb.append("\n".join(rows_fb))
+            ig.append("\n".join(rows_ig))
+
+    def _read_inline(self, nodes: Sequence[Node]) -> tuple[str, str, str]:
+        """Return inline nodes as plain text for (Facebook, Instagram) and as a heading's title."""
+        pieces: list[str] = []  # the text as Instagram shows it
+        links: list[tuple[int, int, str]] = []  # pieces[start:end] of each link, and its URL
+        title: list[str] = []  # what the anchors plugin reads: text and code, not image alt
+        self._after_image = False
+        self._read_inline_into(nodes, pieces, links, title)
+        text_ig = "".join(pieces).strip()
+        self.word_count += len(text_ig.split())
+        if not links:
+            return text_ig, text_ig, "".join(title)
+        for start, end, url in reversed(links):  # from the last, so the earlier stay in place
+            shown = _link_for_facebook("".join(pieces[start:end]), url)
+            if shown is not None:
+                pieces[start:end] = [shown]
+        return "".join(pieces).strip(), text_ig, "".join(title)
+
+    def _read_inline_into(
+        self,
+        nodes: Sequence[Node],
+        pieces: list[str],
+        links: list[tuple[int, int, str]],
+        title: list[str],
+    ) -> None:
+        """Append the text of inline nodes to pieces and title; note links and images."""
+        for node in nodes:
+            name = node.name
+            if name == "text" or name == "text_special":
+                piece = node.meta["content"]
+                title.append(piece)
+            elif name == "softbreak":
+                piece = " "
+            elif name in _MARKUP_NODES:
+                self._read_inline_into(node.children, pieces, links, title)
+                continue
+            elif name == "link" or name == "autolink":
+                url = node.meta["url"]
+                _check_host(url)
+                start = len(pieces)
+                self._read_inline_into(node.children, pieces, links, title)
+                links.append((start, len(pieces), url))
+                continue
+            elif name == "hardbreak":
+                piece = "\n"
+            elif name == "code_inline":
+                piece = "".join(child.meta["content"] for child in node.children)
+                if not piece.strip(" "):
+                    raise _NotLikeMarkdownItPy("code of spaces alone")
+                title.append(piece)
+            elif name == "image":
+                url = node.meta["url"]
+                _check_host(url)
+                self.image_sources.append(_written_link(url))
+                self._images.append(node)
+                self._after_image = True
+                continue
+            else:
+                raise _NotLikeMarkdownItPy(name)
+            if self._after_image:
+                # the image is gone; do not leave the spaces on both sides of it behind
+                self._after_image = False
+                if not pieces or pieces[-1][-1:].isspace():
+                    piece = piece.lstrip(" ")
+                    if not piece:
+                        continue
+            pieces.append(piece)
+
+    def finish_html(self, html: str, resolve_image: ImageResolver | None) -> str:
+        """Return the Rust renderer's HTML with heading ids, our image tags and wrapped tables."""
+        tags = list(_HTML_TO_FINISH.finditer(html))
+        headings = sum(tag.group().startswith("<h") for tag in tags)
+        images = sum(tag.group().startswith("<img") for tag in tags)
+        if headings != len(self.headings) or images != len(self._images):
+            # cannot happen while every tag comes from Markdown; checked before any image
+            # is resolved, so markdown-it-py can start over cleanly
+            raise _NotLikeMarkdownItPy("tags and tree disagree")
+        heading_ids = iter(self.headings)
+        image_nodes = iter(zip(self._images, self.image_sources, strict=True))
+        out: list[str] = []
+        done = 0
+        for tag in tags:
+            out.append(html[done : tag.start()])
+            done = tag.end()
+            text = tag.group()
+            if text.startswith("<h"):
+                out.append(f'{text[:-1]} id="{escapeHtml(next(heading_ids)[2])}">')
+            elif text.startswith("<img"):
+                node, written = next(image_nodes)
+                ref = resolve_image(written) if resolve_image is not None else None
+                alt = _alt_text(node.children, joined=True)
+                out.append(_image_html(node.meta["url"], alt, node.meta.get("title") or "", ref))
+            elif text == "<table>\n":
+                out.append(_TABLE_WRAP_OPEN + text)
+            elif text == "</table>\n":
+                out.append(text + _TABLE_WRAP_CLOSE)
+            elif text.startswith("<a"):
+                out.append(text.replace(_EMPTY_TITLE, ""))
+            else:
+                out.append(_EMPTY_BLOCKQUOTE)
+        out.append(html[done:])
+        return "".join(out)
+
+
+def _alt_text(nodes: Sequence[Node], *, joined: bool) -> str:
+    """Return an image's alt text as markdown-it-py's renderInlineAsText gives it."""
+    # markdown-it-py turns escapes and entities into text one image deep, not in an
+    # image inside the alt text of another (its text_join rule)
+    out: list[str] = []
+    for node in nodes:
+        name = node.name
+        if name == "text" or (name == "text_special" and joined):
+            out.append(node.meta["content"])
+        elif name == "softbreak" or name == "hardbreak":
+            out.append("\n")
+        elif name == "image":
+            out.append(_alt_text(node.children, joined=False))
+        else:
+            out.append(_alt_text(node.children, joined=joined))
+    return "".join(out)
+
+
+def _check_lazy_lines(nodes: Sequence[Node]) -> None:
+    """Refuse a quoted paragraph with a line that markdown-it-py would read as a list item."""
+    after_break = False
+    for node in nodes:
+        name = node.name
+        if after_break and name == "text" and _LIST_ITEM_START.match(node.meta["content"]):
+            raise _NotLikeMarkdownItPy("a list item after a quoted paragraph")
+        after_break = name == "softbreak" or name == "hardbreak"
+        children = node.children
+        if children:
+            _check_lazy_lines(children)
+
+
+def _check_host(url: str) -> None:
+    """Refuse an address whose host markdown-it-py would write as punycode or IPv6."""
+    if "%" in url:  # the port percent-encodes such a host
+        host = mdurl.parse(mdurl.decode(url), slashes_denote_host=True).hostname
+        if host and (not host.isascii() or ":" in host):
+            raise _NotLikeMarkdownItPy(url)
