@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 import re
 import tomllib
 import types
@@ -281,32 +283,32 @@ class Config:
         """A path from config.toml, resolved against the folder config.toml is in."""
         return (self.root / relative).resolve()
 
-    @property
+    @functools.cached_property
     def posts_dir(self) -> Path:
         """Where the Markdown posts are."""
         return self.folder(self.site.posts)
 
-    @property
+    @functools.cached_property
     def templates_dir(self) -> Path:
         """Where the Jinja2 templates are."""
         return self.folder(self.site.templates)
 
-    @property
+    @functools.cached_property
     def output_dir(self) -> Path:
         """Where the website is written."""
         return self.folder(self.site.output)
 
-    @property
+    @functools.cached_property
     def cache_dir(self) -> Path:
         """Where cached work is kept between runs (safe to delete)."""
         return self.folder(self.site.cache)
 
-    @property
+    @functools.cached_property
     def preview_dir(self) -> Path:
         """Where the private preview is written (never deployed)."""
         return self.folder(self.site.preview)
 
-    @property
+    @functools.cached_property
     def ledger_path(self) -> Path:
         """The SQLite ledger."""
         return self.folder(self.publish.ledger)
@@ -318,10 +320,18 @@ class Config:
 
     def display_path(self, path: Path) -> str:
         """A path as a person would type it: relative to config.toml's folder when inside it."""
+        text = str(path)
+        root = self._root_prefix
+        if path.is_absolute() and text.startswith(root) and "/../" not in text:
+            return text[len(root) :]  # the common case, without asking the file system
         try:
             return str(path.resolve().relative_to(self.root.resolve()))
         except ValueError:
-            return str(path)
+            return text
+
+    @functools.cached_property
+    def _root_prefix(self) -> str:
+        return str(self.root.resolve()) + os.sep
 
 
 TABLES: dict[str, type] = {
