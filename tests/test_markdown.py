@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import string
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,10 +14,20 @@ from hypothesis import strategies as st
 from publisher.render.markdown import (
     ImageRef,
     RenderedMarkdown,
+    _render_with_markdown_it_py,
     heading_slug,
     reading_minutes,
     render_markdown,
 )
+from publisher.render.markdown_tree import (
+    _ASCII_SPACES,
+    _RUST_PARSER,
+    _UNICODE_SPACES,
+    _may_panic,
+    render_with_markdown_it_pyrs,
+)
+
+MAKE_CORPUS = Path(__file__).resolve().parents[1] / "bench" / "make_corpus.py"
 
 
 def text(source: str) -> str:
@@ -525,3 +538,231 @@ def test_psoas_article_reads_right_as_plain_text() -> None:
     assert rendered.word_count == len(rendered.text_instagram.split()) - 9 - 4 == 514
     assert reading_minutes(rendered.word_count) == 2
     assert "<li><strong>Psoas major:</strong> Runs from" in rendered.html
+
+
+# --- the two engines ----------------------------------------------------------------------
+# render_markdown reads Markdown without raw HTML with markdown-it-pyrs, and must give what
+# markdown-it-py gives to the byte: every field, and the same calls to resolve_image.
+
+
+class RecordingResolver:
+    """Resolve every other image, and remember what was asked, in order."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def __call__(self, src: str) -> ImageRef | None:
+        self.asked.append(src)
+        if len(self.asked) % 2 == 0:
+            return None
+        return ImageRef(url=f'/images/{src}?w=800&h="1"', width=800, height=len(src))
+
+
+def assert_engines_agree(source: str) -> bool:
+    """Check the fast engine against markdown-it-py; tell whether the fast engine took source."""
+    fast = render_with_markdown_it_pyrs(source)
+    if fast is None:
+        # markdown-it-py renders what the fast engine hands back
+        assert render_markdown(source) == _render_with_markdown_it_py(source)
+        return False
+    assert fast == _render_with_markdown_it_py(source)
+    fast_resolver, reference_resolver = RecordingResolver(), RecordingResolver()
+    fast = render_with_markdown_it_pyrs(source, fast_resolver)
+    assert fast == _render_with_markdown_it_py(source, resolve_image=reference_resolver)
+    assert fast_resolver.asked == reference_resolver.asked
+    return True
+
+
+WORDS = st.sampled_from(
+    ["massage", "Tight", "hips", "x", "42", "café", "Ünïcödé", "肩こり", "💆", "don’t", "“so”"]
+    + ["&amp;", "&copy;", "&#8364;", "&nosuch;", "<script>", "</b>", "\\*", "a_b", "1 < 2"]
+)
+URLS = st.sampled_from(
+    ["https://example.org/book", "http://example.org/a?b=1&c=2", "/prices/", "#faq", "x.jpg"]
+    + ["mailto:info@example.org", "tel:+14129325535", "<two words.png>", "images/a%20b.jpg"]
+    + ["https://EXAMPLE.org/Ä", "javascript:alert(1)", "https://münchen.de/", "https://[::1]/"]
+)
+TITLES = st.sampled_from(["", ' "A title"', " 'x & y'", ' ""'])
+
+
+@st.composite
+def inline_markdown(draw: st.DrawFn, depth: int = 0) -> str:
+    """Draw a line of inline Markdown: words with emphasis, links, images, code and breaks."""
+    parts: list[str] = []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["word"] * 4 + ["em", "link", "image", "code", "auto"]))
+        if kind == "word" or depth > 1:
+            parts.append(draw(WORDS))
+        elif kind == "em":
+            marker = draw(st.sampled_from(["*", "_", "**", "__", "~~", "***"]))
+            parts.append(marker + draw(inline_markdown(depth + 1)) + marker)
+        elif kind == "link":
+            parts.append(f"[{draw(inline_markdown(depth + 1))}]({draw(URLS)}{draw(TITLES)})")
+        elif kind == "image":
+            parts.append(f"![{draw(inline_markdown(depth + 1))}]({draw(URLS)}{draw(TITLES)})")
+        elif kind == "code":
+            parts.append(draw(st.sampled_from(["`code`", "`` a`b ``", "`*not em*`", "` [a] `"])))
+        else:
+            parts.append(draw(st.sampled_from(["<https://example.org/a>", "<info@example.org>"])))
+    separators = st.sampled_from([" "] * 6 + ["\n", "  \n", "\\\n", ""])
+    return "".join(part + draw(separators) for part in parts).strip()
+
+
+@st.composite
+def block_markdown(draw: st.DrawFn, depth: int = 0) -> str:
+    """Draw a block of Markdown: a paragraph, heading, list, quote, table, code or rule."""
+    kinds = ["paragraph"] * 3 + ["heading", "setext", "hr", "code", "fence", "table"]
+    if depth < 2:
+        kinds += ["bullets", "numbers", "quote"]
+    kind = draw(st.sampled_from(kinds))
+    line = draw(inline_markdown())
+    if kind == "heading":
+        return "#" * draw(st.integers(1, 6)) + " " + line.replace("\n", " ")
+    if kind == "setext":
+        return line + "\n" + draw(st.sampled_from(["===", "---"]))
+    if kind == "hr":
+        return draw(st.sampled_from(["---", "***", "___"]))
+    if kind == "code":
+        return "    " + line.replace("\n", "\n    ")
+    if kind == "fence":
+        fence = draw(st.sampled_from(["```", "~~~"]))
+        return f"{fence}{draw(st.sampled_from(['', 'py', 'sh x']))}\n{line}\n{fence}"
+    if kind == "table":
+        columns = draw(st.integers(1, 3))
+        rows = [
+            "| " + " | ".join(draw(WORDS) for _ in range(columns)) + " |"
+            for _ in range(draw(st.integers(1, 3)))
+        ]
+        aligns = (
+            "|"
+            + "|".join(draw(st.sampled_from(["---", ":--", "--:", ":-:"])) for _ in range(columns))
+            + "|"
+        )
+        return "\n".join([rows[0], aligns, *rows[1:]])
+    if kind in ("bullets", "numbers"):
+        start = draw(st.integers(0, 12))
+        marker = draw(st.sampled_from(["-", "*", "+"] if kind == "bullets" else [".", ")"]))
+        loose = draw(st.booleans())
+        items = []
+        for number in range(start, start + draw(st.integers(1, 3))):
+            bullet = marker if kind == "bullets" else f"{number}{marker}"
+            blocks = draw(st.lists(block_markdown(depth + 1), min_size=1, max_size=2))
+            body = "\n\n".join(blocks).replace("\n", "\n" + " " * (len(bullet) + 1))
+            items.append(f"{bullet} {body}")
+        return ("\n\n" if loose else "\n").join(items)
+    if kind == "quote":
+        body = "\n\n".join(draw(st.lists(block_markdown(depth + 1), min_size=1, max_size=2)))
+        return "> " + body.replace("\n", "\n> ")
+    return line
+
+
+@st.composite
+def article_markdown(draw: st.DrawFn) -> str:
+    """Draw an article: blocks, mostly apart, sometimes on the very next line."""
+    blocks = draw(st.lists(block_markdown(), min_size=1, max_size=6))
+    gaps = st.sampled_from(["\n\n"] * 3 + ["\n"])
+    return "".join(block + draw(gaps) for block in blocks)
+
+
+ARTICLES = article_markdown()
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=ARTICLES)
+def test_both_engines_give_the_same_for_generated_articles(source: str) -> None:
+    assert_engines_agree(source)
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=st.one_of(st.text(max_size=200), MARKDOWNISH))
+def test_both_engines_give_the_same_for_any_text(source: str) -> None:
+    assert_engines_agree(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "# Title\n\nText with a [link](https://example.org/) and **bold** words.\n",
+        "- one\n- two\n  1. nested\n  2. more\n\n> quoted *text*\n\n---\n",
+        "| a | b |\n|:-|--:|\n| 1 | |\n",
+        '![A girl, *back pain*](images/psoas.jpg "Psoas")\n\n## Tips\n\n## Tips\n',
+        "Tom &amp; Jerry &lt;3 &copy; &#8364;5 <script>alert(1)</script>\n",
+        "100 Noble Avenue  \nPittsburgh\\\nPA 15205\n",
+        "```py\ncode *here*\n```\n\n    indented\n",
+        "Run [`make all`](https://example.org/make) or `make [target]`.\n",
+        "> \n\n-\n\n#\n",
+        PSOAS,
+    ],
+)
+def test_the_fast_engine_takes_everyday_markdown(source: str) -> None:
+    assert assert_engines_agree(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "See [`make",  # markdown-it.rs panics
+        "[a `b](https://example.org/)",
+        "**Book now!**🌿",  # emphasis beside a symbol
+        "🌿**!now**",
+        "Price\u00a0list\n",  # a no-break space
+        "a\x0c\n",
+        "Bar | here\n---\n",  # a table of one column
+        "Header\n|---|\n",
+        "> a | b\n|---|---|\n",  # a table under a quote
+        "> quote\n| a | b |\n|---|---|\n",
+        "![**\\* 42\\** hips](x.jpg)\n",  # emphasis at the edge of alt text
+        "[ref]: /u ''x\n\n[ref]\n",  # a definition with an empty title
+        ">\t>\t\tcode\n",  # a tab in a quote
+        "```\nunclosed",  # an unclosed fence at the very end
+        "> quote\n2. item\n",  # a list after a quote
+        "`    `\n",  # code of spaces
+        "[a](https://münchen.de/) [b](http://[::1]/)\n",  # punycode and IPv6 hosts
+    ],
+)
+def test_markdown_it_py_renders_what_the_fast_engine_might_read_differently(source: str) -> None:
+    assert render_with_markdown_it_pyrs(source) is None
+    assert render_markdown(source) == _render_with_markdown_it_py(source)
+
+
+PANICKY = st.lists(
+    st.sampled_from([*"[]()!`\\<>|\n *_a@:", "``", "```", "](x)", "<http://a>", "\n\n", "> "]),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=PANICKY)
+def test_markdown_it_rs_never_panics_where_may_panic_says_no(source: str) -> None:
+    if not _may_panic(source):
+        _RUST_PARSER.tree(source)  # a panic is a BaseException and fails the test
+
+
+def test_line_ends_and_nul_are_read_as_markdown_it_py_reads_them() -> None:
+    for source in ("a\r\nb\rc\r\n\r\n- d\r\n", "a\x00b\n"):
+        assert assert_engines_agree(source)
+
+
+def test_the_unicode_spaces_are_all_that_str_isspace_knows() -> None:
+    expected = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()} - set(" \t\n\r")
+    assert set(_ASCII_SPACES + _UNICODE_SPACES) == expected
+
+
+def test_raw_html_is_never_left_to_the_fast_engine() -> None:
+    source = "<b>bold</b> and ![x](x.jpg)\n\n<div>\n\n| a |\n|---|\n"
+    rendered = render_markdown(source, allow_html=True)
+    assert rendered == _render_with_markdown_it_py(source, allow_html=True)
+    assert "<b>bold</b>" in rendered.html
+
+
+def test_both_engines_give_the_same_for_the_benchmark_corpus(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, str(MAKE_CORPUS), str(tmp_path), "--posts", "300"],
+        check=True,
+        capture_output=True,
+    )
+    posts = sorted(tmp_path.glob("*.md"))
+    assert len(posts) == 300
+    for post in posts:
+        body = post.read_text(encoding="utf-8").split("---", 2)[2]
+        assert assert_engines_agree(body), post.name

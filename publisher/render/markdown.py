@@ -13,9 +13,10 @@ Two engines give the same output:
 
 - markdown-it-py, here: its token stream feeds a renderer with our rules for headings, images
   and tables, and the plain-text walk. It is the reference, and the only engine for raw HTML.
-- markdown-it-pyrs, in publisher/render/markdown_tree.py: the same parser ported to Rust, about
-  fifteen times faster, for ``allow_html=False``. It hands back a source it might read unlike
-  markdown-it-py (rare corners of the syntax), and this module renders that one instead.
+- markdown-it-pyrs, in publisher/render/markdown_tree.py: the same parser ported to Rust, for
+  ``allow_html=False``; a post renders about three times faster. It hands back a source it
+  might read unlike markdown-it-py (rare corners of the syntax), and this module renders that
+  one instead.
 """
 
 from __future__ import annotations
@@ -67,30 +68,6 @@ class RenderedMarkdown:
 ImageResolver = Callable[[str], ImageRef | None]
 
 
-def render_markdown(
-    source: str,
-    *,
-    allow_html: bool = False,
-    resolve_image: ImageResolver | None = None,
-) -> RenderedMarkdown:
-    """Render a post's Markdown as HTML for the site and plain text for Facebook and Instagram."""
-    if not allow_html:
-        # imported here, not above: the fast engine is built on this module's rules
-        from publisher.render.markdown_tree import render_with_markdown_it_pyrs
-
-        rendered = render_with_markdown_it_pyrs(source, resolve_image)
-        if rendered is not None:
-            return rendered
-    return _render_with_markdown_it_py(source, allow_html=allow_html, resolve_image=resolve_image)
-
-
-def reading_minutes(word_count: int, words_per_minute: int = 230) -> int:
-    """Return the minutes a text of word_count words takes to read, rounded, at least 1."""
-    if words_per_minute <= 0:
-        raise ValueError(f"words_per_minute must be positive, not {words_per_minute}")
-    return max(1, (word_count + words_per_minute // 2) // words_per_minute)
-
-
 def heading_slug(title: str) -> str:
     """Return the id for a heading: lower-case words joined by '-', accents off Latin letters."""
     out: list[str] = []
@@ -113,7 +90,50 @@ def heading_slug(title: str) -> str:
     return unicodedata.normalize("NFC", "".join(out)) or "section"
 
 
-# --- plain-text rules both engines share -------------------------------------------------
+def _image_html(src: str, alt: str, title: str, ref: ImageRef | None) -> str:
+    """Return an image tag, sized and lazy when the site resolved its source to ref."""
+    parts = [f'<img src="{escapeHtml(ref.url if ref else src)}" alt="{escapeHtml(alt)}"']
+    if title:
+        parts.append(f' title="{escapeHtml(title)}"')
+    if ref is not None:
+        parts.append(f' width="{int(ref.width)}" height="{int(ref.height)}"')
+    parts.append(_IMAGE_LOADING)
+    return "".join(parts)
+
+
+def _image_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Render an image, sized and lazy when the site can resolve its source."""
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children, options, env) if token.children else ""
+    src = str(token.attrGet("src") or "")
+    resolve: ImageResolver | None = env.get(_RESOLVER_KEY)
+    ref = resolve(_written_link(src)) if resolve is not None else None
+    return _image_html(src, alt, str(token.attrGet("title") or ""), ref)
+
+
+def _table_open_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Open a table inside a div that scrolls sideways on small screens."""
+    return _TABLE_WRAP_OPEN + self.renderToken(tokens, idx, options, env)
+
+
+def _table_close_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Close a table and its scrolling div."""
+    return self.renderToken(tokens, idx, options, env) + _TABLE_WRAP_CLOSE
+
+
+def _build_parser(allow_html: bool) -> MarkdownIt:
+    """Return a CommonMark parser with tables, strikethrough and heading ids."""
+    md = MarkdownIt("commonmark", {"html": allow_html, "xhtmlOut": False})
+    md.enable(["table", "strikethrough"])
+    md.use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_slug)
+    md.add_render_rule("image", _image_rule)
+    md.add_render_rule("table_open", _table_open_rule)
+    md.add_render_rule("table_close", _table_close_rule)
+    return md
+
+
+# Built once: building a parser costs more than rendering a post.
+_PARSERS = {False: _build_parser(False), True: _build_parser(True)}
 
 
 def _written_link(url: str) -> str:
@@ -161,75 +181,6 @@ def _link_for_facebook(text: str, href: str) -> str | None:
     return f"{text} ({target})"
 
 
-def _item_text(marker: str, blocks: list[str]) -> str:
-    """Return a list item: marker on its first line, later lines indented two spaces."""
-    if len(blocks) == 1 and "\n" not in blocks[0]:
-        return marker + blocks[0]  # the usual item, a line of text
-    lines = [line for block in blocks for line in block.split("\n")]
-    if not lines:
-        return marker.rstrip()
-    return "\n".join([marker + lines[0]] + ["  " + line if line else "" for line in lines[1:]])
-
-
-def _tidy(text: str) -> str:
-    """Strip trailing spaces and the text's ends; never leave two blank lines in a row."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        line = line.rstrip()
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
-
-
-def _image_html(src: str, alt: str, title: str, ref: ImageRef | None) -> str:
-    """Return an image tag, sized and lazy when the site resolved its source to ref."""
-    parts = [f'<img src="{escapeHtml(ref.url if ref else src)}" alt="{escapeHtml(alt)}"']
-    if title:
-        parts.append(f' title="{escapeHtml(title)}"')
-    if ref is not None:
-        parts.append(f' width="{int(ref.width)}" height="{int(ref.height)}"')
-    parts.append(_IMAGE_LOADING)
-    return "".join(parts)
-
-
-# --- markdown-it-py: the reference engine, and the one for raw HTML ----------------------
-
-
-def _image_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    """Render an image, sized and lazy when the site can resolve its source."""
-    token = tokens[idx]
-    alt = self.renderInlineAsText(token.children, options, env) if token.children else ""
-    src = str(token.attrGet("src") or "")
-    resolve: ImageResolver | None = env.get(_RESOLVER_KEY)
-    ref = resolve(_written_link(src)) if resolve is not None else None
-    return _image_html(src, alt, str(token.attrGet("title") or ""), ref)
-
-
-def _table_open_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    """Open a table inside a div that scrolls sideways on small screens."""
-    return _TABLE_WRAP_OPEN + self.renderToken(tokens, idx, options, env)
-
-
-def _table_close_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    """Close a table and its scrolling div."""
-    return self.renderToken(tokens, idx, options, env) + _TABLE_WRAP_CLOSE
-
-
-def _build_parser(allow_html: bool) -> MarkdownIt:
-    """Return a CommonMark parser with tables, strikethrough and heading ids."""
-    md = MarkdownIt("commonmark", {"html": allow_html, "xhtmlOut": False})
-    md.enable(["table", "strikethrough"])
-    md.use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_slug)
-    md.add_render_rule("image", _image_rule)
-    md.add_render_rule("table_open", _table_open_rule)
-    md.add_render_rule("table_close", _table_close_rule)
-    return md
-
-
-# Built once: building a parser costs more than rendering a post.
-_PARSERS = {False: _build_parser(False), True: _build_parser(True)}
-
-
 def _inline_text(children: Sequence[Token], images: list[str]) -> tuple[str, str]:
     """Return an inline run as plain text for (Facebook, Instagram); collect image sources."""
     fb: list[str] = []
@@ -270,6 +221,16 @@ def _inline_text(children: Sequence[Token], images: list[str]) -> tuple[str, str
         fb.append(piece)
         ig.append(piece)
     return "".join(fb).strip(), "".join(ig).strip()
+
+
+def _item_text(marker: str, blocks: list[str]) -> str:
+    """Return a list item: marker on its first line, later lines indented two spaces."""
+    if len(blocks) == 1 and "\n" not in blocks[0]:
+        return marker + blocks[0]  # the usual item, a line of text
+    lines = [line for block in blocks for line in block.split("\n")]
+    if not lines:
+        return marker.rstrip()
+    return "\n".join([marker + lines[0]] + ["  " + line if line else "" for line in lines[1:]])
 
 
 def _plain_text(tokens: Sequence[Token], texts: dict[int, str]) -> str:
@@ -328,6 +289,33 @@ def _plain_text(tokens: Sequence[Token], texts: dict[int, str]) -> str:
     return _tidy("\n\n".join(frames[0]))
 
 
+def _tidy(text: str) -> str:
+    """Strip trailing spaces and the text's ends; never leave two blank lines in a row."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip()
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def render_markdown(
+    source: str,
+    *,
+    allow_html: bool = False,
+    resolve_image: ImageResolver | None = None,
+) -> RenderedMarkdown:
+    """Render a post's Markdown as HTML for the site and plain text for Facebook and Instagram."""
+    if not allow_html:
+        # imported here, not above: the fast engine is built on this module's rules
+        from publisher.render.markdown_tree import render_with_markdown_it_pyrs
+
+        rendered = render_with_markdown_it_pyrs(source, resolve_image)
+        if rendered is not None:
+            return rendered
+    return _render_with_markdown_it_py(source, allow_html=allow_html, resolve_image=resolve_image)
+
+
 def _render_with_markdown_it_py(
     source: str, *, allow_html: bool = False, resolve_image: ImageResolver | None = None
 ) -> RenderedMarkdown:
@@ -384,3 +372,10 @@ def _render_with_markdown_it_py(
         headings=tuple(headings),
         image_sources=tuple(images),
     )
+
+
+def reading_minutes(word_count: int, words_per_minute: int = 230) -> int:
+    """Return the minutes a text of word_count words takes to read, rounded, at least 1."""
+    if words_per_minute <= 0:
+        raise ValueError(f"words_per_minute must be positive, not {words_per_minute}")
+    return max(1, (word_count + words_per_minute // 2) // words_per_minute)

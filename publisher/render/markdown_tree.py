@@ -1,12 +1,13 @@
 """The fast engine of render_markdown: markdown-it-pyrs, for Markdown without raw HTML.
 
 markdown-it-pyrs binds markdown-it.rs, the Rust port of markdown-it by the author of
-markdown-it-py, and reads a post about fifteen times faster. One call builds the syntax tree,
-which gives the plain texts, headings and images; a second writes the HTML in Rust, which is
-then finished here: an id into each heading tag, our image tag in place of each ``<img>``, a
-scrolling div around each table. Editing generated HTML is safe only because raw HTML is off:
-every tag in it comes from Markdown syntax, and a tag written in the text comes out escaped.
-So this engine never serves ``allow_html=True``.
+markdown-it-py, and parses a post some ten times faster; with the Python that reads its tree,
+render_markdown takes about a third of the time it takes with markdown-it-py. One call builds
+the syntax tree, which gives the plain texts, headings and images; a second writes the HTML
+in Rust, which is then finished here: an id into each heading tag, our image tag in place of
+each ``<img>``, a scrolling div around each table. Editing generated HTML is safe only
+because raw HTML is off: every tag in it comes from Markdown syntax, and a tag written in the
+text comes out escaped. So this engine never serves ``allow_html=True``.
 
 The output must be markdown-it-py's to the byte; tests/test_markdown.py compares the two
 engines on generated Markdown and on a benchmark corpus. markdown-it.rs 0.6 reads a few
@@ -50,7 +51,14 @@ _RUST_PARSER = MarkdownIt("zero").enable_many(_RUST_RULES)
 
 # Where markdown-it.rs 0.6 reads a source unlike markdown-it-py, as the differential tests in
 # tests/test_markdown.py found. _rust_may_differ looks at the source for these:
-# - "[" and "`" together: "[`" without a closing backtick panics (markdown-it.rs issue 40)
+# - a "[" and a run of backticks that no later run of its length closes, in one paragraph:
+#   the port panics (markdown-it.rs issue 40: "[`"). _may_panic pairs the runs line by line
+#   and cell by cell, which leaves a run open wherever the paragraph would, and gives up
+#   where an escape or an autolink could take a backtick out of a run
+_BACKTICKS = re.compile(r"`+")
+_AUTOLINK_WITH_BACKTICK = re.compile(r"<[^<>\s]*`[^<>\s]*>")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_INLINE_PIECE_ENDS = re.compile(r"[\n|]")
 # - whitespace other than space, tab and line ends (no-break space, form feed...):
 #   markdown-it-py strips it from the ends of paragraphs, headings and cells, the port not
 _ASCII_SPACES = "\x0b\x0c\x1c\x1d\x1e\x1f"  # the rest of what str.isspace() calls space
@@ -60,19 +68,32 @@ _UNICODE_SPACES = (
 # - "*", "_" or "~" beside a symbol such as an emoji or "€" ("**Book now!**🌿"): CommonMark
 #   0.31 counts symbols as punctuation for emphasis, the port follows an older version
 _DELIMITER_BESIDE_NON_ASCII = re.compile(r"[*_~](?:(?=[^\x00-\x7f])|(?<=[^\x00-\x7f].))")
+# - a table's line of dashes in a paragraph with a ">" or a fence in it: markdown-it-py
+#   makes a table of a line that opens a quote or a fence, and reads a table after a quoted
+#   paragraph as more of that paragraph; the port does neither
 # - a one-column table: markdown-it-py wants a "|" in the header line, the port only in the
 #   line of dashes below it
-_DASHES_LINE = re.compile(r"\n[ \t>]*\|?[ \t]*:?-+:?[ \t]*\|?[ \t]*(?=\n|$)")
+_DELIMITER_ROW = re.compile(
+    r"\n[ \t>]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*(?=\n|$)"
+)
+_OPENS_BLOCK = (">", "```", "~~~")
 # - a tab after a block quote marker: the two expand it to different widths
 _TAB_IN_QUOTE = re.compile(r">[^\n]*\t")
 # - an unclosed fence at the very end of a source without a final line end: the port ends the
 #   code with a line end
 _FENCE_MARKERS = ("```", "~~~")
+# - a link reference definition with an empty title and more text on its line: markdown-it-py
+#   drops the whole definition (its empty title reads as none), the port only the title
+_EMPTY_DEFINITION_TITLE = re.compile(r"""''|""|\(\)""")
 # The tree reader raises _NotLikeMarkdownItPy at these:
 # - a line in a block quote that starts a list that may not interrupt a paragraph ("2. b",
 #   an empty "-"): markdown-it-py ends the quote there, the port reads on in the paragraph
 _LIST_ITEM_START = re.compile(r"(?:[-+*]|[0-9]{1,9}[.)])(?:[ \t]|$)")
 # - a code span of spaces alone: the port strips a space from each end
+# - "*", "_" or "~" first or last in an image's alt text, beside punctuation or a space:
+#   markdown-it-py reads the alt text alone, the port within the text around it, so the two
+#   may pair the markers differently
+_DELIMITERS = "*_~"
 # - a link to a host markdown-it-py writes as punycode ("münchen.de") or an IPv6 address: the
 #   port percent-encodes it
 
@@ -92,7 +113,6 @@ _INLINE_NODES = frozenset(
     ("text", "text_special", "softbreak", "hardbreak", "code_inline", "em", "strong")
     + ("strikethrough", "link", "autolink", "image")
 )
-_MARKUP_NODES = frozenset(("em", "strong", "strikethrough"))
 _SILENT_NODES = frozenset(("hr", "definition"))  # blocks with nothing to read
 
 
@@ -118,7 +138,7 @@ def render_with_markdown_it_pyrs(
             raise
         return None
 
-    reader = _TreeReader()
+    reader = _TreeReader(source)
     fb_blocks: list[str] = []
     ig_blocks: list[str] = []
     try:
@@ -146,9 +166,10 @@ def _rust_may_differ(source: str) -> bool:
     """Tell whether source holds something markdown-it.rs may read unlike markdown-it-py."""
     if (
         any(space in source for space in _ASCII_SPACES)
-        or ("`" in source and "[" in source)  # markdown-it.rs 0.6.0 panics on "[`"
+        or _may_panic(source)
         or _TAB_IN_QUOTE.search(source)
         or (not source.endswith("\n") and any(fence in source for fence in _FENCE_MARKERS))
+        or ("]:" in source and _EMPTY_DEFINITION_TITLE.search(source))
     ):
         return True
     if not source.isascii():
@@ -159,18 +180,53 @@ def _rust_may_differ(source: str) -> bool:
             for neighbour in source[at - 1 : at] + source[at + 1 : at + 2]:
                 if unicodedata.category(neighbour).startswith("S"):
                     return True
-    for match in _DASHES_LINE.finditer(source):
-        line = match.group()
+    for match in _DELIMITER_ROW.finditer(source):
+        row = match.group()
         above = source[source.rfind("\n", 0, match.start()) + 1 : match.start()]
-        if above.strip() and ("|" in above) != ("|" in line):
+        if not above.strip():
+            continue
+        paragraph = source[source.rfind("\n\n", 0, match.start()) + 1 : match.start()]
+        if any(opener in paragraph for opener in _OPENS_BLOCK):
+            return True
+        one_column = "|" not in row.strip(" \t\n>").strip("|")
+        if one_column and ("|" in above) != ("|" in row):
             return True
     return False
+
+
+def _may_panic(source: str) -> bool:
+    """Tell whether a "[" shares a paragraph with a run of backticks left open: a port panic."""
+    if "[" not in source or "`" not in source:
+        return False
+    for chunk in _BLANK_LINE.split(source):
+        bracket = chunk.find("[")
+        if bracket == -1 or chunk.find("`", bracket) == -1:
+            continue
+        if "\\`" in chunk or _AUTOLINK_WITH_BACKTICK.search(chunk):
+            return True
+        if not all(_backticks_pair_up(piece) for piece in _INLINE_PIECE_ENDS.split(chunk)):
+            return True
+    return False
+
+
+def _backticks_pair_up(text: str) -> bool:
+    """Tell whether each run of backticks in text is closed by the next run of its length."""
+    lengths = [len(run) for run in _BACKTICKS.findall(text)]
+    index = 0
+    while index < len(lengths):
+        try:
+            index = lengths.index(lengths[index], index + 1) + 1
+        except ValueError:
+            return False
+    return True
 
 
 class _TreeReader:
     """Read a markdown-it-pyrs syntax tree as markdown.py reads markdown-it-py's tokens."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._source_bytes: bytes | None = None  # the offsets in the tree count UTF-8 bytes
         self.word_count = 0
         self.headings: list[tuple[int, str, str]] = []
         self.first_paragraph: tuple[str, str] | None = None  # (Instagram, Facebook)
@@ -179,6 +235,11 @@ class _TreeReader:
         self._heading_ids: set[str] = set()
         self._list_depth = 0
         self._quote_depth = 0
+        # the inline run being read
+        self._fb: list[str] = []
+        self._ig: list[str] = []
+        self._title: list[str] = []
+        self._pending: str | None = None  # text not yet ended by a tag
         self._after_image = False
 
     def read_blocks(self, nodes: Sequence[Node], fb: list[str], ig: list[str]) -> None:
@@ -288,70 +349,105 @@ class _TreeReader:
 
     def _read_inline(self, nodes: Sequence[Node]) -> tuple[str, str, str]:
         """Return inline nodes as plain text for (Facebook, Instagram) and as a heading's title."""
-        pieces: list[str] = []  # the text as Instagram shows it
-        links: list[tuple[int, int, str]] = []  # pieces[start:end] of each link, and its URL
-        title: list[str] = []  # what the anchors plugin reads: text and code, not image alt
+        self._fb = []
+        self._ig = []
+        self._title = []  # what the anchors plugin reads: text and code, no alt text
+        self._pending = None
         self._after_image = False
-        self._read_inline_into(nodes, pieces, links, title)
-        text_ig = "".join(pieces).strip()
+        self._read_inline_into(nodes)
+        self._flush_text()
+        text_ig = "".join(self._ig).strip()
         self.word_count += len(text_ig.split())
-        if not links:
-            return text_ig, text_ig, "".join(title)
-        for start, end, url in reversed(links):  # from the last, so the earlier stay in place
-            shown = _link_for_facebook("".join(pieces[start:end]), url)
-            if shown is not None:
-                pieces[start:end] = [shown]
-        return "".join(pieces).strip(), text_ig, "".join(title)
+        return "".join(self._fb).strip(), text_ig, "".join(self._title)
 
-    def _read_inline_into(
-        self,
-        nodes: Sequence[Node],
-        pieces: list[str],
-        links: list[tuple[int, int, str]],
-        title: list[str],
-    ) -> None:
-        """Append the text of inline nodes to pieces and title; note links and images."""
+    def _read_inline_into(self, nodes: Sequence[Node]) -> None:
+        """Add the text of inline nodes, as markdown-it-py's inline tokens would give it."""
+        # markdown-it-py joins adjacent text tokens into one, and leaves an empty text token
+        # on the outer side of each "**" or "__"; the text right after an image depends on
+        # those pieces, so they are rebuilt here: text waits in _pending until a tag ends it
         for node in nodes:
             name = node.name
             if name == "text" or name == "text_special":
-                piece = node.meta["content"]
-                title.append(piece)
-            elif name == "softbreak":
-                piece = " "
-            elif name in _MARKUP_NODES:
-                self._read_inline_into(node.children, pieces, links, title)
+                content = node.meta["content"]
+                self._title.append(content)
+                self._pending = content if self._pending is None else self._pending + content
                 continue
+            if name == "strong":
+                self._add_piece(self._pending or "")
+                self._pending = None
+                self._read_inline_into(node.children)
+                self._flush_text()
+                self._pending = ""
+                continue
+            if self._pending is not None:
+                self._flush_text()
+            if name == "softbreak":
+                self._add_piece(" ")
+            elif name == "em" or name == "strikethrough":
+                self._read_inline_into(node.children)
+                self._flush_text()
             elif name == "link" or name == "autolink":
                 url = node.meta["url"]
                 _check_host(url)
-                start = len(pieces)
-                self._read_inline_into(node.children, pieces, links, title)
-                links.append((start, len(pieces), url))
-                continue
+                start = len(self._fb)
+                self._read_inline_into(node.children)
+                self._flush_text()
+                shown = _link_for_facebook("".join(self._fb[start:]), url)
+                if shown is not None:
+                    self._fb[start:] = [shown]
             elif name == "hardbreak":
-                piece = "\n"
+                self._add_piece("\n")
             elif name == "code_inline":
-                piece = "".join(child.meta["content"] for child in node.children)
-                if not piece.strip(" "):
+                code = "".join(child.meta["content"] for child in node.children)
+                if not code.strip(" "):
                     raise _NotLikeMarkdownItPy("code of spaces alone")
-                title.append(piece)
+                self._title.append(code)
+                self._add_piece(code)
             elif name == "image":
                 url = node.meta["url"]
                 _check_host(url)
+                self._check_alt_edges(node)
                 self.image_sources.append(_written_link(url))
                 self._images.append(node)
                 self._after_image = True
-                continue
             else:
                 raise _NotLikeMarkdownItPy(name)
-            if self._after_image:
-                # the image is gone; do not leave the spaces on both sides of it behind
-                self._after_image = False
-                if not pieces or pieces[-1][-1:].isspace():
-                    piece = piece.lstrip(" ")
-                    if not piece:
-                        continue
-            pieces.append(piece)
+
+    def _check_alt_edges(self, image: Node) -> None:
+        """Refuse an image whose alt text starts or ends with an emphasis marker out of a word."""
+        if not image.children or image.srcmap is None:
+            return
+        last = image.children[-1].srcmap
+        if last is None:
+            raise _NotLikeMarkdownItPy("an image without source offsets")
+        if self._source_bytes is None:
+            self._source_bytes = self._source.encode()
+        alt = self._source_bytes[image.srcmap[0] + 2 : last[1]].decode()  # from "![" to "]"
+        after_start = alt.lstrip(_DELIMITERS)
+        before_end = alt.rstrip(_DELIMITERS)
+        if (after_start != alt and not after_start[:1].isalnum()) or (
+            before_end != alt and not before_end[-1:].isalnum()
+        ):
+            raise _NotLikeMarkdownItPy("an emphasis marker at an edge of alt text")
+
+    def _flush_text(self) -> None:
+        """Add the text waiting in _pending as one piece."""
+        if self._pending is not None:
+            piece = self._pending
+            self._pending = None
+            self._add_piece(piece)
+
+    def _add_piece(self, piece: str) -> None:
+        """Add a piece of inline text for Facebook and Instagram."""
+        if self._after_image:
+            # the image is gone; do not leave the spaces on both sides of it behind
+            self._after_image = False
+            if not self._ig or self._ig[-1][-1:].isspace():
+                piece = piece.lstrip(" ")
+                if not piece:
+                    return
+        self._fb.append(piece)
+        self._ig.append(piece)
 
     def finish_html(self, html: str, resolve_image: ImageResolver | None) -> str:
         """Return the Rust renderer's HTML with heading ids, our image tags and wrapped tables."""
