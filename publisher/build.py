@@ -387,9 +387,9 @@ def build_site(
         stats, trees[str(target)] = write_linked_tree(manifest, target, trees.get(str(target)))
         index.set_state("trees", trees)
         depends = sorted({d for p in state.prepared.values() for d in p.depends})
-        index.set_state("depends", depends)
         if depends != (index.get_state("depends") or []):
             quick = input_signature(config, index, depends, given)
+            index.set_state("depends", depends)
         index.set_state(
             "last_build",
             LastBuild(quick, str(target), at, sorted(times), published, stats.files, problems),
