@@ -711,6 +711,8 @@ def test_the_fast_engine_takes_everyday_markdown(source: str) -> None:
         "Header\n|---|\n",
         "> a | b\n|---|---|\n",  # a table under a quote
         "> quote\n| a | b |\n|---|---|\n",
+        "| a |\n|---|\n2. x\n",  # a list after a table
+        "~~a~~~~b~~\n",  # tildes inside a word
         "![**\\* 42\\** hips](x.jpg)\n",  # emphasis at the edge of alt text
         "[ref]: /u ''x\n\n[ref]\n",  # a definition with an empty title
         ">\t>\t\tcode\n",  # a tab in a quote

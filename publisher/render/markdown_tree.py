@@ -73,10 +73,14 @@ _DELIMITER_BESIDE_NON_ASCII = re.compile(r"[*_~](?:(?=[^\x00-\x7f])|(?<=[^\x00-\
 #   paragraph as more of that paragraph; the port does neither
 # - a one-column table: markdown-it-py wants a "|" in the header line, the port only in the
 #   line of dashes below it
+# - a line in a table that starts a list that may not interrupt a paragraph ("2. x", an
+#   empty "-"): markdown-it-py ends the table there, the port reads on in the table
 _DELIMITER_ROW = re.compile(
     r"\n[ \t>]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*(?=\n|$)"
 )
 _OPENS_BLOCK = (">", "```", "~~~")
+# - a run of three tildes or more inside a word ("~~a~~~~b~~"): the two split it differently
+_TILDES_IN_A_WORD = re.compile(r"[^\s~]~{3,}[^\s~]")
 # - a tab after a block quote marker: the two expand it to different widths
 _TAB_IN_QUOTE = re.compile(r">[^\n]*\t")
 # - an unclosed fence at the very end of a source without a final line end: the port ends the
@@ -86,8 +90,8 @@ _FENCE_MARKERS = ("```", "~~~")
 #   drops the whole definition (its empty title reads as none), the port only the title
 _EMPTY_DEFINITION_TITLE = re.compile(r"""''|""|\(\)""")
 # The tree reader raises _NotLikeMarkdownItPy at these:
-# - a line in a block quote that starts a list that may not interrupt a paragraph ("2. b",
-#   an empty "-"): markdown-it-py ends the quote there, the port reads on in the paragraph
+# - a line in a block quote that starts a list that may not interrupt a paragraph, as in a
+#   table above: markdown-it-py ends the quote there, the port reads on in the paragraph
 _LIST_ITEM_START = re.compile(r"(?:[-+*]|[0-9]{1,9}[.)])(?:[ \t]|$)")
 # - a code span of spaces alone: the port strips a space from each end
 # - "*", "_" or "~" first or last in an image's alt text, beside punctuation or a space:
@@ -168,6 +172,7 @@ def _rust_may_differ(source: str) -> bool:
         any(space in source for space in _ASCII_SPACES)
         or _may_panic(source)
         or _TAB_IN_QUOTE.search(source)
+        or ("~~~" in source and _TILDES_IN_A_WORD.search(source))
         or (not source.endswith("\n") and any(fence in source for fence in _FENCE_MARKERS))
         or ("]:" in source and _EMPTY_DEFINITION_TITLE.search(source))
     ):
@@ -191,6 +196,24 @@ def _rust_may_differ(source: str) -> bool:
         one_column = "|" not in row.strip(" \t\n>").strip("|")
         if one_column and ("|" in above) != ("|" in row):
             return True
+        if "|" in row and _list_in_table(source, match.end()):
+            return True
+    return False
+
+
+def _list_in_table(source: str, row_end: int) -> bool:
+    """Tell whether a line of the table whose delimiter row ends at row_end could start a list."""
+    start = row_end + 1
+    while start < len(source):
+        end = source.find("\n", start)
+        if end == -1:
+            end = len(source)
+        line = source[start:end].lstrip(" \t>")
+        if not line:
+            return False
+        if _LIST_ITEM_START.match(line):
+            return True
+        start = end + 1
     return False
 
 
