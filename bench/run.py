@@ -297,8 +297,13 @@ def rewritten_count(before: dict[str, int], after: dict[str, int]) -> int:
 
 
 def differing_files(a: Path, b: Path) -> list[str]:
-    """Paths (relative) whose bytes differ between two trees, or that only one tree has."""
+    """Paths (relative) whose bytes differ between two trees, or that only one tree has.
+
+    publisher's marker file is left out: it is bookkeeping, not part of the site, and names
+    the cached files the tree links to, which differ between two caches."""
     left, right = mtimes(a), mtimes(b)
+    left.pop(".publisher-output", None)
+    right.pop(".publisher-output", None)
     differ = sorted(set(left) ^ set(right))
     for name in sorted(set(left) & set(right)):
         if not filecmp.cmp(a / name, b / name, shallow=False):

@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import publisher
+from publisher.buildcodec import decode, encode
 from publisher.config import Config
 
 # Bump when what is cached changes shape or meaning.
-CACHE_FORMAT = "build-2"
-SCHEMA_VERSION = 2
+CACHE_FORMAT = "build-3"
+SCHEMA_VERSION = 3
 
 Signature = tuple[int, int, int]  # size, mtime_ns, inode
 
 
-def file_signature(path: Path) -> Signature | None:
+def file_signature(path: Path | str) -> Signature | None:
     """A cheap stand-in for a file's bytes: changes whenever the file is written."""
     try:
         info = os.stat(path)
@@ -56,6 +57,14 @@ def environment_fingerprint(config: Config) -> str:
     return digest.hexdigest()
 
 
+class Signatures(dict[str, "Signature | None"]):
+    """File signatures taken once per build, so the quick check and the cache see one stat."""
+
+    def __missing__(self, path: str) -> Signature | None:
+        value = self[path] = file_signature(path)
+        return value
+
+
 @dataclass
 class Prepared:
     """One post file after reading (and, when published, rendering): what the build keeps."""
@@ -67,11 +76,11 @@ class Prepared:
     problems: list[Any] = field(default_factory=list)  # ContentError
     page: Any = None  # publisher.build.PageResult, when rendered
 
-    def still_valid(self, signature: Signature | None) -> bool:
+    def still_valid(self, signature: Signature | None, signatures: Signatures) -> bool:
         """True while the file and every image it names are as they were."""
         if signature is None or signature != self.signature:
             return False
-        return all(file_signature(Path(p)) == s for p, s in self.depends.items())
+        return all(signatures[p] == s for p, s in self.depends.items())
 
 
 def slim(post: Any) -> Any:
@@ -114,7 +123,7 @@ class BuildIndex:
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS prepared (display TEXT PRIMARY KEY, environment TEXT, "
-            "signature TEXT, depends BLOB, post BLOB, problems BLOB, page BLOB)"
+            "signature TEXT, entry BLOB)"
         )
         self.db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB)")
 
@@ -122,20 +131,19 @@ class BuildIndex:
         """Every entry made in this environment (config, templates, version)."""
         out: dict[str, Prepared] = {}
         rows = self.db.execute(
-            "SELECT display, signature, depends, post, problems, page FROM prepared "
-            "WHERE environment = ?",
+            "SELECT display, signature, entry FROM prepared WHERE environment = ?",
             (self.environment,),
         )
-        loads = pickle.loads
-        for display, signature, depends, post, problems, page in rows:
+        for display, signature, entry in rows:
             try:
+                depends, post, problems, page = decode(entry)
                 out[display] = Prepared(
                     display,
                     tuple(int(n) for n in signature.split()) if signature else None,  # type: ignore[arg-type]
-                    loads(depends),
-                    loads(post),
-                    loads(problems),
-                    loads(page),
+                    depends,
+                    post,
+                    problems,
+                    page,
                 )
             except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
                 continue
@@ -147,20 +155,15 @@ class BuildIndex:
             return
         self.db.execute("BEGIN")
         try:
-            dumps = pickle.dumps
             self.db.executemany(
-                "INSERT OR REPLACE INTO prepared "
-                "(display, environment, signature, depends, post, problems, page) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO prepared (display, environment, signature, entry) "
+                "VALUES (?, ?, ?, ?)",
                 [
                     (
                         p.display,
                         self.environment,
                         " ".join(map(str, p.signature)) if p.signature else None,
-                        dumps(p.depends),
-                        dumps(slim(p.post)),
-                        dumps(p.problems),
-                        dumps(p.page),
+                        encode(p.depends, slim(p.post), p.problems, p.page),
                     )
                     for p in items
                 ],
@@ -175,7 +178,10 @@ class BuildIndex:
     def get_state(self, key: str) -> Any:
         """A value kept from the last build (its fingerprint...)."""
         row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        return pickle.loads(row[0]) if row else None
+        try:
+            return pickle.loads(row[0]) if row else None
+        except Exception:  # noqa: BLE001 - a value that cannot be read is a miss, never an error
+            return None
 
     def set_state(self, key: str, value: Any) -> None:
         """Keep a value for the next build."""

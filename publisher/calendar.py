@@ -75,6 +75,7 @@ def plan_deliveries(
     fixed: Mapping[tuple[str, str], datetime] | None = None,
     *,
     include_drafts: bool = False,
+    taken: Mapping[str, set[datetime]] | None = None,
 ) -> list[Delivery]:
     """Every delivery of every post, in the order they fall due (website first on a tie).
 
@@ -82,13 +83,14 @@ def plan_deliveries(
     its website time; with no slots configured, the website time plus the channel's
     offset. Two posts never share a slot on one channel. `fixed` holds the times of
     deliveries the ledger has already acted on: they keep their time and their slot.
+    `taken` holds slots already used by deliveries left out of `posts`.
     """
     fixed = fixed or {}
     ordered = sorted(
         (p for p in posts if include_drafts or not p.draft), key=lambda p: (p.date, p.slug)
     )
     deliveries: list[Delivery] = []
-    taken: dict[str, set[datetime]] = {channel: set() for channel in SOCIAL_CHANNELS}
+    taken = {channel: set((taken or {}).get(channel, ())) for channel in SOCIAL_CHANNELS}
     wanting_slot: list[tuple[Post, str]] = []
     for post in ordered:
         deliveries.append(Delivery(post, "website", post.date))

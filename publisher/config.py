@@ -110,6 +110,7 @@ class Business:
 DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
 
 
+@functools.lru_cache(maxsize=64)
 def parse_duration(text: str) -> timedelta:
     """'1d 2h 30m', '3h', '45m' or '0m' to a timedelta."""
     match = DURATION.match(text)
@@ -318,14 +319,14 @@ class Config:
         """The site's base URL without a trailing slash."""
         return self.site.base_url.rstrip("/")
 
-    def display_path(self, path: Path) -> str:
+    def display_path(self, path: Path | str) -> str:
         """A path as a person would type it: relative to config.toml's folder when inside it."""
         text = str(path)
         root = self._root_prefix
-        if path.is_absolute() and text.startswith(root) and "/../" not in text:
+        if os.path.isabs(text) and text.startswith(root) and "/../" not in text:
             return text[len(root) :]  # the common case, without asking the file system
         try:
-            return str(path.resolve().relative_to(self.root.resolve()))
+            return str(Path(text).resolve().relative_to(self.root.resolve()))
         except ValueError:
             return text
 

@@ -20,6 +20,9 @@ class ConfigError(PublisherError):
         prefix = f"{where}: [{key}] " if key else f"{where}: "
         super().__init__(prefix + message)
 
+    def __reduce__(self) -> tuple[object, ...]:  # pickled with what __init__ takes
+        return (type(self), (self.message, self.key, self.path))
+
 
 class ContentError(PublisherError):
     """A problem in a post, with its file and line."""
@@ -30,6 +33,9 @@ class ContentError(PublisherError):
         self.message = message
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:  # kept in the build cache with pickle
+        return (type(self), (self.message, self.path, self.line))
 
 
 class ChannelError(PublisherError):
@@ -53,9 +59,19 @@ class ChannelError(PublisherError):
         self.message = message
         super().__init__(f"{channel}: {message}")
 
+    def __reduce__(self) -> tuple[object, ...]:  # pickled with what __init__ takes
+        return (_remake_channel_error, (type(self), self.message, dict(self.__dict__)))
+
 
 class OutcomeUnknown(ChannelError):
     """The request may or may not have created something remotely: reconcile before retrying."""
 
     def __init__(self, message: str, *, channel: str):
         super().__init__(message, channel=channel, transient=True)
+
+
+def _remake_channel_error(kind: type, message: str, state: dict[str, object]) -> ChannelError:
+    error = ChannelError.__new__(kind)
+    PublisherError.__init__(error, f"{state['channel']}: {message}")
+    error.__dict__.update(state)
+    return error

@@ -151,10 +151,14 @@ def _walk_files(root: Path) -> dict[str, os.stat_result]:
     return found
 
 
-def _link(source: Path, target: Path) -> None:
-    """Hard-link a cached file into the site (copy when the cache is on another disk)."""
+def _link(source: Path | str, target: Path | str) -> None:
+    """Hard-link a cached file into the site (copy when the cache is on another disk); a
+    stray file where the link goes is replaced."""
     try:
         os.link(source, target)
+    except FileExistsError:
+        os.unlink(target)
+        _link(source, target)
     except OSError:
         shutil.copy2(source, target)
 
@@ -163,10 +167,15 @@ Manifest = dict[str, str]  # site path -> cached file it is a link to
 
 
 def manifest_id(manifest: Manifest) -> str:
-    """A short name for one exact set of files, written into the tree's marker."""
+    """A short name for one exact set of files, written into the tree's marker.
+
+    Cached files are named by their content, so the name is taken from the cache entry's own
+    name (kind/xx/key), not from where the cache folder is: two builds of the same site into
+    two caches write the same marker."""
     digest = hashlib.sha256()
     for path in sorted(manifest):
-        digest.update(f"{path}\0{manifest[path]}\n".encode())
+        entry = manifest[path].rsplit(os.sep, 3)[-3:]
+        digest.update(f"{path}\0{'/'.join(entry)}\n".encode())
     return digest.hexdigest()[:32]
 
 
@@ -192,7 +201,7 @@ class TreeMemory:
 
 
 def write_linked_tree(
-    manifest: dict[str, Path], output: Path, memory: TreeMemory | None = None
+    manifest: dict[str, str] | dict[str, Path], output: Path, memory: TreeMemory | None = None
 ) -> tuple[WriteStats, TreeMemory]:
     """Make `output` hold exactly `manifest` (site path -> cached file), swapped in whole.
 
@@ -290,17 +299,16 @@ def _update(tree: Path, has: Manifest, wanted: Manifest) -> None:
                 pass
             emptied.add((tree / relative).parent)
     made: set[str] = set()
+    root = str(tree)
     for relative, blob in wanted.items():
         if has.get(relative) == blob:
             continue
-        target = tree / relative
+        target = os.path.join(root, relative)
         parent = os.path.dirname(relative)
         if parent and parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.join(root, parent), exist_ok=True)
             made.add(parent)
-        if target.exists():
-            target.unlink()
-        _link(Path(blob), target)
+        _link(blob, target)
     for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
         while folder != tree and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()

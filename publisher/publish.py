@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-
-from publisher.calendar import SOCIAL_CHANNELS, Delivery, plan_deliveries
+from publisher.calendar import SOCIAL_CHANNELS, Delivery, channel_enabled, plan_deliveries
 from publisher.config import Config, parse_duration
 from publisher.content import Post, read_post
 from publisher.exceptions import ChannelError, OutcomeUnknown, PublisherError
@@ -495,6 +493,8 @@ class PublishingPass:
 
     def live(self, delivery: Delivery, record: Record, payload: dict[str, Any]) -> bool:
         """With [site] verify_live: the article (and Instagram image) must answer 200 before posting."""
+        import requests  # only here: a build that plans Instagram images needs none of it
+
         urls = [post_url(self.config, delivery.post)]
         if payload.get("image_url"):
             urls.append(payload["image_url"])
@@ -718,7 +718,19 @@ def instagram_plan(
     late = parse_duration(config.publish.max_lateness)
     needed: set[str] = set()
     deadlines: list[datetime] = []
-    for delivery in plan_deliveries(posts, config, fixed):
+    # A post whose Instagram delivery is over needs no image: leave it out of the plan, but
+    # keep the slot its delivery took, so the others are planned exactly as before.
+    over = {slug for slug, r in records.items() if r.state in (PUBLISHED, MISSED, SKIPPED)}
+    if over:
+        taken = {
+            fixed[(p.slug, "instagram")]
+            for p in posts
+            if p.slug in over and channel_enabled(p, "instagram", config)
+        }
+        posts = [p for p in posts if p.slug not in over]
+    else:
+        taken = set()
+    for delivery in plan_deliveries(posts, config, fixed, taken={"instagram": taken}):
         if delivery.channel != "instagram" or delivery.post.image is None:
             continue
         record = records.get(delivery.post.slug)

@@ -248,3 +248,13 @@ def test_broken_post_is_skipped_and_others_build(project):
         ("posts/badimg.md", 5),
     ]
     assert "posts/good/index.html" in project.files()
+
+
+def test_a_broken_post_is_reported_again_on_every_build(project):
+    """Its problem is kept in the build cache and shown again, build after build."""
+    project.post("good.md", "title: Good\ndate: 2026-10-01")
+    project.post("broken.md", "title: Broken\ndate: not a date")
+    for _ in range(3):
+        result = build_site(project.config, NOW)
+        assert [(p.path, p.line) for p in result.problems] == [("posts/broken.md", 3)]
+        assert "posts/good/index.html" in project.files()

@@ -246,3 +246,40 @@ def test_deploy_files_run_commands_that_exist():
             [sys.executable, "-m", "publisher", "publish", "--help"], capture_output=True, text=True
         ).stdout
     )
+
+
+def test_instagram_plan_keeps_the_slots_of_deliveries_that_are_over(make_project):
+    """Posts whose Instagram delivery is over are left out of the plan quickly, but the slot
+    each one took stays taken: the others are planned as they would be with them."""
+    from publisher.calendar import channel_enabled
+    from publisher.ledger import MISSED, PUBLISHED, Ledger
+    from publisher.publish import instagram_plan
+
+    from .conftest import BASE_CONFIG
+
+    project = make_project('[instagram]\nslots = ["Tue 12:00"]\n', base=BASE_CONFIG)
+    project.image("images/photo.jpg", (1080, 1080))
+    photo = "image: images/photo.jpg\nimage_alt: A photo"
+    for n, date in enumerate(["2026-12-01 09:00", "2026-12-01 09:30", "2026-12-02 08:00"]):
+        project.post(f"p{n}.md", f"title: P{n}\ndate: {date}\n{photo}")
+    posts = list(load_posts(project.config).posts)
+    now = local("2026-12-01T10:00")
+    plan = {d.post.slug: d.due for d in plan_deliveries(posts, project.config)
+            if d.channel == "instagram"}  # fmt: skip
+    assert plan == {
+        "p0": local("2026-12-01T12:00"),
+        "p1": local("2026-12-08T12:00"),
+        "p2": local("2026-12-15T12:00"),
+    }
+    with Ledger(project.config.ledger_path) as ledger:
+        # p0 was published and p1 missed, each in its own slot; p2 alone is still to go.
+        ledger.mark_many([("p0", "instagram", "posts/p0.md", plan["p0"], "sent")], PUBLISHED, now)
+        ledger.mark_many([("p1", "instagram", "posts/p1.md", plan["p1"], "late")], MISSED, now)
+    needed, deadlines = instagram_plan(project.config, posts, now)
+    assert needed == {"p2"}
+    # p2 keeps the third Tuesday: the two slots before it are still taken.
+    late = project.config.publish.max_lateness
+    from publisher.config import parse_duration
+
+    assert deadlines == [plan["p2"] + parse_duration(late)]
+    assert all(channel_enabled(p, "instagram", project.config) for p in posts)

@@ -189,3 +189,56 @@ def test_an_interrupted_update_leaves_the_site_and_the_next_build_right(make_pro
     shutil.copytree(project.posts, clean.posts)
     build_site(clean.config, NOW)
     assert project.files() == clean.files()
+
+
+def test_cache_entries_come_back_exactly_as_they_were_kept(project):
+    """The compact form of the build cache gives back equal objects, every field."""
+    from publisher.buildcache import BuildIndex, environment_fingerprint
+    from publisher.buildcodec import PICKLE, decode, encode
+
+    project.image("images/photo.jpg")
+    project.post(
+        "full.md",
+        "title: Every field\ndate: 2026-11-01T07:30:00-08:00\nslug: every-field\nauthor: Ann\n"
+        "summary: A summary.\nimage: images/photo.jpg\nimage_alt: A photo\ntags: [a, Bb]\n"
+        "facebook:\n  at: 2026-11-02 12:00\n  message: Hello\n"
+        "instagram:\n  at: 2026-11-03 12:00\n  caption: Hi\n  hashtags: [one, two]",
+    )
+    project.post("off.md", "title: Off\ndate: 2026-11-05 09:00\nfacebook: false\ninstagram: false")
+    project.post("broken.md", "title: Broken\ndate: not a date")
+    build_site(project.config, NOW)
+    config = project.config
+    index = BuildIndex(config.cache_dir, environment_fingerprint(config))
+    try:
+        kept = index.load_all()
+    finally:
+        index.close()
+    assert sorted(kept) == ["posts/broken.md", "posts/full.md", "posts/off.md"]
+    full = kept["posts/full.md"]
+    assert full.post.date == datetime(2026, 11, 1, 10, 30, tzinfo=NY)  # 07:30 at -08:00
+    assert full.post.facebook.at.tzinfo is config.tz and full.post.instagram.hashtags
+    assert full.page is not None and full.page.card.image is not None
+    assert kept["posts/broken.md"].problems and kept["posts/broken.md"].post is None
+    for entry in kept.values():
+        parts = (entry.depends, entry.post, entry.problems, entry.page)
+        blob = encode(*parts)
+        assert blob[:1] == b"M"
+        again = decode(blob)
+        assert again[0] == parts[0] and again[1] == parts[1] and again[3] == parts[3]
+        assert [str(e) for e in again[2]] == [str(e) for e in parts[2]]
+        if entry.post is not None:
+            assert again[1].lines == entry.post.lines
+    # A value the compact form does not know is kept with pickle, not lost.
+    # Times keep their zone, offset and fold (the repeated hour when clocks go back).
+    from datetime import timedelta, timezone
+
+    from publisher.buildcodec import _from_when, _when
+
+    for moment in (
+        datetime(2026, 11, 1, 1, 30, tzinfo=NY, fold=1),
+        datetime(2026, 3, 1, 7, 30, 5, 12, tzinfo=timezone(timedelta(hours=-8))),
+    ):
+        back = _from_when(_when(moment))
+        assert (back, back.utcoffset(), back.fold) == (moment, moment.utcoffset(), moment.fold)
+    unusual = encode({"p": (1, 2, 3)}, None, [], full.page.card)  # a Card where a page goes
+    assert unusual[:1] == PICKLE and decode(unusual)[3] == full.page.card

@@ -1,0 +1,244 @@
+"""A compact, quick form of the build cache's entries.
+
+Loading every entry is most of the time of a rebuild after one post changed, and pickle
+spends it on the general machinery (finding classes, rebuilding paths). An entry here is
+plain tuples, strings and numbers in `marshal`, and becomes its objects again by direct
+calls. Anything this form does not know (a new field type, say) falls back to pickle, so
+the cache stays correct; a field added to the classes below changes CACHE_FORMAT.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import marshal
+import pickle
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+MARSHAL = b"M"
+PICKLE = b"P"
+
+
+class _Unknown(Exception):
+    """A value this form does not handle: use pickle."""
+
+
+# The fields this form writes, in order; a class that has others is written with pickle.
+_FIELDS = {
+    "Post": (
+        "source", "display", "title", "date", "slug", "author", "body", "body_line", "summary",
+        "image", "image_alt", "tags", "draft", "facebook", "instagram", "lines", "digest",
+    ),
+    "ChannelOptions": ("enabled", "at", "text", "hashtags"),
+    "PageResult": ("path", "page_blob", "html_blob", "images", "card"),
+    "Card": (
+        "post", "path", "image", "description", "summary", "reading_minutes", "key",
+    ),
+    "CardPost": ("slug", "title", "date", "author", "image_alt", "tags", "display"),
+    "ImageRef": ("url", "width", "height"),
+}  # fmt: skip
+_CHECKED: set[type] = set()
+
+
+def _known(value: Any) -> Any:
+    """`value` itself, when its class has exactly the fields this form knows."""
+    kind = type(value)
+    if kind not in _CHECKED:
+        names = tuple(f.name for f in dataclasses.fields(value))
+        if _FIELDS.get(kind.__name__) != names:
+            raise _Unknown(kind)
+        _CHECKED.add(kind)
+    return value
+
+
+def _when(value: datetime | None) -> tuple[Any, ...] | None:
+    if value is None:
+        return None
+    tz = value.tzinfo
+    if isinstance(tz, ZoneInfo) and tz.key:
+        zone: str | float | None = tz.key
+    elif isinstance(tz, timezone):
+        offset = tz.utcoffset(None)
+        zone = offset.total_seconds()
+    elif tz is None:
+        zone = None
+    else:
+        raise _Unknown(tz)
+    return (
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        value.fold,
+        zone,
+    )
+
+
+_ZONES: dict[Any, Any] = {}
+
+
+def _zone(key: str | float | None) -> Any:
+    zone = _ZONES.get(key)
+    if zone is None and key is not None:
+        zone = ZoneInfo(key) if isinstance(key, str) else timezone(timedelta(seconds=key))
+        _ZONES[key] = zone
+    return zone
+
+
+def _from_when(data: tuple[Any, ...] | None) -> datetime | None:
+    if data is None:
+        return None
+    year, month, day, hour, minute, second, micro, fold, zone = data
+    return datetime(year, month, day, hour, minute, second, micro, _zone(zone), fold=fold)
+
+
+def _text(value: Any) -> Any:
+    if value is not None and type(value) is not str:
+        raise _Unknown(value)
+    return value
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if type(value) is not tuple or any(type(v) is not str for v in value):
+        raise _Unknown(value)
+    return value
+
+
+def _channel(options: Any) -> tuple[Any, ...]:
+    _known(options)
+    return (
+        bool(options.enabled),
+        _when(options.at),
+        _text(options.text),
+        _strings(options.hashtags),
+    )
+
+
+def _post(post: Any) -> tuple[Any, ...] | None:
+    if post is None:
+        return None
+    _known(post)
+    if type(post.lines) is not dict:
+        raise _Unknown(post.lines)
+    return (
+        str(post.source),
+        _text(post.display),
+        _text(post.title),
+        _when(post.date),
+        _text(post.slug),
+        _text(post.author),
+        _text(post.body),
+        int(post.body_line),
+        _text(post.summary),
+        None if post.image is None else str(post.image),
+        _text(post.image_alt),
+        _strings(post.tags),
+        bool(post.draft),
+        _channel(post.facebook),
+        _channel(post.instagram),
+        post.lines,
+        _text(post.digest),
+    )
+
+
+def _page(page: Any) -> tuple[Any, ...] | None:
+    if page is None:
+        return None
+    card = _known(_known(page).card)
+    slim = _known(card.post)
+    image = card.image if card.image is None else _known(card.image)
+    return (
+        _text(page.path),
+        _text(page.page_blob),
+        _text(page.html_blob),
+        tuple((_text(name), _text(blob)) for name, blob in page.images),
+        (
+            _text(slim.slug),
+            _text(slim.title),
+            _when(slim.date),
+            _text(slim.author),
+            _text(slim.image_alt),
+            _strings(slim.tags),
+            _text(slim.display),
+        ),
+        _text(card.path),
+        None if image is None else (_text(image.url), int(image.width), int(image.height)),
+        _text(card.description),
+        _text(card.summary),
+        int(card.reading_minutes),
+        _text(card.key),
+    )
+
+
+def encode(depends: dict[str, Any], post: Any, problems: list[Any], page: Any) -> bytes:
+    """One entry's parts as bytes (marshal when it can, else pickle)."""
+    try:
+        data = (
+            tuple((path, signature) for path, signature in depends.items()),
+            _post(post),
+            pickle.dumps(problems) if problems else b"",
+            _page(page),
+        )
+        return MARSHAL + marshal.dumps(data)
+    except (_Unknown, ValueError, TypeError, AttributeError):
+        return PICKLE + pickle.dumps((depends, post, problems, page))
+
+
+def decode(blob: bytes) -> tuple[dict[str, Any], Any, list[Any], Any]:
+    """The parts encode() was given (depends, post, problems, page)."""
+    if blob[:1] == PICKLE:
+        return pickle.loads(blob[1:])
+    if blob[:1] != MARSHAL:
+        raise ValueError("not a build cache entry")
+    from publisher.build import PageResult
+    from publisher.content import ChannelOptions, Post
+    from publisher.render.markdown import ImageRef
+    from publisher.render.site import Card, CardPost
+
+    depends_data, post_data, problems_data, page_data = marshal.loads(blob[1:])
+    depends = {path: signature for path, signature in depends_data}
+    post = None
+    if post_data is not None:
+        (source, display, title, date, slug, author, body, body_line, summary, image, image_alt,
+         tags, draft, facebook, instagram, lines, digest) = post_data  # fmt: skip
+        post = Post(
+            Path(source),
+            display,
+            title,
+            _from_when(date),  # type: ignore[arg-type]
+            slug,
+            author,
+            body,
+            body_line,
+            summary,
+            None if image is None else Path(image),
+            image_alt,
+            tags,
+            draft,
+            ChannelOptions(facebook[0], _from_when(facebook[1]), facebook[2], facebook[3]),
+            ChannelOptions(instagram[0], _from_when(instagram[1]), instagram[2], instagram[3]),
+            lines,
+            digest,
+        )
+    problems = pickle.loads(problems_data) if problems_data else []
+    page = None
+    if page_data is not None:
+        (path, page_blob, html_blob, images, slim, card_path, image_ref, description, summary,
+         minutes, key) = page_data  # fmt: skip
+        slug, title, date, author, image_alt, tags, slim_display = slim
+        card = Card(
+            CardPost(slug, title, _from_when(date), author, image_alt, tags, slim_display),  # type: ignore[arg-type]
+            card_path,
+            None if image_ref is None else ImageRef(*image_ref),
+            description,
+            summary,
+            minutes,
+            key,
+        )
+        page = PageResult(path, page_blob, html_blob, images, card)
+    return depends, post, problems, page
