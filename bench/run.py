@@ -107,6 +107,7 @@ class SizeResult:
     full: dict[str, list[Sample]] = field(default_factory=lambda: {t: [] for t in TOOL_ORDER})
     unchanged: list[Sample] = field(default_factory=list)
     edited: list[Sample] = field(default_factory=list)
+    edited_again: list[Sample] = field(default_factory=list)
     first_due: list[Sample] = field(default_factory=list)
     due: list[Sample] = field(default_factory=list)
     due_note: str = ""
@@ -384,6 +385,11 @@ def publisher_turn(
         post.write_bytes(original + f"\nOne more sentence, added in run {run}.\n".encode())
         edited = run_timed(publisher_command(corpus, "build", "--now", BUILD_NOW))
         result.edited.append(edited)
+        # The first change after a clean build also makes the spare copy of the site that
+        # every later update is swapped in from; the next edit is what staff see day to day.
+        post.write_bytes(original + f"\nAnother sentence, added in run {run}.\n".encode())
+        again = run_timed(publisher_command(corpus, "build", "--now", BUILD_NOW))
+        result.edited_again.append(again)
         if run == runs:
             check_identical(corpus, result)
     finally:
@@ -392,7 +398,7 @@ def publisher_turn(
     line = (
         f"publisher full {full.seconds:.2f} s {mb(full.peak_kib)} MB, "
         f"unchanged {unchanged.seconds:.2f} s ({result.rewritten[-1]} rewritten), "
-        f"one edited {edited.seconds:.2f} s"
+        f"one edited {edited.seconds:.2f} s, again {again.seconds:.2f} s"
     )
     if due_supported and not result.due_note:
         line += ", " + publish_due(corpus, result)
@@ -543,7 +549,10 @@ def size_table(result: SizeResult, versions: dict[str, str]) -> str:
         + " | ".join(f"{result.files[t]:,}" if t in result.files else "-" for t in TOOL_ORDER)
         + " |",
         f"| rebuild, nothing changed, seconds | {time_cell(result.unchanged)} | - | - |",
-        f"| rebuild after one post edited, seconds | {time_cell(result.edited)} | - | - |",
+        "| rebuild after one post edited (first change after the clean build), seconds | "
+        f"{time_cell(result.edited)} | - | - |",
+        "| rebuild after one more edit (a change after a change), seconds | "
+        f"{time_cell(result.edited_again) if result.edited_again else '-'} | - | - |",
         f"| `publish --due`, nothing due, seconds | {due} | - | - |",
         "| `publish --due`, first pass on a new ledger (archive: all missed), seconds | "
         f"{time_cell(result.first_due) if result.first_due else '-'} | - | - |",
@@ -577,6 +586,13 @@ def targets_table(results: dict[int, SizeResult]) -> str:
     def verdict(ok: bool) -> str:
         return "yes" if ok else "**no**"
 
+    def partly_met(first: bool, later: bool, identical: bool) -> str:
+        if not identical:
+            return "**no** (output differs)"
+        if first and later:
+            return "yes"
+        return "after a change, not after a clean build" if later else "**no**"
+
     rows: list[tuple[str, str, str]] = []
     for size in (1000, 10000):
         r = results.get(size)
@@ -603,11 +619,13 @@ def targets_table(results: dict[int, SizeResult]) -> str:
         ]
     else:
         edited = median_seconds(big.edited)
+        again = median_seconds(big.edited_again) if big.edited_again else edited
         rows.append(
             (
                 "Rebuild after one post changed, 10,000 posts: under 1 s, same output",
-                f"{seconds(edited)} s, identical: {'yes' if big.identical else 'no'}",
-                verdict(edited < 1 and bool(big.identical)),
+                f"{seconds(edited)} s after a clean build, {seconds(again)} s after a change; "
+                f"identical: {'yes' if big.identical else 'no'}",
+                partly_met(edited < 1, again < 1, bool(big.identical)),
             )
         )
         unchanged = median_seconds(big.unchanged)

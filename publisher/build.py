@@ -32,7 +32,7 @@ from publisher.content import (
     settle_posts,
 )
 from publisher.exceptions import ContentError
-from publisher.output import MARKER, WriteStats, write_linked_tree
+from publisher.output import MARKER, TreeMemory, WriteStats, write_linked_tree
 from publisher.render.images import inspect_image_once as inspect_image
 from publisher.render.images import instagram_image
 from publisher.render.markdown import ImageRef, render_markdown
@@ -153,7 +153,7 @@ class PageResult:
 
     path: str  # "posts/slug/"
     page_blob: str  # the page's bytes, in the cache
-    html_blob: str  # the article's HTML, for the feed
+    html_blob: str  # where the article's HTML is kept for the feed (written when needed)
     images: tuple[tuple[str, str], ...]  # (file name next to the page, cached copy)
     card: Card
 
@@ -210,7 +210,9 @@ def prepare_file(path: Path, config: Config, at: datetime | None) -> Prepared:
     prepared.page = PageResult(
         path=page.path,
         page_blob=page_blob,
-        html_blob=_blob(cache, page.rendered.html.encode("utf-8")),
+        # Only the feed's newest few need the article's HTML: it is named here, and written
+        # when the feed wants it (feed_html), sparing a file per post.
+        html_blob=str(cache.path("blobs", content_key(page.rendered.html.encode("utf-8")))),
         images=tuple(
             (f.path.rsplit("/", 1)[1], _copy_blob(cache, f.source)) for f in files if f.source
         ),
@@ -258,7 +260,8 @@ class ListMemo:
     def __call__(
         self, path: str, key: tuple[object, ...], render: Callable[[], bytes]
     ) -> OutputFile:
-        digest = content_key(self.environment, path, *map(str, key))
+        # repr keeps the parts apart unambiguously, and hashes in one go
+        digest = hashlib.sha256(repr((self.environment, path, key)).encode()).hexdigest()
         blob = self.known.get(digest)
         if blob is None or not os.path.exists(blob):
             blob = _blob(self.cache, render())
@@ -286,6 +289,7 @@ def gather(
     *,
     pages: bool = True,
     signatures: Signatures | None = None,
+    names: list[str] | None = None,
 ) -> SiteState:
     """Every post, from the cache where nothing it depends on changed, else read afresh.
 
@@ -296,7 +300,7 @@ def gather(
     previous = index.load_all()
     current: dict[str, Prepared] = {}
     todo: list[Path] = []
-    for name in post_file_names(config.posts_dir):
+    for name in post_file_names(config.posts_dir) if names is None else names:
         display = config.display_path(name)
         known = previous.get(display)
         if known is not None and known.still_valid(signatures[name], signatures):
@@ -361,6 +365,19 @@ def site_manifest(
     return manifest, len(results), problems
 
 
+def feed_html(result: PageResult, config: Config, cache: Cache) -> str:
+    """The cached file of a post's article HTML, made from its file if it is not there yet."""
+    if os.path.exists(result.html_blob):
+        return result.html_blob
+    source = config.root / result.card.post.display
+    post, problems = read_post(source, config)
+    page = plan_post(post, config)[0] if post is not None else None
+    if page is None:  # changed under us into something broken: the next build reports it
+        messages = "; ".join(str(p) for p in problems) or "it cannot be rendered"
+        raise ContentError(f"the post changed during the build ({messages}): build again", source)
+    return _blob(cache, page.rendered.html.encode("utf-8"))
+
+
 def site_files(
     cards: list[Card], renderer: SiteRenderer, at: datetime, results: list[PageResult], cache: Cache
 ) -> Iterator[OutputFile]:
@@ -370,7 +387,8 @@ def site_files(
     yield from tag_files
     updated = max((c.post.date for c in cards), default=at)
     newest = [
-        FeedEntry(r.card, Path(r.html_blob)) for r in results[: renderer.config.site.feed_entries]
+        FeedEntry(r.card, Path(feed_html(r, renderer.config, cache)))
+        for r in results[: renderer.config.site.feed_entries]
     ]
     yield renderer.feed(newest, updated)
     entries: list[tuple[str, datetime | None]] = [("", updated)]
@@ -420,12 +438,13 @@ def _build(
 ) -> BuildResult:
     try:
         given = instagram  # None: read from the ledger, so the ledger is an input too
-        signatures = Signatures()
-        quick = input_signature(config, index, index.get_state("depends") or [], given, signatures)
+        signatures, names = Signatures(), post_file_names(config.posts_dir)
+        known_depends = index.get_state("depends") or []
+        quick = input_signature(config, index, known_depends, given, signatures, names)
         last = index.get_state("last_build")
         if last is not None and last.still_current(quick, target, at):
             return BuildResult(target, last.published, last.unchanged(), last.problems)
-        state = gather(config, at, index, signatures=signatures)
+        state = gather(config, at, index, signatures=signatures, names=names)
         posts = list(state.loaded.posts)
         times = [p.date for p in posts]
         if instagram is None:
@@ -434,12 +453,14 @@ def _build(
             instagram, deadlines = instagram_plan(config, posts, at)
             times += deadlines
         manifest, published, problems = site_manifest(config, state, at, instagram, index)
-        trees = index.get_state("trees") or {}
-        stats, trees[str(target)] = write_linked_tree(manifest, target, trees.get(str(target)))
-        index.set_state("trees", trees)
+        key = f"tree {target}"
+        kept = index.get_state(key)
+        memory = TreeMemory.from_bytes(kept) if isinstance(kept, bytes) else None
+        stats, memory = write_linked_tree(manifest, target, memory)
+        index.set_state(key, memory.to_bytes())
         depends = sorted({d for p in state.prepared.values() for d in p.depends})
-        if depends != (index.get_state("depends") or []):
-            quick = input_signature(config, index, depends, given, signatures)
+        if depends != known_depends:
+            quick = input_signature(config, index, depends, given, signatures, names)
             index.set_state("depends", depends)
         index.set_state(
             "last_build",
@@ -482,15 +503,15 @@ def input_signature(
     depends: list[str],
     instagram: set[str] | None,
     signatures: Signatures | None = None,
+    names: list[str] | None = None,
 ) -> str:
     """A quick hash of everything a build reads: post files (by size, time and inode), the
     images they name, the templates and config (the index's environment) and the ledger."""
     signatures = Signatures() if signatures is None else signatures
     digest = hashlib.sha256(index.environment.encode())
-    for path in post_file_names(config.posts_dir):
-        digest.update(f"{path}\0{signatures[path]}\n".encode())
-    for path in depends:
-        digest.update(f"{path}\0{signatures[path]}\n".encode())
+    names = post_file_names(config.posts_dir) if names is None else names
+    for paths in (names, depends):
+        digest.update("".join([f"{path}\0{signatures[path]}\n" for path in paths]).encode())
     if instagram is None:
         for path in (
             config.ledger_path,

@@ -22,7 +22,7 @@ from publisher.config import Config
 
 # Bump when what is cached changes shape or meaning.
 CACHE_FORMAT = "build-3"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 Signature = tuple[int, int, int]  # size, mtime_ns, inode
 

@@ -10,6 +10,7 @@ the cache stays correct; a field added to the classes below changes CACHE_FORMAT
 from __future__ import annotations
 
 import dataclasses
+import functools
 import marshal
 import pickle
 from datetime import datetime, timedelta, timezone
@@ -189,17 +190,23 @@ def encode(depends: dict[str, Any], post: Any, problems: list[Any], page: Any) -
         return PICKLE + pickle.dumps((depends, post, problems, page))
 
 
+@functools.cache
+def _classes() -> tuple[type, ...]:
+    from publisher.build import PageResult
+    from publisher.content import ChannelOptions, Post
+    from publisher.render.markdown import ImageRef
+    from publisher.render.site import Card, CardPost
+
+    return ChannelOptions, Post, PageResult, Card, CardPost, ImageRef
+
+
 def decode(blob: bytes) -> tuple[dict[str, Any], Any, list[Any], Any]:
     """The parts encode() was given (depends, post, problems, page)."""
     if blob[:1] == PICKLE:
         return pickle.loads(blob[1:])
     if blob[:1] != MARSHAL:
         raise ValueError("not a build cache entry")
-    from publisher.build import PageResult
-    from publisher.content import ChannelOptions, Post
-    from publisher.render.markdown import ImageRef
-    from publisher.render.site import Card, CardPost
-
+    ChannelOptions, Post, PageResult, Card, CardPost, ImageRef = _classes()
     depends_data, post_data, problems_data, page_data = marshal.loads(blob[1:])
     depends = {path: signature for path, signature in depends_data}
     post = None
@@ -210,7 +217,7 @@ def decode(blob: bytes) -> tuple[dict[str, Any], Any, list[Any], Any]:
             Path(source),
             display,
             title,
-            _from_when(date),  # type: ignore[arg-type]
+            _from_when(date),
             slug,
             author,
             body,
@@ -232,7 +239,7 @@ def decode(blob: bytes) -> tuple[dict[str, Any], Any, list[Any], Any]:
          minutes, key) = page_data  # fmt: skip
         slug, title, date, author, image_alt, tags, slim_display = slim
         card = Card(
-            CardPost(slug, title, _from_when(date), author, image_alt, tags, slim_display),  # type: ignore[arg-type]
+            CardPost(slug, title, _from_when(date), author, image_alt, tags, slim_display),
             card_path,
             None if image_ref is None else ImageRef(*image_ref),
             description,

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from publisher.exceptions import PublisherError
 
@@ -132,6 +132,16 @@ class Record:
         )
 
 
+class Brief(NamedTuple):
+    """What planning needs of a delivery: Ledger.brief."""
+
+    slug: str
+    state: str
+    due_at: datetime
+    attempts: int
+    forced: bool
+
+
 @dataclass(frozen=True)
 class Event:
     """One line of the append-only attempt log."""
@@ -206,6 +216,17 @@ class Ledger:
         """Every record of one channel."""
         rows = self.db.execute("SELECT * FROM deliveries WHERE channel = ?", (channel,)).fetchall()
         return [Record.from_row(r) for r in rows]
+
+    def brief(self, channel: str) -> dict[str, Brief]:
+        """The few facts planning needs of every delivery of one channel, by slug (quick)."""
+        rows = self.db.execute(
+            "SELECT slug, state, due_at, attempts, forced FROM deliveries WHERE channel = ?",
+            (channel,),
+        )
+        return {
+            slug: Brief(slug, state, datetime.fromisoformat(due), attempts, bool(forced))
+            for slug, state, due, attempts, forced in rows
+        }
 
     def in_state(self, *states: str) -> list[Record]:
         """The records in any of `states`."""

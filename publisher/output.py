@@ -6,6 +6,7 @@ import ctypes
 import ctypes.util
 import hashlib
 import itertools
+import marshal
 import os
 import shutil
 from collections.abc import Iterable
@@ -198,6 +199,34 @@ class TreeMemory:
     output_id: str = ""
     spare: Manifest | None = None
     spare_id: str = ""
+
+    def to_bytes(self) -> bytes:
+        """A compact form to keep between builds (the cached files' common folder once)."""
+        # Cached files are CACHE/kind/xx/key: keep CACHE/ once (anything else is kept whole).
+        some = next((v for m in (self.output, self.spare) if m for v in m.values()), "")
+        prefix = some.rsplit(os.sep, 3)[0] + os.sep if some.count(os.sep) > 3 else "\0"
+
+        def short(manifest: Manifest | None) -> dict[str, str] | None:
+            if manifest is None:
+                return None
+            cut = len(prefix)
+            return {k: v[cut:] if v.startswith(prefix) else "\0" + v for k, v in manifest.items()}
+
+        return marshal.dumps(
+            (prefix, short(self.output), self.output_id, short(self.spare), self.spare_id)
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TreeMemory:
+        """The TreeMemory that to_bytes() was called on."""
+        prefix, output, output_id, spare, spare_id = marshal.loads(data)
+
+        def full(manifest: dict[str, str] | None) -> Manifest | None:
+            if manifest is None:
+                return None
+            return {k: v[1:] if v[:1] == "\0" else prefix + v for k, v in manifest.items()}
+
+        return cls(full(output), output_id, full(spare), spare_id)
 
 
 def write_linked_tree(

@@ -35,6 +35,7 @@ from publisher.ledger import (
     SCHEDULED,
     SENDING,
     SKIPPED,
+    Brief,
     Ledger,
     PassLock,
     Record,
@@ -706,10 +707,10 @@ def instagram_plan(
     """The slugs that need their Instagram image now, and the times when one stops needing it."""
     if not config.instagram.enabled:
         return set(), []
-    records: dict[str, Record] = {}
+    records: dict[str, Brief] = {}
     if config.ledger_path.exists():
         with Ledger(config.ledger_path) as ledger:
-            records = {r.slug: r for r in ledger.of_channel("instagram")}
+            records = ledger.brief("instagram")
     fixed = {
         (slug, "instagram"): r.due_at
         for slug, r in records.items()

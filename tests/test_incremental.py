@@ -242,3 +242,52 @@ def test_cache_entries_come_back_exactly_as_they_were_kept(project):
         assert (back, back.utcoffset(), back.fold) == (moment, moment.utcoffset(), moment.fold)
     unusual = encode({"p": (1, 2, 3)}, None, [], full.page.card)  # a Card where a page goes
     assert unusual[:1] == PICKLE and decode(unusual)[3] == full.page.card
+
+
+def test_article_html_is_kept_only_for_the_feed(make_project):
+    """The feed's newest posts carry their article; older posts cost no extra cached file,
+    and a feed file lost from the cache is made again from the post."""
+    import feedparser
+
+    from publisher.buildcache import BuildIndex, environment_fingerprint
+
+    from .conftest import WEBSITE_ONLY
+
+    project = make_project(
+        base=WEBSITE_ONLY.replace("posts_per_page", "feed_entries = 3\nposts_per_page")
+    )
+    many_posts(project, 6)
+    build_site(project.config, NOW)
+    index = BuildIndex(project.config.cache_dir, environment_fingerprint(project.config))
+    try:
+        pages = {d: p.page for d, p in index.load_all().items()}
+    finally:
+        index.close()
+    made = {d for d, page in pages.items() if os.path.exists(page.html_blob)}
+    feed = feedparser.parse((project.output / "feed.xml").read_bytes())
+    assert len(feed.entries) == 3 and len(made) == 3
+    newest = sorted(pages.values(), key=lambda p: p.card.post.date)[-3:]
+    assert made == {p.card.post.display for p in newest}
+    for entry in feed.entries:
+        assert "<h2" in entry.content[0].value and "Part" in entry.content[0].value
+    for page in newest:
+        os.unlink(page.html_blob)
+    os.utime(project.posts / "p000.md", ns=(10**18, 10**18))  # a new build, the same text
+    build_site(project.config, NOW)
+    assert all(os.path.exists(page.html_blob) for page in newest)
+    again = feedparser.parse((project.output / "feed.xml").read_bytes())
+    assert [e.content[0].value for e in again.entries] == [e.content[0].value for e in feed.entries]
+
+
+def test_what_the_output_holds_is_remembered_exactly():
+    from publisher.output import TreeMemory
+
+    output = {"index.html": "/c/blobs/ab/abc", "a b/é.jpg": "/c/images/cd/cde.jpg"}
+    spare = {"index.html": "/elsewhere/x", "feed.xml": "/c/blobs/ef/efg"}
+    for memory in (
+        TreeMemory(output, "id1", spare, "id2"),
+        TreeMemory(output, "id1"),
+        TreeMemory(),
+        TreeMemory({}, "", None, ""),
+    ):
+        assert TreeMemory.from_bytes(memory.to_bytes()) == memory
