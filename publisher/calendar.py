@@ -76,6 +76,7 @@ def plan_deliveries(
     *,
     include_drafts: bool = False,
     taken: Mapping[str, set[datetime]] | None = None,
+    channels: tuple[str, ...] = CHANNELS,
 ) -> list[Delivery]:
     """Every delivery of every post, in the order they fall due (website first on a tie).
 
@@ -83,7 +84,8 @@ def plan_deliveries(
     its website time; with no slots configured, the website time plus the channel's
     offset. Two posts never share a slot on one channel. `fixed` holds the times of
     deliveries the ledger has already acted on: they keep their time and their slot.
-    `taken` holds slots already used by deliveries left out of `posts`.
+    `taken` holds slots already used by deliveries left out of `posts`. `channels` limits
+    the plan to some channels (each channel's slots are its own, so the others are the same).
     """
     fixed = fixed or {}
     ordered = sorted(
@@ -92,9 +94,12 @@ def plan_deliveries(
     deliveries: list[Delivery] = []
     taken = {channel: set((taken or {}).get(channel, ())) for channel in SOCIAL_CHANNELS}
     wanting_slot: list[tuple[Post, str]] = []
+    website = "website" in channels
+    social = [c for c in SOCIAL_CHANNELS if c in channels]
     for post in ordered:
-        deliveries.append(Delivery(post, "website", post.date))
-        for channel in SOCIAL_CHANNELS:
+        if website:
+            deliveries.append(Delivery(post, "website", post.date))
+        for channel in social:
             if not channel_enabled(post, channel, config):
                 continue
             known = fixed.get((post.slug, channel))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import itertools
 import marshal
@@ -122,6 +120,8 @@ def _swap_in(staging: Path, output: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one step where the system can (Linux renameat2)."""
+    import ctypes.util  # only when a site is swapped in
+
     name = ctypes.util.find_library("c")
     if not name:
         return False

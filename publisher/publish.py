@@ -731,7 +731,10 @@ def instagram_plan(
         posts = [p for p in posts if p.slug not in over]
     else:
         taken = set()
-    for delivery in plan_deliveries(posts, config, fixed, taken={"instagram": taken}):
+    plan = plan_deliveries(
+        posts, config, fixed, taken={"instagram": taken}, channels=("instagram",)
+    )
+    for delivery in plan:
         if delivery.channel != "instagram" or delivery.post.image is None:
             continue
         record = records.get(delivery.post.slug)

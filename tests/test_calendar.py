@@ -266,6 +266,8 @@ def test_instagram_plan_keeps_the_slots_of_deliveries_that_are_over(make_project
     now = local("2026-12-01T10:00")
     plan = {d.post.slug: d.due for d in plan_deliveries(posts, project.config)
             if d.channel == "instagram"}  # fmt: skip
+    alone = plan_deliveries(posts, project.config, channels=("instagram",))
+    assert {d.post.slug: d.due for d in alone} == plan  # a channel planned alone is the same
     assert plan == {
         "p0": local("2026-12-01T12:00"),
         "p1": local("2026-12-08T12:00"),
