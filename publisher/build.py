@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from publisher.buildcache import (
     BuildIndex,
     Prepared,
+    Signature,
     Signatures,
     environment_fingerprint,
     file_signature,
@@ -181,12 +182,24 @@ def _copy_blob(cache: Cache, source: Path) -> str:
 _WORKER: dict[str, object] = {}
 
 
-def prepare_file(path: Path, config: Config, at: datetime | None) -> Prepared:
-    """Read one post file and, when it is published at `at`, render its page into the cache."""
-    renderer = _WORKER.get("renderer")
-    if renderer is None or _WORKER.get("config") is not config:
-        renderer = _WORKER["renderer"] = SiteRenderer(config)
-        _WORKER["config"] = config
+def _renderer_for(config: Config, environment: str | None) -> SiteRenderer:
+    """A renderer kept from post to post (and, in a worker, from chunk to chunk) while the
+    config and the build environment (which hashes the templates) are the same, so the
+    templates are compiled once. Without an environment, edited templates are reloaded."""
+    kept = _WORKER.get("key")
+    if kept is None or kept[1] != environment or not (kept[0] is config or kept[0] == config):
+        _WORKER["renderer"] = SiteRenderer(config, auto_reload=environment is None)
+        _WORKER["key"] = (config, environment)
+    return _WORKER["renderer"]  # type: ignore[return-value]
+
+
+def prepare_file(
+    path: Path, config: Config, at: datetime | None, environment: str | None = None
+) -> Prepared:
+    """Read one post file and, when it is published at `at`, render its page into the cache.
+
+    `environment`: the build's environment fingerprint (config, templates, version)."""
+    renderer = _renderer_for(config, environment)
     cache = Cache(config.cache_dir)
     prepared = Prepared(display=config.display_path(path), signature=file_signature(path))
     post, problems = read_post(path, config)
@@ -221,21 +234,32 @@ def prepare_file(path: Path, config: Config, at: datetime | None) -> Prepared:
     return prepared
 
 
-def _prepare_chunk(args: tuple[list[Path], Config, datetime | None]) -> list[Prepared]:
-    paths, config, at = args
-    return [prepare_file(path, config, at) for path in paths]
+_Chunk = tuple[list[Path], Config, datetime | None, str | None]
 
 
-def prepare_all(paths: list[Path], config: Config, at: datetime | None) -> list[Prepared]:
+def _prepare_chunk(args: _Chunk) -> list[Prepared]:
+    paths, config, at, environment = args
+    return [prepare_file(path, config, at, environment) for path in paths]
+
+
+def _prepare_chunk_encoded(args: _Chunk) -> list[tuple[str, Signature | None, bytes]]:
+    """_prepare_chunk in a worker process: the entries as the index keeps them, which are
+    quicker to send back than the objects, and need no encoding in the parent."""
+    return [(p.display, p.signature, p.to_bytes()) for p in _prepare_chunk(args)]
+
+
+def prepare_all(
+    paths: list[Path], config: Config, at: datetime | None, environment: str | None = None
+) -> list[Prepared]:
     """Prepare post files, on every core when there are many."""
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if len(paths) < PARALLEL_MIN or workers < 2:
-        return _prepare_chunk((paths, config, at))
+        return _prepare_chunk((paths, config, at, environment))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(16, min(256, len(paths) // (workers * 4) or 1))
-    chunks = [(paths[i : i + size], config, at) for i in range(0, len(paths), size)]
+    chunks = [(paths[i : i + size], config, at, environment) for i in range(0, len(paths), size)]
     # fork is quickest, but forking a process that runs other threads (the service's
     # scheduler and watcher) can leave a child stuck on a lock one of them held.
     method = "fork" if threading.active_count() == 1 else "forkserver"
@@ -243,7 +267,46 @@ def prepare_all(paths: list[Path], config: Config, at: datetime | None) -> list[
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=gc.enable
     ) as pool:
-        return [item for chunk in pool.map(_prepare_chunk, chunks) for item in chunk]
+        return [
+            Prepared.from_bytes(*item)
+            for chunk in pool.map(_prepare_chunk_encoded, chunks)
+            for item in chunk
+        ]
+
+
+LIST_PARALLEL_MIN = 400  # list pages to render before it pays to fork for them
+_LIST_RENDERS: list[Callable[[], bytes]] = []  # what forked list renderers inherit
+
+
+def _render_lists(renders: list[Callable[[], bytes]], cache: Cache) -> list[str]:
+    """Render list pages into the cache; returns their files, in order.
+
+    Many (a clean build of thousands of posts) are shared out among forked processes, which
+    inherit the renderers as they are; with other threads running (the service), forking is
+    not safe and they are rendered here.
+    """
+    global _LIST_RENDERS
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(renders) < LIST_PARALLEL_MIN or workers < 2 or threading.active_count() > 1:
+        return [_blob(cache, render()) for render in renders]
+    import multiprocessing
+
+    size = -(-len(renders) // (workers * 4))
+    spans = [(start, min(start + size, len(renders))) for start in range(0, len(renders), size)]
+    _LIST_RENDERS = renders
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            chunks = pool.map(_render_list_span, [(cache.folder, *span) for span in spans])
+    finally:
+        _LIST_RENDERS = []
+    return [blob for chunk in chunks for blob in chunk]
+
+
+def _render_list_span(args: tuple[Path, int, int]) -> list[str]:
+    folder, start, end = args
+    gc.enable()
+    cache = Cache(folder)
+    return [_blob(cache, _LIST_RENDERS[i]()) for i in range(start, end)]
 
 
 @dataclass
@@ -256,17 +319,30 @@ class ListMemo:
         self.index = index
         self.known: dict[str, str] = index.get_state("lists") or {}
         self.used: dict[str, str] = {}
+        self.pending: list[tuple[str, str, Callable[[], bytes]]] = []  # (digest, path, render)
 
     def __call__(
         self, path: str, key: tuple[object, ...], render: Callable[[], bytes]
     ) -> OutputFile:
+        """The page at `path` if one showing the same was made before; else an OutputFile
+        with neither data nor source, to be rendered by finish()."""
         # repr keeps the parts apart unambiguously, and hashes in one go
         digest = hashlib.sha256(repr((self.environment, path, key)).encode()).hexdigest()
         blob = self.known.get(digest)
         if blob is None or not os.path.exists(blob):
-            blob = _blob(self.cache, render())
+            self.pending.append((digest, path, render))
+            return OutputFile(path)
         self.used[digest] = blob
         return OutputFile(path, source=Path(blob))
+
+    def finish(self) -> dict[str, str]:
+        """Render the pages still to make, on every core when there are many: path -> file."""
+        blobs = _render_lists([render for _, _, render in self.pending], self.cache)
+        made: dict[str, str] = {}
+        for (digest, path, _), blob in zip(self.pending, blobs, strict=True):
+            self.used[digest] = made[path] = blob
+        self.pending = []
+        return made
 
     def save(self) -> None:
         """Remember this build's list pages (only those still in use)."""
@@ -314,10 +390,12 @@ def gather(
                 current[display] = known
                 continue
         todo.append(Path(name))
-    fresh = prepare_all(todo, config, at if pages else None)
+    fresh = prepare_all(todo, config, at if pages else None, index.environment)
     for item in fresh:
         current[item.display] = item
     index.store(fresh, [d for d in previous if d not in current])
+    for item in fresh:
+        item.encoded = None  # stored: no need to hold the bytes
     posts = [p.post for p in current.values() if p.post is not None]
     problems = [e for p in current.values() for e in p.problems]
     return SiteState(current, settle_posts(posts, problems))
@@ -328,7 +406,7 @@ def site_manifest(
 ) -> tuple[dict[str, str], int, list[ContentError]]:
     """Every file of the site as a cached file to link: (manifest, posts published, problems)."""
     cache = Cache(config.cache_dir)
-    renderer = SiteRenderer(config)
+    renderer = SiteRenderer(config, auto_reload=False)  # lives for this build only
     problems = list(state.loaded.problems)
     results: list[PageResult] = []
     posts_by_display = {p.display: p for p in state.loaded.posts}
@@ -353,6 +431,8 @@ def site_manifest(
     cards = [r.card for r in results]
     cached = str(cache.folder.resolve())
     for item in site_files(cards, renderer, at, results, cache):
+        if item.source is None and item.data is None:
+            continue  # a list page to render: memo.finish() makes it
         if item.source is not None:
             source = str(item.source)
             manifest[item.path] = (
@@ -361,6 +441,7 @@ def site_manifest(
         else:
             assert item.data is not None
             manifest[item.path] = _blob(cache, item.data)
+    manifest.update(memo.finish())
     memo.save()
     return manifest, len(results), problems
 

@@ -75,6 +75,22 @@ class Prepared:
     post: Any = None  # publisher.content.Post, or None when it has problems
     problems: list[Any] = field(default_factory=list)  # ContentError
     page: Any = None  # publisher.build.PageResult, when rendered
+    # the entry as the index keeps it, when a worker process already encoded it
+    encoded: bytes | None = field(default=None, compare=False, repr=False)
+
+    def to_bytes(self) -> bytes:
+        """The entry as the index keeps it (the post without its text)."""
+        if self.encoded is None:
+            self.encoded = encode(self.depends, slim(self.post), self.problems, self.page)
+        return self.encoded
+
+    @classmethod
+    def from_bytes(
+        cls, display: str, signature: Signature | None, data: bytes, *, keep: bool = True
+    ) -> Prepared:
+        """The entry to_bytes() made (`keep`: hold on to the bytes, to store them)."""
+        depends, post, problems, page = decode(data)
+        return cls(display, signature, depends, post, problems, page, data if keep else None)
 
     def still_valid(self, signature: Signature | None, signatures: Signatures) -> bool:
         """True while the file and every image it names are as they were."""
@@ -136,14 +152,11 @@ class BuildIndex:
         )
         for display, signature, entry in rows:
             try:
-                depends, post, problems, page = decode(entry)
-                out[display] = Prepared(
+                out[display] = Prepared.from_bytes(
                     display,
                     tuple(int(n) for n in signature.split()) if signature else None,  # type: ignore[arg-type]
-                    depends,
-                    post,
-                    problems,
-                    page,
+                    entry,
+                    keep=False,  # already stored
                 )
             except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
                 continue
@@ -163,7 +176,7 @@ class BuildIndex:
                         p.display,
                         self.environment,
                         " ".join(map(str, p.signature)) if p.signature else None,
-                        encode(p.depends, slim(p.post), p.problems, p.page),
+                        p.to_bytes(),
                     )
                     for p in items
                 ],

@@ -123,10 +123,22 @@ def test_parallel_and_serial_builds_agree(make_project, monkeypatch):
     for project in (serial, parallel):
         many_posts(project, 70)
     monkeypatch.setattr(build_module, "PARALLEL_MIN", 10_000)
+    monkeypatch.setattr(build_module, "LIST_PARALLEL_MIN", 10_000)
     build_site(serial.config, NOW)
     monkeypatch.setattr(build_module, "PARALLEL_MIN", 8)
+    monkeypatch.setattr(build_module, "LIST_PARALLEL_MIN", 2)
+    import multiprocessing
+
+    contexts, real_context = [], multiprocessing.get_context
+
+    def counted(method=None):
+        contexts.append(method)
+        return real_context(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", counted)
     build_site(parallel.config, NOW)
     assert serial.files() == parallel.files()
+    assert len(contexts) == 2  # the posts, then the list pages, in worker processes
 
 
 def test_instagram_images_only_for_deliveries_that_can_still_go_out(make_project):

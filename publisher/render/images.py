@@ -8,7 +8,6 @@ into a copy that meets all of them.
 
 from __future__ import annotations
 
-import functools
 import io
 import math
 import mmap
@@ -79,15 +78,21 @@ def inspect_image(path: Path) -> ImageInfo:
     return ImageInfo(width=width, height=height, format=image_format)
 
 
+_INSPECTED: dict[tuple[int, int, int, int], ImageInfo] = {}
+
+
 def inspect_image_once(path: Path) -> ImageInfo:
-    """inspect_image, read once per version of the file (a post names its photo twice)."""
+    """inspect_image, read once per version of a file (a post names its photo twice, and
+    hard links to one file are one file). A file that is not an image is read again."""
     info = os.stat(path)
-    return _inspect_version(str(path), info.st_size, info.st_mtime_ns, info.st_ino)
-
-
-@functools.lru_cache(maxsize=4096)
-def _inspect_version(path: str, size: int, mtime_ns: int, inode: int) -> ImageInfo:
-    return inspect_image(Path(path))
+    key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    found = _INSPECTED.get(key)
+    if found is None:
+        found = inspect_image(path)
+        if len(_INSPECTED) >= 4096:
+            _INSPECTED.clear()
+        _INSPECTED[key] = found
+    return found
 
 
 def instagram_image(data: bytes, *, fit: str = "pad", background: str = "#ffffff") -> bytes:

@@ -144,11 +144,16 @@ def shorten(text: str, limit: int) -> str:
 class SiteRenderer:
     """Renders pages with the site's Jinja2 templates, compiled once."""
 
-    def __init__(self, config: Config, templates_dir: Path | None = None):
+    def __init__(
+        self, config: Config, templates_dir: Path | None = None, *, auto_reload: bool = True
+    ):
+        """`auto_reload=False` for a renderer that lives no longer than its templates (one
+        build): Jinja then skips looking at each template file's time on every use."""
         self.config = config
         folder = (templates_dir or config.templates_dir) / "site"
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(folder)),
+            auto_reload=auto_reload,
             autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
