@@ -33,7 +33,14 @@ from publisher.content import (
     settle_posts,
 )
 from publisher.exceptions import ContentError
-from publisher.output import MARKER, TreeMemory, WriteStats, write_linked_tree
+from publisher.output import (
+    MARKER,
+    TreeMemory,
+    WriteStats,
+    first_staging,
+    stage_files,
+    write_linked_tree,
+)
 from publisher.render.images import inspect_image_once as inspect_image
 from publisher.render.images import instagram_image
 from publisher.render.markdown import ImageRef, render_markdown
@@ -194,11 +201,16 @@ def _renderer_for(config: Config, environment: str | None) -> SiteRenderer:
 
 
 def prepare_file(
-    path: Path, config: Config, at: datetime | None, environment: str | None = None
+    path: Path,
+    config: Config,
+    at: datetime | None,
+    environment: str | None = None,
+    staging: Path | None = None,
 ) -> Prepared:
     """Read one post file and, when it is published at `at`, render its page into the cache.
 
-    `environment`: the build's environment fingerprint (config, templates, version)."""
+    `environment`: the build's environment fingerprint (config, templates, version).
+    `staging`: a first build's new site folder, to link the page and its images into."""
     renderer = _renderer_for(config, environment)
     cache = Cache(config.cache_dir)
     prepared = Prepared(display=config.display_path(path), signature=file_signature(path))
@@ -231,15 +243,22 @@ def prepare_file(
         ),
         card=Card.of(page, key=page_blob),
     )
+    if staging is not None:
+        stage_files(staging, page.path, _page_files(prepared.page))
     return prepared
 
 
-_Chunk = tuple[list[Path], Config, datetime | None, str | None]
+def _page_files(page: PageResult) -> list[tuple[str, str]]:
+    """The files a post's folder holds besides its Instagram image: (name, cached file)."""
+    return [("index.html", page.page_blob), *page.images]
+
+
+_Chunk = tuple[list[Path], Config, datetime | None, str | None, Path | None]
 
 
 def _prepare_chunk(args: _Chunk) -> list[Prepared]:
-    paths, config, at, environment = args
-    return [prepare_file(path, config, at, environment) for path in paths]
+    paths, config, at, environment, staging = args
+    return [prepare_file(path, config, at, environment, staging) for path in paths]
 
 
 def _prepare_chunk_encoded(args: _Chunk) -> list[tuple[str, Signature | None, bytes]]:
@@ -249,17 +268,23 @@ def _prepare_chunk_encoded(args: _Chunk) -> list[tuple[str, Signature | None, by
 
 
 def prepare_all(
-    paths: list[Path], config: Config, at: datetime | None, environment: str | None = None
+    paths: list[Path],
+    config: Config,
+    at: datetime | None,
+    environment: str | None = None,
+    staging: Path | None = None,
 ) -> list[Prepared]:
     """Prepare post files, on every core when there are many."""
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if len(paths) < PARALLEL_MIN or workers < 2:
-        return _prepare_chunk((paths, config, at, environment))
+        return _prepare_chunk((paths, config, at, environment, staging))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(16, min(256, len(paths) // (workers * 4) or 1))
-    chunks = [(paths[i : i + size], config, at, environment) for i in range(0, len(paths), size)]
+    chunks = [
+        (paths[i : i + size], config, at, environment, staging) for i in range(0, len(paths), size)
+    ]
     # fork is quickest, but forking a process that runs other threads (the service's
     # scheduler and watcher) can leave a child stuck on a lock one of them held.
     method = "fork" if threading.active_count() == 1 else "forkserver"
@@ -356,6 +381,7 @@ class SiteState:
 
     prepared: dict[str, Prepared]
     loaded: LoadedPosts
+    staged: dict[str, str] | None = None  # what a first build linked into its new site
 
 
 def gather(
@@ -366,11 +392,13 @@ def gather(
     pages: bool = True,
     signatures: Signatures | None = None,
     names: list[str] | None = None,
+    staging: Path | None = None,
 ) -> SiteState:
     """Every post, from the cache where nothing it depends on changed, else read afresh.
 
     With `pages`, published posts also have their page rendered (and kept in the cache).
-    `signatures`: the files' signatures already taken in this build.
+    `signatures`: the files' signatures already taken in this build. `staging`: a first
+    build's new site folder (output.first_staging); SiteState.staged says what went there.
     """
     signatures = Signatures() if signatures is None else signatures
     previous = index.load_all()
@@ -390,7 +418,7 @@ def gather(
                 current[display] = known
                 continue
         todo.append(Path(name))
-    fresh = prepare_all(todo, config, at if pages else None, index.environment)
+    fresh = prepare_all(todo, config, at if pages else None, index.environment, staging)
     for item in fresh:
         current[item.display] = item
     index.store(fresh, [d for d in previous if d not in current])
@@ -398,7 +426,20 @@ def gather(
         item.encoded = None  # stored: no need to hold the bytes
     posts = [p.post for p in current.values() if p.post is not None]
     problems = [e for p in current.values() for e in p.problems]
-    return SiteState(current, settle_posts(posts, problems))
+    staged: dict[str, str] | None = None
+    if staging is not None:
+        staged, claimed = {}, set()
+        for item in fresh:
+            if item.page is None:
+                continue
+            for name, blob in _page_files(item.page):
+                path = item.page.path + name
+                if path in claimed:  # two posts with one slug: which link won is unknown
+                    staged.pop(path, None)
+                else:
+                    claimed.add(path)
+                    staged[path] = blob
+    return SiteState(current, settle_posts(posts, problems), staged)
 
 
 def site_manifest(
@@ -525,7 +566,8 @@ def _build(
         last = index.get_state("last_build")
         if last is not None and last.still_current(quick, target, at):
             return BuildResult(target, last.published, last.unchanged(), last.problems)
-        state = gather(config, at, index, signatures=signatures, names=names)
+        staging = first_staging(target)
+        state = gather(config, at, index, signatures=signatures, names=names, staging=staging)
         posts = list(state.loaded.posts)
         times = [p.date for p in posts]
         if instagram is None:
@@ -537,7 +579,7 @@ def _build(
         key = f"tree {target}"
         kept = index.get_state(key)
         memory = TreeMemory.from_bytes(kept) if isinstance(kept, bytes) else None
-        stats, memory = write_linked_tree(manifest, target, memory)
+        stats, memory = write_linked_tree(manifest, target, memory, state.staged)
         index.set_state(key, memory.to_bytes())
         depends = sorted({d for p in state.prepared.values() for d in p.depends})
         if depends != known_depends:

@@ -229,8 +229,38 @@ class TreeMemory:
         return cls(full(output), output_id, full(spare), spare_id)
 
 
+def spare_folder(output: Path) -> Path:
+    """Where the previous site is kept, and the next one is made."""
+    return output.with_name(f".{output.name}.previous")
+
+
+def first_staging(output: Path) -> Path | None:
+    """The folder a first build may link its pages into while it renders them, or None.
+
+    Only when there is neither a site nor a spare copy: then nothing is at stake, and the
+    pages can be put in place by the processes that render them. write_linked_tree is told
+    what was put there (`staged`) and does the rest."""
+    spare = spare_folder(output)
+    if output.exists() or spare.exists() or os.path.lexists(spare):
+        return None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    spare.mkdir()
+    return spare
+
+
+def stage_files(staging: Path, folder: str, files: Iterable[tuple[str, str]]) -> None:
+    """Link (name, cached file) pairs into staging/folder/: see first_staging."""
+    target = os.path.join(staging, folder)
+    os.makedirs(target, exist_ok=True)
+    for name, blob in files:
+        _link(blob, os.path.join(target, name))
+
+
 def write_linked_tree(
-    manifest: dict[str, str] | dict[str, Path], output: Path, memory: TreeMemory | None = None
+    manifest: dict[str, str] | dict[str, Path],
+    output: Path,
+    memory: TreeMemory | None = None,
+    staged: Manifest | None = None,
 ) -> tuple[WriteStats, TreeMemory]:
     """Make `output` hold exactly `manifest` (site path -> cached file), swapped in whole.
 
@@ -240,7 +270,8 @@ def write_linked_tree(
     `.NAME.previous`, is brought up to date (only the files that differ) and swapped in
     with one rename, so readers see the old site or the new one, never a mix. `memory`
     (what the last builds wrote) spares walking both trees; it is trusted only when the
-    tree's marker names the same build, so a crash at any point is never misread.
+    tree's marker names the same build, so a crash at any point is never misread. `staged`:
+    what this build already linked into the spare folder (first_staging).
     """
     check_output_folder(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -250,7 +281,7 @@ def write_linked_tree(
     wanted: Manifest = {path: str(source) for path, source in manifest.items()}
     wanted_id = manifest_id(wanted)
     memory = memory or TreeMemory()
-    spare = output.with_name(f".{output.name}.previous")
+    spare = spare_folder(output)
     output_id = _marker_id(output)
     if memory.output is not None and output_id == memory.output_id:
         present, present_id = memory.output, output_id
@@ -269,6 +300,8 @@ def write_linked_tree(
         spare_id = _marker_id(spare)
         if memory.spare is not None and spare_id == memory.spare_id and spare_id:
             spare_has = memory.spare
+        elif staged is not None and spare_id is None and spare.is_dir():
+            spare_has = dict(staged)
         else:
             if spare.exists() and spare_id is None:
                 shutil.rmtree(spare)

@@ -303,3 +303,60 @@ def test_what_the_output_holds_is_remembered_exactly():
         TreeMemory({}, "", None, ""),
     ):
         assert TreeMemory.from_bytes(memory.to_bytes()) == memory
+
+
+def test_a_first_build_links_pages_as_it_renders_them_and_ends_the_same(make_project, monkeypatch):
+    """With no site yet, posts are linked into the new site by the processes that render
+    them; the site is the same as one made the usual way, duplicate slugs included."""
+
+    def posts(project):
+        many_posts(project, 70)
+        project.post("zz-same.md", "title: Post 5\ndate: 2026-10-09 09:00")  # slug post-5 again
+
+    staged: list[str] = []
+    real_stage = build_module.stage_files
+
+    def counting(staging, folder, files):
+        staged.append(folder)
+        real_stage(staging, folder, files)
+
+    monkeypatch.setattr(build_module, "stage_files", counting)
+    in_process, in_workers, usual = make_project(), make_project(), make_project()
+    for project in (in_process, in_workers, usual):
+        posts(project)
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 10_000)
+    result = build_site(in_process.config, NOW)
+    assert len(staged) == 71 and len(set(staged)) == 70  # post-5 twice
+    assert result.published == 70 and len(result.problems) == 1
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 8)
+    build_site(in_workers.config, NOW)
+    # A spare folder already there: nothing is staged, the usual way.
+    staged.clear()
+    usual.output.with_name(f".{usual.output.name}.previous").mkdir(parents=True)
+    build_site(usual.config, NOW)
+    assert staged == []
+    assert in_process.files() == usual.files() == in_workers.files()
+    spare = in_process.output.with_name(f".{in_process.output.name}.previous")
+    assert spare.is_dir() and not any(spare.iterdir())  # the empty old site, now the spare
+
+
+def test_a_first_build_that_fails_half_way_leaves_no_site_and_the_next_one_is_right(
+    make_project, monkeypatch
+):
+    project = make_project()
+    many_posts(project, 6)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    real = build_module.site_manifest
+    monkeypatch.setattr(build_module, "site_manifest", broken)
+    with pytest.raises(OSError, match="disk full"):
+        build_site(project.config, NOW)
+    assert not project.output.exists()  # pages were staged beside it, never in it
+    monkeypatch.setattr(build_module, "site_manifest", real)
+    build_site(project.config, NOW)
+    clean = make_project()
+    many_posts(clean, 6)
+    build_site(clean.config, NOW)
+    assert project.files() == clean.files()
