@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 
 from publisher.config import Config
 from publisher.content import Post, tag_slug
@@ -175,6 +176,8 @@ class SiteRenderer:
         self.env.filters["iso"] = lambda d: d.isoformat(timespec="seconds")
         self.env.filters["human_date"] = human_date
         self.env.filters["jsonld"] = jsonld
+        self.env.globals["card"] = self.card_html
+        self._cards: dict[tuple[str, str], Markup] = {}
         self.static_dir = folder / "static"
         # memo(path, key, render) -> OutputFile: lets a build reuse list pages it already made.
         self.memo: Callable[[str, tuple[object, ...], Callable[[], bytes]], OutputFile] | None = (
@@ -184,6 +187,16 @@ class SiteRenderer:
     def url(self, path: str) -> str:
         """Absolute URL of a path inside the site."""
         return f"{self.config.base_url}/{path}"
+
+    def card_html(self, page: Card) -> Markup:
+        """A post's card as the lists show it (_card.html), made once for all of them."""
+        key = (page.key, page.path)
+        html = self._cards.get(key) if page.key else None
+        if html is None:
+            html = Markup(self.env.get_template("_card.html").render(page=page))
+            if page.key:
+                self._cards[key] = html
+        return html
 
     def render(self, template: str, **context: Any) -> bytes:
         """One template to bytes."""
