@@ -348,8 +348,8 @@ class Ledger:
         """Put a delivery in `state` (failed, missed, skipped, dry-run, scheduled...) with a reason."""
         assert state in STATES
         columns = {"state": state, "updated_at": _iso(now), **fields}
-        if state in (FAILED, MISSED):
-            columns.setdefault("last_error", detail)
+        if state in (FAILED, MISSED, RETRY, SKIPPED, DRY_RUN):
+            columns.setdefault("last_error", detail)  # what status shows: the latest reason
         assignments = ", ".join(f"{name} = ?" for name in columns)
         values = [(_iso(v) if isinstance(v, datetime) else v) for v in columns.values()]
         with self.transaction() as db:

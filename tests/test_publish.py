@@ -291,6 +291,7 @@ def test_no_token_runs_as_a_dry_run_and_records_nothing_as_published(stage):
     assert records["psoas-back-pain/facebook"].state == DRY_RUN
     assert records["psoas-back-pain/instagram"].state == DRY_RUN
     assert records["psoas-back-pain/website"].state == PUBLISHED
+    assert "set PUBLISHER_FACEBOOK_TOKEN" in records["psoas-back-pain/facebook"].last_error
 
 
 def test_dry_run_flag_sends_and_records_nothing(stage):
@@ -387,6 +388,10 @@ def test_late_social_deliveries_are_missed_until_a_person_retries(stage):
     assert stage.graph.requests == []
     retry_delivery(stage.config, records["old/facebook"].id, at("2026-12-01T09:10"))
     skip_delivery(stage.config, records["old/instagram"].id, at("2026-12-01T09:10"))
+    # status shows the latest reason, not the lateness that no longer holds
+    records = stage.records()
+    assert records["old/facebook"].last_error == "retry asked by a person"
+    assert records["old/instagram"].last_error == "skipped by a person"
     publish_due(stage.config, at("2026-12-01T09:11"))
     assert len(stage.graph.page_posts()) == 1 and stage.graph.ig_media() == []
 
