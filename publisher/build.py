@@ -358,7 +358,7 @@ class ListMemo:
             self.pending.append((digest, path, render))
             return OutputFile(path)
         self.used[digest] = blob
-        return OutputFile(path, source=Path(blob))
+        return OutputFile(path, source=blob)
 
     def finish(self) -> dict[str, str]:
         """Render the pages still to make, on every core when there are many: path -> file."""
@@ -477,7 +477,7 @@ def site_manifest(
         if item.source is not None:
             source = str(item.source)
             manifest[item.path] = (
-                source if source.startswith(cached) else _copy_blob(cache, item.source)
+                source if source.startswith(cached) else _copy_blob(cache, Path(item.source))
             )
         else:
             assert item.data is not None

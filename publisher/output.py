@@ -99,7 +99,7 @@ def _same_as_current(item: OutputFile, current: Path) -> bool:
         with open(current, "rb") as handle:
             return handle.read() == item.data
     assert item.source is not None
-    source = item.source.stat()
+    source = os.stat(item.source)
     # Copies keep the source's modification time, so size and time identify an unchanged copy.
     return source.st_size == info.st_size and source.st_mtime_ns == info.st_mtime_ns
 

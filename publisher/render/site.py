@@ -27,7 +27,7 @@ class OutputFile:
 
     path: str
     data: bytes | None = None
-    source: Path | None = None
+    source: Path | str | None = None  # a str only for list pages a build keeps in its cache
 
 
 @dataclass(frozen=True)
