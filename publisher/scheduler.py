@@ -60,6 +60,8 @@ class Service:
         if self.stopping.is_set():
             return
         with self._pass_lock:
+            if self.stopping.is_set():
+                return
             log.info("pass: %s", reason)
             try:
                 report = publish_due(self.config, wait=True, should_stop=self.stopping.is_set)
@@ -69,7 +71,9 @@ class Service:
                 log.error("error: %s", exc)
             except Exception:  # noqa: BLE001 - the service must outlive one bad pass
                 log.exception("the pass failed unexpectedly; the next one tries again")
-        self.reschedule()
+            # Under the lock: stop() waits for it before it shuts the scheduler down, which
+            # holds the scheduler's lock that rescheduling needs.
+            self.reschedule()
 
     def upcoming(self, at: datetime) -> dict[str, datetime]:
         """The jobs there should be: one per delivery still to go out, and one per retry."""
@@ -106,6 +110,8 @@ class Service:
             return
         from apscheduler.triggers.date import DateTrigger
 
+        if self.stopping.is_set():
+            return
         current = {job.id: job for job in self.scheduler.get_jobs() if job.id != "clock-check"}
         for job_id, job in current.items():
             if job_id not in wanted:
@@ -197,10 +203,19 @@ class Service:
         watcher = threading.Thread(target=self.watch, daemon=True, name="watch")
         watcher.start()
         self.stopping.wait()
-        log.info("stopping: finishing the delivery in flight")
-        self.scheduler.shutdown(wait=True)
-        if self._server is not None:
-            self._server.shutdown()
+        self.stop()
         watcher.join(timeout=10)
         log.info("publisher run: stopped")
         return 0
+
+    def stop(self) -> None:
+        """After `stopping` is set: let the pass in flight finish, then shut down."""
+        log.info("stopping: finishing the delivery in flight")
+        # First the pass in flight and its rescheduling: the scheduler's shutdown holds the
+        # lock that rescheduling takes, while it waits for the job running that pass. A pass
+        # that starts after this sees `stopping` and returns at once.
+        with self._pass_lock:
+            pass
+        self.scheduler.shutdown(wait=True)
+        if self._server is not None:
+            self._server.shutdown()

@@ -177,3 +177,37 @@ def test_a_cron_pass_beside_the_service_never_doubles(stage):
     finally:
         stop_service(process)
     assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+
+
+def test_stopping_while_a_pass_reschedules_does_not_hang(stage, monkeypatch):
+    """SIGTERM landing while a pass reschedules its jobs used to hang the service: the
+    scheduler's shutdown held the scheduler's lock while it waited for that pass, and the
+    pass needed the lock to reschedule."""
+    import threading
+
+    from publisher.scheduler import Service
+
+    for key, value in stage.env.items():
+        if key.startswith("PUBLISHER_"):
+            monkeypatch.setenv(key, value)
+    service = Service(stage.project.config_path)
+    rescheduling = threading.Event()
+    real_get_jobs = service.scheduler.get_jobs
+
+    def slow_get_jobs(*args, **kwargs):
+        rescheduling.set()
+        time.sleep(0.5)  # the signal arrives now, as the pass reads its jobs
+        return real_get_jobs(*args, **kwargs)
+
+    monkeypatch.setattr(service.scheduler, "get_jobs", slow_get_jobs)
+    service.scheduler.start()
+    service.scheduler.add_job(service.run_pass, args=["a pass"], id="pass")
+    try:
+        assert rescheduling.wait(20)
+        service.stopping.set()
+        stopper = threading.Thread(target=service.stop, daemon=True)
+        stopper.start()
+        stopper.join(15)
+        assert not stopper.is_alive(), "stopping hung"
+    finally:
+        service.stopping.set()
