@@ -670,6 +670,7 @@ def load_posts_cached(config: Config, at: datetime) -> LoadedPosts:
     """
     index = BuildIndex(config.cache_dir, environment_fingerprint(config))
     try:
-        return gather(config, at, index, pages=False).loaded
+        with _cycle_collector_paused():
+            return gather(config, at, index, pages=False).loaded
     finally:
         index.close()
