@@ -4,7 +4,9 @@ Loading every entry is most of the time of a rebuild after one post changed, and
 spends it on the general machinery (finding classes, rebuilding paths). An entry here is
 plain tuples, strings and numbers in `marshal`, and becomes its objects again by direct
 calls. Anything this form does not know (a new field type, say) falls back to pickle, so
-the cache stays correct; a field added to the classes below changes CACHE_FORMAT.
+the cache stays correct. Whoever adds a field to one of the classes in _FIELDS adds it
+there too and bumps CACHE_FORMAT in buildcache.py, so that entries written before are
+not read with the new layout (tests/test_incremental.py checks _FIELDS against them).
 """
 
 from __future__ import annotations

@@ -360,3 +360,18 @@ def test_a_first_build_that_fails_half_way_leaves_no_site_and_the_next_one_is_ri
     many_posts(clean, 6)
     build_site(clean.config, NOW)
     assert project.files() == clean.files()
+
+
+def test_the_compact_cache_form_knows_every_field_of_what_it_keeps():
+    """A field added to these classes must be added to the compact form (and CACHE_FORMAT
+    bumped); otherwise every entry silently falls back to the slow pickle form."""
+    import dataclasses
+
+    from publisher.build import PageResult
+    from publisher.buildcodec import _FIELDS
+    from publisher.content import ChannelOptions, Post
+    from publisher.render.markdown import ImageRef
+    from publisher.render.site import Card, CardPost
+
+    for kind in (Post, ChannelOptions, PageResult, Card, CardPost, ImageRef):
+        assert tuple(f.name for f in dataclasses.fields(kind)) == _FIELDS[kind.__name__]
