@@ -149,7 +149,11 @@ def _post(post: Any) -> tuple[Any, ...] | None:
     )
 
 
-def _page(page: Any) -> tuple[Any, ...] | None:
+def _card_post(post: Any) -> tuple[Any, ...]:
+    return (post.slug, post.title, post.date, post.author, post.image_alt, post.tags, post.display)
+
+
+def _page(page: Any, post: Any) -> tuple[Any, ...] | None:
     if page is None:
         return None
     card = _known(_known(page).card)
@@ -160,7 +164,10 @@ def _page(page: Any) -> tuple[Any, ...] | None:
         _text(page.page_blob),
         _text(page.html_blob),
         tuple((_text(name), _text(blob)) for name, blob in page.images),
-        (
+        # the card's few facts of the post, unless they are the post's own (as they are)
+        None
+        if post is not None and _card_post(slim) == _card_post(post)
+        else (
             _text(slim.slug),
             _text(slim.title),
             _when(slim.date),
@@ -185,7 +192,7 @@ def encode(depends: dict[str, Any], post: Any, problems: list[Any], page: Any) -
             tuple((path, signature) for path, signature in depends.items()),
             _post(post),
             pickle.dumps(problems) if problems else b"",
-            _page(page),
+            _page(page, post),
         )
         return MARSHAL + marshal.dumps(data)
     except (_Unknown, ValueError, TypeError, AttributeError):
@@ -239,9 +246,15 @@ def decode(blob: bytes) -> tuple[dict[str, Any], Any, list[Any], Any]:
     if page_data is not None:
         (path, page_blob, html_blob, images, slim, card_path, image_ref, description, summary,
          minutes, key) = page_data  # fmt: skip
-        slug, title, date, author, image_alt, tags, slim_display = slim
+        if slim is None:  # the post's own
+            card_post = CardPost(*_card_post(post))
+        else:
+            slug, title, date, author, image_alt, tags, slim_display = slim
+            card_post = CardPost(
+                slug, title, _from_when(date), author, image_alt, tags, slim_display
+            )
         card = Card(
-            CardPost(slug, title, _from_when(date), author, image_alt, tags, slim_display),
+            card_post,
             card_path,
             None if image_ref is None else ImageRef(*image_ref),
             description,

@@ -252,6 +252,12 @@ def test_cache_entries_come_back_exactly_as_they_were_kept(project):
     ):
         back = _from_when(_when(moment))
         assert (back, back.utcoffset(), back.fold) == (moment, moment.utcoffset(), moment.fold)
+    # A card whose facts differ from its post's (not made by a build) is kept as it is.
+    from dataclasses import replace
+
+    odd_card = replace(full.page.card, post=replace(full.page.card.post, title="Other"))
+    odd_page = replace(full.page, card=odd_card)
+    assert decode(encode(full.depends, full.post, [], odd_page))[3] == odd_page
     unusual = encode({"p": (1, 2, 3)}, None, [], full.page.card)  # a Card where a page goes
     assert unusual[:1] == PICKLE and decode(unusual)[3] == full.page.card
 
