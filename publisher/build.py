@@ -196,7 +196,8 @@ def _renderer_for(config: Config, environment: str | None) -> SiteRenderer:
     kept = _WORKER.get("key")
     if kept is None or kept[1] != environment or not (kept[0] is config or kept[0] == config):
         _WORKER["renderer"] = SiteRenderer(config, auto_reload=environment is None)
-        _WORKER["key"] = (config, environment)
+    # the config object itself: an equal one from the next chunk is then compared once
+    _WORKER["key"] = (config, environment)
     return _WORKER["renderer"]  # type: ignore[return-value]
 
 
@@ -256,6 +257,11 @@ def _page_files(page: PageResult) -> list[tuple[str, str]]:
 _Chunk = tuple[list[Path], Config, datetime | None, str | None, Path | None]
 
 
+def _workers() -> int:
+    """How many worker processes a build uses: one per core."""
+    return min(os.cpu_count() or 1, MAX_WORKERS)
+
+
 def _prepare_chunk(args: _Chunk) -> list[Prepared]:
     paths, config, at, environment, staging = args
     return [prepare_file(path, config, at, environment, staging) for path in paths]
@@ -275,7 +281,7 @@ def prepare_all(
     staging: Path | None = None,
 ) -> list[Prepared]:
     """Prepare post files, on every core when there are many."""
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    workers = _workers()
     if len(paths) < PARALLEL_MIN or workers < 2:
         return _prepare_chunk((paths, config, at, environment, staging))
     import multiprocessing
@@ -311,7 +317,7 @@ def _render_lists(renders: list[Callable[[], bytes]], cache: Cache) -> list[str]
     not safe and they are rendered here.
     """
     global _LIST_RENDERS
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    workers = _workers()
     if len(renders) < LIST_PARALLEL_MIN or workers < 2 or threading.active_count() > 1:
         return [_blob(cache, render()) for render in renders]
     import multiprocessing
@@ -422,8 +428,6 @@ def gather(
     for item in fresh:
         current[item.display] = item
     index.store(fresh, [d for d in previous if d not in current])
-    for item in fresh:
-        item.encoded = None  # stored: no need to hold the bytes
     posts = [p.post for p in current.values() if p.post is not None]
     problems = [e for p in current.values() for e in p.problems]
     staged: dict[str, str] | None = None

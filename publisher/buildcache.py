@@ -187,6 +187,8 @@ class BuildIndex:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+        for item in items:
+            item.encoded = None  # stored: no need to hold the bytes
 
     def get_state(self, key: str) -> Any:
         """A value kept from the last build (its fingerprint...)."""

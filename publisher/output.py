@@ -241,7 +241,7 @@ def first_staging(output: Path) -> Path | None:
     pages can be put in place by the processes that render them. write_linked_tree is told
     what was put there (`staged`) and does the rest."""
     spare = spare_folder(output)
-    if output.exists() or spare.exists() or os.path.lexists(spare):
+    if output.exists() or os.path.lexists(spare):
         return None
     output.parent.mkdir(parents=True, exist_ok=True)
     spare.mkdir()

@@ -722,24 +722,19 @@ def instagram_plan(
     # A post whose Instagram delivery is over needs no image: leave it out of the plan, but
     # keep the slot its delivery took, so the others are planned exactly as before.
     over = {slug for slug, r in records.items() if r.state in (PUBLISHED, MISSED, SKIPPED)}
-    if over:
-        taken = {
-            fixed[(p.slug, "instagram")]
-            for p in posts
-            if p.slug in over and channel_enabled(p, "instagram", config)
-        }
-        posts = [p for p in posts if p.slug not in over]
-    else:
-        taken = set()
+    taken = {
+        fixed[(p.slug, "instagram")]
+        for p in posts
+        if p.slug in over and channel_enabled(p, "instagram", config)
+    }
+    still = [p for p in posts if p.slug not in over]
     plan = plan_deliveries(
-        posts, config, fixed, taken={"instagram": taken}, channels=("instagram",)
+        still, config, fixed, taken={"instagram": taken}, channels=("instagram",)
     )
     for delivery in plan:
-        if delivery.channel != "instagram" or delivery.post.image is None:
+        if delivery.post.image is None:
             continue
         record = records.get(delivery.post.slug)
-        if record is not None and record.state in (PUBLISHED, MISSED, SKIPPED):
-            continue
         untouched = record is None or not (record.attempts or record.forced)
         if untouched:
             if at - delivery.due > late:

@@ -190,13 +190,12 @@ class SiteRenderer:
 
     def card_html(self, page: Card) -> Markup:
         """A post's card as the lists show it (_card.html), made once for all of them."""
+        if not page.key:  # not from a build: nothing to know it again by
+            return Markup(self.env.get_template("_card.html").render(page=page))
         key = (page.key, page.path)
-        html = self._cards.get(key) if page.key else None
-        if html is None:
-            html = Markup(self.env.get_template("_card.html").render(page=page))
-            if page.key:
-                self._cards[key] = html
-        return html
+        if key not in self._cards:
+            self._cards[key] = Markup(self.env.get_template("_card.html").render(page=page))
+        return self._cards[key]
 
     def render(self, template: str, **context: Any) -> bytes:
         """One template to bytes."""
