@@ -33,6 +33,7 @@ from publisher.content import (
     settle_posts,
 )
 from publisher.exceptions import ContentError
+from publisher.files import is_file, is_inside, real_path, snapshot, status
 from publisher.output import (
     MARKER,
     TreeMemory,
@@ -104,8 +105,8 @@ def plan_post(
     def resolve(src: str) -> ImageRef | None:
         if not _is_local(src):
             return None
-        path = (post.source.parent / src.split("#")[0].split("?")[0]).resolve()
-        if config.posts_dir not in path.parents or not path.is_file():
+        path = real_path(post.source.parent / src.split("#")[0].split("?")[0])
+        if not is_inside(path, config.posts_dir) or not is_file(path):
             problems.append(
                 ContentError(
                     f"image {src!r} in the text was not found inside the posts folder: "
@@ -177,7 +178,9 @@ def _blob(cache: Cache, data: bytes) -> str:
 
 def _copy_blob(cache: Cache, source: Path) -> str:
     """A copy of an image in the cache, made once per version of the file."""
-    info = source.stat()
+    info = status(source)
+    if info is None:
+        raise FileNotFoundError(f"{source} is gone")
     # The same file (its device and inode) with the same size and time has the same bytes.
     key = content_key(str(info.st_dev), str(info.st_ino), str(info.st_size), str(info.st_mtime_ns))
     path = cache.path("images", key, source.suffix.lower())
@@ -264,7 +267,8 @@ def _workers() -> int:
 
 def _prepare_chunk(args: _Chunk) -> list[Prepared]:
     paths, config, at, environment, staging = args
-    return [prepare_file(path, config, at, environment, staging) for path in paths]
+    with snapshot():
+        return [prepare_file(path, config, at, environment, staging) for path in paths]
 
 
 def _prepare_chunk_encoded(args: _Chunk) -> list[tuple[str, Signature | None, bytes]]:
@@ -540,7 +544,7 @@ def build_site(
     at = at or current_time(config.tz)
     target = output or config.output_dir
     index = BuildIndex(config.cache_dir, environment_fingerprint(config))
-    with _cycle_collector_paused():
+    with _cycle_collector_paused(), snapshot():
         return _build(config, at, target, index, instagram)
 
 
@@ -652,6 +656,11 @@ def input_signature(
 
 def check_site(config: Config, at: datetime | None = None) -> list[ContentError]:
     """Every problem in the posts, rendering each one as a build would (whatever its date)."""
+    with snapshot():
+        return _check_site(config)
+
+
+def _check_site(config: Config) -> list[ContentError]:
     loaded = load_posts(config)
     problems = list(loaded.problems)
     renderer = SiteRenderer(config)
@@ -674,7 +683,7 @@ def load_posts_cached(config: Config, at: datetime) -> LoadedPosts:
     """
     index = BuildIndex(config.cache_dir, environment_fingerprint(config))
     try:
-        with _cycle_collector_paused():
+        with _cycle_collector_paused(), snapshot():
             return gather(config, at, index, pages=False).loaded
     finally:
         index.close()

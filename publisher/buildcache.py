@@ -9,7 +9,6 @@ and deleting the cache folder only costs time.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import sqlite3
 from dataclasses import dataclass, field
@@ -19,9 +18,10 @@ from typing import Any
 import publisher
 from publisher.buildcodec import decode, encode
 from publisher.config import Config
+from publisher.files import status
 
 # Bump when what is cached changes shape or meaning.
-CACHE_FORMAT = "build-3"
+CACHE_FORMAT = "build-4"
 SCHEMA_VERSION = 4
 
 Signature = tuple[int, int, int]  # size, mtime_ns, inode
@@ -29,11 +29,8 @@ Signature = tuple[int, int, int]  # size, mtime_ns, inode
 
 def file_signature(path: Path | str) -> Signature | None:
     """A cheap stand-in for a file's bytes: changes whenever the file is written."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
+    info = status(path)  # once per build (files.snapshot)
+    return None if info is None else (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 def folder_fingerprint(folder: Path) -> str:

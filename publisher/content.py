@@ -17,6 +17,7 @@ import yaml
 
 from publisher.config import Config
 from publisher.exceptions import ContentError
+from publisher.files import is_file, is_inside, real_path, snapshot
 from publisher.times import TimeError, parse_local_time
 
 REQUIRED_KEYS = ("title", "date")
@@ -384,14 +385,14 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
             f"image {value!r} must be a file beside the post (a path inside the posts folder), "
             "not a URL"
         )
-    candidate = (post_path.parent / value).resolve()
+    candidate = real_path(post_path.parent / value)
     posts_dir = config.posts_dir
-    if posts_dir not in candidate.parents:
+    if not is_inside(candidate, posts_dir):
         raise ValueError(
             f"image {value!r} is outside the posts folder: keep images in "
             f"{config.display_path(posts_dir)}/images/ and write a path like images/photo.jpg"
         )
-    if not candidate.is_file():
+    if not is_file(candidate):
         raise ValueError(
             f"image {value!r} not found (looked for {config.display_path(candidate)}): "
             "check the file name and folder"
@@ -430,11 +431,12 @@ def load_posts(config: Config, files: Iterable[Path] | None = None) -> LoadedPos
     """Read every post; a broken post is reported and left out, never stopping the others."""
     posts: list[Post] = []
     problems: list[ContentError] = []
-    for path in files if files is not None else post_files(config.posts_dir):
-        post, found = read_post(path, config)
-        problems.extend(found)
-        if post is not None:
-            posts.append(post)
+    with snapshot():
+        for path in files if files is not None else post_files(config.posts_dir):
+            post, found = read_post(path, config)
+            problems.extend(found)
+            if post is not None:
+                posts.append(post)
     return settle_posts(posts, problems)
 
 

@@ -92,6 +92,34 @@ def test_each_problem_is_reported_at_its_line(project, front, expected):
     assert lines[0].startswith(expected), lines
 
 
+def test_images_reached_through_links_are_judged_by_where_they_really_are(project):
+    """A link inside the posts folder to a photo outside it is outside; a link to a folder
+    inside is fine (paths are resolved as the system resolves them)."""
+    project.image("images/a.jpg")
+    outside = project.root / "elsewhere"
+    outside.mkdir()
+    (outside / "b.jpg").write_bytes((project.posts / "images/a.jpg").read_bytes())
+    (project.posts / "images/linked.jpg").symlink_to(outside / "b.jpg")
+    (project.posts / "away").symlink_to(outside, target_is_directory=True)
+    (project.posts / "pictures").symlink_to(project.posts / "images", target_is_directory=True)
+    project.post("p.md", "title: P\ndate: 2026-01-01\nimage: images/linked.jpg\nimage_alt: x")
+    project.post("q.md", "title: Q\ndate: 2026-01-01\nimage: away/b.jpg\nimage_alt: x")
+    project.post(
+        "r.md",
+        "title: R\ndate: 2026-01-01\nimage: pictures/a.jpg\nimage_alt: x",
+        "![In the text](away/b.jpg)\n\n![Fine](pictures/a.jpg)\n",
+    )
+    expected = [
+        "posts/p.md:4: image 'images/linked.jpg' is outside the posts folder",
+        "posts/q.md:4: image 'away/b.jpg' is outside the posts folder",
+        "posts/r.md:7: image 'away/b.jpg' in the text was not found inside the posts folder",
+    ]
+    lines = problems(project)
+    assert len(lines) == len(expected), lines
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(start), line
+
+
 def test_no_front_matter_and_unclosed_front_matter(project):
     (project.posts / "plain.md").write_text("Just text\n")
     (project.posts / "open.md").write_text("---\ntitle: A\n\nBody\n")

@@ -11,12 +11,13 @@ from __future__ import annotations
 import io
 import math
 import mmap
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import ExifTags, Image, ImageCms, ImageColor, ImageOps
+
+from publisher.files import status
 
 IG_MIN_RATIO = 4 / 5
 IG_MAX_RATIO = 1.91
@@ -84,7 +85,9 @@ _INSPECTED: dict[tuple[int, int, int, int], ImageInfo] = {}
 def inspect_image_once(path: Path) -> ImageInfo:
     """inspect_image, read once per version of a file (a post names its photo twice, and
     hard links to one file are one file). A file that is not an image is read again."""
-    info = os.stat(path)
+    info = status(path)
+    if info is None:
+        raise FileNotFoundError(f"{path} is gone")
     key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
     found = _INSPECTED.get(key)
     if found is None:

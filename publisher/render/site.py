@@ -339,6 +339,7 @@ def human_date(moment: datetime) -> str:
 
 def jsonld(data: Any) -> jinja2.utils.Markup:
     """JSON for a <script type="application/ld+json"> block, safe against '</script>'."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)
+    # on one line: only then does the json module use its C encoder (a tenth of the time)
+    text = json.dumps(data, ensure_ascii=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return jinja2.utils.markupsafe.Markup(text)
