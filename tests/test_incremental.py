@@ -13,6 +13,7 @@ import pytest
 import publisher.build as build_module
 from publisher.build import build_site
 from publisher.ledger import Ledger
+from publisher.output import MARKER, wait_for_spare
 
 from .conftest import BASE_CONFIG, REPO
 
@@ -25,6 +26,24 @@ def stamps(project) -> dict[str, tuple[int, int]]:
         p: (os.stat(project.output / p).st_mtime_ns, os.stat(project.output / p).st_ino)
         for p in project.files()
     }
+
+
+def tree_of(folder) -> dict[str, int]:
+    """Every file under folder (the marker aside) by the inode it is: links to one file match."""
+    return {
+        p.relative_to(folder).as_posix(): p.stat().st_ino
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != MARKER
+    }
+
+
+def assert_same_as_a_clean_build(project, make_project) -> None:
+    """The project's site is what a first build of the same posts makes."""
+    clean = make_project()
+    shutil.rmtree(clean.posts)
+    shutil.copytree(project.posts, clean.posts)
+    build_site(clean.config, NOW)
+    assert project.files() == clean.files()
 
 
 def many_posts(project, count: int) -> None:
@@ -61,11 +80,7 @@ def test_one_post_changed_gives_the_same_site_as_a_clean_build(make_project):
     unchanged = [p for p in before if p in after and before[p] == after[p]]
     assert len(unchanged) >= len(before) - 5
     # A second project with the same posts, built from scratch, has identical files.
-    clean = make_project()
-    shutil.rmtree(clean.posts)
-    shutil.copytree(project.posts, clean.posts)
-    build_site(clean.config, NOW)
-    assert clean.files() == project.files()
+    assert_same_as_a_clean_build(project, make_project)
 
 
 def test_edited_template_or_config_changes_the_output(project, tmp_path):
@@ -196,11 +211,7 @@ def test_an_interrupted_update_leaves_the_site_and_the_next_build_right(make_pro
     assert project.files() == before
     monkeypatch.setattr(output_module, "_link", real_link)
     build_site(project.config, NOW)
-    clean = make_project()
-    shutil.rmtree(clean.posts)
-    shutil.copytree(project.posts, clean.posts)
-    build_site(clean.config, NOW)
-    assert project.files() == clean.files()
+    assert_same_as_a_clean_build(project, make_project)
 
 
 def test_cache_entries_come_back_exactly_as_they_were_kept(project):
@@ -342,8 +353,10 @@ def test_a_first_build_links_pages_as_it_renders_them_and_ends_the_same(make_pro
     build_site(usual.config, NOW)
     assert staged == []
     assert in_process.files() == usual.files() == in_workers.files()
+    # No old site came out of the swap: the spare is made a copy of the new one meanwhile.
+    wait_for_spare(in_process.output)
     spare = in_process.output.with_name(f".{in_process.output.name}.previous")
-    assert spare.is_dir() and not any(spare.iterdir())  # the empty old site, now the spare
+    assert tree_of(spare) == tree_of(in_process.output)
 
 
 def test_a_first_build_that_fails_half_way_leaves_no_site_and_the_next_one_is_right(
@@ -381,3 +394,105 @@ def test_the_compact_cache_form_knows_every_field_of_what_it_keeps():
 
     for kind in (Post, ChannelOptions, PageResult, Card, CardPost, ImageRef):
         assert tuple(f.name for f in dataclasses.fields(kind)) == _FIELDS[kind.__name__]
+
+
+def spare_marker(project) -> str:
+    marker = project.output.with_name(f".{project.output.name}.previous") / MARKER
+    return marker.read_text() if marker.exists() else ""
+
+
+def test_after_a_first_build_the_spare_copy_is_made_in_the_background(make_project):
+    """The first update after a first build does not have to copy the whole site first: the
+    copy is made (by a detached process) after the build returns, marked as this build's."""
+    project = make_project()
+    many_posts(project, 30)
+    build_site(project.config, NOW)
+    wait_for_spare(project.output)
+    spare = project.output.with_name(f".{project.output.name}.previous")
+    assert tree_of(spare) == tree_of(project.output)
+    assert spare_marker(project) == (project.output / MARKER).read_text()
+    # The next update starts from that copy: only what changed is linked into it.
+    linked: list[str] = []
+    real_link = os.link
+
+    def counting(source, target, *args, **kwargs):
+        linked.append(str(target))
+        return real_link(source, target, *args, **kwargs)
+
+    edited = project.posts / "p003.md"
+    edited.write_text(edited.read_text().replace("Article 3.", "Article three, edited."))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "link", counting)
+        build_site(project.config, NOW)
+    assert 1 <= len(linked) <= 6, linked  # the page, the lists showing it (not all 60 files)
+    assert_same_as_a_clean_build(project, make_project)
+
+
+def test_an_update_right_after_a_first_build_waits_for_the_copy_and_is_right(make_project):
+    project = make_project()
+    many_posts(project, 40)
+    build_site(project.config, NOW)
+    edited = project.posts / "p007.md"  # no waiting: the copy may still be being made
+    edited.write_text(edited.read_text().replace("Article 7.", "Article seven, edited."))
+    build_site(project.config, NOW)
+    project.post("p100.md", "title: Another\ndate: 2026-11-02\ntags: [t1]")
+    build_site(project.config, NOW)
+    assert_same_as_a_clean_build(project, make_project)
+    assert "Article seven, edited." in (project.output / "posts/post-7/index.html").read_text()
+
+
+def test_a_copy_cut_short_is_not_trusted(make_project, monkeypatch):
+    """A background copy that never finished (the machine stopped) has no marker: the next
+    update makes the spare again the usual way, and the site is right."""
+    import publisher.output as output_module
+
+    project = make_project()
+    many_posts(project, 12)
+    monkeypatch.setattr(output_module, "copy_spare_later", lambda *args: True)  # never copies
+    build_site(project.config, NOW)
+    spare = project.output.with_name(f".{project.output.name}.previous")
+    (spare / "posts").mkdir()
+    (spare / "posts" / "stray.html").write_text("half a copy")
+    assert spare_marker(project) == ""
+    project.post("p100.md", "title: Another\ndate: 2026-11-02\ntags: [t1]")
+    build_site(project.config, NOW)
+    assert_same_as_a_clean_build(project, make_project)
+
+
+def test_the_command_returns_without_waiting_for_the_copy_and_holds_no_lock(project):
+    """`publisher build` run by a script that reads its output: the background copy (made
+    slow here) keeps neither the command's output pipe nor any other file of it open, such
+    as a lock the command held."""
+    import fcntl
+    import subprocess
+    import sys
+    import time
+
+    many_posts(project, 20)
+    lock = project.root / "held.lock"
+    script = (
+        "import fcntl, os, time\n"
+        "import publisher.output as output\n"
+        "real = output._copy_tree\n"
+        "output._copy_tree = lambda *args: (time.sleep(4), real(*args))\n"
+        f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "from publisher.cli import main\n"
+        f"main(['--config', {str(project.config_path)!r}, 'build', '--now', '2026-12-01T09:00'])\n"
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Built 20 post(s)" in result.stdout
+    assert time.monotonic() - started < 4  # the output pipe closed with the command
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free though the copy is not done
+    finally:
+        os.close(fd)
+    wait_for_spare(project.output)
+    assert time.monotonic() - started >= 4
+    spare = project.output.with_name(f".{project.output.name}.previous")
+    assert tree_of(spare) == tree_of(project.output)

@@ -15,7 +15,9 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import ExifTags, Image, ImageCms, ImageColor, ImageOps
+# ExifTags, ImageCms, ImageColor and ImageOps (a fifth of Pillow's import time) only serve the
+# Instagram copy, and are imported where it is made.
+from PIL import Image
 
 from publisher.files import status
 
@@ -100,6 +102,8 @@ def inspect_image_once(path: Path) -> ImageInfo:
 
 def instagram_image(data: bytes, *, fit: str = "pad", background: str = "#ffffff") -> bytes:
     """Make a baseline sRGB JPEG, 1080 px wide, in Instagram's ratio and size limits."""
+    from PIL import ImageColor, ImageOps
+
     if fit not in FITS:
         raise ValueError(f"fit must be one of {', '.join(map(repr, FITS))}, not {fit!r}")
     try:
@@ -137,6 +141,8 @@ def instagram_image(data: bytes, *, fit: str = "pad", background: str = "#ffffff
 
 def _orientation(image: Image.Image) -> int | None:
     """The EXIF orientation found while reading the header (getexif() may decode a PNG)."""
+    from PIL import ExifTags
+
     if not (data := image.info.get("exif")):
         return None
     exif = Image.Exif()
@@ -193,6 +199,8 @@ def _to_srgb(
     image: Image.Image, icc_profile: bytes | None
 ) -> tuple[Image.Image, Image.Image | None]:
     """Split off any alpha channel and convert the colours to sRGB."""
+    from PIL import ImageCms
+
     alpha = image.getchannel("A") if image.mode in ("LA", "RGBA") else None
     if alpha is not None:
         image = image.convert(image.mode[:-1])
