@@ -385,8 +385,9 @@ def publisher_turn(
         post.write_bytes(original + f"\nOne more sentence, added in run {run}.\n".encode())
         edited = run_timed(publisher_command(corpus, "build", "--now", BUILD_NOW))
         result.edited.append(edited)
-        # The first change after a clean build also makes the spare copy of the site that
-        # every later update is swapped in from; the next edit is what staff see day to day.
+        # Right after a clean build, the spare copy of the site that every later update is
+        # swapped in from may still be being made in the background (this build then waits
+        # for it); the next edit is what staff see day to day.
         post.write_bytes(original + f"\nAnother sentence, added in run {run}.\n".encode())
         again = run_timed(publisher_command(corpus, "build", "--now", BUILD_NOW))
         result.edited_again.append(again)
@@ -402,6 +403,7 @@ def publisher_turn(
     )
     if due_supported and not result.due_note:
         line += ", " + publish_due(corpus, result)
+    wait_for_background_copy(output.with_name(f".{output.name}.previous"))
     return line
 
 
@@ -428,9 +430,11 @@ def publish_due(corpus: Corpus, result: SizeResult) -> str:
 
 def check_identical(corpus: Corpus, result: SizeResult) -> None:
     """Does the one-post rebuild equal a clean full build of the same posts? (untimed)"""
-    for name in ("public-check", ".cache-check", ".preview-check"):
+    for name in ("public-check", ".public-check.previous", ".cache-check", ".preview-check"):
         remove(corpus.publisher_site / name)
     run_quiet(publisher_command(corpus, "build", "--now", BUILD_NOW, config=corpus.check_config))
+    # its spare copy is being made in the background: not while the next tool is timed
+    wait_for_background_copy(corpus.publisher_site / ".public-check.previous")
     differ = differing_files(
         corpus.publisher_site / "public", corpus.publisher_site / "public-check"
     )
@@ -438,6 +442,21 @@ def check_identical(corpus: Corpus, result: SizeResult) -> None:
     if differ:
         shown = ", ".join(differ[:5]) + (" ..." if len(differ) > 5 else "")
         result.identical_note = f"{len(differ)} file(s) differ: {shown}"
+
+
+def wait_for_background_copy(spare: Path) -> None:
+    """Wait while publisher makes a spare copy of a site in the background (it holds the
+    spare folder's lock until the copy is made)."""
+    import fcntl
+
+    try:
+        fd = os.open(spare, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    finally:
+        os.close(fd)
 
 
 def pelican_turn(corpus: Corpus, result: SizeResult, run: int) -> str:
