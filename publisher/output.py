@@ -215,9 +215,10 @@ class TreeMemory:
             cut = len(prefix)
             return {k: v[cut:] if v.startswith(prefix) else "\0" + v for k, v in manifest.items()}
 
-        return marshal.dumps(
-            (prefix, short(self.output), self.output_id, short(self.spare), self.spare_id)
-        )
+        # after a first build both trees hold the same files: kept once
+        same = self.spare is not None and self.spare == self.output
+        spare = "=" if same else short(self.spare)
+        return marshal.dumps((prefix, short(self.output), self.output_id, spare, self.spare_id))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TreeMemory:
@@ -229,7 +230,8 @@ class TreeMemory:
                 return None
             return {k: v[1:] if v[:1] == "\0" else prefix + v for k, v in manifest.items()}
 
-        return cls(full(output), output_id, full(spare), spare_id)
+        output = full(output)
+        return cls(output, output_id, dict(output or {}) if spare == "=" else full(spare), spare_id)
 
 
 def spare_folder(output: Path) -> Path:

@@ -318,8 +318,13 @@ def test_what_the_output_holds_is_remembered_exactly():
         TreeMemory(output, "id1"),
         TreeMemory(),
         TreeMemory({}, "", None, ""),
+        TreeMemory(output, "id1", dict(output), "id1"),  # after a first build: kept once
     ):
         assert TreeMemory.from_bytes(memory.to_bytes()) == memory
+    both = TreeMemory(output, "id1", dict(output), "id1")
+    assert len(both.to_bytes()) <= len(TreeMemory(output, "id1", None, "id1").to_bytes()) + 8
+    read = TreeMemory.from_bytes(both.to_bytes())
+    assert read.spare is not read.output  # two trees, changed apart from each other
 
 
 def test_a_first_build_links_pages_as_it_renders_them_and_ends_the_same(make_project, monkeypatch):
