@@ -339,7 +339,10 @@ def _spare_lock(spare: Path) -> Iterator[None]:
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass  # no locks on this file system: then no copy can have been started either
         yield
     finally:
         os.close(fd)

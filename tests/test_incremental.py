@@ -501,3 +501,23 @@ def test_the_command_returns_without_waiting_for_the_copy_and_holds_no_lock(proj
     assert time.monotonic() - started >= 4
     spare = project.output.with_name(f".{project.output.name}.previous")
     assert tree_of(spare) == tree_of(project.output)
+
+
+def test_where_the_file_system_has_no_locks_the_spare_is_made_the_usual_way(
+    make_project, monkeypatch
+):
+    import errno
+
+    import publisher.output as output_module
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(output_module.fcntl, "flock", no_locks)
+    project = make_project()
+    many_posts(project, 12)
+    build_site(project.config, NOW)
+    assert spare_marker(project) == ""  # no copy was started in the background
+    project.post("p100.md", "title: Another\ndate: 2026-11-02\ntags: [t1]")
+    build_site(project.config, NOW)
+    assert_same_as_a_clean_build(project, make_project)
