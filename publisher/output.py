@@ -372,6 +372,11 @@ def copy_spare_later(spare: Path, manifest: Manifest, build_id: str) -> bool:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with os.scandir(fd) as entries:
+            if next(entries, None) is not None:
+                # not empty (an old site from before markers named builds): a copy made
+                # here would keep whatever else is in it; the next update sorts it out
+                raise FileExistsError(spare)
     except OSError:
         os.close(fd)
         return False

@@ -521,3 +521,16 @@ def test_where_the_file_system_has_no_locks_the_spare_is_made_the_usual_way(
     project.post("p100.md", "title: Another\ndate: 2026-11-02\ntags: [t1]")
     build_site(project.config, NOW)
     assert_same_as_a_clean_build(project, make_project)
+
+
+def test_a_copy_is_made_in_the_background_only_into_an_empty_folder(tmp_path):
+    from publisher.output import copy_spare_later
+
+    blob = tmp_path / "blob"
+    blob.write_text("page")
+    spare = tmp_path / "spare"
+    spare.mkdir()
+    (spare / "old.html").write_text("left from an older site")
+    assert copy_spare_later(spare, {"index.html": str(blob)}, "id") is False
+    assert sorted(p.name for p in spare.iterdir()) == ["old.html"]
+    assert copy_spare_later(tmp_path / "missing", {"index.html": str(blob)}, "id") is False
