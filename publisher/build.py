@@ -18,7 +18,6 @@ from publisher.buildcache import (
     BuildIndex,
     Prepared,
     Signature,
-    Signatures,
     environment_fingerprint,
     file_signature,
 )
@@ -33,7 +32,7 @@ from publisher.content import (
     settle_posts,
 )
 from publisher.exceptions import ContentError
-from publisher.files import is_file, is_inside, real_path, snapshot, status
+from publisher.files import existing_status, is_file, is_inside, real_path, snapshot
 from publisher.output import (
     MARKER,
     TreeMemory,
@@ -178,9 +177,7 @@ def _blob(cache: Cache, data: bytes) -> str:
 
 def _copy_blob(cache: Cache, source: Path) -> str:
     """A copy of an image in the cache, made once per version of the file."""
-    info = status(source)
-    if info is None:
-        raise FileNotFoundError(f"{source} is gone")
+    info = existing_status(source)
     # The same file (its device and inode) with the same size and time has the same bytes.
     key = content_key(str(info.st_dev), str(info.st_ino), str(info.st_size), str(info.st_mtime_ns))
     path = cache.path("images", key, source.suffix.lower())
@@ -400,24 +397,22 @@ def gather(
     index: BuildIndex,
     *,
     pages: bool = True,
-    signatures: Signatures | None = None,
     names: list[str] | None = None,
     staging: Path | None = None,
 ) -> SiteState:
     """Every post, from the cache where nothing it depends on changed, else read afresh.
 
     With `pages`, published posts also have their page rendered (and kept in the cache).
-    `signatures`: the files' signatures already taken in this build. `staging`: a first
+    Files are looked at once per build (files.snapshot). `staging`: a first
     build's new site folder (output.first_staging); SiteState.staged says what went there.
     """
-    signatures = Signatures() if signatures is None else signatures
     previous = index.load_all()
     current: dict[str, Prepared] = {}
     todo: list[Path] = []
     for name in post_file_names(config.posts_dir) if names is None else names:
         display = config.display_path(name)
         known = previous.get(display)
-        if known is not None and known.still_valid(signatures[name], signatures):
+        if known is not None and known.still_valid(file_signature(name)):
             needs_page = (
                 pages
                 and known.post is not None
@@ -568,14 +563,14 @@ def _build(
 ) -> BuildResult:
     try:
         given = instagram  # None: read from the ledger, so the ledger is an input too
-        signatures, names = Signatures(), post_file_names(config.posts_dir)
+        names = post_file_names(config.posts_dir)
         known_depends = index.get_state("depends") or []
-        quick = input_signature(config, index, known_depends, given, signatures, names)
+        quick = input_signature(config, index, known_depends, given, names)
         last = index.get_state("last_build")
         if last is not None and last.still_current(quick, target, at):
             return BuildResult(target, last.published, last.unchanged(), last.problems)
         staging = first_staging(target)
-        state = gather(config, at, index, signatures=signatures, names=names, staging=staging)
+        state = gather(config, at, index, names=names, staging=staging)
         posts = list(state.loaded.posts)
         times = [p.date for p in posts]
         if instagram is None:
@@ -591,7 +586,7 @@ def _build(
         index.set_state(key, memory.to_bytes())
         depends = sorted({d for p in state.prepared.values() for d in p.depends})
         if depends != known_depends:
-            quick = input_signature(config, index, depends, given, signatures, names)
+            quick = input_signature(config, index, depends, given, names)
             index.set_state("depends", depends)
         index.set_state(
             "last_build",
@@ -633,16 +628,14 @@ def input_signature(
     index: BuildIndex,
     depends: list[str],
     instagram: set[str] | None,
-    signatures: Signatures | None = None,
     names: list[str] | None = None,
 ) -> str:
     """A quick hash of everything a build reads: post files (by size, time and inode), the
     images they name, the templates and config (the index's environment) and the ledger."""
-    signatures = Signatures() if signatures is None else signatures
     digest = hashlib.sha256(index.environment.encode())
     names = post_file_names(config.posts_dir) if names is None else names
     for paths in (names, depends):
-        digest.update("".join([f"{path}\0{signatures[path]}\n" for path in paths]).encode())
+        digest.update("".join([f"{path}\0{file_signature(path)}\n" for path in paths]).encode())
     if instagram is None:
         for path in (
             config.ledger_path,

@@ -54,14 +54,6 @@ def environment_fingerprint(config: Config) -> str:
     return digest.hexdigest()
 
 
-class Signatures(dict[str, "Signature | None"]):
-    """File signatures taken once per build, so the quick check and the cache see one stat."""
-
-    def __missing__(self, path: str) -> Signature | None:
-        value = self[path] = file_signature(path)
-        return value
-
-
 @dataclass
 class Prepared:
     """One post file after reading (and, when published, rendering): what the build keeps."""
@@ -89,11 +81,11 @@ class Prepared:
         depends, post, problems, page = decode(data)
         return cls(display, signature, depends, post, problems, page, data if keep else None)
 
-    def still_valid(self, signature: Signature | None, signatures: Signatures) -> bool:
+    def still_valid(self, signature: Signature | None) -> bool:
         """True while the file and every image it names are as they were."""
         if signature is None or signature != self.signature:
             return False
-        return all(signatures[p] == s for p, s in self.depends.items())
+        return all(file_signature(p) == s for p, s in self.depends.items())
 
 
 def slim(post: Any) -> Any:

@@ -54,6 +54,14 @@ def status(path: Path | str) -> os.stat_result | None:
     return info
 
 
+def existing_status(path: Path | str) -> os.stat_result:
+    """status(path) of a file that must be there: FileNotFoundError if it is not."""
+    info = status(path)
+    if info is None:
+        raise FileNotFoundError(f"{path} is gone")
+    return info
+
+
 def is_file(path: Path | str) -> bool:
     """Path.is_file(), from status()."""
     info = status(path)

@@ -19,7 +19,7 @@ from pathlib import Path
 # Instagram copy, and are imported where it is made.
 from PIL import Image
 
-from publisher.files import status
+from publisher.files import existing_status
 
 IG_MIN_RATIO = 4 / 5
 IG_MAX_RATIO = 1.91
@@ -87,9 +87,7 @@ _INSPECTED: dict[tuple[int, int, int, int], ImageInfo] = {}
 def inspect_image_once(path: Path) -> ImageInfo:
     """inspect_image, read once per version of a file (a post names its photo twice, and
     hard links to one file are one file). A file that is not an image is read again."""
-    info = status(path)
-    if info is None:
-        raise FileNotFoundError(f"{path} is gone")
+    info = existing_status(path)
     key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
     found = _INSPECTED.get(key)
     if found is None:
