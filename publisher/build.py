@@ -76,9 +76,11 @@ def _is_local(src: str) -> bool:
 
 
 def plan_post(
-    post: Post, config: Config
+    post: Post, config: Config, *, social: bool = True
 ) -> tuple[PostPage | None, list[OutputFile], list[ContentError]]:
-    """Render one post's page and list the image files it needs copied next to it."""
+    """Render one post's page and list the image files it needs copied next to it.
+
+    `social=False`: for the site alone, the page's Markdown without the social texts."""
     folder = f"posts/{post.slug}/"
     copies: dict[Path, str] = {}
     problems: list[ContentError] = []
@@ -125,7 +127,9 @@ def plan_post(
             )
             return None
 
-    rendered = render_markdown(post.body, allow_html=config.site.allow_html, resolve_image=resolve)
+    rendered = render_markdown(
+        post.body, allow_html=config.site.allow_html, resolve_image=resolve, social=social
+    )
     if problems:
         return None, [], problems
     page = PostPage(post=post, rendered=rendered, image=hero, path=folder)
@@ -223,7 +227,7 @@ def prepare_file(
         prepared.depends[str(post.image)] = file_signature(post.image)
     if at is None or not post.is_published(at):
         return prepared
-    page, files, found = plan_post(post, config)
+    page, files, found = plan_post(post, config, social=False)
     for item in files:
         assert item.source is not None
         prepared.depends[str(item.source)] = file_signature(item.source)
@@ -496,7 +500,7 @@ def feed_html(result: PageResult, config: Config, cache: Cache) -> str:
         return result.html_blob
     source = config.root / result.card.post.display
     post, problems = read_post(source, config)
-    page = plan_post(post, config)[0] if post is not None else None
+    page = plan_post(post, config, social=False)[0] if post is not None else None
     if page is None:  # changed under us into something broken: the next build reports it
         messages = "; ".join(str(p) for p in problems) or "it cannot be rendered"
         raise ContentError(f"the post changed during the build ({messages}): build again", source)

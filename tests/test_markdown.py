@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from publisher.render.markdown import (
     ImageRef,
     RenderedMarkdown,
+    _heading_slug_unicode,
     _render_with_markdown_it_py,
     heading_slug,
     reading_minutes,
@@ -24,6 +26,7 @@ from publisher.render.markdown_tree import (
     _RUST_PARSER,
     _UNICODE_SPACES,
     _may_panic,
+    render_page_with_markdown_it_pyrs,
     render_with_markdown_it_pyrs,
 )
 
@@ -272,6 +275,12 @@ def test_duplicate_headings_get_unique_ids() -> None:
 )
 def test_heading_slug_handles_accents_scripts_and_emoji(title: str, slug: str) -> None:
     assert heading_slug(title) == slug
+
+
+@settings(max_examples=500, deadline=None)
+@given(title=st.text(st.characters(max_codepoint=127), max_size=40))
+def test_ascii_headings_get_the_slug_the_unicode_rules_give(title: str) -> None:
+    assert heading_slug(title) == _heading_slug_unicode(title)
 
 
 def test_emoji_only_headings_still_get_unique_ids() -> None:
@@ -558,8 +567,32 @@ class RecordingResolver:
         return ImageRef(url=f'/images/{src}?w=800&h="1"', width=800, height=len(src))
 
 
+def assert_page_agrees(source: str) -> bool:
+    """Check the page-only engine against markdown-it-py; tell whether it took source."""
+    page = render_page_with_markdown_it_pyrs(source)
+    if page is None:
+        return False
+    reference = _render_with_markdown_it_py(source)
+    assert not page.for_social
+    assert page == replace(
+        reference,
+        text_facebook="",
+        text_instagram="",
+        first_paragraph_facebook="",
+        for_social=False,
+    )
+    page_resolver, reference_resolver = RecordingResolver(), RecordingResolver()
+    page = render_page_with_markdown_it_pyrs(source, page_resolver)
+    reference = _render_with_markdown_it_py(source, resolve_image=reference_resolver)
+    assert page is not None
+    assert page.html == reference.html
+    assert page_resolver.asked == reference_resolver.asked
+    return True
+
+
 def assert_engines_agree(source: str) -> bool:
-    """Check the fast engine against markdown-it-py; tell whether the fast engine took source."""
+    """Check the fast engines against markdown-it-py; tell whether the tree engine took source."""
+    assert_page_agrees(source)
     fast = render_with_markdown_it_pyrs(source)
     if fast is None:
         # markdown-it-py renders what the fast engine hands back
@@ -768,3 +801,52 @@ def test_both_engines_give_the_same_for_the_benchmark_corpus(tmp_path: Path) -> 
     for post in posts:
         body = post.read_text(encoding="utf-8").split("---", 2)[2]
         assert assert_engines_agree(body), post.name
+        assert assert_page_agrees(body), post.name  # and the page needs no tree
+
+
+def test_the_page_alone_reads_everyday_markdown_without_the_tree() -> None:
+    assert assert_page_agrees(PSOAS)
+    sources = [
+        '# Title\n\nText with a [link](https://example.org/ "") and **bold** words.\n',
+        '![A girl, back pain](images/psoas.jpg "Psoas &amp; hips")\n\n## Tips\n\n## Tips\n',
+        "Tom &amp; Jerry &lt;3 &copy; &#8364;5 <script>alert(1)</script>\n",
+        "- one\n\n- two\n  1. nested\n\n  2. more\n\nThen **this**.\n",
+        "```py\ncode *here*\n```\n\n    indented\n\n## `make` [it](/x) ![alt](y.png)\n",
+    ]
+    for source in sources:
+        assert assert_page_agrees(source), source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "> quoted\n2. item\n",  # a block quote: its lazy lines need the tree
+        "Title\ntwo lines\n===\n",  # a setext heading
+        "a\n\n---\n",  # a thematic break reads like one
+        "| a | b |\n|---|---|\n",  # a table
+        "![Tom &amp; Jerry](x.jpg)\n",  # an entity in alt text: markdown-it.rs drops it
+        "![**\\* 42\\** hips](x.jpg)\n",  # emphasis at the edge of alt text
+        "[a](https://münchen.de/)\n",  # a host written as punycode
+        "`    `\n",  # code of spaces
+    ],
+)
+def test_the_page_alone_leaves_to_the_tree_what_only_the_tree_reads_right(source: str) -> None:
+    assert render_page_with_markdown_it_pyrs(source) is None
+    page = render_markdown(source, social=False)
+    assert page.html == _render_with_markdown_it_py(source).html
+
+
+def test_a_page_rendered_for_the_site_alone_is_refused_for_social_posts() -> None:
+    page = render_markdown(PSOAS, social=False)
+    assert not page.for_social and page.text_instagram == ""
+    assert page.html == render_markdown(PSOAS).html
+    from publisher.config import load_config  # noqa: PLC0415
+
+    config = load_config(Path(__file__).resolve().parents[1] / "config.toml")
+    from publisher.content import read_post  # noqa: PLC0415
+    from publisher.render.social import SocialRenderer  # noqa: PLC0415
+
+    post, _ = read_post(config.posts_dir / "2025-10-21-psoas-back-pain.md", config)
+    assert post is not None
+    with pytest.raises(ValueError, match="social=True"):
+        SocialRenderer(config).instagram(post, page)

@@ -21,6 +21,7 @@ Two engines give the same output:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -63,13 +64,28 @@ class RenderedMarkdown:
     word_count: int  # words of the plain text, for "N min read"
     headings: tuple[tuple[int, str, str], ...]  # (level, text, id)
     image_sources: tuple[str, ...]  # image src values as written in the Markdown, in order
+    # False when rendered for the site's page alone: the plain texts are then left empty
+    for_social: bool = True
 
 
 ImageResolver = Callable[[str], ImageRef | None]
 
 
+# For a heading in ASCII, heading_slug in two steps: what is neither a letter, a digit nor a
+# gap goes, then the gaps (str.isspace()'s ASCII spaces, "-" and "_") join the words with "-".
+_ASCII_NOT_IN_SLUG = re.compile(r"[^a-z0-9 \t\n\r\x0b\x0c\x1c-\x1f_-]+")
+_ASCII_GAPS = re.compile(r"[ \t\n\r\x0b\x0c\x1c-\x1f_-]+")
+
+
 def heading_slug(title: str) -> str:
     """Return the id for a heading: lower-case words joined by '-', accents off Latin letters."""
+    if title.isascii():
+        words = _ASCII_GAPS.split(_ASCII_NOT_IN_SLUG.sub("", title.lower()))
+        return "-".join([word for word in words if word]) or "section"
+    return _heading_slug_unicode(title)
+
+
+def _heading_slug_unicode(title: str) -> str:
     out: list[str] = []
     gap = False
     for ch in unicodedata.normalize("NFKD", title.lower()):
@@ -304,13 +320,22 @@ def render_markdown(
     *,
     allow_html: bool = False,
     resolve_image: ImageResolver | None = None,
+    social: bool = True,
 ) -> RenderedMarkdown:
-    """Render a post's Markdown as HTML for the site and plain text for Facebook and Instagram."""
+    """Render a post's Markdown as HTML for the site and plain text for Facebook and Instagram.
+
+    With `social=False` the plain texts may be left empty (RenderedMarkdown.for_social), which
+    is quicker: for the site's page alone."""
     if not allow_html:
         # imported here, not above: the fast engine is built on this module's rules
-        from publisher.render.markdown_tree import render_with_markdown_it_pyrs
+        from publisher.render.markdown_tree import (
+            render_page_with_markdown_it_pyrs,
+            render_with_markdown_it_pyrs,
+        )
 
-        rendered = render_with_markdown_it_pyrs(source, resolve_image)
+        rendered = None if social else render_page_with_markdown_it_pyrs(source, resolve_image)
+        if rendered is None:
+            rendered = render_with_markdown_it_pyrs(source, resolve_image)
         if rendered is not None:
             return rendered
     return _render_with_markdown_it_py(source, allow_html=allow_html, resolve_image=resolve_image)

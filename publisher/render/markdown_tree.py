@@ -14,6 +14,12 @@ engines on generated Markdown and on a benchmark corpus. markdown-it.rs 0.6 read
 corners of the syntax differently (listed below), and panics on a few inputs; where a source
 could meet one of them, render_with_markdown_it_pyrs returns None and markdown-it-py renders
 the post. Such posts are rare and only slower, never different.
+
+A build needs no plain text for Facebook or Instagram, only the page: for that,
+render_page_with_markdown_it_pyrs reads the few things the page needs (heading text, the first
+paragraph, the words, the images) from the Rust renderer's HTML and builds no tree, which
+takes another third off. It takes everyday Markdown and hands the rest (block quotes, tables,
+setext headings, unusual alt text...) to the tree.
 """
 
 from __future__ import annotations
@@ -124,22 +130,38 @@ class _NotLikeMarkdownItPy(Exception):
     """The tree holds something markdown-it.rs may read differently from markdown-it-py."""
 
 
+def _as_markdown_it_py_reads(source: str) -> str:
+    """Line ends and NUL as markdown-it-py reads them (markdown-it.rs keeps NUL in its tree)."""
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+    return source.replace("\0", "\ufffd")
+
+
+def _rust_html(source: str) -> str | None:
+    """The Rust renderer's HTML, or None where it panics."""
+    try:
+        return _RUST_PARSER.render(source, xhtml=False)
+    except BaseException as error:  # a Rust panic is a BaseException
+        if type(error).__name__ != "PanicException":
+            raise
+        return None
+
+
 def render_with_markdown_it_pyrs(
     source: str, resolve_image: ImageResolver | None = None
 ) -> RenderedMarkdown | None:
     """Render Markdown without raw HTML fast, or return None where only markdown-it-py is right."""
-    # line ends and NUL as markdown-it-py reads them (markdown-it.rs keeps NUL in its tree)
-    if "\r" in source:
-        source = source.replace("\r\n", "\n").replace("\r", "\n")
-    source = source.replace("\0", "\ufffd")
+    source = _as_markdown_it_py_reads(source)
     if _rust_may_differ(source):
         return None
     try:
         tree = _RUST_PARSER.tree(source)
-        html = _RUST_PARSER.render(source, xhtml=False)
     except BaseException as error:  # a Rust panic is a BaseException
         if type(error).__name__ != "PanicException":
             raise
+        return None
+    html = _rust_html(source)
+    if html is None:
         return None
 
     reader = _TreeReader(source)
@@ -163,6 +185,130 @@ def render_with_markdown_it_pyrs(
         word_count=reader.word_count,
         headings=tuple(reader.headings),
         image_sources=tuple(reader.image_sources),
+    )
+
+
+# The page alone (render_page_with_markdown_it_pyrs) needs no tree, for a source without
+# what only the tree reads as markdown-it-py does: a block quote (lazy lines), a setext
+# heading or a thematic break, a table, an image whose alt text is more than plain words
+# (entities, escapes, emphasis, code, brackets), a percent-encoded address (its host), or a
+# code span of spaces alone.
+_QUOTE_LINE = re.compile(r"(?:^|\n) {0,3}>")
+_UNDERLINE_LINE = re.compile(r"\n {0,3}(?:=+|-+|\*+|_+)[ \t]*(?:\n|$)")
+_PLAIN_IMAGE = re.compile(r"!\[[^\[\]\\&*_~`<>!\n]*\]\(")
+_ADDRESS_WITH_PERCENT = re.compile(r'(?:href|src)="[^"]*%')
+_PAGE_TAGS = re.compile(
+    r'<(/?)(h[1-6]|p|ul|ol)\b[^>]*>|<img src="([^"]*)" alt="([^"]*)"(?: title="([^"]*)")?>'
+    r'|<a href="[^"]*" title="">'
+)
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+def _text_of(html: str) -> str:
+    """The text of a piece of the Rust renderer's HTML: tags out, its four entities decoded.
+
+    Raw HTML is off, so every tag is markdown-it's and escapeHtml made every entity."""
+    text = _ANY_TAG.sub("", html)
+    if "&" in text:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+        text = text.replace("&amp;", "&")
+    return text
+
+
+def render_page_with_markdown_it_pyrs(
+    source: str, resolve_image: ImageResolver | None = None
+) -> RenderedMarkdown | None:
+    """What the site's page needs, quicker still: the HTML, first paragraph, word count,
+    headings and images, read from the Rust renderer's HTML without building the tree.
+
+    The plain texts for Facebook and Instagram are left empty (for_social is False). Returns
+    None for a source this cannot read as markdown-it-py would; render_with_markdown_it_pyrs
+    reads those. tests/test_markdown.py checks each field against markdown-it-py's."""
+    source = _as_markdown_it_py_reads(source)
+    if (
+        "|" in source
+        or (">" in source and _QUOTE_LINE.search(source))
+        or _UNDERLINE_LINE.search(source)
+        or ("![" in source and source.count("![") != len(_PLAIN_IMAGE.findall(source)))
+        or _rust_may_differ(source)
+    ):
+        return None
+    html = _rust_html(source)
+    if (
+        html is None
+        or "<code> " in html
+        or "<code></code>" in html
+        or _ADDRESS_WITH_PERCENT.search(html)
+    ):
+        return None
+    tags = list(_PAGE_TAGS.finditer(html))
+    headings: list[tuple[int, str, str]] = []
+    heading_ids: set[str] = set()
+    images: list[tuple[str, str, str]] = []  # (url, alt, title) as the tree would give them
+    first_paragraph = ""
+    list_depth = 0
+    opened = 0  # where the text of the heading or paragraph being read starts
+    for tag in tags:
+        close, name, src, alt, title = tag.groups()
+        if src is not None:
+            images.append((_text_of(src), _text_of(alt), _text_of(title or "")))
+        elif name is None:  # a link with an empty title
+            continue
+        elif name[0] == "h":
+            if not close:
+                opened = tag.end()
+                continue
+            # the anchors plugin's title: text and code, no alt text (an attribute here)
+            title_text = _text_of(html[opened : tag.start()])
+            heading_id = slug = heading_slug(title_text)
+            suffix = 1
+            while heading_id in heading_ids:
+                heading_id = f"{slug}-{suffix}"
+                suffix += 1
+            heading_ids.add(heading_id)
+            headings.append((int(name[1]), " ".join(title_text.split()), heading_id))
+        elif name == "p":
+            if not close:
+                opened = tag.end()
+            elif not first_paragraph and not list_depth:
+                first_paragraph = " ".join(_text_of(html[opened : tag.start()]).split())
+        else:
+            list_depth += -1 if close else 1
+    if len(images) != html.count("<img "):  # an image tag unlike the Rust renderer's
+        return None
+    sources = tuple(_written_link(url) for url, _, _ in images)
+    out: list[str] = []
+    done = 0
+    heading_ids_in_order = (heading[2] for heading in headings)
+    image_parts = iter(zip(images, sources, strict=True))
+    for tag in tags:
+        close, name, src, _, _ = tag.groups()
+        if src is not None:
+            (url, alt, title), written = next(image_parts)
+            ref = resolve_image(written) if resolve_image is not None else None
+            out.append(html[done : tag.start()])
+            out.append(_image_html(url, alt, title, ref))
+            done = tag.end()
+        elif name is None:
+            out.append(html[done : tag.start()])
+            out.append(tag.group().replace(_EMPTY_TITLE, ""))
+            done = tag.end()
+        elif name[0] == "h" and not close:
+            out.append(html[done : tag.end() - 1])
+            out.append(f' id="{escapeHtml(next(heading_ids_in_order))}">')
+            done = tag.end()
+    out.append(html[done:])
+    return RenderedMarkdown(
+        html="".join(out),
+        text_facebook="",
+        text_instagram="",
+        first_paragraph=first_paragraph,
+        first_paragraph_facebook="",
+        # the words of the plain text: code, link and heading text, no alt text or markers
+        word_count=len(_text_of(html).split()),
+        headings=tuple(headings),
+        image_sources=sources,
+        for_social=False,
     )
 
 

@@ -189,6 +189,8 @@ class SocialRenderer:
         )
 
     def _context(self, post: Post, rendered: RenderedMarkdown, channel: str) -> dict[str, object]:
+        if not rendered.for_social:
+            raise ValueError("the post was rendered for its page alone: render it with social=True")
         first = (
             rendered.first_paragraph_facebook if channel == "facebook" else rendered.first_paragraph
         )
