@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 import re
 import unicodedata
@@ -184,7 +185,7 @@ def split_front_matter(text: str, display: str) -> tuple[str, str, int]:
             display,
             1,
         )
-    boundaries = list(_BOUNDARY.finditer(text, 0))
+    boundaries = list(itertools.islice(_BOUNDARY.finditer(text, 0), 2))  # not the whole body
     if not boundaries or boundaries[0].start() != 0 or len(boundaries) < 2:
         raise ContentError(
             "the front matter is not closed: add a line '---' after the last key", display, 1
@@ -196,8 +197,122 @@ def split_front_matter(text: str, display: str) -> tuple[str, str, int]:
     return yaml_text, text[body_start:], body_line
 
 
+# Front matter as staff write it (keys with words, quoted text, dates and [lists] as values,
+# one level of nesting) is read by _parse_simple_yaml, some five times quicker than PyYAML;
+# anything else goes to PyYAML, whose reading is the reference (tests/test_front_matter.py checks
+# the two agree wherever the quick reader answers).
+_SIMPLE_LINE = re.compile(r"( *)(?:([A-Za-z_][A-Za-z0-9_]*):(?: +(.*?))?|- +(.*?)) *")
+_DOUBLE_QUOTED = re.compile(r'"([^"\\]*)"')
+_SINGLE_QUOTED = re.compile(r"'([^']*)'")
+_PLAIN_START_NOT = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_STR_TAG = "tag:yaml.org,2002:str"
+_NOT_SIMPLE = object()
+_RESOLVER = _FrontMatterLoader("")  # only its resolve(): the tag a plain scalar gets
+
+
+def _simple_scalar(raw: str, flow: bool) -> object:
+    """The string a YAML scalar written on one line reads as, or _NOT_SIMPLE."""
+    if not raw:
+        return _NOT_SIMPLE
+    first = raw[0]
+    if first == '"' or first == "'":
+        quoted = (_DOUBLE_QUOTED if first == '"' else _SINGLE_QUOTED).fullmatch(raw)
+        return quoted.group(1) if quoted else _NOT_SIMPLE
+    if (
+        first in _PLAIN_START_NOT
+        or ": " in raw
+        or raw.endswith(":")
+        or " #" in raw
+        or (flow and (":" in raw or any(c in raw for c in "[]{}")))
+    ):
+        return _NOT_SIMPLE
+    # only text: a plain scalar YAML reads as a number, boolean or null goes to PyYAML
+    if _RESOLVER.resolve(yaml.ScalarNode, raw, (True, False)) != _STR_TAG:
+        return _NOT_SIMPLE
+    return raw
+
+
+def _simple_value(raw: str) -> object:
+    """A value written on its key's line: a scalar or a [flow, list] of them."""
+    if raw.startswith("["):
+        if not raw.endswith("]"):
+            return _NOT_SIMPLE
+        inner = raw[1:-1].strip()
+        if not inner:
+            return []
+        items = [_simple_scalar(item.strip(), True) for item in inner.split(",")]
+        return _NOT_SIMPLE if _NOT_SIMPLE in items else items
+    return _simple_scalar(raw, False)
+
+
+def _parse_simple_yaml(yaml_text: str) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """Front matter in the simple shape described above, as PyYAML reads it; else None."""
+    data: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    block: tuple[str, dict[str, Any] | list[Any]] | None = None  # the value being filled
+    block_indent = -1
+    for number, line in enumerate(yaml_text.split("\n")):
+        stripped = line.strip(" ")
+        if not stripped or stripped[0] == "#":
+            continue
+        if not line.isprintable():  # tabs, control characters, YAML's other line breaks
+            return None
+        match = _SIMPLE_LINE.fullmatch(line)
+        if match is None:
+            return None
+        spaces, key, raw, item = match.groups()
+        indent = len(spaces)
+        if key is not None and indent == 0:
+            if block is not None and not block[1]:
+                return None  # "key:" with nothing under it is null
+            if key in data:
+                return None
+            lines[key] = number + 2
+            if raw is None:
+                block, block_indent = (key, {}), -1
+                data[key] = None  # filled below
+                continue
+            block = None
+            value = _simple_value(raw)
+            if value is _NOT_SIMPLE:
+                return None
+            data[key] = value
+            continue
+        if block is None:
+            return None
+        name, filled = block
+        if block_indent == -1:
+            block_indent = indent
+            filled = [] if item is not None else {}
+            block = (name, filled)
+            data[name] = filled
+        elif indent != block_indent:
+            return None
+        if item is not None:
+            if not isinstance(filled, list):
+                return None
+            value = _simple_scalar(item, False)
+            if value is _NOT_SIMPLE:
+                return None
+            filled.append(value)
+        else:
+            if not isinstance(filled, dict) or raw is None or key in filled:
+                return None
+            value = _simple_value(raw)
+            if value is _NOT_SIMPLE:
+                return None
+            filled[key] = value
+            lines[f"{name}.{key}"] = number + 2
+    if block is not None and block_indent == -1:
+        return None
+    return data, lines
+
+
 def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse the YAML; returns the mapping and the file line of every key (nested: 'a.b')."""
+    simple = _parse_simple_yaml(yaml_text)
+    if simple is not None:
+        return simple
     loader = _FrontMatterLoader(yaml_text)
     try:
         node = loader.get_single_node()

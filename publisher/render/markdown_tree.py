@@ -238,7 +238,7 @@ def render_page_with_markdown_it_pyrs(
         html is None
         or "<code> " in html
         or "<code></code>" in html
-        or _ADDRESS_WITH_PERCENT.search(html)
+        or ("%" in html and _ADDRESS_WITH_PERCENT.search(html))
     ):
         return None
     tags = list(_PAGE_TAGS.finditer(html))
@@ -305,7 +305,7 @@ def render_page_with_markdown_it_pyrs(
         first_paragraph=first_paragraph,
         first_paragraph_facebook="",
         # the words of the plain text: code, link and heading text, no alt text or markers
-        word_count=len(_text_of(html).split()),
+        word_count=len(_ANY_TAG.sub("", html).split()),  # an entity is never a space
         headings=tuple(headings),
         image_sources=sources,
         for_social=False,

@@ -1,0 +1,186 @@
+"""The quick reader of simple front matter must read exactly as PyYAML does, or step aside."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from publisher.content import _FrontMatterLoader, _parse_simple_yaml, parse_front_matter
+from publisher.exceptions import ContentError
+
+
+def by_pyyaml(text: str) -> tuple[Any, dict[str, int]] | None:
+    """What PyYAML makes of text (the mapping and each key's line), or None if it refuses."""
+    loader = _FrontMatterLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            lines[str(key_node.value)] = key_node.start_mark.line + 2
+            if isinstance(value_node, yaml.MappingNode):
+                for sub_key, _ in value_node.value:
+                    lines[f"{key_node.value}.{sub_key.value}"] = sub_key.start_mark.line + 2
+    return ({} if data is None else data), lines  # as parse_front_matter reads no keys
+
+
+def assert_agrees(text: str) -> bool:
+    """Check the quick reader against PyYAML; tell whether it answered."""
+    quick = _parse_simple_yaml(text)
+    if quick is None:
+        return False
+    assert quick == by_pyyaml(text), text
+    return True
+
+
+SCALARS = [
+    "Hello there",
+    "Café 💆",
+    "a: b",
+    "a:b",
+    "a:",
+    "x #c",
+    "x#c",
+    "don't",
+    '"quoted: yes"',
+    "'single'",
+    "'it''s'",
+    '"esc \\" q"',
+    '"unterminated',
+    "true",
+    "False",
+    "yes",
+    "no",
+    "on",
+    "null",
+    "~",
+    "",
+    "12",
+    "-3",
+    "1.5",
+    "1e3",
+    ".inf",
+    "0x1F",
+    "1:30",
+    "2018-01-01T09:00:00",
+    "2025-10-21 09:00",
+    "2025-10-21",
+    "-x",
+    "- x",
+    "&anchor x",
+    "*alias",
+    "!tag x",
+    "|",
+    ">-",
+    "%x",
+    "@x",
+    "`x`",
+    "?x",
+    "[a, b]",
+    '[a, "b, c"]',
+    "[]",
+    "[a,]",
+    "[a, [b]]",
+    "[a: b]",
+    "[1, two]",
+    "[x #y]",
+    "{a: b}",
+    "a\xa0b",
+    "a\tb",
+    "a \u2028b",
+    "<<",
+    "=",
+    "a  b",
+    "https://example.org/a?b=c#d",
+    "[sports massage, back pain]",
+    "'a' b",
+    '"a" b',
+]
+KEYS = ["title", "date", "tags", "instagram", "hashtags", "at", "_x", "x-y", "1a", "title"]
+
+
+@st.composite
+def front_matter(draw: st.DrawFn) -> str:
+    """Lines of front matter, mostly simple, with YAML's traps mixed in."""
+    lines: list[str] = []
+    for _ in range(draw(st.integers(0, 6))):
+        key = draw(st.sampled_from(KEYS))
+        kind = draw(st.sampled_from(["value"] * 4 + ["mapping", "list", "comment", "blank"]))
+        if kind == "value":
+            lines.append(
+                f"{key}:{draw(st.sampled_from([' ', '  ', '']))}{draw(st.sampled_from(SCALARS))}"
+            )
+        elif kind == "mapping":
+            lines.append(f"{key}:")
+            indent = " " * draw(st.sampled_from([1, 2, 4]))
+            for _ in range(draw(st.integers(0, 3))):
+                shift = draw(st.sampled_from(["", "", "", " ", "\t"]))
+                sub = draw(st.sampled_from(KEYS))
+                lines.append(f"{indent}{shift}{sub}: {draw(st.sampled_from(SCALARS))}")
+        elif kind == "list":
+            lines.append(f"{key}:")
+            indent = " " * draw(st.sampled_from([0, 2]))
+            for _ in range(draw(st.integers(0, 3))):
+                lines.append(f"{indent}- {draw(st.sampled_from(SCALARS))}")
+        elif kind == "comment":
+            lines.append(draw(st.sampled_from(["# note", "  # note", "#"])))
+        else:
+            lines.append(draw(st.sampled_from(["", "  "])))
+    return "\n".join(lines) + draw(st.sampled_from(["\n", ""]))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=front_matter())
+def test_the_quick_reader_reads_as_pyyaml_or_not_at_all(text: str) -> None:
+    assert_agrees(text)
+
+
+def test_the_quick_reader_takes_front_matter_as_staff_write_it() -> None:
+    text = (
+        'title: "Calf Cramps: Back pelvis (0)"\nslug: post-00000\ndate: 2018-01-01T09:00\n'
+        "author: Aaron Cygnarowicz\nimage: images/post-00000.jpg\n"
+        "image_alt: 'A client stretching'\ntags: [sports massage, back pain, posture]\n\n"
+        "# Instagram only\ninstagram:\n  hashtags: [massagetherapy, backpain]\n"
+        '  at: 2018-01-02 10:00\nfacebook:\n  message: "Book now: 412-932-5535"\n'
+        "topics:\n  - one\n  - two words\n"
+    )
+    assert assert_agrees(text)
+    data, lines = parse_front_matter(text, "posts/x.md")
+    assert data["instagram"] == {
+        "hashtags": ["massagetherapy", "backpain"],
+        "at": "2018-01-02 10:00",
+    }
+    assert data["topics"] == ["one", "two words"]
+    assert lines["instagram.at"] == 13 and lines["facebook.message"] == 15
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "facebook: false\n",  # a boolean
+        "title: 42\n",  # a number
+        "summary: >-\n  folded\n  text\n",  # a block scalar
+        "title: a: b\n",  # not valid YAML
+        "instagram:\n",  # null
+        'title: "a\\"b"\n',  # an escape
+        "\ttitle: x\n",  # a tab
+        "title: x\ntitle: y\n",  # a key twice
+    ],
+)
+def test_the_rest_is_left_to_pyyaml(text: str) -> None:
+    assert _parse_simple_yaml(text) is None
+
+
+def test_invalid_front_matter_still_says_where() -> None:
+    with pytest.raises(ContentError) as caught:
+        parse_front_matter("title: ok\ndate: a: b\n", "posts/x.md")
+    assert caught.value.line == 3 and "not valid YAML" in str(caught.value)
