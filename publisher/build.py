@@ -173,10 +173,10 @@ class PageResult:
 def _blob(cache: Cache, data: bytes) -> str:
     """Keep bytes in the cache under their own hash; returns the file's path."""
     key = content_key(data)
-    path = cache.path("blobs", key)
-    if not path.exists():
-        path = cache.put("blobs", key, data)
-    return str(path)
+    path = cache.location("blobs", key)
+    if not os.path.exists(path):
+        cache.put("blobs", key, data)
+    return path
 
 
 def _copy_blob(cache: Cache, source: Path) -> str:
@@ -184,10 +184,10 @@ def _copy_blob(cache: Cache, source: Path) -> str:
     info = existing_status(source)
     # The same file (its device and inode) with the same size and time has the same bytes.
     key = content_key(str(info.st_dev), str(info.st_ino), str(info.st_size), str(info.st_mtime_ns))
-    path = cache.path("images", key, source.suffix.lower())
-    if not path.exists():
-        path = cache.put("images", key, source.read_bytes(), source.suffix.lower())
-    return str(path)
+    path = cache.location("images", key, source.suffix.lower())
+    if not os.path.exists(path):
+        cache.put("images", key, source.read_bytes(), source.suffix.lower())
+    return path
 
 
 _WORKER: dict[str, object] = {}
@@ -242,7 +242,7 @@ def prepare_file(
         page_blob=page_blob,
         # Only the feed's newest few need the article's HTML: it is named here, and written
         # when the feed wants it (feed_html), sparing a file per post.
-        html_blob=str(cache.path("blobs", content_key(page.rendered.html.encode("utf-8")))),
+        html_blob=cache.location("blobs", content_key(page.rendered.html.encode("utf-8"))),
         images=tuple(
             (f.path.rsplit("/", 1)[1], _copy_blob(cache, f.source)) for f in files if f.source
         ),

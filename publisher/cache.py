@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -17,7 +18,7 @@ def content_key(*parts: bytes | str) -> str:
     return digest.hexdigest()
 
 
-_MADE: set[Path] = set()  # cache folders known to exist in this process
+_MADE: set[str] = set()  # cache folders known to exist in this process
 
 
 class Cache:
@@ -28,7 +29,11 @@ class Cache:
 
     def path(self, kind: str, key: str, suffix: str = "") -> Path:
         """Where the entry for `key` lives."""
-        return self.folder / kind / key[:2] / (key + suffix)
+        return Path(self.location(kind, key, suffix))
+
+    def location(self, kind: str, key: str, suffix: str = "") -> str:
+        """path() as a string, without making a Path (a build asks for tens of thousands)."""
+        return f"{self.folder}{os.sep}{kind}{os.sep}{key[:2]}{os.sep}{key}{suffix}"
 
     def get(self, kind: str, key: str, suffix: str = "") -> bytes | None:
         """The cached bytes, or None."""
@@ -39,10 +44,10 @@ class Cache:
 
     def put(self, kind: str, key: str, data: bytes, suffix: str = "") -> Path:
         """Store bytes atomically (a reader never sees half an entry); returns the path."""
-        target = self.path(kind, key, suffix)
-        folder = target.parent
+        target = self.location(kind, key, suffix)
+        folder = os.path.dirname(target)
         if folder not in _MADE:
-            folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             _MADE.add(folder)
         temporary = f"{target}.{os.getpid()}.tmp"
         # Cached files end up in the public site (Instagram fetches them): world-readable.
@@ -50,14 +55,29 @@ class Cache:
         try:
             handle = os.open(temporary, flags, 0o644)
         except FileNotFoundError:  # the cache was deleted while we ran: make it again
-            folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             handle = os.open(temporary, flags, 0o644)
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
-            os.chmod(temporary, 0o644)  # whatever the umask
+                if not _umask_keeps_644():
+                    os.fchmod(handle, 0o644)  # whatever the umask
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        return target
+        return Path(target)
+
+
+@functools.cache
+def _umask_keeps_644() -> bool:
+    """True when this process's umask leaves a new file's 0o644 as it is (read once, from
+    /proc: asking os.umask means changing it for a moment, under every thread)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8) & 0o644 == 0
+    except (OSError, ValueError):
+        pass
+    return False

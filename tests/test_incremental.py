@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -534,3 +536,22 @@ def test_a_copy_is_made_in_the_background_only_into_an_empty_folder(tmp_path):
     assert copy_spare_later(spare, {"index.html": str(blob)}, "id") is False
     assert sorted(p.name for p in spare.iterdir()) == ["old.html"]
     assert copy_spare_later(tmp_path / "missing", {"index.html": str(blob)}, "id") is False
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_cached_files_are_readable_by_the_web_server_whatever_the_umask(tmp_path, umask):
+    # the site is hard links to the cache: a page the web server cannot read is a broken site
+    script = (
+        "import os, sys\n"
+        f"os.umask({umask})\n"
+        "from pathlib import Path\n"
+        "from publisher.cache import Cache\n"
+        "print(oct(Cache(Path(sys.argv[1])).put('blobs', 'ab' * 32, b'page').stat().st_mode))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip().endswith("644")

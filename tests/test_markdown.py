@@ -17,6 +17,8 @@ from publisher.render.markdown import (
     RenderedMarkdown,
     _heading_slug_unicode,
     _render_with_markdown_it_py,
+    _written_link,
+    escape_html,
     heading_slug,
     reading_minutes,
     render_markdown,
@@ -850,3 +852,56 @@ def test_a_page_rendered_for_the_site_alone_is_refused_for_social_posts() -> Non
     assert post is not None
     with pytest.raises(ValueError, match="social=True"):
         SocialRenderer(config).instagram(post, page)
+
+
+LINKISH = st.lists(
+    st.sampled_from(
+        [
+            "http://",
+            "https://",
+            "mailto:",
+            "//",
+            "ftp:",
+            "a",
+            "é",
+            "xn--mnchen-3ya",
+            "XN--a",
+            ".",
+            "\u3002",
+            "@",
+            ":",
+            "/",
+            "?",
+            "#",
+            "%",
+            "%20",
+            "%C3%A9",
+            "%zz",
+            "[::1]",
+            " ",
+            "_",
+        ]
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(url=LINKISH)
+def test_written_links_and_escapes_are_markdown_it_s_own(url: str) -> None:
+    from markdown_it import MarkdownIt  # noqa: PLC0415
+    from markdown_it.common.utils import escapeHtml  # noqa: PLC0415
+
+    assert _written_link(url) == MarkdownIt().normalizeLinkText(url)
+    assert escape_html(url + "<&>\"'") == escapeHtml(url + "<&>\"'")
+
+
+def test_a_build_command_does_not_load_markdown_it_py() -> None:
+    script = (
+        "import sys, publisher.cli, publisher.build\n"
+        "from publisher.render.markdown import render_markdown\n"
+        "render_markdown('# Hi\\n\\nText [a](https://example.org/).\\n', social=False)\n"
+        "print('markdown_it' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr

@@ -21,16 +21,21 @@ Two engines give the same output:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
-from markdown_it.token import Token
-from mdit_py_plugins.anchors import anchors_plugin
+import mdurl
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
+# markdown-it-py itself is imported only where it renders (a post with raw HTML, or one the
+# quick engines hand back): loading it took a sixth of every command's start.
 
 BULLET = "•"
 # Links in plain text keep their address only when a reader elsewhere can follow it;
@@ -108,9 +113,9 @@ def _heading_slug_unicode(title: str) -> str:
 
 def _image_html(src: str, alt: str, title: str, ref: ImageRef | None) -> str:
     """Return an image tag, sized and lazy when the site resolved its source to ref."""
-    parts = [f'<img src="{escapeHtml(ref.url if ref else src)}" alt="{escapeHtml(alt)}"']
+    parts = [f'<img src="{escape_html(ref.url if ref else src)}" alt="{escape_html(alt)}"']
     if title:
-        parts.append(f' title="{escapeHtml(title)}"')
+        parts.append(f' title="{escape_html(title)}"')
     if ref is not None:
         parts.append(f' width="{int(ref.width)}" height="{int(ref.height)}"')
     parts.append(_IMAGE_LOADING)
@@ -137,8 +142,20 @@ def _table_close_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any
     return self.renderToken(tokens, idx, options, env) + _TABLE_WRAP_CLOSE
 
 
-def _build_parser(allow_html: bool) -> MarkdownIt:
+def escape_html(raw: str) -> str:
+    """markdown-it's escapeHtml: "&", "<", ">" and '"' as entities (not "'")."""
+    return (
+        raw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+# Built once per process, when first needed: building a parser costs more than rendering a post.
+@functools.cache
+def _parser(allow_html: bool) -> MarkdownIt:
     """Return a CommonMark parser with tables, strikethrough and heading ids."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.anchors import anchors_plugin
+
     md = MarkdownIt("commonmark", {"html": allow_html, "xhtmlOut": False})
     md.enable(["table", "strikethrough"])
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_slug)
@@ -148,13 +165,16 @@ def _build_parser(allow_html: bool) -> MarkdownIt:
     return md
 
 
-# Built once: building a parser costs more than rendering a post.
-_PARSERS = {False: _build_parser(False), True: _build_parser(True)}
-
-
 def _written_link(url: str) -> str:
-    """Return a link as the author wrote it, undoing markdown-it's percent-encoding."""
-    return _PARSERS[False].normalizeLinkText(url)
+    """Return a link as the author wrote it, undoing markdown-it's percent-encoding.
+
+    This is markdown-it's normalizeLinkText; its one step beyond mdurl, writing a punycode
+    host ("xn--") in its own script, is left to markdown-it where a host could need it."""
+    parsed = mdurl.parse(url, slashes_denote_host=True)
+    host = parsed.hostname
+    if host and (not host.isascii() or "xn--" in host or "@" in host):
+        return _parser(False).normalizeLinkText(url)
+    return mdurl.decode(mdurl.format(parsed), mdurl.DECODE_DEFAULT_CHARS + "%")
 
 
 def _link_target(href: str) -> str | None:
@@ -345,7 +365,7 @@ def _render_with_markdown_it_py(
     source: str, *, allow_html: bool = False, resolve_image: ImageResolver | None = None
 ) -> RenderedMarkdown:
     """Render with markdown-it-py: the reference output, and the only engine for raw HTML."""
-    md = _PARSERS[bool(allow_html)]
+    md = _parser(bool(allow_html))
     env: dict[str, Any] = {}
     tokens = md.parse(source, env)
 

@@ -29,7 +29,6 @@ import unicodedata
 from collections.abc import Sequence
 
 import mdurl
-from markdown_it.common.utils import escapeHtml
 from markdown_it_pyrs import MarkdownIt, Node
 
 from publisher.render.markdown import (
@@ -43,6 +42,7 @@ from publisher.render.markdown import (
     _link_for_facebook,
     _tidy,
     _written_link,
+    escape_html,
     heading_slug,
 )
 
@@ -207,7 +207,7 @@ _ANY_TAG = re.compile(r"<[^>]*>")
 def _text_of(html: str) -> str:
     """The text of a piece of the Rust renderer's HTML: tags out, its four entities decoded.
 
-    Raw HTML is off, so every tag is markdown-it's and escapeHtml made every entity."""
+    Raw HTML is off, so every tag is markdown-it's and escape_html made every entity."""
     text = _ANY_TAG.sub("", html)
     if "&" in text:
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
@@ -295,7 +295,7 @@ def render_page_with_markdown_it_pyrs(
             done = tag.end()
         elif name[0] == "h" and not close:
             out.append(html[done : tag.end() - 1])
-            out.append(f' id="{escapeHtml(next(heading_ids_in_order))}">')
+            out.append(f' id="{escape_html(next(heading_ids_in_order))}">')
             done = tag.end()
     out.append(html[done:])
     return RenderedMarkdown(
@@ -636,7 +636,7 @@ class _TreeReader:
             done = tag.end()
             text = tag.group()
             if text.startswith("<h"):
-                out.append(f'{text[:-1]} id="{escapeHtml(next(heading_ids)[2])}">')
+                out.append(f'{text[:-1]} id="{escape_html(next(heading_ids)[2])}">')
             elif text.startswith("<img"):
                 node, written = next(image_nodes)
                 ref = resolve_image(written) if resolve_image is not None else None

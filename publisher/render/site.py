@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -49,7 +50,9 @@ class PostPage:
         """The summary: the front-matter one, else the first paragraph."""
         return self.post.summary or self.rendered.first_paragraph
 
-    @property
+    # worked out once: a page shows its description four times (kept in the instance's
+    # __dict__, which a frozen dataclass still has)
+    @functools.cached_property
     def description(self) -> str:
         """The summary cut to a meta-description's length at a word boundary."""
         return shorten(self.summary, DESCRIPTION_LENGTH)
@@ -59,7 +62,7 @@ class PostPage:
         """Minutes to read the article."""
         return reading_minutes(self.rendered.word_count)
 
-    @property
+    @functools.cached_property
     def tags(self) -> list[tuple[str, str]]:
         """(tag, tag page path) pairs."""
         return [(tag, f"tags/{tag_slug(tag)}/") for tag in self.post.tags]
