@@ -199,7 +199,11 @@ def _renderer_for(config: Config, environment: str | None) -> SiteRenderer:
     templates are compiled once. Without an environment, edited templates are reloaded."""
     kept = _WORKER.get("key")
     if kept is None or kept[1] != environment or not (kept[0] is config or kept[0] == config):
-        _WORKER["renderer"] = SiteRenderer(config, auto_reload=environment is None)
+        _WORKER["renderer"] = SiteRenderer(
+            config,
+            auto_reload=environment is None,
+            code_cache=config.cache_dir / "templates" if environment is not None else None,
+        )
     # the config object itself: an equal one from the next chunk is then compared once
     _WORKER["key"] = (config, environment)
     return _WORKER["renderer"]  # type: ignore[return-value]
@@ -454,7 +458,7 @@ def site_manifest(
 ) -> tuple[dict[str, str], int, list[ContentError]]:
     """Every file of the site as a cached file to link: (manifest, posts published, problems)."""
     cache = Cache(config.cache_dir)
-    renderer = SiteRenderer(config, auto_reload=False)  # lives for this build only
+    renderer = _renderer_for(config, index.environment)
     problems = list(state.loaded.problems)
     results: list[PageResult] = []
     posts_by_display = {p.display: p for p in state.loaded.posts}
@@ -475,21 +479,24 @@ def site_manifest(
         if post.slug in instagram and wants_instagram_image(post, config):
             manifest[result.path + INSTAGRAM_FILE] = str(instagram_copy(post, config, cache))
     memo = ListMemo(cache, index.environment, index)
-    renderer.memo = memo
-    cards = [r.card for r in results]
-    cached = str(cache.folder.resolve())
-    for item in site_files(cards, renderer, at, results, cache):
-        if item.source is None and item.data is None:
-            continue  # a list page to render: memo.finish() makes it
-        if item.source is not None:
-            source = str(item.source)
-            manifest[item.path] = (
-                source if source.startswith(cached) else _copy_blob(cache, Path(item.source))
-            )
-        else:
-            assert item.data is not None
-            manifest[item.path] = _blob(cache, item.data)
-    manifest.update(memo.finish())
+    renderer.memo = memo  # for this build only: the renderer is kept for the next one
+    try:
+        cards = [r.card for r in results]
+        cached = str(cache.folder.resolve())
+        for item in site_files(cards, renderer, at, results, cache):
+            if item.source is None and item.data is None:
+                continue  # a list page to render: memo.finish() makes it
+            if item.source is not None:
+                source = str(item.source)
+                manifest[item.path] = (
+                    source if source.startswith(cached) else _copy_blob(cache, Path(item.source))
+                )
+            else:
+                assert item.data is not None
+                manifest[item.path] = _blob(cache, item.data)
+        manifest.update(memo.finish())
+    finally:
+        renderer.end_build()
     memo.save()
     return manifest, len(results), problems
 
@@ -574,6 +581,8 @@ def _build(
         if last is not None and last.still_current(quick, target, at):
             return BuildResult(target, last.published, last.unchanged(), last.problems)
         staging = first_staging(target)
+        # compiled once here, before the workers fork, for them and for the lists
+        _renderer_for(config, index.environment).compile_all()
         state = gather(config, at, index, names=names, staging=staging)
         posts = list(state.loaded.posts)
         times = [p.date for p in posts]

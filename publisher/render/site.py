@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,15 +150,22 @@ class SiteRenderer:
     """Renders pages with the site's Jinja2 templates, compiled once."""
 
     def __init__(
-        self, config: Config, templates_dir: Path | None = None, *, auto_reload: bool = True
+        self,
+        config: Config,
+        templates_dir: Path | None = None,
+        *,
+        auto_reload: bool = True,
+        code_cache: Path | None = None,
     ):
         """`auto_reload=False` for a renderer that lives no longer than its templates (one
-        build): Jinja then skips looking at each template file's time on every use."""
+        build): Jinja then skips looking at each template file's time on every use.
+        `code_cache`: a folder to keep compiled templates in between runs."""
         self.config = config
         folder = (templates_dir or config.templates_dir) / "site"
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(folder)),
             auto_reload=auto_reload,
+            bytecode_cache=_CompiledTemplates(str(code_cache)) if code_cache else None,
             autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -186,6 +194,23 @@ class SiteRenderer:
         self.memo: Callable[[str, tuple[object, ...], Callable[[], bytes]], OutputFile] | None = (
             None
         )
+
+    def compile_all(self) -> None:
+        """Compile every page template now: processes forked afterwards (a build's workers)
+        inherit them compiled instead of each compiling its own."""
+        for name in self.env.list_templates(extensions=("html", "xml", "txt")):
+            if name.startswith("static/"):
+                continue
+            try:
+                self.env.get_template(name)
+            except jinja2.TemplateError:
+                pass  # reported, with its line, where the template is used
+
+    def end_build(self) -> None:
+        """Forget what one build's lists needed (its memo, the cards it rendered), so that a
+        renderer kept from build to build (publisher run) does not grow."""
+        self.memo = None
+        self._cards.clear()
 
     def url(self, path: str) -> str:
         """Absolute URL of a path inside the site."""
@@ -333,6 +358,18 @@ class SiteRenderer:
                     yield OutputFile(
                         "static/" + path.relative_to(self.static_dir).as_posix(), source=path
                     )
+
+
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept in the build cache (checked against each template's text);
+    a cache folder deleted or not writable only means compiling again."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
 
 
 def human_date(moment: datetime) -> str:
