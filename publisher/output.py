@@ -256,9 +256,20 @@ def first_staging(output: Path) -> Path | None:
 def stage_files(staging: Path, folder: str, files: Iterable[tuple[str, str]]) -> None:
     """Link (name, cached file) pairs into staging/folder/: see first_staging."""
     target = os.path.join(staging, folder)
-    os.makedirs(target, exist_ok=True)
+    _make_folder(target)
     for name, blob in files:
         _link(blob, os.path.join(target, name))
+
+
+def _make_folder(folder: str) -> None:
+    """os.makedirs(folder, exist_ok=True), with one call where the parent is there (makedirs
+    asks about the parent first: a system call per post in a first build)."""
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
 
 
 def write_linked_tree(
@@ -506,7 +517,7 @@ def _update(tree: Path, has: Manifest, wanted: Manifest) -> None:
         target = os.path.join(root, relative)
         parent = os.path.dirname(relative)
         if parent and parent not in made:
-            os.makedirs(os.path.join(root, parent), exist_ok=True)
+            _make_folder(os.path.join(root, parent))
             made.add(parent)
         _link(blob, target)
     for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
