@@ -538,15 +538,18 @@ def test_a_copy_is_made_in_the_background_only_into_an_empty_folder(tmp_path):
     assert copy_spare_later(tmp_path / "missing", {"index.html": str(blob)}, "id") is False
 
 
+@pytest.mark.parametrize("unnamed", [True, False])
 @pytest.mark.parametrize("umask", [0o022, 0o077])
-def test_cached_files_are_readable_by_the_web_server_whatever_the_umask(tmp_path, umask):
+def test_cached_files_are_readable_by_the_web_server_whatever_the_umask(tmp_path, umask, unnamed):
     # the site is hard links to the cache: a page the web server cannot read is a broken site
     script = (
         "import os, sys\n"
         f"os.umask({umask})\n"
         "from pathlib import Path\n"
-        "from publisher.cache import Cache\n"
-        "print(oct(Cache(Path(sys.argv[1])).put('blobs', 'ab' * 32, b'page').stat().st_mode))\n"
+        "import publisher.cache\n"
+        f"publisher.cache._LINK_UNNAMED[0] = publisher.cache._LINK_UNNAMED[0] and {unnamed}\n"
+        "cache = publisher.cache.Cache(Path(sys.argv[1]))\n"
+        "print(oct(cache.put('blobs', 'ab' * 32, b'page').stat().st_mode))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / "cache")],
@@ -555,3 +558,26 @@ def test_cached_files_are_readable_by_the_web_server_whatever_the_umask(tmp_path
         check=True,
     )
     assert done.stdout.strip().endswith("644")
+
+
+@pytest.mark.parametrize("unnamed_works", [True, False])
+def test_a_cache_entry_is_stored_whole_either_way_and_once(tmp_path, monkeypatch, unnamed_works):
+    from publisher import cache as cache_module
+
+    real_open = os.open
+
+    def refusing_open(path, flags, *args, **kwargs):
+        if not unnamed_works and flags & getattr(os, "O_TMPFILE", 0) == os.O_TMPFILE:
+            raise OSError(95, "Operation not supported")  # EOPNOTSUPP: no O_TMPFILE here
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(cache_module, "_LINK_UNNAMED", [hasattr(os, "O_TMPFILE")])
+    monkeypatch.setattr(os, "open", refusing_open)
+    cache = cache_module.Cache(tmp_path / "cache")
+    first = cache.put("blobs", "cd" * 32, b"x" * 100_000)
+    again = cache.put("blobs", "cd" * 32, b"x" * 100_000)  # already there: kept as it is
+    monkeypatch.setattr(os, "open", real_open)
+    assert first == again and first.read_bytes() == b"x" * 100_000
+    assert os.listdir(first.parent) == [first.name]  # no temporary file left behind
+    assert first.stat().st_nlink == 1
+    assert cache_module._LINK_UNNAMED[0] == (unnamed_works and hasattr(os, "O_TMPFILE"))
