@@ -83,10 +83,13 @@ def _put_unnamed(folder: str, target: str, data: bytes) -> bool:
     """Write data as a file with no name in folder, then link it as target; False (nothing
     written) where that cannot be done here."""
     try:
-        handle = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o644)
-    except FileNotFoundError:  # the cache was deleted while we ran
-        os.makedirs(folder, exist_ok=True)
-        return _put_unnamed(folder, target, data)
+        try:
+            handle = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o644)
+        except FileNotFoundError:  # the cache was deleted while we ran: make it again
+            os.makedirs(folder, exist_ok=True)
+            handle = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o644)
+    except FileNotFoundError:
+        return False  # deleted again: the temporary name and rename will say what is wrong
     except OSError:  # no O_TMPFILE on this file system
         _LINK_UNNAMED[0] = False
         return False

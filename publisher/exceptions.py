@@ -38,6 +38,10 @@ class ContentError(PublisherError):
         return (type(self), (self.message, self.path, self.line))
 
 
+class TemplateError(ContentError):
+    """A problem in one of the site's templates (not a post), with its file and line."""
+
+
 class ChannelError(PublisherError):
     """A delivery failed; `transient` says whether trying again later can help."""
 

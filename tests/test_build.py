@@ -9,11 +9,11 @@ from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import feedparser
-import jinja2
 import pytest
 from bs4 import BeautifulSoup
 
 from publisher.build import build_site
+from publisher.exceptions import TemplateError
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=NY)
@@ -190,7 +190,7 @@ def test_failed_build_leaves_previous_site_untouched(project, tmp_path):
     project.post("b.md", "title: Second\ndate: 2026-01-02\ntags: [x]")
     text = project.config_path.read_text().replace(str(REPO / "templates"), templates.as_posix())
     project.config_path.write_text(text)
-    with pytest.raises(jinja2.UndefinedError):
+    with pytest.raises(TemplateError, match=r"site/tag\.html:1: 'missing_variable' is undefined"):
         build_site(project.config, NOW)
     after = {p: (d, os.stat(project.output / p).st_mtime_ns) for p, d in project.files().items()}
     assert after == before

@@ -14,6 +14,7 @@ import pytest
 
 import publisher.build as build_module
 from publisher.build import build_site
+from publisher.exceptions import ContentError
 from publisher.ledger import Ledger
 from publisher.output import MARKER, wait_for_spare
 
@@ -581,3 +582,43 @@ def test_a_cache_entry_is_stored_whole_either_way_and_once(tmp_path, monkeypatch
     assert os.listdir(first.parent) == [first.name]  # no temporary file left behind
     assert first.stat().st_nlink == 1
     assert cache_module._LINK_UNNAMED[0] == (unnamed_works and hasattr(os, "O_TMPFILE"))
+
+
+@pytest.mark.parametrize("workers", [False, True])
+@pytest.mark.parametrize(
+    ("template", "after", "mistake", "message"),
+    [
+        ("post.html", "{% block main %}", "{% if %}", "Expected an expression"),  # compiling
+        ("post.html", "{% block main %}", "{{ page.nosuch }}", "no attribute 'nosuch'"),
+        ("tag.html", "{% block main %}", "{{ nosuch.thing }}", "'nosuch' is undefined"),
+        ("_card.html", '<article class="card">', "{{ nosuch }}", "'nosuch' is undefined"),
+    ],
+)
+def test_a_mistake_in_a_template_names_its_file_and_line(
+    make_project, monkeypatch, template, after, mistake, message, workers
+):
+    project = make_project()
+    templates = project.root / "templates"  # shown relative to config.toml's folder
+    shutil.copytree(REPO / "templates", templates)
+    text = project.config_path.read_text().replace(str(REPO / "templates"), templates.as_posix())
+    project.config_path.write_text(text)
+    many_posts(project, 12)
+    path = templates / "site" / template
+    lines = path.read_text().splitlines()
+    at = next(n for n, line in enumerate(lines) if after in line) + 1
+    lines.insert(at, mistake)
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 4 if workers else 10_000)
+    monkeypatch.setattr(build_module, "LIST_PARALLEL_MIN", 2 if workers else 10_000)
+    with pytest.raises(ContentError) as caught:
+        build_site(project.config, NOW)
+    assert str(caught.value).startswith(f"templates/site/{template}:{at + 1}: ")
+    assert message in str(caught.value) and "fix the template" in str(caught.value)
+    assert not project.output.exists()  # no half-made site
+    done = subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(project.config_path), "build"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"templates/site/{template}:{at + 1}: " in done.stderr

@@ -6,6 +6,7 @@ import functools
 import json
 import math
 import os
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from markupsafe import Markup
 
 from publisher.config import Config
 from publisher.content import Post, tag_slug
+from publisher.exceptions import TemplateError
 from publisher.render.markdown import ImageRef, RenderedMarkdown, reading_minutes
 
 DESCRIPTION_LENGTH = 160
@@ -203,8 +205,8 @@ class SiteRenderer:
                 continue
             try:
                 self.env.get_template(name)
-            except jinja2.TemplateError:
-                pass  # reported, with its line, where the template is used
+            except (jinja2.TemplateError, UnicodeDecodeError, OSError):
+                pass  # reported, with its line, where the template is used (if it is)
 
     def end_build(self) -> None:
         """Forget what one build's lists needed (its memo, the cards it rendered), so that a
@@ -219,15 +221,45 @@ class SiteRenderer:
     def card_html(self, page: Card) -> Markup:
         """A post's card as the lists show it (_card.html), made once for all of them."""
         if not page.key:  # not from a build: nothing to know it again by
-            return Markup(self.env.get_template("_card.html").render(page=page))
+            return Markup(self._render("_card.html", page=page))
         key = (page.key, page.path)
         if key not in self._cards:
-            self._cards[key] = Markup(self.env.get_template("_card.html").render(page=page))
+            self._cards[key] = Markup(self._render("_card.html", page=page))
         return self._cards[key]
 
     def render(self, template: str, **context: Any) -> bytes:
         """One template to bytes."""
-        return self.env.get_template(template).render(**context).encode("utf-8")
+        return self._render(template, **context).encode("utf-8")
+
+    def _render(self, template: str, **context: Any) -> str:
+        """One template; a mistake in a template is a TemplateError naming its file and line."""
+        try:
+            return self.env.get_template(template).render(**context)
+        except jinja2.TemplateError as error:
+            raise self._template_error(error) from None
+
+    def _template_error(self, error: jinja2.TemplateError) -> TemplateError:
+        """Where in the templates `error` happened, as a person would look for it."""
+        folder = self.config.templates_dir / "site"
+        if isinstance(error, jinja2.TemplateNotFound):
+            return TemplateError(
+                f"template {error.name!r} not found: put it back (the project's templates/ "
+                "folder has every template)",
+                self.config.display_path(folder),
+            )
+        where: tuple[str, int | None] = (str(folder), None)
+        if isinstance(error, jinja2.TemplateSyntaxError) and error.filename:
+            where = (error.filename, error.lineno)
+        else:  # an error while rendering: the innermost template line in the traceback
+            for frame in reversed(traceback.extract_tb(error.__traceback__)):
+                if frame.filename.startswith(str(folder)):
+                    where = (frame.filename, frame.lineno)
+                    break
+        return TemplateError(
+            f"{error.message or type(error).__name__}: fix the template",
+            self.config.display_path(where[0]),
+            where[1],
+        )
 
     def post_page(self, page: PostPage) -> OutputFile:
         """The article page."""
