@@ -38,6 +38,7 @@ from publisher.render.social import (
     MENTION,
     post_url,
 )
+from publisher.render.templates import template_error
 
 TEMPLATE_FOLDER = "preview"
 STYLESHEET = "preview.css"
@@ -527,12 +528,8 @@ class PreviewRenderer:
         """One template to bytes."""
         try:
             return self.env.get_template(template).render(**context).encode("utf-8")
-        except jinja2.TemplateError as exc:
-            where = f"{self.folder / template}"
-            line = getattr(exc, "lineno", None)
-            raise PublisherError(
-                f"{where}{f':{line}' if line else ''}: the preview template failed: {exc}"
-            ) from None
+        except jinja2.TemplateError as error:
+            raise template_error(error, self.folder, self.config.display_path) from None
 
     def files(
         self, entries: Sequence[PreviewEntry], at: datetime, calendar: ContentCalendar

@@ -205,3 +205,37 @@ def test_posts_folder_under_a_hidden_folder_is_read(tmp_path):
     from publisher.content import load_posts
 
     assert [p.slug for p in load_posts(project.config).posts] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("folder", "template", "mistake", "message"),
+    [
+        ("social", "facebook.txt.j2", "{{ nosuch }}", "'nosuch' is undefined"),
+        ("social", "instagram.txt.j2", "{% if %}", "Expected an expression"),
+        ("preview", "post.html", "{{ nosuch.thing }}", "'nosuch' is undefined"),
+    ],
+)
+def test_a_mistake_in_a_social_or_preview_template_names_its_file_and_line(
+    project, folder, template, mistake, message
+):
+    import shutil
+
+    from .conftest import REPO
+
+    templates = project.root / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    text = project.config_path.read_text().replace(str(REPO / "templates"), templates.as_posix())
+    project.config_path.write_text(text.replace("enabled = false", "enabled = true"))
+    project.image("images/a.jpg")
+    project.post("a.md", "title: A\ndate: 2026-01-01\nimage: images/a.jpg\nimage_alt: A photo")
+    path = templates / folder / template
+    lines = path.read_text().splitlines()
+    # inside the page's main block where there is one (outside blocks is never rendered)
+    at = next((n + 1 for n, line in enumerate(lines) if "{% block main %}" in line), len(lines))
+    lines.insert(at, mistake)
+    path.write_text("\n".join(lines) + "\n")
+    command = ("preview", "--html") if folder == "preview" else ("check",)
+    result = run(project, *command)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    expected = f"templates/{folder}/{template}:{at + 1}: {message}"
+    assert expected in result.stderr and "fix the template" in result.stderr

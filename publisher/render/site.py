@@ -6,7 +6,6 @@ import functools
 import json
 import math
 import os
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +18,8 @@ from markupsafe import Markup
 
 from publisher.config import Config
 from publisher.content import Post, tag_slug
-from publisher.exceptions import TemplateError
 from publisher.render.markdown import ImageRef, RenderedMarkdown, reading_minutes
+from publisher.render.templates import template_error
 
 DESCRIPTION_LENGTH = 160
 
@@ -163,7 +162,7 @@ class SiteRenderer:
         build): Jinja then skips looking at each template file's time on every use.
         `code_cache`: a folder to keep compiled templates in between runs."""
         self.config = config
-        folder = (templates_dir or config.templates_dir) / "site"
+        folder = self.folder = (templates_dir or config.templates_dir) / "site"
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(folder)),
             auto_reload=auto_reload,
@@ -236,30 +235,7 @@ class SiteRenderer:
         try:
             return self.env.get_template(template).render(**context)
         except jinja2.TemplateError as error:
-            raise self._template_error(error) from None
-
-    def _template_error(self, error: jinja2.TemplateError) -> TemplateError:
-        """Where in the templates `error` happened, as a person would look for it."""
-        folder = self.config.templates_dir / "site"
-        if isinstance(error, jinja2.TemplateNotFound):
-            return TemplateError(
-                f"template {error.name!r} not found: put it back (the project's templates/ "
-                "folder has every template)",
-                self.config.display_path(folder),
-            )
-        where: tuple[str, int | None] = (str(folder), None)
-        if isinstance(error, jinja2.TemplateSyntaxError) and error.filename:
-            where = (error.filename, error.lineno)
-        else:  # an error while rendering: the innermost template line in the traceback
-            for frame in reversed(traceback.extract_tb(error.__traceback__)):
-                if frame.filename.startswith(str(folder)):
-                    where = (frame.filename, frame.lineno)
-                    break
-        return TemplateError(
-            f"{error.message or type(error).__name__}: fix the template",
-            self.config.display_path(where[0]),
-            where[1],
-        )
+            raise template_error(error, self.folder, self.config.display_path) from None
 
     def post_page(self, page: PostPage) -> OutputFile:
         """The article page."""

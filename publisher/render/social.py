@@ -13,6 +13,7 @@ import jinja2
 from publisher.config import Config
 from publisher.content import Post
 from publisher.render.markdown import RenderedMarkdown
+from publisher.render.templates import template_error
 
 # Meta's limits, in one place.
 FACEBOOK_MESSAGE_MAX = 63_206
@@ -179,7 +180,7 @@ class SocialRenderer:
 
     def __init__(self, config: Config, templates_dir: Path | None = None):
         self.config = config
-        folder = (templates_dir or config.templates_dir) / "social"
+        folder = self.folder = (templates_dir or config.templates_dir) / "social"
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(folder)),
             autoescape=False,
@@ -210,6 +211,13 @@ class SocialRenderer:
             "site": self.config.site,
         }
 
+    def _render(self, template: str, context: dict[str, object]) -> str:
+        """One social template; a mistake in it is a TemplateError naming its file and line."""
+        try:
+            return self.env.get_template(template).render(context)
+        except jinja2.TemplateError as error:
+            raise template_error(error, self.folder, self.config.display_path) from None
+
     def facebook(self, post: Post, rendered: RenderedMarkdown) -> FacebookPost:
         """The Facebook link post: a teaser message and the article's link with UTM tags."""
         context = self._context(post, rendered, "facebook")
@@ -219,7 +227,7 @@ class SocialRenderer:
             key = "facebook.message"
         else:
             context["body"] = rendered.text_facebook
-            message = _tidy(self.env.get_template("facebook.txt.j2").render(context))
+            message = _tidy(self._render("facebook.txt.j2", context))
             key = None
         if caption_length(message) > FACEBOOK_MESSAGE_MAX:
             problems.append(
@@ -254,8 +262,7 @@ class SocialRenderer:
         tags = collect_hashtags(post.instagram.hashtags, post.tags, settings.hashtags)
         context["body"] = _BODY_MARK
         context["hashtags"] = tags
-        template = self.env.get_template("instagram.txt.j2")
-        draft = _tidy(template.render(context))
+        draft = _tidy(self._render("instagram.txt.j2", context))
         fixed = draft.replace(_BODY_MARK, "")
         # The hashtag list gives way to hashtags the staff wrote in the text itself.
         body_text = rendered.text_instagram
@@ -263,7 +270,7 @@ class SocialRenderer:
         while tags and fixed_tags + len(hashtags_in(body_text)) > INSTAGRAM_HASHTAGS_MAX:
             tags.pop()
             context["hashtags"] = tags
-            draft = _tidy(template.render(context))
+            draft = _tidy(self._render("instagram.txt.j2", context))
             fixed = draft.replace(_BODY_MARK, "")
             fixed_tags = len(hashtags_in(fixed))
         budget = INSTAGRAM_CAPTION_MAX - caption_length(fixed)
