@@ -263,7 +263,7 @@ def _parse_simple_yaml(yaml_text: str) -> tuple[dict[str, Any], dict[str, int]] 
         spaces, key, raw, item = match.groups()
         indent = len(spaces)
         if key is not None and indent == 0:
-            if block is not None and not block[1]:
+            if block is not None and block_indent == -1:
                 return None  # "key:" with nothing under it is null
             if key in data:
                 return None

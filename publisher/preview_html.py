@@ -38,7 +38,7 @@ from publisher.render.social import (
     MENTION,
     post_url,
 )
-from publisher.render.templates import template_error
+from publisher.render.templates import render_template
 
 TEMPLATE_FOLDER = "preview"
 STYLESHEET = "preview.css"
@@ -526,10 +526,8 @@ class PreviewRenderer:
 
     def render(self, template: str, **context: object) -> bytes:
         """One template to bytes."""
-        try:
-            return self.env.get_template(template).render(**context).encode("utf-8")
-        except jinja2.TemplateError as error:
-            raise template_error(error, self.folder, self.config.display_path) from None
+        display = self.config.display_path
+        return render_template(self.env, self.folder, display, template, context).encode("utf-8")
 
     def files(
         self, entries: Sequence[PreviewEntry], at: datetime, calendar: ContentCalendar

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import mdurl
 from markdown_it_pyrs import MarkdownIt, Node
@@ -199,7 +199,6 @@ _PLAIN_IMAGE = re.compile(r"!\[[^\[\]\\&*_~`<>!\n]*\]\(")
 _ADDRESS_WITH_PERCENT = re.compile(r'(?:href|src)="[^"]*%')
 _PAGE_TAGS = re.compile(
     r'<(/?)(h[1-6]|p|ul|ol)\b[^>]*>|<img src="([^"]*)" alt="([^"]*)"(?: title="([^"]*)")?>'
-    r'|<a href="[^"]*" title="">'
 )
 _ANY_TAG = re.compile(r"<[^>]*>")
 
@@ -252,20 +251,13 @@ def render_page_with_markdown_it_pyrs(
         close, name, src, alt, title = tag.groups()
         if src is not None:
             images.append((_text_of(src), _text_of(alt), _text_of(title or "")))
-        elif name is None:  # a link with an empty title
-            continue
         elif name[0] == "h":
             if not close:
                 opened = tag.end()
                 continue
             # the anchors plugin's title: text and code, no alt text (an attribute here)
             title_text = _text_of(html[opened : tag.start()])
-            heading_id = slug = heading_slug(title_text)
-            suffix = 1
-            while heading_id in heading_ids:
-                heading_id = f"{slug}-{suffix}"
-                suffix += 1
-            heading_ids.add(heading_id)
+            heading_id = _unique_heading_id(title_text, heading_ids)
             headings.append((int(name[1]), " ".join(title_text.split()), heading_id))
         elif name == "p":
             if not close:
@@ -277,29 +269,16 @@ def render_page_with_markdown_it_pyrs(
     if len(images) != html.count("<img "):  # an image tag unlike the Rust renderer's
         return None
     sources = tuple(_written_link(url) for url, _, _ in images)
-    out: list[str] = []
-    done = 0
-    heading_ids_in_order = (heading[2] for heading in headings)
-    image_parts = iter(zip(images, sources, strict=True))
-    for tag in tags:
-        close, name, src, _, _ = tag.groups()
-        if src is not None:
-            (url, alt, title), written = next(image_parts)
-            ref = resolve_image(written) if resolve_image is not None else None
-            out.append(html[done : tag.start()])
-            out.append(_image_html(url, alt, title, ref))
-            done = tag.end()
-        elif name is None:
-            out.append(html[done : tag.start()])
-            out.append(tag.group().replace(_EMPTY_TITLE, ""))
-            done = tag.end()
-        elif name[0] == "h" and not close:
-            out.append(html[done : tag.end() - 1])
-            out.append(f' id="{escape_html(next(heading_ids_in_order))}">')
-            done = tag.end()
-    out.append(html[done:])
+    finished = _finish_tags(
+        html,
+        list(_HTML_TO_FINISH.finditer(html)),
+        (heading[2] for heading in headings),
+        iter(images),
+        sources,
+        resolve_image,
+    )
     return RenderedMarkdown(
-        html="".join(out),
+        html=finished,
         text_facebook="",
         text_instagram="",
         first_paragraph=first_paragraph,
@@ -468,13 +447,7 @@ class _TreeReader:
             fb.append(text_fb)
         if text_ig:
             ig.append(text_ig)
-        # unique within the page as mdit_py_plugins.anchors makes them: "tips", "tips-1"...
-        slug = heading_id = heading_slug(title)
-        suffix = 1
-        while heading_id in self._heading_ids:
-            heading_id = f"{slug}-{suffix}"
-            suffix += 1
-        self._heading_ids.add(heading_id)
+        heading_id = _unique_heading_id(title, self._heading_ids)
         self.headings.append((int(node.meta["level"]), " ".join(text_ig.split()), heading_id))
 
     def _read_list(self, node: Node, fb: list[str], ig: list[str]) -> None:
@@ -627,31 +600,60 @@ class _TreeReader:
             # cannot happen while every tag comes from Markdown; checked before any image
             # is resolved, so markdown-it-py can start over cleanly
             raise _NotLikeMarkdownItPy("tags and tree disagree")
-        heading_ids = iter(self.headings)
-        image_nodes = iter(zip(self._images, self.image_sources, strict=True))
-        out: list[str] = []
-        done = 0
-        for tag in tags:
-            out.append(html[done : tag.start()])
-            done = tag.end()
-            text = tag.group()
-            if text.startswith("<h"):
-                out.append(f'{text[:-1]} id="{escape_html(next(heading_ids)[2])}">')
-            elif text.startswith("<img"):
-                node, written = next(image_nodes)
-                ref = resolve_image(written) if resolve_image is not None else None
-                alt = _alt_text(node.children, joined=True)
-                out.append(_image_html(node.meta["url"], alt, node.meta.get("title") or "", ref))
-            elif text == "<table>\n":
-                out.append(_TABLE_WRAP_OPEN + text)
-            elif text == "</table>\n":
-                out.append(text + _TABLE_WRAP_CLOSE)
-            elif text.startswith("<a"):
-                out.append(text.replace(_EMPTY_TITLE, ""))
-            else:
-                out.append(_EMPTY_BLOCKQUOTE)
-        out.append(html[done:])
-        return "".join(out)
+        images = (
+            (node.meta["url"], _alt_text(node.children, joined=True), node.meta.get("title") or "")
+            for node in self._images
+        )
+        ids = (heading[2] for heading in self.headings)
+        return _finish_tags(html, tags, ids, images, self.image_sources, resolve_image)
+
+
+def _finish_tags(
+    html: str,
+    tags: list[re.Match[str]],
+    heading_ids: Iterator[str],
+    images: Iterator[tuple[str, str, str]],
+    written: Sequence[str],
+    resolve_image: ImageResolver | None,
+) -> str:
+    """The Rust renderer's HTML with our finish at each of `tags` (_HTML_TO_FINISH): heading
+    ids, our image tags from (url, alt, title) resolved by their `written` source, wrapped
+    tables, no empty link titles. Images are resolved in the order of their tags."""
+    out: list[str] = []
+    done = 0
+    image_parts = zip(images, written, strict=True)
+    for tag in tags:
+        out.append(html[done : tag.start()])
+        done = tag.end()
+        text = tag.group()
+        if text.startswith("<h"):
+            out.append(f'{text[:-1]} id="{escape_html(next(heading_ids))}">')
+        elif text.startswith("<img"):
+            (url, alt, title), source = next(image_parts)
+            ref = resolve_image(source) if resolve_image is not None else None
+            out.append(_image_html(url, alt, title, ref))
+        elif text == "<table>\n":
+            out.append(_TABLE_WRAP_OPEN + text)
+        elif text == "</table>\n":
+            out.append(text + _TABLE_WRAP_CLOSE)
+        elif text.startswith("<a"):
+            out.append(text.replace(_EMPTY_TITLE, ""))
+        else:
+            out.append(_EMPTY_BLOCKQUOTE)
+    out.append(html[done:])
+    return "".join(out)
+
+
+def _unique_heading_id(title: str, taken: set[str]) -> str:
+    """The id of a heading, unique within the page as mdit_py_plugins.anchors makes them:
+    "tips", "tips-1"..."""
+    heading_id = slug = heading_slug(title)
+    suffix = 1
+    while heading_id in taken:
+        heading_id = f"{slug}-{suffix}"
+        suffix += 1
+    taken.add(heading_id)
+    return heading_id
 
 
 def _alt_text(nodes: Sequence[Node], *, joined: bool) -> str:

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from publisher.config import Config
 from publisher.content import Post, tag_slug
 from publisher.render.markdown import ImageRef, RenderedMarkdown, reading_minutes
-from publisher.render.templates import template_error
+from publisher.render.templates import render_template
 
 DESCRIPTION_LENGTH = 160
 
@@ -232,10 +232,7 @@ class SiteRenderer:
 
     def _render(self, template: str, **context: Any) -> str:
         """One template; a mistake in a template is a TemplateError naming its file and line."""
-        try:
-            return self.env.get_template(template).render(**context)
-        except jinja2.TemplateError as error:
-            raise template_error(error, self.folder, self.config.display_path) from None
+        return render_template(self.env, self.folder, self.config.display_path, template, context)
 
     def post_page(self, page: PostPage) -> OutputFile:
         """The article page."""

@@ -13,7 +13,7 @@ import jinja2
 from publisher.config import Config
 from publisher.content import Post
 from publisher.render.markdown import RenderedMarkdown
-from publisher.render.templates import template_error
+from publisher.render.templates import render_template
 
 # Meta's limits, in one place.
 FACEBOOK_MESSAGE_MAX = 63_206
@@ -213,10 +213,7 @@ class SocialRenderer:
 
     def _render(self, template: str, context: dict[str, object]) -> str:
         """One social template; a mistake in it is a TemplateError naming its file and line."""
-        try:
-            return self.env.get_template(template).render(context)
-        except jinja2.TemplateError as error:
-            raise template_error(error, self.folder, self.config.display_path) from None
+        return render_template(self.env, self.folder, self.config.display_path, template, context)
 
     def facebook(self, post: Post, rendered: RenderedMarkdown) -> FacebookPost:
         """The Facebook link post: a teaser message and the article's link with UTM tags."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -34,3 +35,18 @@ def template_error(
     return TemplateError(
         f"{error.message or type(error).__name__}: fix the template", display(where[0]), where[1]
     )
+
+
+def render_template(
+    env: jinja2.Environment,
+    folder: Path,
+    display: Callable[[Path | str], str],
+    name: str,
+    context: Mapping[str, Any],
+) -> str:
+    """Template `name` of `env` (whose files are in `folder`) rendered with `context`; a mistake
+    in a template is a TemplateError naming its file and line (template_error)."""
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateError as error:
+        raise template_error(error, folder, display) from None
