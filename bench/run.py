@@ -232,6 +232,14 @@ def check_tools() -> None:
     hugo_binary()
 
 
+def compile_publisher() -> None:
+    """Write publisher's compiled bytecode now, as installing a package does (Pelican's
+    was written when pip installed it). The editable install in .venv has none for a file
+    edited since it was last imported, and with PYTHONDONTWRITEBYTECODE set (some shells
+    and containers set it) every run would compile those files again and time that too."""
+    run_quiet([PUBLISHER.parent / "python", "-m", "compileall", "-q", REPO / "publisher"])
+
+
 def write_corpus(corpus: Corpus) -> None:
     """The same articles three times: publisher's, Pelican's and Hugo's format."""
     if corpus.root.exists():
@@ -803,6 +811,7 @@ def main(argv: list[str] | None = None) -> int:
     started_at = source_state()
     try:
         check_tools()
+        compile_publisher()
         versions = tool_versions()
         due = publish_due_support()
         if not due[0]:

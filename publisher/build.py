@@ -45,7 +45,6 @@ from publisher.render.images import inspect_image_once as inspect_image
 from publisher.render.images import instagram_image
 from publisher.render.markdown import ImageRef, render_markdown
 from publisher.render.site import Card, FeedEntry, OutputFile, PostPage, SiteRenderer
-from publisher.render.social import SocialRenderer, social_problems
 from publisher.times import now as current_time
 
 INSTAGRAM_FILE = "instagram.jpg"
@@ -270,6 +269,13 @@ def _workers() -> int:
     return min(os.cpu_count() or 1, MAX_WORKERS)
 
 
+def _collect_new_garbage() -> None:
+    """In a forked worker: the cycle collector back on (the build paused it), for what the
+    worker makes; what it inherited lives on, and is left out of the collector's walks."""
+    gc.freeze()
+    gc.enable()
+
+
 def _prepare_chunk(args: _Chunk) -> list[Prepared]:
     paths, config, at, environment, staging = args
     with snapshot():
@@ -304,14 +310,38 @@ def prepare_all(
     # scheduler and watcher) can leave a child stuck on a lock one of them held.
     method = "fork" if threading.active_count() == 1 else "forkserver"
     context = multiprocessing.get_context(method)
+    # While the workers render pages, this process has a core's share to spare: it makes
+    # each new page's list card (which the lists need next) as the pages come back, so the
+    # processes that render the lists inherit every card instead of each making its own.
+    cards = _CardsAhead(_renderer_for(config, environment)) if environment is not None else None
+    prepared: list[Prepared] = []
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=gc.enable
+        max_workers=workers, mp_context=context, initializer=_collect_new_garbage
     ) as pool:
-        return [
-            Prepared.from_bytes(*item)
-            for chunk in pool.map(_prepare_chunk_encoded, chunks)
-            for item in chunk
-        ]
+        for chunk in pool.map(_prepare_chunk_encoded, chunks):
+            for item in chunk:
+                entry = Prepared.from_bytes(*item)
+                prepared.append(entry)
+                if cards is not None and entry.page is not None:
+                    cards.add(entry.page.card)
+    return prepared
+
+
+class _CardsAhead:
+    """List cards made before the lists ask for them (SiteRenderer.card_html keeps them for
+    this build). A card that cannot be made is left for the list that shows it, which says
+    what is wrong with the template."""
+
+    def __init__(self, renderer: SiteRenderer):
+        self.renderer: SiteRenderer | None = renderer
+
+    def add(self, card: Card) -> None:
+        if self.renderer is None:
+            return
+        try:
+            self.renderer.card_html(card)
+        except ContentError:
+            self.renderer = None
 
 
 LIST_PARALLEL_MIN = 400  # list pages to render before it pays to fork for them
@@ -344,7 +374,7 @@ def _render_lists(renders: list[Callable[[], bytes]], cache: Cache) -> list[str]
 
 def _render_list_span(args: tuple[Path, int, int]) -> list[str]:
     folder, start, end = args
-    gc.enable()
+    _collect_new_garbage()
     cache = Cache(folder)
     return [_blob(cache, _LIST_RENDERS[i]()) for i in range(start, end)]
 
@@ -667,6 +697,8 @@ def check_site(config: Config, at: datetime | None = None) -> list[ContentError]
 
 
 def _check_site(config: Config) -> list[ContentError]:
+    from publisher.render.social import SocialRenderer, social_problems  # not for a build
+
     loaded = load_posts(config)
     problems = list(loaded.problems)
     renderer = SiteRenderer(config)

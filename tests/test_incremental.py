@@ -159,6 +159,29 @@ def test_parallel_and_serial_builds_agree(make_project, monkeypatch):
     assert len(contexts) == 2  # the posts, then the list pages, in worker processes
 
 
+def test_a_parallel_build_makes_the_list_cards_while_the_pages_come_back(make_project, monkeypatch):
+    from publisher.buildcache import BuildIndex, environment_fingerprint
+    from publisher.files import snapshot
+
+    project = make_project()
+    many_posts(project, 20)
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 8)
+    environment = environment_fingerprint(project.config)
+    index = BuildIndex(project.config.cache_dir, environment)
+    try:
+        with snapshot():
+            state = build_module.gather(project.config, NOW, index)
+    finally:
+        index.close()
+    renderer = build_module._renderer_for(project.config, environment)
+    cards = [p.page.card for p in state.prepared.values() if p.page is not None]
+    assert len(cards) == 20
+    # made by this process as the workers sent the pages, ready for the list renderers
+    assert set(renderer._cards) == {(c.key, c.path) for c in cards}
+    build_site(project.config, NOW)
+    assert renderer._cards == {}  # a build's cards are not kept after it (the service)
+
+
 def test_instagram_images_only_for_deliveries_that_can_still_go_out(make_project):
     project = make_project(base=BASE_CONFIG)
     project.image("images/photo.jpg", (1200, 900))
