@@ -617,7 +617,7 @@ def _build(
         posts = list(state.loaded.posts)
         times = [p.date for p in posts]
         if instagram is None:
-            from publisher.publish import instagram_plan
+            from publisher.calendar import instagram_plan
 
             instagram, deadlines = instagram_plan(config, posts, at)
             times += deadlines

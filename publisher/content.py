@@ -14,8 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from publisher.config import Config
 from publisher.exceptions import ContentError
 from publisher.files import is_file, is_inside, real_path, snapshot
@@ -30,24 +28,70 @@ MAX_SLUG_LENGTH = 80
 _BOUNDARY = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
 
 
-class _FrontMatterLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
-    """Safe YAML, except that dates stay text: we read them ourselves, in the site's zone."""
-
-
-# YAML 1.1 reads `yes`, `no`, `on` and `off` as booleans, so a post titled "Off" would lose
-# its title; only true and false are booleans here (as in YAML 1.2).
-_BOOL = "tag:yaml.org,2002:bool"
-_FrontMatterLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, rx)
-        for tag, rx in resolvers
-        if tag != "tag:yaml.org,2002:timestamp" and not (tag == _BOOL and first in "yYnNoO")
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_FrontMatterLoader.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+# The plain (unquoted) values YAML reads as something other than text: PyYAML's implicit
+# resolvers, in its order, by the first character they apply to. Two differ from PyYAML's
+# SafeLoader: dates stay text (we read them ourselves, in the site's zone), and YAML 1.1's
+# `yes`, `no`, `on` and `off` are not booleans (a post titled "Off" would lose its title),
+# only true and false (as in YAML 1.2). PyYAML, imported only for front matter the quick
+# reader below leaves to it, uses this same table (tests/test_front_matter.py compares it
+# with PyYAML's own).
+_IMPLICIT: tuple[tuple[str, str, tuple[str, ...]], ...] = (  # (tag, re.X pattern, first chars)
+    (
+        "tag:yaml.org,2002:bool",
+        r"^(?: yes|Yes|YES|no|No|NO |true|True|TRUE|false|False|FALSE |on|On|ON|off|Off|OFF )$",
+        tuple("tTfF"),
+    ),
+    (
+        "tag:yaml.org,2002:float",
+        r"""^(?: [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+               | \.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+               | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+               | [-+]?\.(?:inf|Inf|INF)
+               | \.(?:nan|NaN|NAN) )$""",
+        tuple("-+0123456789."),
+    ),
+    (
+        "tag:yaml.org,2002:int",
+        r"""^(?: [-+]?0b[0-1_]+
+               | [-+]?0[0-7_]+
+               | [-+]?(?:0|[1-9][0-9_]*)
+               | [-+]?0x[0-9a-fA-F_]+
+               | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+ )$""",
+        tuple("-+0123456789"),
+    ),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", ("<",)),
+    ("tag:yaml.org,2002:null", r"^(?: ~ |null|Null|NULL | )$", ("~", "n", "N", "")),
+    ("tag:yaml.org,2002:value", r"^(?:=)$", ("=",)),
+    ("tag:yaml.org,2002:yaml", r"^(?:!|&|\*)$", tuple("!&*")),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", tuple("tTfF")),
 )
+
+
+@functools.cache
+def _implicit_resolvers() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+    """_IMPLICIT as PyYAML keeps it: first character ("" for an empty value) -> resolvers."""
+    table: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for tag, pattern, firsts in _IMPLICIT:
+        compiled = re.compile(pattern, re.X)
+        for first in firsts:
+            table.setdefault(first, []).append((tag, compiled))
+    return table
+
+
+def _plain_is_text(value: str) -> bool:
+    """True when YAML reads this plain scalar (one line, not empty) as a string."""
+    return not any(rx.match(value) for _, rx in _implicit_resolvers().get(value[0], ()))
+
+
+@functools.cache
+def _front_matter_loader() -> type:
+    """PyYAML's safe loader (its C one when built with libyaml) with the resolvers above."""
+    import yaml
+
+    base = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    loader = type("FrontMatterLoader", (base,), {})
+    loader.yaml_implicit_resolvers = {k: list(v) for k, v in _implicit_resolvers().items()}
+    return loader
 
 
 CHANNEL_BLOCK_KEYS = {"facebook": ("at", "message"), "instagram": ("at", "caption", "hashtags")}
@@ -205,9 +249,7 @@ _SIMPLE_LINE = re.compile(r"( *)(?:([A-Za-z_][A-Za-z0-9_]*):(?: +(.*?))?|- +(.*?
 _DOUBLE_QUOTED = re.compile(r'"([^"\\]*)"')
 _SINGLE_QUOTED = re.compile(r"'([^']*)'")
 _PLAIN_START_NOT = frozenset("-?:,[]{}#&*!|>'\"%@`")
-_STR_TAG = "tag:yaml.org,2002:str"
 _NOT_SIMPLE = object()
-_RESOLVER = _FrontMatterLoader("")  # only its resolve(): the tag a plain scalar gets
 
 
 def _simple_scalar(raw: str, flow: bool) -> object:
@@ -227,7 +269,7 @@ def _simple_scalar(raw: str, flow: bool) -> object:
     ):
         return _NOT_SIMPLE
     # only text: a plain scalar YAML reads as a number, boolean or null goes to PyYAML
-    if _RESOLVER.resolve(yaml.ScalarNode, raw, (True, False)) != _STR_TAG:
+    if not _plain_is_text(raw):
         return _NOT_SIMPLE
     return raw
 
@@ -313,7 +355,9 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
     simple = _parse_simple_yaml(yaml_text)
     if simple is not None:
         return simple
-    loader = _FrontMatterLoader(yaml_text)
+    import yaml
+
+    loader = _front_matter_loader()(yaml_text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else {}

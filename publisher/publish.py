@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from publisher.calendar import SOCIAL_CHANNELS, Delivery, channel_enabled, plan_deliveries
+from publisher.calendar import (
+    SOCIAL_CHANNELS,
+    Delivery,
+    instagram_plan,
+    plan_deliveries,
+)
 from publisher.config import Config, parse_duration
 from publisher.content import Post, read_post
 from publisher.exceptions import ChannelError, OutcomeUnknown, PublisherError
@@ -34,8 +39,6 @@ from publisher.ledger import (
     RETRY,
     SCHEDULED,
     SENDING,
-    SKIPPED,
-    Brief,
     Ledger,
     PassLock,
     Record,
@@ -699,49 +702,6 @@ def instagram_images_needed(config: Config, posts: list[Post], at: datetime) -> 
     An archive whose Instagram deliveries are all published, skipped or missed needs none.
     """
     return instagram_plan(config, posts, at)[0]
-
-
-def instagram_plan(
-    config: Config, posts: list[Post], at: datetime
-) -> tuple[set[str], list[datetime]]:
-    """The slugs that need their Instagram image now, and the times when one stops needing it."""
-    if not config.instagram.enabled:
-        return set(), []
-    records: dict[str, Brief] = {}
-    if config.ledger_path.exists():
-        with Ledger(config.ledger_path) as ledger:
-            records = ledger.brief("instagram")
-    fixed = {
-        (slug, "instagram"): r.due_at
-        for slug, r in records.items()
-        if r.state != SCHEDULED or r.attempts or r.forced
-    }
-    late = parse_duration(config.publish.max_lateness)
-    needed: set[str] = set()
-    deadlines: list[datetime] = []
-    # A post whose Instagram delivery is over needs no image: leave it out of the plan, but
-    # keep the slot its delivery took, so the others are planned exactly as before.
-    over = {slug for slug, r in records.items() if r.state in (PUBLISHED, MISSED, SKIPPED)}
-    taken = {
-        fixed[(p.slug, "instagram")]
-        for p in posts
-        if p.slug in over and channel_enabled(p, "instagram", config)
-    }
-    still = [p for p in posts if p.slug not in over]
-    plan = plan_deliveries(
-        still, config, fixed, taken={"instagram": taken}, channels=("instagram",)
-    )
-    for delivery in plan:
-        if delivery.post.image is None:
-            continue
-        record = records.get(delivery.post.slug)
-        untouched = record is None or not (record.attempts or record.forced)
-        if untouched:
-            if at - delivery.due > late:
-                continue  # it will be marked missed, not sent
-            deadlines.append(delivery.due + late)
-        needed.add(delivery.post.slug)
-    return needed, deadlines
 
 
 def site_fingerprint(config: Config, now: datetime, posts: list[Post]) -> str:

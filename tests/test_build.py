@@ -258,3 +258,35 @@ def test_a_broken_post_is_reported_again_on_every_build(project):
         result = build_site(project.config, NOW)
         assert [(p.path, p.line) for p in result.problems] == [("posts/broken.md", 3)]
         assert "posts/good/index.html" in project.files()
+
+
+def test_a_build_loads_only_what_it_uses(make_project):
+    """A command's start is part of every cron pass and every preview: a build of posts with
+    plain front matter does without PyYAML, markdown-it-py and the publishing code."""
+    import subprocess
+    import sys
+
+    from .conftest import BASE_CONFIG
+
+    project = make_project(base=BASE_CONFIG)  # Instagram on: the build plans its images
+    project.image("images/a.jpg")
+    project.post(
+        "one.md",
+        "title: One\ndate: 2026-12-01 08:00\ntags: [a, b]\nimage: images/a.jpg\nimage_alt: A",
+    )
+    script = (
+        "import sys\n"
+        "from publisher.cli import main\n"
+        "try:\n"
+        "    main(['--config', sys.argv[1], 'build', '--now', '2026-12-01T09:00'])\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "names = ('yaml', 'markdown_it', 'publisher.publish', 'publisher.render.social')\n"
+        "print(sorted(n for n in names if n in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(project.config_path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert "posts/one/instagram.jpg" in project.files()  # the Instagram plan was made

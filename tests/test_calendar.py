@@ -251,9 +251,8 @@ def test_deploy_files_run_commands_that_exist():
 def test_instagram_plan_keeps_the_slots_of_deliveries_that_are_over(make_project):
     """Posts whose Instagram delivery is over are left out of the plan quickly, but the slot
     each one took stays taken: the others are planned as they would be with them."""
-    from publisher.calendar import channel_enabled
+    from publisher.calendar import channel_enabled, instagram_plan
     from publisher.ledger import MISSED, PUBLISHED, Ledger
-    from publisher.publish import instagram_plan
 
     from .conftest import BASE_CONFIG
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -9,13 +10,18 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.content import _FrontMatterLoader, _parse_simple_yaml, parse_front_matter
+from publisher.content import (
+    _front_matter_loader,
+    _implicit_resolvers,
+    _parse_simple_yaml,
+    parse_front_matter,
+)
 from publisher.exceptions import ContentError
 
 
 def by_pyyaml(text: str) -> tuple[Any, dict[str, int]] | None:
     """What PyYAML makes of text (the mapping and each key's line), or None if it refuses."""
-    loader = _FrontMatterLoader(text)
+    loader = _front_matter_loader()(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -184,3 +190,31 @@ def test_invalid_front_matter_still_says_where() -> None:
     with pytest.raises(ContentError) as caught:
         parse_front_matter("title: ok\ndate: a: b\n", "posts/x.md")
     assert caught.value.line == 3 and "not valid YAML" in str(caught.value)
+
+
+def _tags_and_patterns(table: dict[str, list[tuple[str, Any]]]) -> dict[str, list[tuple[str, str]]]:
+    """A resolver table with each pattern's spaces taken out (all of them are re.X or have
+    none), and first characters with no resolver left out."""
+    return {
+        first: [(tag, "".join(rx.pattern.split())) for tag, rx in resolvers]
+        for first, resolvers in table.items()
+        if resolvers
+    }
+
+
+def test_plain_values_are_typed_as_pyyaml_types_them_but_for_dates_and_yes_no() -> None:
+    bool_tag, timestamp_tag = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"
+    expected = {
+        first: [
+            (tag, rx)
+            for tag, rx in resolvers
+            if tag != timestamp_tag and not (tag == bool_tag and first in "yYnNoO")
+        ]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    for first in "tTfF":
+        expected[first].append((bool_tag, re.compile("^(?:true|True|TRUE|false|False|FALSE)$")))
+    assert _tags_and_patterns(_implicit_resolvers()) == _tags_and_patterns(expected)
+    loader = _front_matter_loader()
+    assert _tags_and_patterns(loader.yaml_implicit_resolvers) == _tags_and_patterns(expected)
+    assert issubclass(loader, yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
