@@ -242,8 +242,7 @@ def compile_publisher() -> None:
 
 def write_corpus(corpus: Corpus) -> None:
     """The same articles three times: publisher's, Pelican's and Hugo's format."""
-    if corpus.root.exists():
-        shutil.rmtree(corpus.root)
+    remove(corpus.root)
     maker = [sys.executable, BENCH / "make_corpus.py"]
     common = ["--posts", str(corpus.posts), "--seed", str(SEED)]
     run_quiet([*maker, corpus.publisher_posts, *common, "--format", "publisher"])
@@ -274,19 +273,41 @@ def clean_publisher(corpus: Corpus) -> None:
     for path in corpus.publisher_site.iterdir():
         if path.name in keep:
             continue
+        remove(path)
+
+
+# What a run leaves is moved aside into the work folder's trash and deleted when the
+# benchmark ends. Deleting tens of thousands of files between runs made the next runs
+# (of whichever tool came next) slow on the disk this was measured on: ext4 mounted with
+# `discard` on a virtual disk, where creating files stays slower for a minute or two after
+# a large delete. Moving a folder aside is one rename, and leaves the next run a clean
+# start just the same.
+TRASH: list[Path] = []  # the trash folder, once main() has chosen the work folder
+
+
+def remove(*paths: Path) -> None:
+    """Move folders or files out of the way if they exist (deleted by empty_trash())."""
+    for path in paths:
+        if not (path.exists() or path.is_symlink()):
+            continue
+        if TRASH:
+            TRASH[0].mkdir(parents=True, exist_ok=True)
+            try:
+                path.rename(TRASH[0] / f"{time.time_ns()}-{path.name}")
+                continue
+            except OSError:
+                pass  # another file system: delete it now
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink()
 
 
-def remove(*paths: Path) -> None:
-    """Delete folders or files if they exist."""
-    for path in paths:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
+def empty_trash() -> None:
+    """Delete what the runs left (and what an interrupted benchmark left before)."""
+    if TRASH and TRASH[0].exists():
+        say(f"deleting the runs' leftovers in {TRASH[0]}")
+        shutil.rmtree(TRASH[0], ignore_errors=True)
 
 
 def mtimes(folder: Path) -> dict[str, int]:
@@ -809,6 +830,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     started_at = source_state()
+    TRASH[:] = [args.work.resolve() / "trash"]
     try:
         check_tools()
         compile_publisher()
@@ -820,6 +842,8 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         say(f"bench: {exc}")
         return 1
+    finally:
+        empty_trash()
     text = report(results, args.runs, versions, started_at)
     print(text)
     if args.record:
