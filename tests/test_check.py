@@ -239,3 +239,68 @@ def test_a_mistake_in_a_social_or_preview_template_names_its_file_and_line(
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     expected = f"templates/{folder}/{template}:{at + 1}: {message}"
     assert expected in result.stderr and "fix the template" in result.stderr
+
+
+ENTRY_SCRIPT = """
+import atexit, sys
+import publisher.cli as cli
+
+def main():
+    sys.stdout.write("x" * 300_000 + "\\n")  # more than a pipe holds: must all arrive
+    sys.stdout.write("end\\n")  # left in the buffer: must be flushed
+    print("to stderr", file=sys.stderr)
+    sys.exit(int(sys.argv[2]) if sys.argv[2].isdigit() else sys.argv[2])
+
+atexit.register(lambda: open(sys.argv[1], "w").write("exit handlers ran"))
+cli.main = main
+cli.entry()
+"""
+
+
+@pytest.mark.parametrize(("outcome", "expected"), [("0", 0), ("3", 3), ("a message", 1)])
+def test_the_command_exits_quickly_but_keeps_its_output_code_and_exit_handlers(
+    tmp_path, outcome, expected
+):
+    import os
+
+    marker = tmp_path / "atexit.txt"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as cron runs it
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY_SCRIPT, str(marker), outcome],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == expected
+    assert done.stdout == "x" * 300_000 + "\nend\n"
+    assert done.stderr.startswith("to stderr\n")
+    if expected == 1:
+        assert done.stderr.endswith("a message\n")  # as Python prints sys.exit("...")
+    assert marker.read_text() == "exit handlers ran"
+
+
+def test_the_command_line_keeps_its_exit_statuses(project):
+    run = [sys.executable, "-m", "publisher", "--config", str(project.config_path)]
+    version = subprocess.run([*run, "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and "publisher" in version.stdout
+    usage = subprocess.run([*run, "build", "--nosuch"], capture_output=True, text=True)
+    assert usage.returncode == 2 and "No such option" in usage.stderr
+    project.post("broken.md", "title: Broken")  # no date
+    failed = subprocess.run([*run, "build"], capture_output=True, text=True)
+    assert failed.returncode == 1 and "posts/broken.md" in failed.stderr
+
+
+def test_the_quick_exit_waits_for_a_thread_still_at_work(tmp_path):
+    marker = tmp_path / "thread.txt"
+    script = (
+        "import sys, threading, time\n"
+        "import publisher.cli as cli\n"
+        "def work():\n"
+        "    time.sleep(0.3)\n"
+        "    open(sys.argv[1], 'w').write('finished')\n"
+        "cli.main = lambda: threading.Thread(target=work).start()\n"
+        "cli.entry()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(marker)], capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "finished"
