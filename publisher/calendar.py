@@ -1,4 +1,5 @@
-"""The content calendar: when each of a post's deliveries is due. Pure scheduling decisions."""
+"""The content calendar: when each of a post's deliveries is due, and which posts need their
+Instagram image on the site now (from the ledger: deliveries that are over need none)."""
 
 from __future__ import annotations
 
