@@ -365,6 +365,14 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
         # The context (an unclosed bracket, a key) is where a person should look first.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
+        tab = _first_tab_line(yaml_text, getattr(exc, "problem_mark", None))
+        if tab is not None:
+            raise ContentError(
+                "the front matter has a tab here: YAML is indented with spaces only; "
+                "replace the tab with spaces",
+                display,
+                tab,
+            ) from None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ContentError(
             f"the front matter is not valid YAML ({problem}); check quotes and indentation "
@@ -384,11 +392,41 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            lines[key] = key_node.start_mark.line + 2
+            _note_line(lines, key, key_node.start_mark.line + 2, display)
             if isinstance(value_node, yaml.MappingNode):
                 for sub_key, _ in value_node.value:
-                    lines[f"{key}.{sub_key.value}"] = sub_key.start_mark.line + 2
+                    _note_line(
+                        lines, f"{key}.{sub_key.value}", sub_key.start_mark.line + 2, display
+                    )
     return data, lines
+
+
+def _note_line(lines: dict[str, int], key: str, line: int, display: str) -> None:
+    """Record a key's line; a key written twice is refused (YAML would keep the last one
+    silently, and what the first said would be lost without a word)."""
+    first = lines.get(key)
+    if first is not None:
+        raise ContentError(
+            f"{key!r} is written twice (lines {first} and {line}): keep one of them",
+            display,
+            line,
+        )
+    lines[key] = line
+
+
+def _first_tab_line(yaml_text: str, mark: Any) -> int | None:
+    """The file line of a tab in the indentation (which YAML refuses) at or before the line
+    a YAML error points at: the reason for the error. None when there is none (a tab inside
+    a value is allowed)."""
+    if "\t" not in yaml_text:
+        return None
+    rows = yaml_text.split("\n")
+    last = min(mark.line, len(rows) - 1) if mark is not None else len(rows) - 1
+    for number in range(last + 1):
+        row = rows[number]
+        if "\t" in row[: len(row) - len(row.lstrip(" \t"))]:
+            return number + 2
+    return None
 
 
 def _text(meta: dict[str, Any], key: str, problems: list[str]) -> str | None:
@@ -632,6 +670,7 @@ Set draft: false when it is ready; it is published at its date.
 def new_post(config: Config, title: str, when: datetime) -> Path:
     """Write a new draft post file named after its date and title; returns its path."""
     import frontmatter
+    import yaml
 
     slug = slugify(title)
     if not slug:
@@ -652,5 +691,8 @@ def new_post(config: Config, title: str, when: datetime) -> Path:
         draft=True,
     )
     config.posts_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(frontmatter.dumps(document, sort_keys=False) + "\n", encoding="utf-8")
+    # PyYAML's own emitter: libyaml's (python-frontmatter's default) writes an emoji in a
+    # title as an escape such as \U0001F623, which staff would then see in the file.
+    text = frontmatter.dumps(document, sort_keys=False, Dumper=yaml.SafeDumper)
+    path.write_text(text + "\n", encoding="utf-8")
     return path

@@ -190,6 +190,20 @@ def test_new_writes_a_draft_that_passes_check(project):
     assert path.read_text() == text
 
 
+def test_new_writes_the_title_as_typed_emoji_and_quotes_included(project):
+    title = 'Café "Knots": Why Your Neck Hurts 😣'
+    result = run(project, "new", title, "--date", "2026-12-05 10:00")
+    assert result.returncode == 0, result.stderr
+    path = project.root / result.stdout.strip()
+    assert path.name == "2026-12-05-cafe-knots-why-your-neck-hurts.md"
+    title_line = path.read_text(encoding="utf-8").splitlines()[1]
+    assert "😣" in title_line and "\\U" not in title_line, title_line
+    from publisher.content import read_post
+
+    post, found = read_post(path, project.config)
+    assert found == [] and post is not None and post.title == title
+
+
 def test_yes_no_on_off_are_words_not_booleans(project):
     project.post("a.md", "title: Off\ndate: 2026-01-01")
     project.post("b.md", "title: B\ndate: 2026-01-01\ndraft: yes")

@@ -192,6 +192,42 @@ def test_invalid_front_matter_still_says_where() -> None:
     assert caught.value.line == 3 and "not valid YAML" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("title: A\ntags: []\ndate: 1\ntags: [a]\n", 5, "'tags' is written twice (lines 3 and 5)"),
+        ("title: A\nfacebook:\n  at: x\n  at: y\n", 5, "'facebook.at' is written twice (lines 4"),
+    ],
+)
+def test_a_key_written_twice_is_refused_not_silently_overwritten(
+    text: str, line: int, message: str
+) -> None:
+    with pytest.raises(ContentError) as caught:
+        parse_front_matter(text, "posts/x.md")
+    assert caught.value.line == line and message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("title: A\ndate: 2026-01-01\n\tfacebook: false\n", 4),
+        ("title: A\nfacebook:\n\tat: 2026-01-01\n", 4),
+        ("title: A\ninstagram:\n  at: 2026-01-01\n \thashtags: [a]\n", 5),
+    ],
+)
+def test_a_tab_in_the_indentation_is_named_as_the_cause(text: str, line: int) -> None:
+    with pytest.raises(ContentError) as caught:
+        parse_front_matter(text, "posts/x.md")
+    assert caught.value.line == line and "replace the tab with spaces" in str(caught.value)
+
+
+def test_a_tab_inside_a_value_is_not_blamed_for_another_error() -> None:
+    assert parse_front_matter('title: "a\tb"\n', "posts/x.md")[0] == {"title": "a\tb"}
+    with pytest.raises(ContentError) as caught:
+        parse_front_matter('title: "a\tb"\ndate: [\n', "posts/x.md")
+    assert "not valid YAML" in str(caught.value) and "tab" not in str(caught.value)
+
+
 def _tags_and_patterns(table: dict[str, list[tuple[str, Any]]]) -> dict[str, list[tuple[str, str]]]:
     """A resolver table with each pattern's spaces taken out (all of them are re.X or have
     none), and first characters with no resolver left out."""

@@ -229,7 +229,7 @@ def test_posts_not_going_to_instagram_show_why(make_project, front, config, reas
 def test_hostile_text_is_escaped(social):
     social.post(
         "evil.md",
-        f'title: "Relief {HOSTILE} now"\ndate: 2026-12-03 09:00\n{PHOTO}\n'
+        f'title: "Relief {HOSTILE} now"\ndate: 2026-12-03 09:00\nimage: images/photo.jpg\n'
         f'summary: "Summary {HOSTILE}"\nimage_alt: "Alt {HOSTILE}"\ntags: ["{HOSTILE}"]',
         f"Body {HOSTILE} and <img src=x onerror=alert(1)>\n",
     )
