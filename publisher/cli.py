@@ -284,20 +284,33 @@ def calendar(
     from datetime import timedelta
 
     from publisher.agenda import agenda, day_start, format_agenda, write_ics
+    from publisher.content import load_posts
     from publisher.times import now as current_time
 
     config = ctx.config
     at = parse_now(now_text, config) or current_time(config.tz)
+    loaded = load_posts(config)
+    posts = list(loaded.posts)
     if ics_path:
-        entries = agenda(config, at, channel=channel)
+        entries = agenda(config, at, channel=channel, posts=posts)
         write_ics(entries, config, Path(ics_path))
         click.echo(f"Wrote {len(entries)} deliveries to {ics_path}")
-        return
-    first = (
-        parse_now(start, config) if start else (None if show_all else day_start(at.date(), config))
-    )
-    last = parse_now(end, config) + timedelta(days=1) if end else None
-    click.echo(format_agenda(agenda(config, at, start=first, end=last, channel=channel)))
+    else:
+        first = (
+            parse_now(start, config)
+            if start
+            else (None if show_all else day_start(at.date(), config))
+        )
+        last = parse_now(end, config) + timedelta(days=1) if end else None
+        entries = agenda(config, at, start=first, end=last, channel=channel, posts=posts)
+        click.echo(format_agenda(entries))
+    # A post that cannot be read is on no calendar: say which, and why, rather than let its
+    # author look for it in vain.
+    if loaded.problems:
+        left_out = sorted({problem.path for problem in loaded.problems})
+        click.echo(f"\nNot on the calendar until fixed ({len(left_out)} post(s)):", err=True)
+        for problem in loaded.problems:
+            click.echo(f"  {problem}", err=True)
 
 
 @main.command()

@@ -185,6 +185,23 @@ def test_calendar_command_lists_and_filters(make_project):
     assert len(icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")) == 4
 
 
+def test_calendar_names_the_posts_it_leaves_out_and_why(make_project):
+    project = make_project(SLOTS)
+    project.post("a.md", "title: A\ndate: 2026-12-01 09:00")
+    project.post("broken.md", "title: B\ndate: 2026-12-02 09:00\ntags: []\ntags: [x]")
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(project.config_path), "calendar"]
+        + ["--now", "2026-11-30T09:00"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert " a " in result.stdout and "broken" not in result.stdout
+    assert "Not on the calendar until fixed (1 post(s)):" in result.stderr
+    assert "posts/broken.md:5: 'tags' is written twice" in result.stderr
+
+
 def test_edited_after_publishing_is_marked_changed(make_project):
     from publisher.ledger import Ledger
     from publisher.publish import payload_hash
