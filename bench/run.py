@@ -365,6 +365,17 @@ def publisher_command(corpus: Corpus, *args: str, config: Path | None = None) ->
     return [str(PUBLISHER), "--config", str(config or corpus.publisher_config), *args]
 
 
+def publisher_build(
+    corpus: Corpus, output: str = "public", config: Path | None = None
+) -> list[str]:
+    """A build as of BUILD_NOW (every post published) into the output folder itself: a
+    build --now without --output writes the private preview site instead."""
+    folder = corpus.publisher_site / output
+    return publisher_command(
+        corpus, "build", "--now", BUILD_NOW, "--output", str(folder), config=config
+    )
+
+
 def publish_due_support() -> tuple[bool, str]:
     """Whether this publisher has `publish --due`, and if not, the note to print instead."""
     commands = run_quiet([PUBLISHER, "--help"])
@@ -382,7 +393,7 @@ def publisher_turn(
     """One publisher run: clean full build, no-change rebuild, one-post rebuild, publish --due."""
     clean_publisher(corpus)
     output = corpus.publisher_site / "public"
-    full = run_timed(publisher_command(corpus, "build", "--now", BUILD_NOW))
+    full = run_timed(publisher_build(corpus))
     result.full["publisher"].append(full)
     if run == 1:
         built = re.search(r"Built (\d+) post", full.stdout)
@@ -401,7 +412,7 @@ def publisher_turn(
         result.files["publisher"] = count_files(output)
 
     before = mtimes(output)
-    unchanged = run_timed(publisher_command(corpus, "build", "--now", BUILD_NOW))
+    unchanged = run_timed(publisher_build(corpus))
     after = mtimes(output)
     result.unchanged.append(unchanged)
     result.rewritten.append(rewritten_count(before, after))
@@ -412,13 +423,13 @@ def publisher_turn(
     original = post.read_bytes()
     try:
         post.write_bytes(original + f"\nOne more sentence, added in run {run}.\n".encode())
-        edited = run_timed(publisher_command(corpus, "build", "--now", BUILD_NOW))
+        edited = run_timed(publisher_build(corpus))
         result.edited.append(edited)
         # Right after a clean build, the spare copy of the site that every later update is
         # swapped in from may still be being made in the background (this build then waits
         # for it); the next edit is what staff see day to day.
         post.write_bytes(original + f"\nAnother sentence, added in run {run}.\n".encode())
-        again = run_timed(publisher_command(corpus, "build", "--now", BUILD_NOW))
+        again = run_timed(publisher_build(corpus))
         result.edited_again.append(again)
         if run == runs:
             check_identical(corpus, result)
@@ -461,7 +472,7 @@ def check_identical(corpus: Corpus, result: SizeResult) -> None:
     """Does the one-post rebuild equal a clean full build of the same posts? (untimed)"""
     for name in ("public-check", ".public-check.previous", ".cache-check", ".preview-check"):
         remove(corpus.publisher_site / name)
-    run_quiet(publisher_command(corpus, "build", "--now", BUILD_NOW, config=corpus.check_config))
+    run_quiet(publisher_build(corpus, "public-check", config=corpus.check_config))
     # its spare copy is being made in the background: not while the next tool is timed
     wait_for_background_copy(corpus.publisher_site / ".public-check.previous")
     differ = differing_files(

@@ -99,7 +99,9 @@ def check(ctx: Context, now_text: str | None) -> None:
     help="Build the site as it will be at this local time, e.g. 2026-12-01T09:00.",
 )
 @click.option(
-    "--output", type=click.Path(file_okay=False), help="Write here instead of [site] output."
+    "--output",
+    type=click.Path(file_okay=False),
+    help="Write here instead of [site] output (with --now: instead of the preview site folder).",
 )
 @pass_context
 def build(ctx: Context, now_text: str | None, output: str | None) -> None:
@@ -107,13 +109,20 @@ def build(ctx: Context, now_text: str | None, output: str | None) -> None:
     from publisher.build import build_site
 
     config = ctx.config
-    result = build_site(config, parse_now(now_text, config), Path(output) if output else None)
+    at = parse_now(now_text, config)
+    target = Path(output) if output else (config.preview_site_dir if at else None)
+    result = build_site(config, at, target)
     for problem in result.problems:
         click.echo(f"skipped: {problem}", err=True)
     click.echo(
         f"Built {result.published} post(s) into {config.display_path(result.output)}: "
         f"{result.stats.changed} file(s) written, {result.stats.unchanged} unchanged."
     )
+    if at and not output:
+        click.echo(
+            f"That is the site as it will be at {at:%Y-%m-%d %H:%M}, for a look only: the "
+            f"website in {config.display_path(config.output_dir)} is not touched."
+        )
     if result.problems:
         click.echo(f"{len(result.problems)} problem(s): fix them and build again.", err=True)
         sys.exit(1)
@@ -128,17 +137,20 @@ def build(ctx: Context, now_text: str | None, output: str | None) -> None:
 def serve(ctx: Context, port: int, now_text: str | None) -> None:
     """Build, serve on http://127.0.0.1:PORT and rebuild when posts, templates or config change."""
     from publisher.build import build_site
-    from publisher.serve import make_server, watch
+    from publisher.serve import make_server, site_address, watch
 
     config = ctx.config
     at = parse_now(now_text, config)
+    # The site at another time is a preview: it never goes where the real site is served
+    # and deployed from (a publishing pass would not know to put the present back).
+    target = config.preview_site_dir if at else config.output_dir
 
     def rebuild() -> None:
         nonlocal config
         try:
             if ctx.config_path or config.path:
                 config = load_config(config.path or ctx.config_path)
-            result = build_site(config, at)
+            result = build_site(config, at, target)
         except PublisherError as exc:
             click.echo(f"error: {exc}", err=True)
             return
@@ -147,9 +159,10 @@ def serve(ctx: Context, port: int, now_text: str | None) -> None:
         click.echo(f"Rebuilt: {result.published} post(s), {result.stats.changed} file(s) changed.")
 
     rebuild()
-    server = make_server(config.output_dir, port=port)
+    server = make_server(target, port=port, base_url=config.base_url)
+    when = f", as it will be at {at:%Y-%m-%d %H:%M}" if at else ""
     click.echo(
-        f"Serving {config.display_path(config.output_dir)} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)"
+        f"Serving {config.display_path(target)}{when} on {site_address(server)} (Ctrl-C to stop)"
     )
     stop = threading.Event()
     watched = [config.posts_dir, config.templates_dir] + ([config.path] if config.path else [])

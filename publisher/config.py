@@ -310,6 +310,13 @@ class Config:
         return self.folder(self.site.preview)
 
     @functools.cached_property
+    def preview_site_dir(self) -> Path:
+        """Where `build --now` and `serve --now` write the site as it will be at another
+        time: beside the preview folder, never the output that is served and deployed."""
+        preview = self.preview_dir
+        return preview.with_name(preview.name + "-site")
+
+    @functools.cached_property
     def ledger_path(self) -> Path:
         """The SQLite ledger."""
         return self.folder(self.publish.ledger)
@@ -471,6 +478,7 @@ def _check_folders(config: Config, where: Path) -> None:
     private = (
         ("site.cache", config.cache_dir),
         ("site.preview", config.preview_dir),
+        ("site.preview", config.preview_site_dir),  # build --now and serve --now write here
         ("publish.ledger", config.ledger_path),
     )
     for key, folder in private:

@@ -192,14 +192,15 @@ class Service:
 
     def serve(self) -> None:
         """Serve the local output on 127.0.0.1 (make run)."""
-        from publisher.serve import make_server
+        from publisher.serve import make_server, site_address
 
-        self._server = make_server(self.config.output_dir, port=self.serve_port or 8000)
-        port = self._server.server_address[1]
+        self._server = make_server(
+            self.config.output_dir, port=self.serve_port or 8000, base_url=self.config.base_url
+        )
         log.info(
-            "serving %s on http://127.0.0.1:%s/",
+            "serving %s on %s",
             self.config.display_path(self.config.output_dir),
-            port,
+            site_address(self._server),
         )
         threading.Thread(target=self._server.serve_forever, daemon=True, name="serve").start()
 

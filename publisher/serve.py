@@ -9,15 +9,46 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 log = logging.getLogger("publisher.serve")
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the output folder; unknown paths get the site's own 404 page."""
+    """Serves the output folder at the base URL's path (`/blog/` for https://host/blog), as
+    the site will be deployed; unknown paths get the site's own 404 page."""
+
+    base_path = ""  # "/blog", or "" for a site at the root of its host
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         log.debug("%s %s", self.address_string(), format % args)
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        base = self.base_path
+        if base and path != base and not path.startswith(base + "/"):
+            if path != "/":
+                self.send_error(404)
+                return None
+            self.send_response(302)  # the host's root: the site is one folder down
+            self.send_header("Location", base + "/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        # the build's own marker and other hidden files are not part of the site
+        if any(part.startswith(".") for part in path.split("/") if part):
+            self.send_error(404)
+            return None
+        return super().send_head()
+
+    def translate_path(self, path: str) -> str:
+        # send_head checked that the path is the base path or below it
+        return super().translate_path(path[len(self.base_path) :] or "/")
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        if os.path.basename(path) == "feed.xml":
+            return "application/atom+xml"  # as the pages' <link rel="alternate"> says
+        return super().guess_type(path)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         page = Path(self.directory) / "404.html"
@@ -34,14 +65,24 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def make_server(
-    directory: Path, host: str = "127.0.0.1", port: int = 8000
+    directory: Path, host: str = "127.0.0.1", port: int = 8000, base_url: str = ""
 ) -> http.server.ThreadingHTTPServer:
-    """An HTTP server for `directory` (port 0 picks a free port)."""
-    handler = functools.partial(SiteHandler, directory=str(directory))
+    """An HTTP server for `directory`, at the path of the site's `base_url` (port 0 picks a
+    free port); site_address() says where to open it."""
+    base_path = urlsplit(base_url).path.rstrip("/")
+    handler_class = type("Handler", (SiteHandler,), {"base_path": base_path})
+    handler = functools.partial(handler_class, directory=str(directory))
     http.server.ThreadingHTTPServer.allow_reuse_address = True
     server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
+
+
+def site_address(server: http.server.ThreadingHTTPServer) -> str:
+    """The address of the site's home page on this server."""
+    host, port = server.server_address[:2]
+    base = server.RequestHandlerClass.func.base_path  # type: ignore[attr-defined]
+    return f"http://{host}:{port}{base}/"
 
 
 def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:

@@ -278,14 +278,17 @@ def test_a_build_loads_only_what_it_uses(make_project):
         "import sys\n"
         "from publisher.cli import main\n"
         "try:\n"
-        "    main(['--config', sys.argv[1], 'build', '--now', '2026-12-01T09:00'])\n"
+        "    main(['--config', sys.argv[1], 'build', '--now', '2026-12-01T09:00',\n"
+        "      '--output', sys.argv[2]])\n"
         "except SystemExit as done:\n"
         "    assert not done.code, done.code\n"
         "names = ('yaml', 'markdown_it', 'publisher.publish', 'publisher.render.social')\n"
         "print(sorted(n for n in names if n in sys.modules))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, str(project.config_path)], capture_output=True, text=True
+        [sys.executable, "-c", script, str(project.config_path), str(project.output)],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -163,18 +163,29 @@ def test_config_errors_name_the_key(project):
 def test_build_command_exits_non_zero_but_builds_the_rest(project):
     project.post("good.md", "title: Good\ndate: 2026-01-01")
     project.post("bad.md", "title: Bad\n")
-    result = run(project, "build", "--now", "2026-12-01T09:00")
+    result = run(project, "build")
     assert result.returncode == 1
     assert "skipped: posts/bad.md:2: missing date" in result.stderr
     assert (project.output / "posts/good/index.html").is_file()
 
 
-def test_build_now_option_builds_the_site_as_it_will_be(project):
-    project.post("soon.md", "title: Soon\ndate: 2026-12-01 09:00")
-    assert run(project, "build", "--now", "2026-12-01T08:59").returncode == 0
+def test_build_now_option_builds_the_site_as_it_will_be_beside_the_real_one(project):
+    project.post("now.md", "title: Now\ndate: 2026-01-01 09:00")
+    project.post("soon.md", "title: Soon\ndate: 2099-12-01 09:00")
+    assert run(project, "build").returncode == 0
+    real = sorted(p.relative_to(project.output) for p in project.output.rglob("*"))
+    assert (project.output / "posts/now/index.html").is_file()
     assert not (project.output / "posts/soon").exists()
-    assert run(project, "build", "--now", "2026-12-01T09:00").returncode == 0
-    assert (project.output / "posts/soon/index.html").is_file()
+    preview = project.config.preview_site_dir
+    ahead = run(project, "build", "--now", "2099-12-01T08:59")
+    assert ahead.returncode == 0 and "is not touched" in ahead.stdout
+    assert (preview / "posts/now/index.html").is_file()
+    assert not (preview / "posts/soon").exists()
+    assert run(project, "build", "--now", "2099-12-01T09:00").returncode == 0
+    assert (preview / "posts/soon/index.html").is_file()
+    # the website that is served and deployed is as it was: no future post leaked into it
+    assert sorted(p.relative_to(project.output) for p in project.output.rglob("*")) == real
+    assert not (project.output / "posts/soon").exists()
 
 
 def test_new_writes_a_draft_that_passes_check(project):

@@ -509,7 +509,8 @@ def test_the_command_returns_without_waiting_for_the_copy_and_holds_no_lock(proj
         f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
         "from publisher.cli import main\n"
-        f"main(['--config', {str(project.config_path)!r}, 'build', '--now', '2026-12-01T09:00'])\n"
+        f"main(['--config', {str(project.config_path)!r}, 'build', '--now', '2026-12-01T09:00',"
+        f" '--output', {str(project.output)!r}])\n"
     )
     started = time.monotonic()
     result = subprocess.run(

@@ -21,6 +21,86 @@ def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1):
     raise AssertionError("timed out waiting")
 
 
+def start_serve(project, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """`publisher serve --port 0 ARGS` and the address it prints."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "publisher", "--config", str(project.config_path), "serve"]
+        + ["--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=project.root,
+    )
+
+    def address() -> str | None:
+        found = re.search(r"(http://127\.0\.0\.1:\d+/\S*)", process.stdout.readline())
+        return found.group(1) if found else None
+
+    try:
+        return process, wait_for(address)
+    except BaseException:
+        process.kill()
+        raise
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert process.returncode == 0
+
+
+def test_serve_puts_the_site_at_the_base_urls_path_as_it_is_deployed(project):
+    text = project.config_path.read_text()
+    project.config_path.write_text(
+        text.replace("https://clinic.example", "https://clinic.example/blog")
+    )
+    project.post("a.md", "title: First\ndate: 2026-01-01")
+    process, address = start_serve(project)
+    try:
+        assert address.endswith("/blog/")
+        origin = address.removesuffix("/blog/")
+        home = requests.get(address, timeout=5)
+        assert home.status_code == 200 and 'href="/blog/posts/first/"' in home.text
+        # every address the pages link to answers where they say it is
+        for link in ("/blog/posts/first/", "/blog/static/style.css", "/blog/tags/"):
+            assert requests.get(origin + link, timeout=5).status_code == 200, link
+        assert requests.get(origin + "/posts/first/", timeout=5).status_code == 404
+        moved = requests.get(origin + "/", timeout=5, allow_redirects=False)
+        assert moved.status_code == 302 and moved.headers["Location"] == "/blog/"
+        folder = requests.get(origin + "/blog/posts/first", timeout=5, allow_redirects=False)
+        assert folder.status_code == 301 and folder.headers["Location"] == "/blog/posts/first/"
+        feed = requests.get(address + "feed.xml", timeout=5)
+        assert feed.headers["Content-Type"] == "application/atom+xml"
+        assert requests.get(address + ".publisher-output", timeout=5).status_code == 404
+    finally:
+        stop(process)
+
+
+def test_serve_now_shows_the_future_without_touching_the_real_site(project):
+    project.post("now.md", "title: Now\ndate: 2026-01-01 09:00")
+    project.post("later.md", "title: Later\ndate: 2099-12-01 09:00")
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "publisher", "--config", str(project.config_path), "build"],
+            capture_output=True,
+            timeout=60,
+        ).returncode
+        == 0
+    )
+    before = {p: p.stat().st_mtime_ns for p in project.output.rglob("*")}
+    process, address = start_serve(project, "--now", "2099-12-01T09:00")
+    try:
+        assert requests.get(address + "posts/later/", timeout=5).status_code == 200
+    finally:
+        stop(process)
+    assert {p: p.stat().st_mtime_ns for p in project.output.rglob("*")} == before
+    assert not (project.output / "posts/later").exists()
+
+
 def test_serve_builds_serves_and_rebuilds_on_change(project):
     post = project.post("a.md", "title: First title\ndate: 2026-01-01")
     process = subprocess.Popen(

@@ -321,18 +321,18 @@ class SiteRenderer:
                 by_tag.setdefault(path, (tag, []))[1].append(page)
         for path, (tag, tagged) in sorted(by_tag.items()):
             yield from self._paginated(path, tagged, "tag.html", (tag,), tag=tag)
-        if by_tag:
-            listing = sorted(
-                ((tag, path, len(tagged)) for path, (tag, tagged) in by_tag.items()),
-                key=lambda item: item[0].lower(),
-            )
-            yield self._page(
-                "tags/index.html",
-                tuple(listing),
-                "tags.html",
-                tags=listing,
-                canonical=self.url("tags/"),
-            )
+        # made even with no tags yet: every page's menu links to it
+        listing = sorted(
+            ((tag, path, len(tagged)) for path, (tag, tagged) in by_tag.items()),
+            key=lambda item: item[0].lower(),
+        )
+        yield self._page(
+            "tags/index.html",
+            tuple(listing),
+            "tags.html",
+            tags=listing,
+            canonical=self.url("tags/"),
+        )
 
     def feed(self, pages: Sequence[FeedEntry], updated: datetime) -> OutputFile:
         """The Atom feed of the newest posts."""
