@@ -112,7 +112,7 @@ def plan_post(
                     f"image {src!r} in the text was not found inside the posts folder: "
                     "check the path (relative to the post file)",
                     post.display,
-                    post.body_line,
+                    _line_in_body(post, src),
                 )
             )
             return None
@@ -121,7 +121,10 @@ def plan_post(
         except ValueError:
             problems.append(
                 ContentError(
-                    f"image {src!r} in the text is not an image file", post.display, post.body_line
+                    f"image {src!r} in the text is not an image file (JPEG, PNG, WebP or GIF): "
+                    "export it again as a JPEG",
+                    post.display,
+                    _line_in_body(post, src),
                 )
             )
             return None
@@ -134,6 +137,15 @@ def plan_post(
     page = PostPage(post=post, rendered=rendered, image=hero, path=folder)
     files = [OutputFile(folder + name, source=source) for source, name in copies.items()]
     return page, files, []
+
+
+def _line_in_body(post: Post, src: str) -> int:
+    """The file line where the text first names `src` (the text's first line if it is
+    written differently there, as an escape or a reference)."""
+    at = post.body.find(f"]({src}")
+    if at == -1:
+        at = post.body.find(src)
+    return post.body_line + (post.body.count("\n", 0, at) if at != -1 else 0)
 
 
 def _prefix(config: Config) -> str:

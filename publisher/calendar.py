@@ -59,6 +59,12 @@ def slot_times(config: Config, channel: str, start: datetime) -> Iterable[dateti
                 yield moment
 
 
+def _own_time(post: Post, at: datetime) -> datetime:
+    """A post's own time for a social channel: never before its article goes live (the post
+    links to the article; earlier, it would only wait, and then count as missed)."""
+    return max(at, post.date)
+
+
 def planned_time(post: Post, channel: str, config: Config) -> datetime | None:
     """When the post goes out on `channel` ignoring other posts: its own time, else the offset."""
     if not channel_enabled(post, channel, config):
@@ -67,7 +73,7 @@ def planned_time(post: Post, channel: str, config: Config) -> datetime | None:
         return post.date
     options = getattr(post, channel)
     if options.at is not None:
-        return options.at
+        return _own_time(post, options.at)
     return add_wall_clock(post.date, config.channel(channel).offset_delta, config.tz)
 
 
@@ -106,6 +112,7 @@ def plan_deliveries(
                 continue
             known = fixed.get((post.slug, channel))
             own = getattr(post, channel).at
+            own = _own_time(post, own) if own is not None else None
             if known is not None or own is not None:
                 due = known if known is not None else own
                 taken[channel].add(due)

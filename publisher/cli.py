@@ -34,14 +34,15 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-def parse_now(value: str | None, config: Config) -> datetime | None:
-    """The --now option: a local time in the site's zone, or None for the real now."""
+def parse_now(value: str | None, config: Config, option: str = "--now") -> datetime | None:
+    """The --now option (or another time option): a local time in the site's zone, or None
+    for the real now."""
     if value is None:
         return None
     try:
         return parse_local_time(value, config.tz)
     except TimeError as exc:
-        raise click.BadParameter(str(exc), param_hint="--now") from None
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 class Group(click.Group):
@@ -158,8 +159,8 @@ def serve(ctx: Context, port: int, now_text: str | None) -> None:
             click.echo(f"skipped: {problem}", err=True)
         click.echo(f"Rebuilt: {result.published} post(s), {result.stats.changed} file(s) changed.")
 
+    server = make_server(target, port=port, base_url=config.base_url)  # the port first
     rebuild()
-    server = make_server(target, port=port, base_url=config.base_url)
     when = f", as it will be at {at:%Y-%m-%d %H:%M}" if at else ""
     click.echo(
         f"Serving {config.display_path(target)}{when} on {site_address(server)} (Ctrl-C to stop)"
@@ -310,11 +311,11 @@ def calendar(
         click.echo(f"Wrote {len(entries)} deliveries to {ics_path}")
     else:
         first = (
-            parse_now(start, config)
+            parse_now(start, config, "--from")
             if start
             else (None if show_all else day_start(at.date(), config))
         )
-        last = parse_now(end, config) + timedelta(days=1) if end else None
+        last = parse_now(end, config, "--to") + timedelta(days=1) if end else None
         entries = agenda(config, at, start=first, end=last, channel=channel, posts=posts)
         click.echo(format_agenda(entries))
     # A post that cannot be read is on no calendar: say which, and why, rather than let its
@@ -382,7 +383,7 @@ def new(ctx: Context, title: str, date_text: str | None) -> None:
     from publisher.content import new_post
 
     config = ctx.config
-    when = parse_now(date_text, config)
+    when = parse_now(date_text, config, "--date")
     if when is None:
         tomorrow = datetime.now(config.tz) + timedelta(days=1)
         when = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)

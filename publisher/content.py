@@ -29,10 +29,11 @@ _BOUNDARY = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
 
 
 # The plain (unquoted) values YAML reads as something other than text: PyYAML's implicit
-# resolvers, in its order, by the first character they apply to. Two differ from PyYAML's
-# SafeLoader: dates stay text (we read them ourselves, in the site's zone), and YAML 1.1's
+# resolvers, in its order, by the first character they apply to. Three differ from PyYAML's
+# SafeLoader: dates stay text (we read them ourselves, in the site's zone); YAML 1.1's
 # `yes`, `no`, `on` and `off` are not booleans (a post titled "Off" would lose its title),
-# only true and false (as in YAML 1.2). PyYAML, imported only for front matter the quick
+# only true and false (as in YAML 1.2); and YAML 1.1's base-60 numbers are gone (as in 1.2),
+# so `at: 18:30` stays the text 18:30, not the number 1110. PyYAML, imported only for front matter the quick
 # reader below leaves to it, uses this same table (tests/test_front_matter.py compares it
 # with PyYAML's own).
 _IMPLICIT: tuple[tuple[str, str, tuple[str, ...]], ...] = (  # (tag, re.X pattern, first chars)
@@ -45,7 +46,6 @@ _IMPLICIT: tuple[tuple[str, str, tuple[str, ...]], ...] = (  # (tag, re.X patter
         "tag:yaml.org,2002:float",
         r"""^(?: [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
                | \.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
-               | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
                | [-+]?\.(?:inf|Inf|INF)
                | \.(?:nan|NaN|NAN) )$""",
         tuple("-+0123456789."),
@@ -55,8 +55,7 @@ _IMPLICIT: tuple[tuple[str, str, tuple[str, ...]], ...] = (  # (tag, re.X patter
         r"""^(?: [-+]?0b[0-1_]+
                | [-+]?0[0-7_]+
                | [-+]?(?:0|[1-9][0-9_]*)
-               | [-+]?0x[0-9a-fA-F_]+
-               | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+ )$""",
+               | [-+]?0x[0-9a-fA-F_]+ )$""",
         tuple("-+0123456789"),
     ),
     ("tag:yaml.org,2002:merge", r"^(?:<<)$", ("<",)),
@@ -212,6 +211,12 @@ def slugify(text: str) -> str:
     if len(slug) > MAX_SLUG_LENGTH:
         slug = slug[:MAX_SLUG_LENGTH].rsplit("-", 1)[0]
     return slug
+
+
+def default_slug(title: str) -> str:
+    """A post's slug when it names none: from its title, or a short stable hash of a title
+    with no Latin letters or digits (Cyrillic, Chinese...)."""
+    return slugify(title) or "post-" + hashlib.sha1(title.encode()).hexdigest()[:8]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -501,7 +506,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
             )
             slug = None
     elif title:
-        slug = slugify(title) or "post-" + hashlib.sha1(title.encode()).hexdigest()[:8]
+        slug = default_slug(title)
 
     author = _text(meta, "author", wrong_type) or config.site.default_author or config.business.name
     summary = _text(meta, "summary", wrong_type) or None
@@ -540,6 +545,15 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
     if not isinstance(draft, bool):
         problem("draft must be true or false", "draft")
         draft = True
+    elif not draft and (at := body.find(NEW_POST_PLACEHOLDER)) != -1:
+        problems.append(
+            ContentError(
+                "this is still the placeholder text of `publisher new`: write the article "
+                "here (or keep draft: true until it is written)",
+                display,
+                body_line + body.count("\n", 0, at),
+            )
+        )
 
     channels = {
         name: read_channel_options(name, meta.get(name), lines, config, problem)
@@ -660,8 +674,11 @@ def settle_posts(posts: Iterable[Post], problems: Iterable[ContentError]) -> Loa
     return LoadedPosts(tuple(kept), tuple(problems))
 
 
-NEW_POST_BODY = """Write the article here, in Markdown: a blank line between paragraphs,
-## for a heading, - for a bullet, 1. for a numbered step, **bold** for emphasis.
+NEW_POST_PLACEHOLDER = "Write the article here, in Markdown"
+# No line starts with Markdown of its own: the placeholder is one plain paragraph.
+NEW_POST_BODY = f"""{NEW_POST_PLACEHOLDER}: a blank line between paragraphs, a line
+that starts with "## " for a heading, "- " for a bullet, "1. " for a numbered step,
+and **bold** for emphasis.
 
 Set draft: false when it is ready; it is published at its date.
 """
@@ -672,9 +689,9 @@ def new_post(config: Config, title: str, when: datetime) -> Path:
     import frontmatter
     import yaml
 
-    slug = slugify(title)
-    if not slug:
+    if not any(character.isalnum() for character in title):
         raise ContentError("the title needs at least one letter or digit for the file name", title)
+    slug = default_slug(title)
     path = config.posts_dir / f"{when:%Y-%m-%d}-{slug}.md"
     if path.exists():
         raise ContentError(

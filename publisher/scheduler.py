@@ -211,10 +211,10 @@ class Service:
         log.info(
             "publisher run: started (ledger %s)", self.config.display_path(self.config.ledger_path)
         )
+        if self.serve_port is not None:
+            self.serve()  # first: a port already in use stops the service before any pass
         self.scheduler.start()
         self.run_pass("catch-up at start")
-        if self.serve_port is not None:
-            self.serve()
         from apscheduler.triggers.interval import IntervalTrigger
 
         self.scheduler.add_job(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import http.server
 import logging
@@ -10,6 +11,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from publisher.exceptions import PublisherError
 
 log = logging.getLogger("publisher.serve")
 
@@ -73,7 +76,15 @@ def make_server(
     handler_class = type("Handler", (SiteHandler,), {"base_path": base_path})
     handler = functools.partial(handler_class, directory=str(directory))
     http.server.ThreadingHTTPServer.allow_reuse_address = True
-    server = http.server.ThreadingHTTPServer((host, port), handler)
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise PublisherError(
+            f"port {port} on {host} is already in use (is `make run` or another "
+            "`publisher serve` running?): stop it, or choose another port with --port"
+        ) from None
     server.daemon_threads = True
     return server
 

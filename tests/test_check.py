@@ -77,6 +77,10 @@ def test_clean_project_passes(project):
         ),
         ("title: A\ndate: 2026-01-01\nimage: images/a.jpg", "posts/p.md:4: image_alt is missing"),
         ("title: A\ndate: 2026-01-01\ncategory: news", "posts/p.md:4: unknown key 'category'"),
+        (
+            "title: A\ndate: 2026-12-10 09:00\ninstagram:\n  at: 18:30",
+            "posts/p.md:5: instagram.at: '18:30' is not",
+        ),
         ("title: A\ndate: 2026-01-01\ntags: back pain", "posts/p.md:4: tags must be a list"),
         ("title: A\ndate: 2026-01-01\ndraft: maybe", "posts/p.md:4: draft must be true or false"),
         ("title: A\ndate: 2026-01-01\nfacebook: 3", "posts/p.md:4: facebook must be false"),
@@ -118,6 +122,21 @@ def test_images_reached_through_links_are_judged_by_where_they_really_are(projec
     assert len(lines) == len(expected), lines
     for line, start in zip(lines, expected, strict=True):
         assert line.startswith(start), line
+
+
+def test_an_image_in_the_text_is_reported_on_its_own_line(project):
+    project.image("images/a.jpg")
+    (project.posts / "images/notes.jpg").write_text("not a picture")
+    body = "Intro.\n\n" + "More text.\n\n" * 5 + "![Gone](images/gone.jpg)\n\n"
+    body += "Text.\n\n![Not one](images/notes.jpg)\n"
+    project.post("p.md", "title: P\ndate: 2026-01-01", body)
+    # the front matter is lines 1-4, the text starts on line 5
+    assert problems(project) == [
+        "posts/p.md:17: image 'images/gone.jpg' in the text was not found inside the posts "
+        "folder: check the path (relative to the post file)",
+        "posts/p.md:21: image 'images/notes.jpg' in the text is not an image file "
+        "(JPEG, PNG, WebP or GIF): export it again as a JPEG",
+    ]
 
 
 def test_no_front_matter_and_unclosed_front_matter(project):
@@ -213,6 +232,39 @@ def test_new_writes_the_title_as_typed_emoji_and_quotes_included(project):
 
     post, found = read_post(path, project.config)
     assert found == [] and post is not None and post.title == title
+
+
+def test_new_takes_titles_in_any_script_and_says_which_option_is_wrong(project):
+    result = run(project, "new", "Массаж спины", "--date", "2026-12-05 10:00")
+    assert result.returncode == 0, result.stderr
+    path = project.root / result.stdout.strip()
+    from publisher.content import read_post
+
+    post, found = read_post(path, project.config)
+    assert found == [] and post is not None and post.title == "Массаж спины"
+    assert path.name == f"2026-12-05-{post.slug}.md" and post.slug.startswith("post-")
+    nothing = run(project, "new", "!!!")
+    assert nothing.returncode != 0 and "at least one letter or digit" in nothing.stderr
+    wrong = run(project, "new", "Knots", "--date", "Dec 5")
+    assert wrong.returncode == 2 and "--date" in wrong.stderr and "--now" not in wrong.stderr
+
+
+def test_the_placeholder_of_new_is_one_paragraph_and_cannot_go_out(project):
+    from publisher.content import NEW_POST_BODY
+    from publisher.render.markdown import render_markdown
+
+    html = render_markdown(NEW_POST_BODY, allow_html=False).html
+    assert "<h" not in html and "<li" not in html and html.count("<p>") == 2
+    result = run(project, "new", "Knots", "--date", "2026-12-05 10:00")
+    path = project.root / result.stdout.strip()
+    assert problems(project) == []  # a draft may keep it
+    text = path.read_text(encoding="utf-8").replace("draft: true", "draft: false")
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(NEW_POST_BODY.splitlines()[0]) + 1
+    assert problems(project) == [
+        f"posts/{path.name}:{line}: this is still the placeholder text of `publisher new`: "
+        "write the article here (or keep draft: true until it is written)"
+    ]
 
 
 def test_yes_no_on_off_are_words_not_booleans(project):

@@ -91,6 +91,23 @@ def test_social_waits_for_the_website_and_the_website_comes_first(stage):
     assert records["soon/website"].updated_at <= records["soon/facebook"].updated_at
 
 
+def test_a_social_time_before_the_article_means_right_after_it(stage):
+    # written a day early by mistake: it goes with the article, not "missed" a day late
+    stage.add_post("early", "2026-12-10 09:00", facebook="{at: 2026-12-09 12:00}")
+    from publisher.calendar import plan_deliveries
+    from publisher.content import load_posts
+
+    posts = [p for p in load_posts(stage.config).posts if p.slug == "early"]
+    due = {d.channel: d.due for d in plan_deliveries(posts, stage.config)}
+    assert due["facebook"] == due["website"] == at("2026-12-10T09:00")
+    publish_due(stage.config, at("2026-12-09T12:01"))
+    assert stage.graph.page_posts() == []
+    publish_due(stage.config, at("2026-12-10T09:01"))
+    records = stage.records()
+    assert records["early/website"].state == PUBLISHED
+    assert records["early/facebook"].state == PUBLISHED
+
+
 CRASHPOINTS = [
     ("facebook-before-call", "facebook"),
     ("facebook-after-call", "facebook"),

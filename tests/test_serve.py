@@ -152,3 +152,24 @@ def test_serve_builds_serves_and_rebuilds_on_change(project):
             process.kill()
             raise
     assert process.returncode == 0
+
+
+def test_serve_on_a_port_in_use_says_so_and_builds_nothing(project):
+    import socket
+
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for command in (["serve", "--port", port], ["run", "--serve", port]):
+            result = subprocess.run(
+                [sys.executable, "-m", "publisher", "--config", str(project.config_path)] + command,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert result.returncode == 1, command
+            assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+            assert "Traceback" not in result.stderr
+            assert not project.output.exists(), command
