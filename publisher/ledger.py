@@ -275,13 +275,17 @@ class Ledger:
             ).fetchone()
             if current["state"] in (PUBLISHED, SKIPPED):
                 raise PublisherError(f"delivery {record.id} is already {current['state']}")
+            # intent_clock: the real time (`now` may be a pass's --now), which is what Meta
+            # stamps the post with; reading back after a lost answer looks from there
             db.execute(
-                "UPDATE deliveries SET state = ?, step = ?, intent_at = ?, attempts = attempts + 1, "
-                "payload = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                "UPDATE deliveries SET state = ?, step = ?, intent_at = ?, intent_clock = ?, "
+                "attempts = attempts + 1, payload = ?, content_hash = ?, updated_at = ? "
+                "WHERE id = ?",
                 (
                     SENDING,
                     step,
                     _iso(now),
+                    _iso(datetime.now(UTC)),
                     json.dumps(payload, ensure_ascii=False),
                     content_hash,
                     _iso(now),
@@ -308,6 +312,16 @@ class Ledger:
                 )
             self._log(db, record.id, step, container_id, now)
         return self.by_id(record.id)  # type: ignore[return-value]
+
+    def claimed_ids(self, channel: str, but: int) -> set[str]:
+        """The remote ids (Page posts, Instagram media) other deliveries of `channel` are
+        recorded as: reading back after a lost answer must not take one of them for its own."""
+        rows = self.db.execute(
+            "SELECT remote_id FROM deliveries WHERE channel = ? AND id != ? "
+            "AND remote_id IS NOT NULL",
+            (channel, but),
+        ).fetchall()
+        return {row["remote_id"] for row in rows}
 
     def published(
         self,

@@ -620,14 +620,27 @@ class PublishingPass:
         )
         log.info("%s/%s reconciled: %s; it will be sent again", record.slug, record.channel, how)
 
+    def _since(self, record: Record) -> datetime:
+        """The earliest time a post or media made by this delivery's last attempt can carry
+        (Meta's clock, give or take RECONCILE_WINDOW). A record written before the ledger
+        kept that time has none: then no limit (other deliveries' posts are still ruled out)."""
+        if record.intent_clock is None:
+            return datetime.min.replace(tzinfo=UTC)
+        return record.intent_clock - RECONCILE_WINDOW
+
     def reconcile_facebook(self, record: Record, client: Any) -> None:
-        """Read back the Page's recent posts and look for this message."""
+        """Read back the Page's recent posts and look for this message: made since the
+        attempt, and not a post another delivery is already recorded as (two posts may say
+        the same; Meta does not let the link be read back, see META-GRAPH.md)."""
         message = (record.payload or {}).get("message", "").strip()
-        since = (record.intent_clock or datetime.now(UTC)) - RECONCILE_WINDOW
+        since = self._since(record)
+        others = self.ledger.claimed_ids("facebook", but=record.id)
         for item in client.recent_page_posts(self.config.facebook.page_id, limit=50):
             created = _graph_time(item.get("created_time"))
-            if (item.get("message") or "").strip() == message and (
-                created is None or created >= since
+            if (
+                (item.get("message") or "").strip() == message
+                and (created is None or created >= since)
+                and item.get("id") not in others
             ):
                 self.ledger.published(
                     record, self.now, item.get("id"), item.get("permalink_url"), how="reconciled"
@@ -669,8 +682,8 @@ class PublishingPass:
                 return
             self._proven_not_sent(record, f"its container is {status_code or 'unknown'}")
             return
-        if self.find_instagram_media(client, record):
-            media_id = self.find_instagram_media(client, record)
+        media_id = self.find_instagram_media(client, record)
+        if media_id:
             self.ledger.published(record, self.now, media_id, None, how="reconciled")
             self.outcome(record, PUBLISHED, f"found on the account: media {media_id}")
             return
@@ -679,10 +692,18 @@ class PublishingPass:
         )
 
     def find_instagram_media(self, client: Any, record: Record) -> str | None:
-        """The id of recent media with this delivery's caption, if any."""
+        """The id of recent media with this delivery's caption, made since its attempt and
+        not recorded as another delivery's, if any."""
         caption = (record.payload or {}).get("caption", "").strip()
+        since = self._since(record)
+        others = self.ledger.claimed_ids("instagram", but=record.id)
         for item in client.ig_recent_media(self.config.instagram.account_id, limit=50):
-            if (item.get("caption") or "").strip() == caption:
+            made = _graph_time(item.get("timestamp"))
+            if (
+                (item.get("caption") or "").strip() == caption
+                and (made is None or made >= since)
+                and item.get("id") not in others
+            ):
                 return item.get("id")
         return None
 

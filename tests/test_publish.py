@@ -159,6 +159,59 @@ def test_sigkill_at_every_point_of_a_delivery_still_publishes_exactly_once(stage
     )
 
 
+@pytest.mark.parametrize(("point", "channel"), CRASHPOINTS)
+def test_a_crash_found_out_long_after_still_publishes_exactly_once(stage, point, channel):
+    """The pass after a crash may come much later (the server was down): what the crashed
+    attempt made is found by the time of that attempt, not of the pass that looks."""
+    import sqlite3
+
+    stage.add_post(
+        "late",
+        "2026-12-01 09:00",
+        facebook="{at: 2026-12-01 09:00}",
+        instagram="{at: 2026-12-01 09:00}",
+    )
+    # the crashed attempt was 25 minutes ago: Meta's clock stamped what it made then...
+    stage.graph.clock = lambda: time.time() - 1500
+    kill_at(stage.start("2026-12-01T09:05", crashpoint=point), f"crashpoint {point}")
+    stage.graph.clock = time.time
+    # ...and so did ours, in the ledger
+    with sqlite3.connect(stage.config.ledger_path) as db:
+        changed = db.execute(
+            "UPDATE deliveries SET intent_clock = strftime('%Y-%m-%dT%H:%M:%S+00:00', "
+            "intent_clock, '-1500 seconds') WHERE intent_clock IS NOT NULL"
+        ).rowcount
+    assert changed >= 1
+    result = stage.run("2026-12-01T09:31")
+    assert result.returncode == 0, result.stdout + result.stderr
+    fb, ig = posts_of(stage)
+    assert len(fb) == 1 and len(ig) == 1
+    assert {r.state for r in stage.records().values()} == {PUBLISHED}
+
+
+@pytest.mark.parametrize("channel", ["facebook", "instagram"])
+def test_a_lost_send_is_not_taken_for_another_post_with_the_same_words(stage, channel):
+    words = "{message: Book your December massage now.}"
+    if channel == "instagram":
+        words = "{caption: Book your December massage now.}"
+    other = {"facebook": "instagram", "instagram": "facebook"}[channel]
+    stage.add_post("first", "2026-12-01 09:00", **{channel: words, other: "false"})
+    stage.add_post("second", "2026-12-02 09:00", **{channel: words, other: "false"})
+    publish_due(stage.config, at("2026-12-01T12:00"))
+    first = stage.records()[f"first/{channel}"]
+    assert first.state == PUBLISHED
+    # the second one's request never reaches Meta: its outcome is unknown
+    stage.graph.drop("POST", "/*/feed" if channel == "facebook" else "/*/media", times=1)
+    publish_due(stage.config, at("2026-12-02T12:00"))
+    assert stage.records()[f"second/{channel}"].state == SENDING
+    publish_due(stage.config, at("2026-12-02T12:30"))
+    second = stage.records()[f"second/{channel}"]
+    made = stage.graph.page_posts() if channel == "facebook" else stage.graph.ig_media()
+    assert len(made) == 2
+    assert second.state == PUBLISHED and second.remote_id != first.remote_id
+    assert {first.remote_id, second.remote_id} == {m["id"] for m in made}
+
+
 @pytest.mark.parametrize("after_effect", [False, True])
 @pytest.mark.parametrize("path", ["/*/feed", "/*/media_publish"])
 def test_sigkill_while_the_response_is_held(stage, path, after_effect):
