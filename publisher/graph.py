@@ -362,9 +362,21 @@ def classify_error(
             f"the caption has more than {IG_CAPTION_MAX_MENTIONS} @mentions: remove some, then"
             " run `publisher retry`",
         ),
-        IG_SUB_MEDIA_TYPE_UNKNOWN: (False, "Instagram does not know this media type"),
-        IG_SUB_VIDEO_FORMAT: (False, "Instagram does not accept this video format"),
-        IG_SUB_CAROUSEL: (False, "Instagram refused the carousel (it needs 2 to 10 items)"),
+        IG_SUB_MEDIA_TYPE_UNKNOWN: (
+            False,
+            "Instagram does not know this media type: the post's photo must be a JPEG; export"
+            " it again, then run `publisher retry`",
+        ),
+        IG_SUB_VIDEO_FORMAT: (
+            False,
+            "Instagram does not accept this video format: publisher sends photos only; check"
+            " the post's image, then run `publisher retry`",
+        ),
+        IG_SUB_CAROUSEL: (
+            False,
+            "Instagram refused the carousel (it needs 2 to 10 items): publisher sends one"
+            " photo; check the post's image, then run `publisher retry`",
+        ),
     }
     if subcode in ig_subcodes:
         return ig_subcodes[subcode]

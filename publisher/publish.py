@@ -51,6 +51,7 @@ from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
 log = logging.getLogger("publisher.publish")
 
 CRASHPOINT_VARIABLE = "PUBLISHER_CRASHPOINT"
+SITE_FAILURES = "site_failures"  # ledger meta: failed builds or deploys in a row
 RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a read-back post
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
 DEPLOY_TIMEOUT = 600
@@ -176,6 +177,7 @@ class PublishingPass:
         self.would_publish: set[str] = set()  # slugs whose page a dry run would publish
         self.throttled: dict[str, str] = {}  # channel -> why it waits for the next pass
         self.quiet_until: datetime | None = None
+        self.site_retry_at: datetime | None = None  # after a failed build or deploy
         self.missed: list[tuple[str, str, str, datetime, str]] = []
 
     # The pass
@@ -220,7 +222,7 @@ class PublishingPass:
         """Until when nothing can become due (no post, config or ledger change assumed):
         the next delivery's time or retry, or None when something is waiting already."""
         records = {(r.slug, r.channel): r for r in self.ledger.all()}
-        wake: datetime | None = None
+        wake: datetime | None = self.site_retry_at
         for delivery in deliveries:
             record = records.get((delivery.post.slug, delivery.channel))
             if record is not None and record.state in DONE_STATES:
@@ -282,19 +284,17 @@ class PublishingPass:
             return
         from publisher.build import build_site
 
+        if self.site_waits():
+            return
         try:
             result = build_site(self.config, self.now)
             self.deploy()
         except PublisherError as exc:
-            for delivery in pending:
-                record = self.ledger.ensure(
-                    delivery.post.slug, "website", delivery.post.display, delivery.due, self.now
-                )
-                self.ledger.retry_later(
-                    record, self.now, self.now + backoff(record.attempts + 1, self.config), str(exc)
-                )
-                self.outcome(delivery, RETRY, f"the site could not be built or deployed: {exc}")
+            self.site_failed(pending, exc)
             return
+        if self.ledger.meta(SITE_FAILURES):
+            log.info("the site is built and deployed again")
+            self.ledger.set_meta(SITE_FAILURES, "")
         broken = {p.path for p in result.problems}
         for problem in result.problems:
             self.report.problems.append(str(problem))
@@ -317,12 +317,54 @@ class PublishingPass:
             self.outcome(delivery, PUBLISHED, url)
         self.ledger.set_meta("site_fingerprint", fingerprint)
 
+    def site_failed(self, pending: list[Delivery], exc: PublisherError) -> None:
+        """The site could not be built or deployed: try again later, with back-off; after
+        max_attempts failures in a row, every pass says a person must look (exit status 1).
+        Counted for the site (in the ledger's meta), so a failure with nothing newly due
+        (an edit to a published post) is retried and reported too."""
+        failures = _site_failures(self.ledger)[0] + 1
+        again = self.now + backoff(failures, self.config)
+        message = f"the site could not be built or deployed ({failures} time(s) in a row): {exc}"
+        self.ledger.set_meta(SITE_FAILURES, json.dumps([failures, again.isoformat(), message]))
+        self.site_retry_at = again
+        give_up = failures >= self.config.publish.max_attempts
+        for delivery in pending:
+            record = self.ledger.ensure(
+                delivery.post.slug, "website", delivery.post.display, delivery.due, self.now
+            )
+            self.ledger.retry_later(record, self.now, again, str(exc))
+            self.outcome(delivery, RETRY, message, needs_person=give_up)
+        if not pending:
+            log.warning(
+                "%s; trying again at %s", message, f"{again.astimezone(self.config.tz):%H:%M}"
+            )
+        if give_up:
+            self.report.problems.append(f"{message}: fix it; every pass tries again")
+
+    def site_waits(self) -> bool:
+        """True while the site waits for its next try after a failure (each pass until then
+        says again that a person must look, once max_attempts is reached)."""
+        failures, again, message = _site_failures(self.ledger)
+        if not failures or again is None or again <= self.now:
+            return False
+        self.site_retry_at = again
+        if failures >= self.config.publish.max_attempts:
+            self.report.problems.append(f"{message}: fix it; the next try is at {again:%H:%M}")
+        return True
+
     def deploy(self) -> None:
         """Run [site] deploy_command, if config.toml names one."""
         command = self.config.site.deploy_command
         if not command:
             return
-        env = dict(os.environ, PUBLISHER_OUTPUT=str(self.config.output_dir))
+        from publisher.graph import redact
+        from publisher.tokens import TOKEN_VARIABLES, known_tokens
+
+        # The deploy needs no Meta token: it gets none, and what it prints is redacted all
+        # the same (it is kept in the ledger and the log).
+        env = {k: v for k, v in os.environ.items() if k not in TOKEN_VARIABLES.values()}
+        env["PUBLISHER_OUTPUT"] = str(self.config.output_dir)
+        secrets = known_tokens(self.config)
         try:
             done = subprocess.run(
                 command,
@@ -335,14 +377,15 @@ class PublishingPass:
             )
         except subprocess.TimeoutExpired:
             raise PublisherError(
-                f"the deploy command took more than {DEPLOY_TIMEOUT} s: {command}"
+                f"the deploy command took more than {DEPLOY_TIMEOUT} s: {redact(command, secrets)}"
             ) from None
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             raise PublisherError(
-                f"the deploy command failed (exit {done.returncode}): {' / '.join(tail)}"
+                f"the deploy command failed (exit {done.returncode}): "
+                + redact(" / ".join(tail), secrets)
             )
-        log.info("deployed: %s", command)
+        log.info("deployed: %s", redact(command, secrets))
 
     # Social
 
@@ -708,6 +751,23 @@ class PublishingPass:
         return None
 
 
+def site_retry_at(config: Config) -> datetime | None:
+    """When the site is tried again after a failed build or deploy, if it failed."""
+    if not config.ledger_path.exists():
+        return None
+    with Ledger(config.ledger_path) as ledger:
+        return _site_failures(ledger)[1]
+
+
+def _site_failures(ledger: Ledger) -> tuple[int, datetime | None, str]:
+    """(failed builds or deploys in a row, when the next try is, what went wrong)."""
+    kept = ledger.meta(SITE_FAILURES)
+    if not kept:
+        return 0, None, ""
+    failures, again, message = json.loads(kept)
+    return failures, datetime.fromisoformat(again), message
+
+
 def _graph_time(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -738,6 +798,7 @@ def site_fingerprint(config: Config, now: datetime, posts: list[Post]) -> str:
                 digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     if config.path:
         digest.update(config.path.read_bytes())
+    digest.update(posts_folder_signature(config, markdown=False).encode())  # the photos
     digest.update(" ".join(sorted(instagram_images_needed(config, posts, now))).encode())
     return digest.hexdigest()
 
@@ -775,7 +836,11 @@ def publish_due(
                 # Until when the next pass can stop at once, unless posts, config or the
                 # ledger change (the ledger's signature is taken after this pass's writes).
                 quiet = ""
-                if publishing.quiet_until is not None and not loaded.problems:
+                if (
+                    publishing.quiet_until is not None
+                    and not loaded.problems
+                    and not report.needs_person
+                ):
                     until, since = publishing.quiet_until.isoformat(), now.isoformat()
                     quiet = f"{inputs} {until} {since} {ledger_signature(ledger)}"
                 ledger.set_meta("quiet", quiet)
@@ -787,17 +852,30 @@ def publish_due(
         lock.release()
 
 
-def pass_inputs(config: Config) -> str:
-    """A quick hash of what a pass reads besides the ledger: post files, config, templates."""
+def posts_folder_signature(config: Config, *, markdown: bool = True) -> str:
+    """A quick hash of the files in the posts folder (by size, time and inode): the posts
+    and the photos they show (a photo replaced under the same name changes the site).
+    `markdown=False`: the other files only."""
     digest = hashlib.sha256()
     for folder, dirs, files in os.walk(config.posts_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.endswith(".md") and not name.startswith("."):
+            if name.startswith(".") or (not markdown and name.endswith(".md")):
+                continue
+            try:
                 info = os.stat(os.path.join(folder, name))
-                digest.update(
-                    f"{folder}/{name} {info.st_size} {info.st_mtime_ns} {info.st_ino}\n".encode()
-                )
+            except OSError:  # gone since the folder was listed
+                continue
+            digest.update(
+                f"{folder}/{name} {info.st_size} {info.st_mtime_ns} {info.st_ino}\n".encode()
+            )
+    return digest.hexdigest()
+
+
+def pass_inputs(config: Config) -> str:
+    """A quick hash of what a pass reads besides the ledger: post files and the photos
+    beside them, config, templates."""
+    digest = hashlib.sha256(posts_folder_signature(config).encode())
     for path in sorted((config.templates_dir).rglob("*")):
         if path.is_file():
             info = path.stat()

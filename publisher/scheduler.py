@@ -16,14 +16,16 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from publisher.calendar import plan_deliveries
 from publisher.config import Config, load_config
 from publisher.exceptions import PublisherError
 from publisher.ledger import DONE_STATES, RETRY, SCHEDULED, SENDING, Ledger
-from publisher.publish import publish_due
+from publisher.publish import publish_due, site_retry_at
 from publisher.times import now as current_time
 
 log = logging.getLogger("publisher.run")
@@ -116,6 +118,9 @@ class Service:
                 when = record.next_attempt_at
             if when > at:
                 wanted[delivery.key] = when
+        site_retry = site_retry_at(self.config)
+        if site_retry is not None and site_retry > at:
+            wanted["site/retry"] = site_retry  # a failed build or deploy, tried again then
         return wanted
 
     def reschedule(self) -> None:
@@ -163,23 +168,55 @@ class Service:
     # Watching the posts folder and config.toml
 
     def watch(self) -> None:
-        """Re-read posts and config when they change; reschedule without a restart."""
+        """Re-read posts and config when they change; reschedule without a restart.
+
+        config.toml is watched through its folder (not recursively, for that name only):
+        an editor or `sed -i` that saves by writing a new file and renaming it over the old
+        one would leave a watch on the file itself looking at the old one."""
         import watchfiles
 
-        paths = [self.config.posts_dir, self.config.templates_dir]
-        if self.config.path:
-            paths.append(self.config.path)
-        paths = [p for p in paths if p.exists()]
+        threads = []
+        config_file = self.config.path.resolve() if self.config.path else None
+        if config_file is not None:
+            threads.append(
+                threading.Thread(
+                    target=self._watch_changes,
+                    args=([config_file.parent], False, lambda _, p: Path(p) == config_file),
+                    daemon=True,
+                    name="watch-config",
+                )
+            )
+        for thread in threads:
+            thread.start()
+        paths = [p for p in (self.config.posts_dir, self.config.templates_dir) if p.exists()]
+        self._watch_changes(paths, True, watchfiles.DefaultFilter())
+        for thread in threads:
+            thread.join(timeout=10)
+
+    def _watch_changes(
+        self, paths: list[Path], recursive: bool, wanted: Callable[[Any, str], bool]
+    ) -> None:
+        import watchfiles
+
+        if not paths:
+            self.stopping.wait()
+            return
+        config_file = self.config.path.resolve() if self.config.path else None
         for changes in watchfiles.watch(
-            *paths, debounce=WATCH_DEBOUNCE_MS, stop_event=self.stopping, raise_interrupt=False
+            *paths,
+            watch_filter=wanted,
+            recursive=recursive,
+            debounce=WATCH_DEBOUNCE_MS,
+            stop_event=self.stopping,
+            raise_interrupt=False,
         ):
             if self.stopping.is_set():
                 return
             names = sorted({Path(p).name for _, p in changes})
             log.info("changed: %s", ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
-            if self.config.path and any(Path(p) == self.config.path for _, p in changes):
+            if config_file is not None and any(Path(p) == config_file for _, p in changes):
                 try:
-                    self.config = load_config(self.config.path)
+                    self.config = load_config(config_file)
                 except PublisherError as exc:
                     log.error("config.toml not reloaded: %s", exc)
                     continue
@@ -206,7 +243,9 @@ class Service:
 
     def run(self) -> int:
         """Run until SIGTERM or Ctrl-C; the delivery in flight is finished first."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        # SIGHUP too (the terminal closed, or a supervisor's hang-up): the same clean stop,
+        # never a delivery cut off in flight
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, lambda *_: self.stopping.set())
         log.info(
             "publisher run: started (ledger %s)", self.config.display_path(self.config.ledger_path)

@@ -57,6 +57,19 @@ def channel_token(
     return None
 
 
+def known_tokens(config: Config) -> list[str]:
+    """Every token value publisher could use (the environment's and the secrets file's),
+    to keep out of anything it writes down; a secrets file that cannot be read adds none."""
+    values = [os.environ.get(name, "") for name in TOKEN_VARIABLES.values()]
+    if config.graph.secrets_file:
+        try:
+            kept = read_secrets_file(config.folder(config.graph.secrets_file))
+        except (ConfigError, OSError, UnicodeDecodeError):
+            kept = {}
+        values += [kept.get(name, "") for name in TOKEN_VARIABLES.values()]
+    return [value.strip() for value in values if value.strip()]
+
+
 def graph_url(config: Config, environ: dict[str, str] | None = None) -> str:
     """Where the Graph API is: $PUBLISHER_GRAPH_URL, else [graph] url, else Meta's."""
     env = os.environ if environ is None else environ

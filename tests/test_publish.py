@@ -484,6 +484,61 @@ def test_verify_live_waits_for_the_page(tmp_path):
         assert stage.records()["live/facebook"].state == PUBLISHED
 
 
+def test_a_failed_deploy_is_tried_again_and_reported_even_with_nothing_due(tmp_path):
+    for stage in staged(tmp_path):
+        attempts = stage.project.root / "attempts"
+        broken = stage.project.root / "broken"
+        command = (
+            f"echo x >> {attempts}; test ! -e {broken} || "
+            '{ echo "host unreachable; token was $PUBLISHER_FACEBOOK_TOKEN" >&2; exit 1; }'
+        )
+        text = stage.project.config_path.read_text()
+        text = text.replace("[publish]\n", "[publish]\nmax_attempts = 2\n", 1)
+        stage.project.config_path.write_text(
+            text.replace("[site]\n", f"[site]\ndeploy_command = '{command}'\n", 1)
+        )
+        post = stage.add_post("live", "2026-12-01 09:00", instagram="false")
+        publish_due(stage.config, at("2026-12-01T09:31"))
+        assert stage.records()["live/facebook"].state == PUBLISHED
+        assert len(attempts.read_text().splitlines()) == 1
+        # the deploy breaks, then the published post is edited: nothing is due
+        broken.touch()
+        post.write_text(post.read_text() + "\nOne more thing.\n")
+        first = publish_due(stage.config, at("2026-12-01T10:00"))
+        assert not first.needs_person  # a first failure may pass by itself
+        assert len(attempts.read_text().splitlines()) == 2
+        # the next pass before the retry time does not hammer the server...
+        publish_due(stage.config, at("2026-12-01T10:00:20"))
+        assert len(attempts.read_text().splitlines()) == 2
+        # ...the one after it tries again, and the second failure in a row needs a person
+        second = publish_due(stage.config, at("2026-12-01T10:05"))
+        assert len(attempts.read_text().splitlines()) == 3
+        assert second.needs_person
+        assert "host unreachable" in second.problems[0] and TOKEN not in second.problems[0]
+        assert TOKEN not in stage.ledger_dump()
+        # every pass says so until it works; then it is deployed and quiet again
+        assert publish_due(stage.config, at("2026-12-01T10:05:30")).needs_person
+        broken.unlink()
+        mended = publish_due(stage.config, at("2026-12-01T10:30"))
+        assert not mended.needs_person
+        assert len(attempts.read_text().splitlines()) == 4
+        assert "One more thing." in (stage.project.output / "posts/live/index.html").read_text()
+        publish_due(stage.config, at("2026-12-01T10:31"))
+        assert len(attempts.read_text().splitlines()) == 4
+
+
+def test_a_photo_replaced_under_the_same_name_reaches_the_site(stage):
+    stage.add_post("photo", "2026-12-01 09:00", instagram="false")
+    publish_due(stage.config, at("2026-12-01T09:31"))
+    served = stage.project.output / "posts/photo/photo.jpg"
+    before = served.read_bytes()
+    assert publish_due(stage.config, at("2026-12-01T09:40")).outcomes == []  # quiet
+    stage.project.image("images/photo.jpg", (1200, 800), color="#c33")  # a new photo
+    assert (stage.project.posts / "images/photo.jpg").read_bytes() != before
+    publish_due(stage.config, at("2026-12-01T09:41"))
+    assert served.read_bytes() == (stage.project.posts / "images/photo.jpg").read_bytes()
+
+
 def test_secrets_file_must_be_private(stage, tmp_path):
     secrets = stage.project.root / "secrets.env"
     secrets.write_text(f"PUBLISHER_FACEBOOK_TOKEN={TOKEN}\n")

@@ -97,14 +97,15 @@ def test_every_delivery_within_two_seconds_and_new_posts_without_restart(stage):
     assert "scheduled added/facebook" in output
 
 
-def test_sigterm_mid_delivery_finishes_it_and_exits_cleanly(stage):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_mid_delivery_finishes_it_and_exits_cleanly(stage, stop_signal):
     now = datetime.now(NY).replace(microsecond=0)
     post_due(stage, "inflight", now + timedelta(seconds=4), now + timedelta(seconds=5))
     held = stage.graph.hold("POST", "/*/feed")
     process = start_service(stage)
     try:
         assert held.wait_held(30)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal)
         time.sleep(1.0)
         assert process.poll() is None  # it waits for the delivery in flight
         held.release()
@@ -128,6 +129,34 @@ def test_sigterm_mid_delivery_finishes_it_and_exits_cleanly(stage):
     )
     stop_service(process)
     assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+
+
+def test_config_saved_by_replacing_the_file_is_read_again_every_time(stage):
+    """Editors and `sed -i` save by writing a new file and renaming it over the old one."""
+    import os
+
+    config = stage.project.config_path
+
+    def save(text: str) -> None:
+        new = config.with_name("config.toml.new")
+        new.write_text(text)
+        os.replace(new, config)
+
+    process = start_service(stage)
+    try:
+        time.sleep(2)
+        save(config.read_text() + "\n# first edit\n")
+        time.sleep(2)
+        save(config.read_text().replace("[facebook]\n", "[facebook]\nenabled = false\n"))
+        time.sleep(2)
+        now = datetime.now(NY).replace(microsecond=0)
+        post_due(stage, "after", now + timedelta(seconds=3), now + timedelta(seconds=4))
+        wait_until(lambda: len(stage.graph.ig_media()) == 1)
+    finally:
+        output = stop_service(process)
+    assert output.count("changed: config.toml") == 2, output
+    assert stage.graph.page_posts() == []  # Facebook was switched off by the second edit
+    assert "after/facebook" not in stage.records()
 
 
 def test_downtime_recent_deliveries_go_out_once_old_ones_are_missed(stage):
