@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from publisher.config import Config, load_config
-from publisher.exceptions import PublisherError
+from publisher.exceptions import PublisherError, describe_failure
 from publisher.times import TimeError, parse_local_time
 
 
@@ -49,10 +49,15 @@ class Group(click.Group):
     """Turns publisher's own errors into one plain line and exit status 1, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
+        import sqlite3
+
         try:
             return super().invoke(ctx)
         except PublisherError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except (OSError, sqlite3.Error) as exc:  # the system under us: a line, not a traceback
+            click.echo(f"error: {describe_failure(exc)}", err=True)
             sys.exit(1)
 
 
@@ -83,7 +88,14 @@ def check(ctx: Context, now_text: str | None) -> None:
     from publisher.build import check_site
 
     config = ctx.config
-    problems = check_site(config, parse_now(now_text, config))
+    problems: list[PublisherError] = list(check_site(config, parse_now(now_text, config)))
+    if config.graph.secrets_file:  # a pass would not be able to read the tokens
+        from publisher.tokens import read_secrets_file
+
+        try:
+            read_secrets_file(config.folder(config.graph.secrets_file))
+        except PublisherError as exc:
+            problems.insert(0, exc)
     for problem in problems:
         click.echo(str(problem))
     if problems:

@@ -79,3 +79,19 @@ def _remake_channel_error(kind: type, message: str, state: dict[str, object]) ->
     PublisherError.__init__(error, f"{state['channel']}: {message}")
     error.__dict__.update(state)
     return error
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for a person about a failure of the system under publisher (a file it
+    cannot write, a full disk, a damaged database), where publisher's own errors say more."""
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        what = exc.strerror or str(exc)
+        return (
+            f"{what}{where}: check that the user running publisher can write there and that "
+            "the disk has room, then run it again (nothing half-written was kept)"
+        )
+    text = str(exc)
+    if "full" in text:
+        return f"{text}: free some disk space, then run it again"
+    return f"a database could not be used ({text}): run it again; if it says the same, see the README (Disk, cache and speed)"

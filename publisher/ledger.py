@@ -160,11 +160,22 @@ class Ledger:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")  # an intent survives a power cut
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
+        try:
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")  # an intent survives a power cut
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                advice = (
+                    "it is damaged: restore it from a backup. Do not just delete it: it is "
+                    "the record of what went out, and without it recent posts could go out again"
+                )
+            else:
+                advice = "check the disk (space, permissions) and run publisher again"
+            raise PublisherError(f"{path}: the ledger cannot be opened ({exc}): {advice}") from None
 
     def close(self) -> None:
         """Close the database."""

@@ -29,7 +29,7 @@ from publisher.calendar import (
 )
 from publisher.config import Config, parse_duration
 from publisher.content import Post, read_post
-from publisher.exceptions import ChannelError, OutcomeUnknown, PublisherError
+from publisher.exceptions import ChannelError, ConfigError, OutcomeUnknown, PublisherError
 from publisher.ledger import (
     DONE_STATES,
     DRY_RUN,
@@ -114,9 +114,14 @@ class Channels:
         self.config = config
         self._clients: dict[str, Any] = {}
         self.why_dry: dict[str, str] = {}
+        self.broken: dict[str, str] = {}  # channel -> why its token cannot be read
         for channel in SOCIAL_CHANNELS:
             account = self.account_id(channel)
-            token = channel_token(channel, config)
+            try:
+                token = channel_token(channel, config)
+            except ConfigError as exc:  # the secrets file: the website goes out all the same
+                self.broken[channel] = str(exc)
+                continue
             if not token:
                 self.why_dry[channel] = f"no token: set {TOKEN_VARIABLES[channel]}"
             elif not account:
@@ -179,6 +184,7 @@ class PublishingPass:
         self.quiet_until: datetime | None = None
         self.site_retry_at: datetime | None = None  # after a failed build or deploy
         self.missed: list[tuple[str, str, str, datetime, str]] = []
+        self.stopped.update(self.channels.broken)
 
     # The pass
 

@@ -14,6 +14,7 @@ import ctypes
 import gc
 import logging
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any
 
 from publisher.calendar import plan_deliveries
 from publisher.config import Config, load_config
-from publisher.exceptions import PublisherError
+from publisher.exceptions import PublisherError, describe_failure
 from publisher.ledger import DONE_STATES, RETRY, SCHEDULED, SENDING, Ledger
 from publisher.publish import publish_due, site_retry_at
 from publisher.times import now as current_time
@@ -89,6 +90,8 @@ class Service:
                     log.warning("something needs a person: see  publisher status")
             except PublisherError as exc:
                 log.error("error: %s", exc)
+            except (OSError, sqlite3.Error) as exc:
+                log.error("error: %s; the next pass tries again", describe_failure(exc))
             except Exception:  # noqa: BLE001 - the service must outlive one bad pass
                 log.exception("the pass failed unexpectedly; the next one tries again")
             # Under the lock: stop() waits for it before it shuts the scheduler down, which

@@ -28,8 +28,30 @@ def read_secrets_file(path: Path) -> dict[str, str]:
             f"run  chmod 600 {path}",
             key="graph.secrets_file",
         )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise ConfigError(
+            f"the secrets file {path} is a folder: name the file itself",
+            key="graph.secrets_file",
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            f"the secrets file {path} cannot be read by this user: make it owned by the user "
+            f"publisher runs as (chown), with chmod 600",
+            key="graph.secrets_file",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"the secrets file {path} cannot be read ({exc.strerror})", key="graph.secrets_file"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"the secrets file {path} is not UTF-8 text: write it again as NAME=value lines",
+            key="graph.secrets_file",
+        ) from None
     values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -64,7 +86,7 @@ def known_tokens(config: Config) -> list[str]:
     if config.graph.secrets_file:
         try:
             kept = read_secrets_file(config.folder(config.graph.secrets_file))
-        except (ConfigError, OSError, UnicodeDecodeError):
+        except ConfigError:
             kept = {}
         values += [kept.get(name, "") for name in TOKEN_VARIABLES.values()]
     return [value.strip() for value in values if value.strip()]

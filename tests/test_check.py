@@ -381,3 +381,22 @@ def test_the_quick_exit_waits_for_a_thread_still_at_work(tmp_path):
     done = subprocess.run([sys.executable, "-c", script, str(marker)], capture_output=True)
     assert done.returncode == 0, done.stderr
     assert marker.read_text() == "finished"
+
+
+def test_a_damaged_ledger_or_an_unwritable_output_is_one_clear_line(project):
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    (project.root / "publisher.db").write_bytes(b"this is not a database" * 100)
+    for command in (["status"], ["publish", "--due"], ["retry", "1"]):
+        result = run(project, *command)
+        assert result.returncode == 1, command
+        assert "Traceback" not in result.stderr, result.stderr
+        assert "the ledger cannot be opened" in result.stderr
+        assert "restore it from a backup" in result.stderr
+    (project.root / "blocked").write_text("a file where a folder should be")
+    text = project.config_path.read_text().replace(
+        "[site]\n", "[site]\noutput = 'blocked/public'\n", 1
+    )
+    project.config_path.write_text(text)
+    result = run(project, "build")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "blocked" in result.stderr and "can write there" in result.stderr

@@ -550,11 +550,45 @@ def test_secrets_file_must_be_private(stage, tmp_path):
     stage.add_post("sec", "2026-12-01 09:00", instagram="false")
     refused = stage.run("2026-12-01T09:31")
     assert refused.returncode == 1
-    assert "can be read by other users (mode -rw-r--r--): run  chmod 600" in refused.stderr
-    assert TOKEN not in refused.stderr + refused.stdout
+    said = refused.stdout + refused.stderr
+    assert "can be read by other users (mode -rw-r--r--): run  chmod 600" in said
+    assert TOKEN not in said
+    # the website does not wait for the social channels' tokens
+    assert stage.records()["sec/website"].state == PUBLISHED
+    assert stage.graph.page_posts() == []
+    import subprocess
+    import sys
+
+    check = subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(stage.project.config_path), "check"],
+        capture_output=True,
+        text=True,
+        env=stage.env,
+        timeout=60,
+    )
+    assert check.returncode == 1 and "run  chmod 600" in check.stdout
     secrets.chmod(0o600)
     assert stage.run("2026-12-01T09:32").returncode == 0
     assert len(stage.graph.page_posts()) == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda p: p.mkdir(mode=0o700), "is a folder: name the file itself"),
+        (lambda p: (p.write_bytes(b"A=\xff\n"), p.chmod(0o600)), "is not UTF-8 text"),
+        (lambda p: None, "does not exist"),
+    ],
+)
+def test_a_secrets_file_that_cannot_be_read_says_why(tmp_path, make, said):
+    from publisher.exceptions import ConfigError
+    from publisher.tokens import read_secrets_file
+
+    path = tmp_path / "secrets.env"
+    make(path)
+    with pytest.raises(ConfigError) as caught:
+        read_secrets_file(path)
+    assert said in str(caught.value) and "[graph.secrets_file]" in str(caught.value)
 
 
 def test_accounts_reports_in_plain_words(stage):
