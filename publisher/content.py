@@ -632,10 +632,17 @@ def post_file_names(posts_dir: Path) -> list[str]:
     found: list[str] = []
     for folder, dirs, files in os.walk(posts_dir):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [
-            os.path.join(folder, f) for f in files if f.endswith(".md") and not f.startswith(".")
-        ]
+        found += [os.path.join(folder, f) for f in files if is_post_name(f)]
     return sorted(found)
+
+
+POST_SUFFIXES = (".md", ".markdown")
+
+
+def is_post_name(name: str) -> bool:
+    """A file in the posts folder that is a post: .md or .markdown, in any case (an editor
+    on Windows may write .MD), and not hidden."""
+    return name.lower().endswith(POST_SUFFIXES) and not name.startswith(".")
 
 
 def load_posts(config: Config, files: Iterable[Path] | None = None) -> LoadedPosts:

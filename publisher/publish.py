@@ -28,7 +28,7 @@ from publisher.calendar import (
     plan_deliveries,
 )
 from publisher.config import Config, parse_duration
-from publisher.content import Post, read_post
+from publisher.content import Post, is_post_name, read_post
 from publisher.exceptions import ChannelError, ConfigError, OutcomeUnknown, PublisherError
 from publisher.ledger import (
     DONE_STATES,
@@ -866,7 +866,7 @@ def posts_folder_signature(config: Config, *, markdown: bool = True) -> str:
     for folder, dirs, files in os.walk(config.posts_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.startswith(".") or (not markdown and name.endswith(".md")):
+            if name.startswith(".") or (not markdown and is_post_name(name)):
                 continue
             try:
                 info = os.stat(os.path.join(folder, name))

@@ -400,3 +400,13 @@ def test_a_damaged_ledger_or_an_unwritable_output_is_one_clear_line(project):
     result = run(project, "build")
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "blocked" in result.stderr and "can write there" in result.stderr
+
+
+def test_posts_may_end_in_md_or_markdown_in_any_case(project):
+    project.post("upper.MD", "title: Upper\ndate: 2026-01-01")
+    project.post("long.markdown", "title: Long\ndate: 2026-01-01")
+    (project.posts / "notes.txt").write_text("not a post")
+    assert run(project, "build").returncode == 0
+    assert (project.output / "posts/upper/index.html").is_file()
+    assert (project.output / "posts/long/index.html").is_file()
+    assert problems(project) == []

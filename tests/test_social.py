@@ -229,6 +229,27 @@ def test_overrides_replace_the_rendered_texts(make_project):
     assert preview.problems == []
 
 
+def test_an_own_caption_gets_the_posts_hashtags_unless_it_has_its_own(make_project):
+    project = _social_project(make_project)
+    front = (
+        "title: {slug}\ndate: 2026-12-01 09:00\nimage: images/photo.jpg\nimage_alt: x\n"
+        "tags: [neck pain]\ninstagram:\n  hashtags: [shoulders]\n  caption: |\n    {caption}"
+    )
+    project.post("a.md", front.format(slug="plain", caption="Tight shoulders? Book now."))
+    project.post("b.md", front.format(slug="chosen", caption="Tight shoulders? #relax"))
+    project.post("c.md", front.format(slug="full", caption="Relax. " * 312))
+    by_slug = {p.post.slug: p.instagram for p in preview_posts(project.config)}
+    defaults = " ".join(f"#{t}" for t in project.config.instagram.hashtags)
+    assert by_slug["plain"].caption == (
+        f"Tight shoulders? Book now.\n\n#shoulders #neckpain {defaults}".rstrip()
+    )
+    assert by_slug["chosen"].caption == "Tight shoulders? #relax"
+    # as many as fit in 2,200 characters, whole
+    full = by_slug["full"]
+    assert caption_length(full.caption) <= INSTAGRAM_CAPTION_MAX and full.problems == ()
+    assert full.caption.startswith("Relax. " * 311) and full.caption.endswith("#shoulders")
+
+
 def test_false_leaves_a_post_off_a_channel(make_project):
     project = _social_project(make_project)
     project.post("a.md", "title: Off\ndate: 2026-12-01\nfacebook: false\ninstagram: false")

@@ -251,12 +251,12 @@ class SocialRenderer:
                     "instagram" if "instagram" in post.lines else "title",
                 )
             )
+        tags = collect_hashtags(post.instagram.hashtags, post.tags, settings.hashtags)
         if post.instagram.text is not None:
-            caption = post.instagram.text
+            caption = _with_hashtags(post.instagram.text, tags)
             problems.extend(_caption_problems(caption, "instagram.caption"))
             return InstagramPost(caption, image_url, post.image_alt or "", tuple(problems))
 
-        tags = collect_hashtags(post.instagram.hashtags, post.tags, settings.hashtags)
         context["body"] = _BODY_MARK
         context["hashtags"] = tags
         draft = _tidy(self._render("instagram.txt.j2", context))
@@ -282,6 +282,24 @@ class SocialRenderer:
         return InstagramPost(
             caption, image_url, post.image_alt or "", tuple(problems), shortened=body != body_text
         )
+
+
+def _with_hashtags(caption: str, tags: list[str]) -> str:
+    """A caption the staff wrote, with the post's hashtags (its own, its tags, the
+    defaults) on a last line, as many as fit Meta's limits. A caption that has hashtags
+    of its own is left as it is: they chose them."""
+    if hashtags_in(caption):
+        return caption
+    room = INSTAGRAM_HASHTAGS_MAX
+    while tags:
+        line = " ".join(tags[:room])
+        with_tags = f"{caption}\n\n{line}"
+        if caption_length(with_tags) <= INSTAGRAM_CAPTION_MAX:
+            return with_tags
+        room = min(room, len(tags)) - 1
+        if room <= 0:
+            break
+    return caption
 
 
 def _tidy(text: str) -> str:
