@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from publisher.buildcache import (
     BuildIndex,
@@ -41,8 +41,8 @@ from publisher.output import (
     stage_files,
     write_linked_tree,
 )
+from publisher.render.images import ImageTooLarge, instagram_image
 from publisher.render.images import inspect_image_once as inspect_image
-from publisher.render.images import instagram_image
 from publisher.render.markdown import ImageRef, render_markdown
 from publisher.render.site import Card, FeedEntry, OutputFile, PostPage, SiteRenderer
 from publisher.times import now as current_time
@@ -96,8 +96,8 @@ def plan_post(
             taken.add(name)
             copies[source] = name
         info = inspect_image(source)
-        return ImageRef(
-            url=f"{_prefix(config)}/{folder}{name}", width=info.width, height=info.height
+        return ImageRef(  # the file keeps its name; its address is URL-encoded (spaces...)
+            url=f"{_prefix(config)}/{folder}{quote(name)}", width=info.width, height=info.height
         )
 
     hero = place(post.image) if post.image else None
@@ -118,6 +118,13 @@ def plan_post(
             return None
         try:
             return place(path)
+        except ImageTooLarge as exc:
+            problems.append(
+                ContentError(
+                    f"image {src!r} in the text: {exc}", post.display, _line_in_body(post, src)
+                )
+            )
+            return None
         except ValueError:
             problems.append(
                 ContentError(
@@ -567,8 +574,10 @@ def site_files(
     tag_files = list(renderer.tag_pages(cards))
     yield from tag_files
     updated = max((c.post.date for c in cards), default=at)
+    parts = urlsplit(renderer.config.base_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
     newest = [
-        FeedEntry(r.card, Path(feed_html(r, renderer.config, cache)))
+        FeedEntry(r.card, Path(feed_html(r, renderer.config, cache)), origin)
         for r in results[: renderer.config.site.feed_entries]
     ]
     yield renderer.feed(newest, updated)

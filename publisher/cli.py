@@ -215,6 +215,9 @@ def preview(
 
         folder = write_preview_site(config, previews, at)
         click.echo(f"Preview written: {folder / 'index.html'}")
+        for item in previews:  # shown in the preview too; said here for the exit status
+            for problem in item.problems:
+                click.echo(str(problem), err=True)
     elif as_json:
         for item in previews:
             click.echo(json.dumps(preview_json(item, config, at), ensure_ascii=False))

@@ -589,6 +589,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
 
 def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
     """The file an image path in a post names; it must exist inside the posts folder."""
+    from publisher.render.images import ImageTooLarge
     from publisher.render.images import inspect_image_once as inspect_image
 
     if "://" in value or value.startswith("//"):
@@ -610,6 +611,8 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
         )
     try:
         inspect_image(candidate)
+    except ImageTooLarge as exc:
+        raise ValueError(f"image {value!r}: {exc}") from None
     except ValueError:
         raise ValueError(
             f"image {value!r} is not an image file (JPEG, PNG, WebP or GIF): "

@@ -165,7 +165,7 @@ def _boxed(text: str) -> list[str]:
 def preview_text(preview: PostPreview, config: Config, at: datetime) -> str:
     """The preview as a person reads it in a terminal."""
     post = preview.post
-    lines = [f"{preview.source}: {post.title if post else '(cannot be read)'}"]
+    lines = [f"{preview.source}: {post.title if post else '(has problems: see below)'}"]
     if post:
         lines.append(f"  status: {preview.status(at)}")
         for channel in CHANNELS:

@@ -135,6 +135,44 @@ def test_future_and_draft_posts_leak_nowhere(project):
     assert not any(b"quixotic" in d.lower() for d in files.values())
 
 
+def test_the_feed_carries_absolute_addresses_and_og_locale_is_a_locale(project):
+    project.image("images/a.jpg")
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-11-01",
+        "See [our prices](/prices/) and ![A room](images/a.jpg) or [elsewhere](//cdn.example/x).\n",
+    )
+    build_site(project.config, NOW)
+    files = project.files()
+    content = feedparser.parse(files["feed.xml"]).entries[0].content[0].value
+    assert 'src="https://clinic.example/posts/a/a.jpg"' in content
+    assert 'href="https://clinic.example/prices/"' in content
+    assert 'href="//cdn.example/x"' in content  # already absolute (scheme-relative)
+    page = files["posts/a/index.html"].decode()
+    assert 'src="/posts/a/a.jpg"' in page  # the site itself keeps short addresses
+    assert "og:locale" not in page  # "en" names no territory: Open Graph wants en_US
+    text = project.config_path.read_text().replace("[site]\n", '[site]\nlanguage = "en-US"\n', 1)
+    project.config_path.write_text(text)
+    build_site(project.config, NOW)
+    page = project.files()["posts/a/index.html"].decode()
+    assert '<meta property="og:locale" content="en_US">' in page
+
+
+def test_an_image_named_with_spaces_gets_a_valid_address(project):
+    project.image("images/my photo.jpg")
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-11-01\nimage: images/my photo.jpg\nimage_alt: A room",
+        "![Again](<images/my photo.jpg>)\n",
+    )
+    build_site(project.config, NOW)
+    files = project.files()
+    assert "posts/a/my photo.jpg" in files
+    page = files["posts/a/index.html"].decode()
+    assert 'src="/posts/a/my%20photo.jpg"' in page and "my photo.jpg" not in page
+    assert 'content="https://clinic.example/posts/a/my%20photo.jpg"' in page
+
+
 def test_feed_and_sitemap_list_exactly_the_published_posts(project):
     for day in range(1, 6):
         project.post(f"p{day}.md", f"title: Post {day}\ndate: 2026-11-0{day}\ntags: [t{day % 2}]")

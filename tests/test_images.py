@@ -409,3 +409,26 @@ def test_inspect_image_refuses_a_truncated_file(
 def test_inspect_image_lets_a_missing_file_say_so(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         inspect_image(tmp_path / "missing.jpg")
+
+
+def test_a_huge_photo_is_called_huge_not_broken_and_a_big_one_passes_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warnings
+
+    from publisher.render.images import ImageTooLarge
+
+    # Pillow's limit scaled down: warns above 1,000 pixels, refuses above 2,000
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    big = tmp_path / "big.jpg"
+    big.write_bytes(encode(Image.new("RGB", (40, 40), "#789"), "JPEG"))  # 1,600 pixels
+    huge = tmp_path / "huge.jpg"
+    huge.write_bytes(encode(Image.new("RGB", (100, 100), "#789"), "JPEG"))  # 10,000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning would fail here
+        assert inspect_image(big) == ImageInfo(width=40, height=40, format="JPEG")
+        assert instagram_image(big.read_bytes())[:2] == b"\xff\xd8"
+    with pytest.raises(ImageTooLarge) as caught:
+        inspect_image(huge)
+    assert "huge.jpg has 0 million pixels, more than publisher opens" in str(caught.value)
+    assert "export it smaller" in str(caught.value)

@@ -530,6 +530,10 @@ def test_cli_writes_the_preview_and_prints_where(social):
     index = social.config.preview_dir / "index.html"
     assert result.stdout.strip() == f"Preview written: {index}"
     assert index.is_file() and (index.parent / "posts/a/instagram.jpg").is_file()
+    social.post("b.md", "title: B\ndate: 2026-12-03 09:00")  # no photo for Instagram
+    result = run(social, "preview", "--html", "--now", "2026-12-01T09:00")
+    assert result.returncode == 1 and result.stdout.strip() == f"Preview written: {index}"
+    assert "posts/b.md:2: Instagram needs a photo" in result.stderr
 
 
 def test_cli_refuses_a_preview_folder_inside_the_site_output(social):

@@ -8,10 +8,14 @@ into a copy that meets all of them.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import mmap
+import re
 import struct
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,17 +61,29 @@ class _Layout:
     offset: tuple[int, int]  # where it is pasted on the canvas
 
 
+class ImageTooLarge(ValueError):
+    """An image with more pixels than Pillow opens (its guard against decompression bombs)."""
+
+
 def inspect_image(path: Path) -> ImageInfo:
     """Read an image's displayed size and format from its header, without decoding pixels."""
     with open(path, "rb") as file:  # a missing file is not a damaged one: let OSError through
         try:
-            with Image.open(file) as image:
+            with _large_photos_allowed(), Image.open(file) as image:
                 width, height = image.size
                 if _orientation(image) in _QUARTER_TURNS:
                     width, height = height, width
                 image_format = image.format or "unknown"
                 # Checks integrity without decoding: PNG chunk checksums, for one.
                 image.verify()
+        except Image.DecompressionBombError as error:
+            found = re.search(r"\((\d+) pixels\)", str(error))
+            pixels = f"{int(found.group(1)) / 1e6:.0f} million pixels" if found else "more pixels"
+            raise ImageTooLarge(
+                f"{path.name} has {pixels}, more than publisher opens "
+                f"({Image.MAX_IMAGE_PIXELS * 2 / 1e6:.0f} million): export it smaller (4000 px "
+                "wide is plenty for the website and Instagram)"
+            ) from None
         except _DECODE_ERRORS as error:
             raise ValueError(
                 f"{path} is not an image Pillow can read ({error}); "
@@ -79,6 +95,16 @@ def inspect_image(path: Path) -> ImageInfo:
                 "(no end-of-image marker after the picture data); copy or export it again"
             )
     return ImageInfo(width=width, height=height, format=image_format)
+
+
+@contextlib.contextmanager
+def _large_photos_allowed() -> Iterator[None]:
+    """No DecompressionBombWarning for a big phone photo (100 million pixels and more):
+    publisher reads only its header here, and decodes it for Instagram at a fraction of
+    its size. Past twice that, Pillow still refuses it (ImageTooLarge)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
 
 
 _INSPECTED: dict[tuple[int, int, int, int], ImageInfo] = {}
@@ -112,7 +138,8 @@ def instagram_image(data: bytes, *, fit: str = "pad", background: str = "#ffffff
         ) from error
 
     try:
-        image = Image.open(io.BytesIO(data))
+        with _large_photos_allowed():
+            image = Image.open(io.BytesIO(data))
         width, height = image.size
         if _orientation(image) in _QUARTER_TURNS:
             width, height = height, width

@@ -6,6 +6,7 @@ import functools
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -128,14 +129,23 @@ class FeedEntry:
 
     card: Card
     html_file: Path
+    origin: str = ""  # "https://host": addresses in the HTML that start with / get it
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.card, name)
 
     @property
     def rendered(self) -> _Html:
-        """The article's HTML (as `page.rendered.html` in templates)."""
-        return _Html(self.html_file.read_text(encoding="utf-8"))
+        """The article's HTML (as `page.rendered.html` in templates), its addresses made
+        absolute: a feed reader shows an entry away from the site, with no page to resolve
+        "/posts/..." against."""
+        html = self.html_file.read_text(encoding="utf-8")
+        if self.origin:
+            html = _ROOT_RELATIVE.sub(rf"\g<1>{self.origin}/", html)
+        return _Html(html)
+
+
+_ROOT_RELATIVE = re.compile(r'(<(?:img|a)\b[^>]*?\s(?:src|href)=")/(?!/)')
 
 
 def shorten(text: str, limit: int) -> str:
