@@ -542,6 +542,7 @@ class AccountReport:
     never_expires: bool = False
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    reached: bool = True  # False: Meta never answered (down, or no network), nothing was checked
 
     @property
     def ok(self) -> bool:
@@ -559,6 +560,8 @@ class AccountReport:
             kind = f"{self.token_type.title()} " if self.token_type else ""
             owner = f" for {self.token_owner}" if self.token_owner else ""
             out.append(f"  token: valid {kind}token{owner}")
+        elif not self.reached:
+            out.append("  token: not checked (the Graph API could not be reached)")
         else:
             out.append("  token: not working")
         if self.never_expires:
@@ -587,6 +590,7 @@ class AccountReport:
             "never_expires": self.never_expires,
             "problems": list(self.problems),
             "warnings": list(self.warnings),
+            "reached": self.reached,
         }
 
 
@@ -812,16 +816,21 @@ class GraphClient:
         found: dict[str, Any] = {}
 
         refused: list[ChannelError] = []
+        answered: list[bool] = []  # whether Meta answered at all (an error is an answer)
 
         def attempt(call: Callable[[], Any]) -> Any:
             try:
-                return call()
+                result = call()
             except ChannelError as err:
                 if err.message not in problems:
                     problems.append(err.message)
                 if err.code in (ERR_TOKEN, ERR_SESSION, ERR_TOKEN_MISSING):
                     refused.append(err)
+                if err.code is not None or not err.transient:
+                    answered.append(True)
                 return None
+            answered.append(True)
+            return result
 
         account = attempt(lambda: self._get(account_id, name_field, "reading the account"))
         if refused:  # every other call would fail the same way
@@ -903,6 +912,7 @@ class GraphClient:
             never_expires=bool(found.get("never_expires")),
             problems=tuple(problems),
             warnings=tuple(warnings),
+            reached=bool(answered),
         )
 
     # The one path every call takes

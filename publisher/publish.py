@@ -183,6 +183,7 @@ class PublishingPass:
         self.throttled: dict[str, str] = {}  # channel -> why it waits for the next pass
         self.quiet_until: datetime | None = None
         self.site_retry_at: datetime | None = None  # after a failed build or deploy
+        self.site_needs_person = False  # the site failed max_attempts times in a row
         self.missed: list[tuple[str, str, str, datetime, str]] = []
         self.stopped.update(self.channels.broken)
 
@@ -345,6 +346,7 @@ class PublishingPass:
                 "%s; trying again at %s", message, f"{again.astimezone(self.config.tz):%H:%M}"
             )
         if give_up:
+            self.site_needs_person = True
             self.report.problems.append(f"{message}: fix it; every pass tries again")
 
     def site_waits(self) -> bool:
@@ -355,6 +357,7 @@ class PublishingPass:
             return False
         self.site_retry_at = again
         if failures >= self.config.publish.max_attempts:
+            self.site_needs_person = True
             self.report.problems.append(f"{message}: fix it; the next try is at {again:%H:%M}")
         return True
 
@@ -845,7 +848,7 @@ def publish_due(
                 if (
                     publishing.quiet_until is not None
                     and not loaded.problems
-                    and not report.needs_person
+                    and not publishing.site_needs_person  # every pass says so, until it works
                 ):
                     until, since = publishing.quiet_until.isoformat(), now.isoformat()
                     quiet = f"{inputs} {until} {since} {ledger_signature(ledger)}"

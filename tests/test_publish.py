@@ -527,6 +527,15 @@ def test_a_failed_deploy_is_tried_again_and_reported_even_with_nothing_due(tmp_p
         assert len(attempts.read_text().splitlines()) == 4
 
 
+def test_a_pass_that_needs_a_person_still_lets_the_next_idle_pass_stop_at_once(stage):
+    from publisher.ledger import Ledger
+
+    stage.add_post("old", "2026-06-01 09:00")  # an archive: its social posts are missed
+    assert publish_due(stage.config, at("2026-12-01T09:00")).needs_person
+    with Ledger(stage.config.ledger_path) as ledger:
+        assert ledger.meta("quiet")  # the cron pass a minute later does nothing, quickly
+
+
 def test_a_photo_replaced_under_the_same_name_reaches_the_site(stage):
     stage.add_post("photo", "2026-12-01 09:00", instagram="false")
     publish_due(stage.config, at("2026-12-01T09:31"))
@@ -606,6 +615,21 @@ def test_accounts_reports_in_plain_words(stage):
     assert 'facebook: Facebook Page "Riverside Clinic"' in result.stdout
     assert "instagram: Instagram account @riversideclinic" in result.stdout
     assert "permissions: " in result.stdout and "pages_manage_posts" in result.stdout
+    import socket
+
+    with socket.socket() as closed:  # a port nobody answers on: Meta cannot be reached
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(stage.project.config_path), "accounts"],
+        capture_output=True,
+        text=True,
+        env=dict(stage.env, PUBLISHER_GRAPH_URL=nowhere),
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stdout.count("token: not checked (the Graph API could not be reached)") == 2
+    assert "not working" not in result.stdout
 
 
 def test_usage_headers_near_the_limit_hold_the_rest_for_later(stage):
