@@ -378,6 +378,9 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
                 display,
                 tab,
             ) from None
+        slip = _typing_slip(yaml_text, getattr(exc, "problem_mark", None))
+        if slip is not None:
+            raise ContentError(slip[1], display, slip[0]) from None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ContentError(
             f"the front matter is not valid YAML ({problem}); check quotes and indentation "
@@ -389,6 +392,14 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
         loader.dispose()
     if data is None:
         data = {}
+    for number, row in enumerate(yaml_text.split("\n")):  # read, but not as meant
+        if found := _ODD_SPACE_AFTER_KEY.match(row):
+            raise ContentError(
+                f"the space after '{found.group(1)}:' is a special space (pasted from a word "
+                "processor): delete it and type a plain space",
+                display,
+                number + 2,
+            )
     if not isinstance(data, dict):
         raise ContentError(
             "the front matter must be keys and values (title: ..., date: ...)", display, 2
@@ -417,6 +428,36 @@ def _note_line(lines: dict[str, int], key: str, line: int, display: str) -> None
             line,
         )
     lines[key] = line
+
+
+_NO_SPACE_AFTER_KEY = re.compile(r"\s*([A-Za-z_]\w*):(?![\s/])\S")
+_ODD_SPACE_AFTER_KEY = re.compile(r"\s*([A-Za-z_]\w*):[\u00a0\u2000-\u200b\u202f\u3000]")
+_CURLY_QUOTED = re.compile(r"\s*([A-Za-z_]\w*):\s*[\u201c\u2018]")
+
+
+def _typing_slip(yaml_text: str, mark: Any) -> tuple[int, str] | None:
+    """A slip of typing (or of a word processor) that explains a YAML error, at or before
+    the line the error points at: (file line, what to do), or None."""
+    rows = yaml_text.split("\n")
+    last = min(mark.line, len(rows) - 1) if mark is not None else len(rows) - 1
+    for number in range(last + 1):
+        row = rows[number]
+        if found := _ODD_SPACE_AFTER_KEY.match(row):
+            return number + 2, (
+                f"the space after '{found.group(1)}:' is a special space (pasted from a word "
+                "processor): delete it and type a plain space"
+            )
+        if found := _NO_SPACE_AFTER_KEY.match(row):
+            return number + 2, (
+                f"'{found.group(1)}:' needs a space after the colon, for example  "
+                f"{found.group(1)}: {row.split(':', 1)[1].strip()}"
+            )
+        if found := _CURLY_QUOTED.match(row):
+            return number + 2, (
+                f"the value of '{found.group(1)}' is in curly quotes (“ ” or ‘ ’): type straight "
+                'quotes " " instead (a word processor changes them)'
+            )
+    return None
 
 
 def _first_tab_line(yaml_text: str, mark: Any) -> int | None:

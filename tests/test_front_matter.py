@@ -221,6 +221,27 @@ def test_a_tab_in_the_indentation_is_named_as_the_cause(text: str, line: int) ->
     assert caught.value.line == line and "replace the tab with spaces" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("title:No space\ndate: 2026-01-01\n", "'title:' needs a space after the colon"),
+        ("image:images/a.jpg\ntitle: x\n", "for example  image: images/a.jpg"),
+        ("title:\u00a0Psoas: the muscle\n", "the space after 'title:' is a special space"),
+        ("title:\u00a0Psoas\n", "the space after 'title:' is a special space"),
+        ("title: \u201cPsoas: the muscle\u201d\n", "is in curly quotes"),
+    ],
+)
+def test_slips_of_typing_are_named(text: str, message: str) -> None:
+    with pytest.raises(ContentError) as caught:
+        parse_front_matter(text, "posts/x.md")
+    assert caught.value.line == 2 and message in str(caught.value)
+
+
+def test_a_link_or_a_curly_quote_inside_a_value_is_fine() -> None:
+    text = "title: It\u2019s \u201cfine\u201d\nimage_alt: see https://a.example/b\n"
+    assert parse_front_matter(text, "posts/x.md")[0]["title"] == "It\u2019s \u201cfine\u201d"
+
+
 def test_a_tab_inside_a_value_is_not_blamed_for_another_error() -> None:
     assert parse_front_matter('title: "a\tb"\n', "posts/x.md")[0] == {"title": "a\tb"}
     with pytest.raises(ContentError) as caught:
