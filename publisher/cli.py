@@ -268,7 +268,12 @@ def run(ctx: Context, serve_port: int | None) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery.")
-@click.option("--all", "show_all", is_flag=True, help="Include deliveries that are done.")
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Also deliveries published or skipped more than 30 days ago.",
+)
 @pass_context
 def status(ctx: Context, as_json: bool, show_all: bool) -> None:
     """List deliveries with their state, time, and permalink or error."""
@@ -277,12 +282,19 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
     from publisher.status import delivery_rows, format_table
 
     config = ctx.config
-    rows = delivery_rows(config)
+    rows = delivery_rows(config, everything=show_all)
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
     click.echo(format_table(rows, config))
+    if not show_all:
+        hidden = len(delivery_rows(config)) - len(rows)
+        if hidden:
+            click.echo(
+                f"({hidden} deliveries published or skipped more than 30 days ago are not "
+                "shown: publisher status --all)"
+            )
 
 
 @main.command()

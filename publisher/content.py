@@ -578,7 +578,12 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
             isinstance(t, (str, int, float)) and not isinstance(t, bool) for t in raw_tags
         ):
             cleaned = [str(t).strip() for t in raw_tags if str(t).strip()]
-            tags = tuple(dict.fromkeys(cleaned))
+            # one per page: "Back Pain", "back pain" and "back-pain" are one tag, written
+            # as it is first
+            by_page: dict[str, str] = {}
+            for tag in cleaned:
+                by_page.setdefault(tag_slug(tag), tag)
+            tags = tuple(by_page.values())
         else:
             problem("tags must be a list, for example  tags: [back pain, posture]", "tags")
 

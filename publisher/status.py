@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from publisher.agenda import DRAFT, agenda
@@ -13,15 +13,28 @@ from publisher.ledger import PUBLISHED, RETRY, SENDING, SKIPPED, Ledger
 from publisher.times import now as current_time
 from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
 
+KEEP_SHOWING = timedelta(days=30)  # published or skipped longer ago: with --all only
 
-def delivery_rows(config: Config, at: datetime | None = None) -> list[dict[str, Any]]:
-    """Every delivery: state, time, attempts, and permalink or error; drafts left out."""
+
+def delivery_rows(
+    config: Config, at: datetime | None = None, *, everything: bool = True
+) -> list[dict[str, Any]]:
+    """Every delivery: state, time, attempts, and permalink or error; drafts left out.
+    `everything=False`: deliveries published or skipped more than 30 days before `at` left
+    out too."""
     at = at or current_time(config.tz)
     with Ledger(config.ledger_path) as ledger:
         records = {r.id: r for r in ledger.all()}
     rows: list[dict[str, Any]] = []
     for entry in agenda(config, at):
         if entry.state == DRAFT:
+            continue
+        # only what needs nobody: a failed or missed delivery stays until a person acts
+        if (
+            not everything
+            and entry.state in (PUBLISHED, SKIPPED)
+            and entry.when < at - KEEP_SHOWING
+        ):
             continue
         record = records.get(entry.record_id) if entry.record_id else None
         waiting = record is not None and record.state in (RETRY, SENDING) and record.next_attempt_at
@@ -54,8 +67,13 @@ def format_table(rows: list[dict[str, Any]], config: Config) -> str:
     lines = []
     for row in rows:
         detail = row["permalink"] or row["error"] or ""
+        if not detail and row["state"] == PUBLISHED:
+            detail = "(Meta gave no link for it)"
         if row["next_attempt"]:
-            detail = f"next try {row['next_attempt'][11:16]}: {detail}"
+            moment = datetime.fromisoformat(row["next_attempt"])
+            today = current_time(config.tz).date()
+            shown = f"{moment:%H:%M}" if moment.date() == today else f"{moment:%Y-%m-%d %H:%M}"
+            detail = f"next try {shown}: {detail}"
         when = row["due"].replace("T", " ")[:16]
         lines.append(
             (str(row["id"] or "-"), when, row["channel"], row["post"], row["state"], detail)

@@ -158,6 +158,16 @@ def test_the_feed_carries_absolute_addresses_and_og_locale_is_a_locale(project):
     assert '<meta property="og:locale" content="en_US">' in page
 
 
+def test_a_tag_written_three_ways_in_one_post_is_one_tag(project):
+    project.post(
+        "a.md", "title: A\ndate: 2026-11-01\ntags: [Back Pain, back pain, back-pain, neck]"
+    )
+    build_site(project.config, NOW)
+    page = project.files()["posts/a/index.html"].decode()
+    assert page.count('href="/tags/back-pain/"') == 1 and ">Back Pain</a>" in page
+    assert page.count('href="/tags/neck/"') == 1
+
+
 def test_an_image_named_with_spaces_gets_a_valid_address(project):
     project.image("images/my photo.jpg")
     project.post(

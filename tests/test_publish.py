@@ -536,6 +536,33 @@ def test_a_pass_that_needs_a_person_still_lets_the_next_idle_pass_stop_at_once(s
         assert ledger.meta("quiet")  # the cron pass a minute later does nothing, quickly
 
 
+def test_status_hides_only_long_finished_deliveries_and_dates_a_later_retry(stage):
+    from datetime import timedelta
+
+    from publisher.status import delivery_rows, format_table
+    from publisher.times import now as current_time
+
+    stage.add_post("old", "2026-09-01 09:00", instagram="false")  # published long ago
+    stage.add_post("new", "2026-11-30 09:00", instagram="false")
+    publish_due(stage.config, at("2026-11-30T09:40"))
+    later = at("2026-12-05T09:00")
+    everything = delivery_rows(stage.config, later)
+    recent = delivery_rows(stage.config, later, everything=False)
+    states = {(r["post"], r["channel"]): r["state"] for r in everything}
+    assert states[("old", "website")] == PUBLISHED and states[("old", "facebook")] == MISSED
+    shown = {(r["post"], r["channel"]) for r in recent}
+    # the old page went out long ago: hidden; its missed Facebook post needs a person: shown
+    assert ("old", "website") not in shown and ("old", "facebook") in shown
+    assert {("new", "website"), ("new", "facebook")} <= shown
+    today = current_time(stage.config.tz)
+    row = dict(everything[0], next_attempt=(today + timedelta(days=2)).isoformat())
+    assert f"next try {today + timedelta(days=2):%Y-%m-%d %H:%M}:" in format_table(
+        [row], stage.config
+    )
+    row["next_attempt"] = today.replace(hour=23, minute=59).isoformat()
+    assert "next try 23:59:" in format_table([row], stage.config)
+
+
 def test_a_photo_replaced_under_the_same_name_reaches_the_site(stage):
     stage.add_post("photo", "2026-12-01 09:00", instagram="false")
     publish_due(stage.config, at("2026-12-01T09:31"))
