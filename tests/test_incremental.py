@@ -110,6 +110,22 @@ def test_edited_template_or_config_changes_the_output(project, tmp_path):
     assert "Calm Clinic" in page.read_text()
 
 
+def test_a_new_base_url_reaches_every_address_of_every_page(project):
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    build_site(project.config, NOW)
+    project.config_path.write_text(
+        project.config_path.read_text().replace(
+            '"https://clinic.example"', '"https://www.clinic.example/blog"'
+        )
+    )
+    build_site(project.config, NOW)  # the compiled templates are in the cache by now
+    for page in ("index.html", "posts/a/index.html", "404.html", "tags/index.html"):
+        text = (project.output / page).read_text()
+        assert 'href="/blog/static/style.css"' in text, page
+        assert 'href="https://www.clinic.example/blog/feed.xml"' in text, page
+        assert "https://clinic.example" not in text and 'href="/static/' not in text, page
+
+
 def test_the_cache_is_safe_to_delete(project):
     many_posts(project, 5)
     build_site(project.config, NOW)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import os
@@ -176,7 +177,9 @@ class SiteRenderer:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(folder)),
             auto_reload=auto_reload,
-            bytecode_cache=_CompiledTemplates(str(code_cache)) if code_cache else None,
+            bytecode_cache=_CompiledTemplates(str(code_cache), repr(config))
+            if code_cache
+            else None,
             autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -376,8 +379,19 @@ class SiteRenderer:
 
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
-    """Compiled templates kept in the build cache (checked against each template's text);
-    a cache folder deleted or not writable only means compiling again."""
+    """Compiled templates kept in the build cache (checked against each template's text
+    and the config); a cache folder deleted or not writable only means compiling again.
+
+    The config is part of the check because Jinja works out constant expressions when it
+    compiles: `'static/style.css' | link` becomes "/blog/static/style.css" in the compiled
+    code, so a template compiled under another base_url would keep the old address."""
+
+    def __init__(self, directory: str, salt: str):
+        super().__init__(directory)
+        self.salt = salt
+
+    def get_source_checksum(self, source: str) -> str:
+        return hashlib.sha1(f"{self.salt}\0{source}".encode()).hexdigest()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
