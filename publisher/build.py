@@ -550,7 +550,35 @@ def site_manifest(
     finally:
         renderer.end_build()
     memo.save()
+    for old, new in old_addresses(config).items():
+        path, target = f"posts/{old}/index.html", f"posts/{new}/index.html"
+        if path not in manifest and target in manifest:
+            manifest[path] = _blob(cache, redirect_page(renderer.url(f"posts/{new}/")))
     return manifest, len(results), problems
+
+
+def old_addresses(config: Config) -> dict[str, str]:
+    """The slugs published posts had before (their links are out on Facebook, Instagram and
+    in people's bookmarks) and the slug each has now; none without a ledger."""
+    if not config.ledger_path.exists():
+        return {}
+    from publisher.ledger import Ledger
+
+    with Ledger(config.ledger_path) as ledger:
+        return ledger.slug_changes()
+
+
+def redirect_page(url: str) -> bytes:
+    """A page at a post's old address that sends browsers and search engines to its new one."""
+    from html import escape
+
+    href = escape(url)
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<title>Moved</title>\n<link rel="canonical" href="{href}">\n'
+        f'<meta http-equiv="refresh" content="0; url={href}">\n<meta name="robots" content="noindex">\n'
+        f'</head>\n<body>\n<p>This article has moved: <a href="{href}">{href}</a></p>\n</body>\n</html>\n'
+    ).encode()
 
 
 def feed_html(result: PageResult, config: Config, cache: Cache) -> str:

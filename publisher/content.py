@@ -712,7 +712,9 @@ def settle_posts(posts: Iterable[Post], problems: Iterable[ContentError]) -> Loa
     problems = list(problems)
     by_slug: dict[str, Post] = {}
     kept: list[Post] = []
-    for post in sorted(posts, key=lambda p: p.display):
+    # Which of two posts keeps a slug: not a draft before a draft, then the older one (the
+    # one more likely out already), then by file name; a new post never pushes a live one off.
+    for post in sorted(posts, key=lambda p: (p.draft, p.date, p.display)):
         other = by_slug.get(post.slug)
         if other is not None:
             problems.append(

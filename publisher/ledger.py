@@ -416,6 +416,45 @@ class Ledger:
             for row in rows:
                 self._log(db, row["id"], "renamed", f"{old_slug} -> {new_slug}", now)
 
+    def slug_changes(self) -> dict[str, str]:
+        """Every slug a post had before, and the slug it has now (a to b, then b to c: both
+        a and b to c), from the attempt log of its website delivery."""
+        rows = self.db.execute(
+            "SELECT e.detail FROM events e JOIN deliveries d ON d.id = e.delivery_id "
+            "WHERE e.kind = 'renamed' AND d.channel = 'website' ORDER BY e.id"
+        ).fetchall()
+        changes: dict[str, str] = {}
+        for row in rows:
+            old, _, new = (row["detail"] or "").partition(" -> ")
+            if old and new:
+                for before, after in list(changes.items()):
+                    if after == old:
+                        changes[before] = new
+                changes[old] = new
+        return {old: new for old, new in changes.items() if old != new}
+
+    def set_permalink(self, record: Record, permalink: str, now: datetime) -> None:
+        """A published delivery's link, after its post moved to another address."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET permalink = ?, updated_at = ? WHERE id = ?",
+                (permalink, _iso(now), record.id),
+            )
+            self._log(db, record.id, "moved", permalink, now)
+
+    def set_source(self, slug: str, source: str, now: datetime) -> None:
+        """The file a post's deliveries come from, after the file was renamed."""
+        with self.transaction() as db:
+            rows = db.execute(
+                "SELECT id FROM deliveries WHERE slug = ? AND source != ?", (slug, source)
+            ).fetchall()
+            db.execute(
+                "UPDATE deliveries SET source = ?, updated_at = ? WHERE slug = ?",
+                (source, _iso(now), slug),
+            )
+            for row in rows:
+                self._log(db, row["id"], "moved", source, now)
+
     def meta(self, key: str) -> str | None:
         """A value the program keeps between passes (the last build's fingerprint...)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -193,6 +193,7 @@ class PublishingPass:
         """Reconcile what is unknown, then publish what is due: website first, then social."""
         try:
             self.follow_renames(posts)
+            self.follow_later_dates(posts)
             fixed = {
                 (r.slug, r.channel): r.due_at
                 for r in self.ledger.all()
@@ -258,15 +259,70 @@ class PublishingPass:
         log.info("%s %s: %s", key, state, message)
 
     def follow_renames(self, posts: list[Post]) -> None:
-        """A post whose slug changed keeps its ledger history (so it is not sent twice)."""
-        current = {p.slug for p in posts}
-        by_source = {p.display: p.slug for p in posts}
-        for record in self.ledger.all():
+        """A post whose slug or file name changed keeps its ledger history, so it is not
+        sent twice: matched by its file when only the slug changed, by its slug when only
+        the file was renamed, and by its date when both changed in one edit."""
+        current = {p.slug: p for p in posts}
+        by_source = {p.display: p for p in posts}
+        records = self.ledger.all()
+        known_slugs = {r.slug for r in records}
+        known_sources = {r.source for r in records}
+        for slug in {r.slug for r in records if r.slug in current}:
+            post = current[slug]
+            stale = {r.source for r in records if r.slug == slug} - {post.display}
+            if stale and not (stale & by_source.keys()):  # the file was renamed
+                self.ledger.set_source(slug, post.display, self.now)
+        moved: dict[str, Post] = {}
+        for record in records:
             if record.slug not in current and record.source in by_source:
-                new = by_source[record.source]
-                if self.ledger.get(new, record.channel) is None:
-                    self.ledger.rename(record.slug, new, self.now)
-                    log.info("%s: the slug changed to %s; its history follows it", record.slug, new)
+                moved.setdefault(record.slug, by_source[record.source])
+        gone = {
+            r.slug: r.due_at
+            for r in records
+            if r.channel == "website"
+            and r.slug not in current
+            and r.source not in by_source
+            and r.slug not in moved
+        }
+        fresh = [p for p in posts if p.slug not in known_slugs and p.display not in known_sources]
+        dates = list(gone.values())
+        for slug, due in gone.items():
+            same = [p for p in fresh if p.date == due]
+            if len(same) == 1 and dates.count(due) == 1:
+                moved[slug] = same[0]
+        for old, post in moved.items():
+            if post.slug in known_slugs:
+                continue  # the new slug has a history of its own: leave both as they are
+            self.ledger.rename(old, post.slug, self.now)
+            self.ledger.set_source(post.slug, post.display, self.now)
+            known_slugs.add(post.slug)
+            website = self.ledger.get(post.slug, "website")
+            if website is not None and website.state == PUBLISHED:
+                # the old address keeps working: the build leaves a page there that points on
+                self.ledger.set_permalink(website, post_url(self.config, post), self.now)
+            log.info(
+                "%s: the slug changed to %s; its history follows it, and its old address "
+                "sends visitors to the new one",
+                old,
+                post.slug,
+            )
+
+    def follow_later_dates(self, posts: list[Post]) -> None:
+        """A published article whose date was moved later is scheduled again for that date
+        (the build takes its page off the site until then, as a scheduled post); its
+        Facebook and Instagram posts, already out, are never sent again."""
+        for post in posts:
+            if post.draft or post.date <= self.now:
+                continue
+            record = self.ledger.get(post.slug, "website")
+            if record is None or record.state != PUBLISHED:
+                continue
+            when = f"{post.date.astimezone(self.config.tz):%Y-%m-%d %H:%M}"
+            why = f"its date was moved to {when}: off the site until then"
+            self.ledger.set_state(
+                record, self.now, SCHEDULED, why, due_at=post.date, attempts=0, permalink=None
+            )
+            log.info("%s/website scheduled again: %s", post.slug, why)
 
     # Website
 

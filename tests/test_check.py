@@ -156,6 +156,23 @@ def test_duplicate_slugs_are_reported_on_the_second_post(project):
     ]
 
 
+def test_a_new_post_or_a_draft_never_pushes_a_live_post_off_its_slug(project):
+    # "a-new" sorts first by name, but the live, older post keeps the slug
+    project.post("z-old.md", "title: Same Title\ndate: 2026-01-01")
+    project.post("a-new.md", "title: Same Title\ndate: 2026-11-20\ndraft: true")
+    assert problems(project) == [
+        "posts/a-new.md:2: slug 'same-title' is already used by posts/z-old.md: "
+        "give one of them a different title or a slug: line"
+    ]
+    (project.posts / "a-new.md").write_text(
+        (project.posts / "a-new.md").read_text().replace("draft: true", "draft: false")
+    )
+    assert problems(project)[0].startswith("posts/a-new.md:2: slug 'same-title' is already")
+    assert run(project, "build").returncode == 1  # the new one is left out, and said so
+    assert "Same Title" in (project.output / "posts/same-title/index.html").read_text()
+    assert "2026-01-01" in (project.output / "posts/same-title/index.html").read_text()
+
+
 def test_several_problems_in_one_file_are_all_listed(project):
     project.post("p.md", "title: A\ndate: 2026-13-01\nslug: X Y\nunknown: 1")
     lines = problems(project)

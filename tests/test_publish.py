@@ -563,6 +563,69 @@ def test_status_hides_only_long_finished_deliveries_and_dates_a_later_retry(stag
     assert "next try 23:59:" in format_table([row], stage.config)
 
 
+@pytest.mark.parametrize("change", ["slug", "file", "file then slug", "file and slug"])
+def test_a_renamed_post_is_never_sent_again(stage, change):
+    path = stage.add_post("hips", "2026-12-01 09:00", facebook="{at: 2026-12-01 09:00}")
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+
+    def new_slug(file):
+        file.write_text(file.read_text().replace("slug: hips", "slug: hip-flexors"))
+
+    def new_name(file):
+        moved = file.with_name("2026-12-01-hip-flexors.md")
+        file.rename(moved)
+        return moved
+
+    if change == "slug":
+        new_slug(path)
+    elif change == "file":
+        new_name(path)
+    elif change == "file then slug":
+        path = new_name(path)
+        publish_due(stage.config, at("2026-12-01T13:00"))
+        new_slug(path)
+    else:
+        new_slug(new_name(path))
+    publish_due(stage.config, at("2026-12-01T13:30"))
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+    slug = "hips" if change == "file" else "hip-flexors"
+    records = stage.records()
+    assert {records[f"{slug}/{c}"].state for c in ("website", "facebook", "instagram")} == {
+        PUBLISHED
+    }
+    assert all(r.source.endswith(".md") and r.slug == slug for r in records.values())
+    page = stage.project.output / f"posts/{slug}/index.html"
+    assert page.is_file()
+    assert records[f"{slug}/website"].permalink.endswith(f"/posts/{slug}/")
+    old = stage.project.output / "posts/hips/index.html"
+    if slug != "hips":  # the address on Facebook and Instagram still leads to the article
+        moved = old.read_text()
+        assert f'http-equiv="refresh" content="0; url={stage.site_url}/posts/{slug}/"' in moved
+        assert f'rel="canonical" href="{stage.site_url}/posts/{slug}/"' in moved
+        sitemap = (stage.project.output / "sitemap.xml").read_text()
+        assert "/posts/hips/" not in sitemap and f"/posts/{slug}/" in sitemap
+
+
+def test_a_published_article_moved_later_is_scheduled_again_and_never_resent(stage):
+    from publisher.ledger import SCHEDULED
+
+    path = stage.add_post("later", "2026-12-01 09:00", facebook="{at: 2026-12-01 09:00}")
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    page = stage.project.output / "posts/later/index.html"
+    assert page.is_file()
+    path.write_text(path.read_text().replace("date: 2026-12-01 09:00", "date: 2026-12-10 09:00"))
+    publish_due(stage.config, at("2026-12-02T09:00"))
+    website = stage.records()["later/website"]
+    assert website.state == SCHEDULED and website.due_at == at("2026-12-10T09:00")
+    assert "off the site until then" in stage.ledger_dump()
+    assert not page.exists()  # as a scheduled post: not before its date
+    publish_due(stage.config, at("2026-12-10T09:01"))
+    records = stage.records()
+    assert records["later/website"].state == PUBLISHED and page.is_file()
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+
+
 def test_a_photo_replaced_under_the_same_name_reaches_the_site(stage):
     stage.add_post("photo", "2026-12-01 09:00", instagram="false")
     publish_due(stage.config, at("2026-12-01T09:31"))
