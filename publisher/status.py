@@ -9,7 +9,7 @@ from publisher.agenda import DRAFT, agenda
 from publisher.calendar import SOCIAL_CHANNELS
 from publisher.config import Config
 from publisher.exceptions import PublisherError
-from publisher.ledger import PUBLISHED, RETRY, SENDING, SKIPPED, Ledger
+from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger
 from publisher.times import now as current_time
 from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
 
@@ -26,9 +26,12 @@ def delivery_rows(
     with Ledger(config.ledger_path) as ledger:
         records = {r.id: r for r in ledger.all()}
     rows: list[dict[str, Any]] = []
+    shown: set[int] = set()
     for entry in agenda(config, at):
         if entry.state == DRAFT:
-            continue
+            continue  # a draft's deliveries that went out before are listed below
+        if entry.record_id:
+            shown.add(entry.record_id)
         # only what needs nobody: a failed or missed delivery stays until a person acts
         if (
             not everything
@@ -56,6 +59,33 @@ def delivery_rows(
                 "error": entry.detail if entry.state != PUBLISHED and record else None,
             }
         )
+    # What the ledger knows of posts no longer on the calendar (deleted, or a draft again):
+    # what went out stays on the record.
+    for record in records.values():
+        if record.id in shown or (record.state == SCHEDULED and not record.attempts):
+            continue
+        if not everything and record.state in (PUBLISHED, SKIPPED):
+            if record.due_at < at - KEEP_SHOWING:
+                continue
+        gone = not (config.root / record.source).exists()
+        why = f"{record.source} is gone" if gone else f"{record.source} is a draft now"
+        rows.append(
+            {
+                "id": record.id,
+                "due": record.due_at.astimezone(config.tz).isoformat(timespec="minutes"),
+                "channel": record.channel,
+                "post": record.slug,
+                "state": record.state,
+                "changed_since_published": False,
+                "attempts": record.attempts,
+                "next_attempt": None,
+                "permalink": record.permalink,
+                "error": why if record.state != PUBLISHED else None,
+                "note": why,
+            }
+        )
+    order = ("website", *SOCIAL_CHANNELS)
+    rows.sort(key=lambda row: (row["due"], order.index(row["channel"]), row["post"]))
     return rows
 
 
@@ -69,15 +99,18 @@ def format_table(rows: list[dict[str, Any]], config: Config) -> str:
         detail = row["permalink"] or row["error"] or ""
         if not detail and row["state"] == PUBLISHED:
             detail = "(Meta gave no link for it)"
+        if row.get("note") and row["note"] not in detail:
+            detail = f"{detail} ({row['note']})".strip()
         if row["next_attempt"]:
             moment = datetime.fromisoformat(row["next_attempt"])
             today = current_time(config.tz).date()
             shown = f"{moment:%H:%M}" if moment.date() == today else f"{moment:%Y-%m-%d %H:%M}"
             detail = f"next try {shown}: {detail}"
         when = row["due"].replace("T", " ")[:16]
-        lines.append(
-            (str(row["id"] or "-"), when, row["channel"], row["post"], row["state"], detail)
-        )
+        state = row["state"]
+        if row["changed_since_published"]:
+            state = f"{state} (changed since published)"
+        lines.append((str(row["id"] or "-"), when, row["channel"], row["post"], state, detail))
     widths = [max(len(line[i]) for line in [header, *lines]) for i in range(5)]
     out = []
     for line in [header, *lines]:

@@ -626,6 +626,26 @@ def test_a_published_article_moved_later_is_scheduled_again_and_never_resent(sta
     assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
 
 
+def test_status_keeps_what_went_out_for_a_deleted_or_drafted_post(stage):
+    from publisher.status import delivery_rows, format_table
+
+    gone = stage.add_post("gone", "2026-12-01 09:00", instagram="false")
+    drafted = stage.add_post("drafted", "2026-12-01 09:00", instagram="false")
+    edited = stage.add_post("edited", "2026-12-01 09:00", instagram="false")
+    publish_due(stage.config, at("2026-12-01T12:00"))
+    gone.unlink()
+    drafted.write_text(drafted.read_text().replace("---\nText", "draft: true\n---\nText"))
+    edited.write_text(edited.read_text().replace("Text of edited.", "New words of edited."))
+    rows = delivery_rows(stage.config, at("2026-12-02T09:00"))
+    states = {(r["post"], r["channel"]): r["state"] for r in rows}
+    for slug in ("gone", "drafted", "edited"):
+        assert states[(slug, "website")] == PUBLISHED and states[(slug, "facebook")] == PUBLISHED
+    table = format_table(rows, stage.config)
+    assert "posts/gone.md is gone" in table and "posts/drafted.md is a draft now" in table
+    line = next(x for x in table.splitlines() if "edited" in x and "facebook" in x)
+    assert "published (changed since published)" in line
+
+
 def test_a_photo_replaced_under_the_same_name_reaches_the_site(stage):
     stage.add_post("photo", "2026-12-01 09:00", instagram="false")
     publish_due(stage.config, at("2026-12-01T09:31"))
