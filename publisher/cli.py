@@ -247,6 +247,8 @@ def publish(ctx: Context, due: bool, now_text: str | None, dry_run: bool, wait: 
         return
     if not report.outcomes:
         click.echo("Nothing was due.")
+    for problem in report.problems:
+        click.echo(problem, err=True)
     if report.needs_person:
         click.echo("Something needs a person: see above, or run  publisher status", err=True)
         sys.exit(1)

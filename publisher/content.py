@@ -430,6 +430,8 @@ def _note_line(lines: dict[str, int], key: str, line: int, display: str) -> None
     lines[key] = line
 
 
+# ![alt](images/my photo.jpg): an address with a space, not followed by a "title"
+_IMAGE_WITH_SPACE = re.compile(r"!\[[^\]\n]*\]\(\s*([^\s)<>]+)[ \t]+([^\"'(\s)][^)\n]*)\)")
 _NO_SPACE_AFTER_KEY = re.compile(r"\s*([A-Za-z_]\w*):(?![\s/])\S")
 _ODD_SPACE_AFTER_KEY = re.compile(r"\s*([A-Za-z_]\w*):[\u00a0\u2000-\u200b\u202f\u3000]")
 _CURLY_QUOTED = re.compile(r"\s*([A-Za-z_]\w*):\s*[\u201c\u2018]")
@@ -600,6 +602,17 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
                 body_line + body.count("\n", 0, at),
             )
         )
+    if "![" in body:
+        for found in _IMAGE_WITH_SPACE.finditer(body):
+            src = f"{found.group(1)} {found.group(2)}".strip()
+            problems.append(
+                ContentError(
+                    f"the image address {src!r} has a space, so Markdown shows it as text: "
+                    f"write it as ![...](<{src}>), or rename the file without spaces",
+                    display,
+                    body_line + body.count("\n", 0, found.start()),
+                )
+            )
 
     channels = {
         name: read_channel_options(name, meta.get(name), lines, config, problem)

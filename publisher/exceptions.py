@@ -94,6 +94,11 @@ def describe_failure(exc: BaseException) -> str:
             "the disk has room, then run it again (nothing half-written was kept)"
         )
     text = str(exc)
+    if "malformed" in text or "not a database" in text:
+        return (
+            f"a database file is damaged ({text}): if it is the ledger (publisher.db), restore "
+            "it from a backup; the build cache (.cache/) can simply be deleted"
+        )
     if "full" in text:
         return f"{text}: free some disk space, then run it again"
     return f"a database could not be used ({text}): run it again; if it says the same, see the README (Disk, cache and speed)"

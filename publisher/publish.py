@@ -39,6 +39,7 @@ from publisher.ledger import (
     RETRY,
     SCHEDULED,
     SENDING,
+    SKIPPED,
     Ledger,
     PassLock,
     Record,
@@ -184,6 +185,8 @@ class PublishingPass:
         self.quiet_until: datetime | None = None
         self.site_retry_at: datetime | None = None  # after a failed build or deploy
         self.site_needs_person = False  # the site failed max_attempts times in a row
+        self._instagram_matches = 0  # media found by the last find_instagram_media
+        self._in_flight: list[Record] = []  # deliveries in `sending` when the pass began
         self.missed: list[tuple[str, str, str, datetime, str]] = []
         self.stopped.update(self.channels.broken)
 
@@ -446,10 +449,8 @@ class PublishingPass:
             ) from None
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise PublisherError(
-                f"the deploy command failed (exit {done.returncode}): "
-                + redact(" / ".join(tail), secrets)
-            )
+            said = redact(" / ".join(tail), secrets) or "it printed nothing"
+            raise PublisherError(f"the deploy command failed (exit {done.returncode}): {said}")
         log.info("deployed: %s", redact(command, secrets))
 
     # Social
@@ -692,7 +693,8 @@ class PublishingPass:
 
     def reconcile_unknown(self, by_key: dict[str, Delivery]) -> None:
         """Every delivery left in `sending` is checked against the channel before anything else."""
-        for record in self.ledger.in_state(SENDING):
+        self._in_flight = self.ledger.in_state(SENDING)
+        for record in self._in_flight:
             if record.channel not in SOCIAL_CHANNELS:
                 continue
             if (
@@ -743,23 +745,53 @@ class PublishingPass:
         message = (record.payload or {}).get("message", "").strip()
         since = self._since(record)
         others = self.ledger.claimed_ids("facebook", but=record.id)
-        for item in client.recent_page_posts(self.config.facebook.page_id, limit=50):
-            created = _graph_time(item.get("created_time"))
-            if (
-                (item.get("message") or "").strip() == message
-                and (created is None or created >= since)
-                and item.get("id") not in others
-            ):
-                self.ledger.published(
-                    record, self.now, item.get("id"), item.get("permalink_url"), how="reconciled"
-                )
-                self.outcome(
-                    record,
-                    PUBLISHED,
-                    f"found on the Page after an unknown outcome: {item.get('permalink_url') or item.get('id')}",
-                )
-                return
-        self._proven_not_sent(record, "not on the Page's recent posts")
+        matches = [
+            item
+            for item in client.recent_page_posts(self.config.facebook.page_id, limit=50)
+            if (item.get("message") or "").strip() == message
+            and ((created := _graph_time(item.get("created_time"))) is None or created >= since)
+            and item.get("id") not in others
+        ]
+        if self._cannot_tell(record, "message", len(matches)):
+            return
+        if not matches:
+            self._proven_not_sent(record, "not on the Page's recent posts")
+            return
+        item = matches[-1]  # newest first: the oldest that is no other delivery's
+        self.ledger.published(
+            record, self.now, item.get("id"), item.get("permalink_url"), how="reconciled"
+        )
+        self.outcome(
+            record,
+            PUBLISHED,
+            f"found on the Page after an unknown outcome: {item.get('permalink_url') or item.get('id')}",
+        )
+
+    def _cannot_tell(self, record: Record, text_key: str, found: int) -> bool:
+        """True (and the delivery failed, for a person to settle) when other deliveries with
+        the same words were in flight too, and fewer posts with those words are out than
+        deliveries that may have made them: which one went out cannot be told."""
+        text = (record.payload or {}).get(text_key, "").strip()
+        peers = [
+            other
+            for other in self._in_flight  # as the pass found them: one failed here still counts
+            if other.channel == record.channel
+            and other.id != record.id
+            and (other.payload or {}).get(text_key, "").strip() == text
+        ]
+        if not peers or found == 0 or found > len(peers):
+            return False
+        ids = ", ".join(str(r.id) for r in [record, *peers])
+        why = (
+            f"{len(peers) + 1} deliveries with the same words were in flight (ids {ids}) and "
+            f"{found} of them went out: which one cannot be told. Look at the "
+            f"{'Page' if record.channel == 'facebook' else 'account'}, then "
+            f"`publisher retry {record.id}` if this one is not there, or "
+            f"`publisher skip {record.id}` if it is"
+        )
+        self.ledger.set_state(record, self.now, FAILED, why, step=None)
+        self.outcome(record, FAILED, why, needs_person=True)
+        return True
 
     def reconcile_instagram(self, record: Record, client: Any, by_key: dict[str, Delivery]) -> None:
         """Read the saved container's status and the account's recent media."""
@@ -778,8 +810,18 @@ class PublishingPass:
                     self.outcome(record, PUBLISHED, "its container is PUBLISHED")
                 return
             if status_code in ("FINISHED", "IN_PROGRESS"):
-                # Not out yet, and this container can only ever be published once: finish it.
+                # Not out yet, and this container can only ever be published once: finish it,
+                # if the post still wants Instagram (not deleted, a draft, or instagram: false).
                 delivery = by_key.get(f"{record.slug}/{record.channel}")
+                if delivery is None:
+                    why = (
+                        "the post was withdrawn before it went out (its container is not published)"
+                    )
+                    self.ledger.set_state(
+                        record, self.now, SKIPPED, why, step=None, container_id=None
+                    )
+                    self.outcome(record, SKIPPED, why)
+                    return
                 try:
                     self.send_instagram(delivery or record, record, client, record.payload or {})
                 except OutcomeUnknown as exc:
@@ -791,6 +833,8 @@ class PublishingPass:
             self._proven_not_sent(record, f"its container is {status_code or 'unknown'}")
             return
         media_id = self.find_instagram_media(client, record)
+        if media_id and self._cannot_tell(record, "caption", self._instagram_matches):
+            return
         if media_id:
             self.ledger.published(record, self.now, media_id, None, how="reconciled")
             self.outcome(record, PUBLISHED, f"found on the account: media {media_id}")
@@ -805,15 +849,15 @@ class PublishingPass:
         caption = (record.payload or {}).get("caption", "").strip()
         since = self._since(record)
         others = self.ledger.claimed_ids("instagram", but=record.id)
-        for item in client.ig_recent_media(self.config.instagram.account_id, limit=50):
-            made = _graph_time(item.get("timestamp"))
-            if (
-                (item.get("caption") or "").strip() == caption
-                and (made is None or made >= since)
-                and item.get("id") not in others
-            ):
-                return item.get("id")
-        return None
+        found = [
+            item.get("id")
+            for item in client.ig_recent_media(self.config.instagram.account_id, limit=50)
+            if (item.get("caption") or "").strip() == caption
+            and ((made := _graph_time(item.get("timestamp"))) is None or made >= since)
+            and item.get("id") not in others
+        ]
+        self._instagram_matches = len(found)
+        return found[-1] if found else None  # newest first: the oldest
 
 
 def site_retry_at(config: Config) -> datetime | None:

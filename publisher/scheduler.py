@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from publisher.calendar import plan_deliveries
+from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
 from publisher.config import Config, load_config
 from publisher.exceptions import PublisherError, describe_failure
 from publisher.ledger import DONE_STATES, RETRY, SCHEDULED, SENDING, Ledger
@@ -34,6 +34,7 @@ log = logging.getLogger("publisher.run")
 CLOCK_CHECK_SECONDS = 60  # a timer, not polling: it only compares two clocks
 CLOCK_JUMP = timedelta(seconds=30)  # a wall clock this far off the monotonic one jumped
 WATCH_DEBOUNCE_MS = 300
+WAITING_RECHECK = timedelta(minutes=1)  # a delivery due but held back is looked at again
 
 
 def give_back_memory() -> None:
@@ -121,6 +122,10 @@ class Service:
                 when = record.next_attempt_at
             if when > at:
                 wanted[delivery.key] = when
+            elif delivery.channel in SOCIAL_CHANNELS:
+                # due and still not out (Meta slowed us down, its page is not live yet...):
+                # look again in a minute, as a cron pass would, rather than wait for a change
+                wanted[delivery.key] = at + WAITING_RECHECK
         site_retry = site_retry_at(self.config)
         if site_retry is not None and site_retry > at:
             wanted["site/retry"] = site_retry  # a failed build or deploy, tried again then

@@ -160,6 +160,11 @@ def skip_delivery(config: Config, delivery_id: int, at: datetime | None = None) 
             raise PublisherError(f"there is no delivery {delivery_id}: see  publisher status")
         if record.state in (PUBLISHED, SENDING):
             raise PublisherError(f"delivery {delivery_id} is {record.state}; it cannot be skipped")
+        if record.channel == "website":
+            raise PublisherError(
+                f"delivery {delivery_id} is the article's page, which the site shows from its "
+                f"date on: to keep it off, set  draft: true  in {record.source}"
+            )
         ledger.set_state(record, at, SKIPPED, "skipped by a person")
     return f"Delivery {delivery_id} ({record.slug}/{record.channel}) will not be sent."
 

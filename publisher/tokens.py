@@ -22,6 +22,10 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         raise ConfigError(
             f"the secrets file {path} does not exist", key="graph.secrets_file"
         ) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(
+            f"the secrets file {path} is a folder: name the file itself", key="graph.secrets_file"
+        )
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             f"the secrets file {path} can be read by other users (mode {stat.filemode(info.st_mode)}): "

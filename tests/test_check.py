@@ -139,6 +139,21 @@ def test_an_image_in_the_text_is_reported_on_its_own_line(project):
     ]
 
 
+def test_an_image_address_with_a_space_is_named_not_shown_as_text(project):
+    project.image("images/my photo.jpg")
+    body = (
+        "Intro.\n\n![A room](images/my photo.jpg)\n\n"
+        '![Titled](images/a.jpg "A title") and ![Fine](<images/my photo.jpg>)\n'
+    )
+    project.image("images/a.jpg")
+    project.post("p.md", "title: P\ndate: 2026-01-01", body)
+    assert problems(project) == [
+        "posts/p.md:7: the image address 'images/my photo.jpg' has a space, so Markdown "
+        "shows it as text: write it as ![...](<images/my photo.jpg>), or rename the file "
+        "without spaces"
+    ]
+
+
 def test_no_front_matter_and_unclosed_front_matter(project):
     (project.posts / "plain.md").write_text("Just text\n")
     (project.posts / "open.md").write_text("---\ntitle: A\n\nBody\n")

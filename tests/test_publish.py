@@ -212,6 +212,54 @@ def test_a_lost_send_is_not_taken_for_another_post_with_the_same_words(stage, ch
     assert {first.remote_id, second.remote_id} == {m["id"] for m in made}
 
 
+def test_two_lost_sends_with_the_same_words_are_left_to_a_person_when_one_went_out(stage):
+    words = "{at: 2026-12-01 09:00, message: Book your December massage now.}"
+    stage.add_post("bee", "2026-12-01 09:00", facebook=words, instagram="false")
+    stage.add_post("ant", "2026-12-01 09:00", facebook=words, instagram="false")
+    # one request is lost before Meta acts on it, the other after Meta made the post
+    stage.graph.drop("POST", "/*/feed", times=1)
+    stage.graph.drop("POST", "/*/feed", times=1, after=1, after_effect=True)
+    publish_due(stage.config, at("2026-12-01T09:05"))
+    records = stage.records()
+    assert {records["bee/facebook"].state, records["ant/facebook"].state} == {SENDING}
+    assert len(stage.graph.page_posts()) == 1
+    report = publish_due(stage.config, at("2026-12-01T09:30"))
+    records = stage.records()
+    # which of the two is out cannot be told from the Page: nothing is claimed or resent
+    assert {records["bee/facebook"].state, records["ant/facebook"].state} == {FAILED}
+    assert "which one cannot be told" in records["bee/facebook"].last_error
+    assert report.needs_person and len(stage.graph.page_posts()) == 1
+
+
+def test_a_post_withdrawn_while_its_instagram_container_waits_is_not_published(stage):
+    path = stage.add_post("pulled", "2026-12-01 09:00", facebook="false")
+    kill_at(
+        stage.start("2026-12-01T12:05", crashpoint="instagram-before-publish"),
+        "crashpoint instagram-before-publish",
+    )
+    assert stage.records()["pulled/instagram"].state == SENDING
+    path.unlink()
+    result = stage.run("2026-12-01T12:10")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert stage.graph.ig_media() == []
+    assert stage.records()["pulled/instagram"].state == "skipped"
+
+
+def test_skip_refuses_the_website_and_says_how_to_keep_a_page_off(stage):
+    from publisher.exceptions import PublisherError
+    from publisher.ledger import Ledger
+
+    stage.add_post("page", "2026-12-20 09:00", instagram="false")
+    with Ledger(stage.config.ledger_path) as ledger:
+        website = ledger.ensure(
+            "page", "website", "posts/page.md", at("2026-12-20T09:00"), at("2026-12-01T09:00")
+        )
+    with pytest.raises(PublisherError, match="set  draft: true"):
+        skip_delivery(stage.config, website.id, at("2026-12-01T09:10"))
+    publish_due(stage.config, at("2026-12-20T09:00"))
+    assert stage.records()["page/website"].state == PUBLISHED
+
+
 @pytest.mark.parametrize("after_effect", [False, True])
 @pytest.mark.parametrize("path", ["/*/feed", "/*/media_publish"])
 def test_sigkill_while_the_response_is_held(stage, path, after_effect):
@@ -516,8 +564,11 @@ def test_a_failed_deploy_is_tried_again_and_reported_even_with_nothing_due(tmp_p
         assert second.needs_person
         assert "host unreachable" in second.problems[0] and TOKEN not in second.problems[0]
         assert TOKEN not in stage.ledger_dump()
-        # every pass says so until it works; then it is deployed and quiet again
+        # every pass says so, and why, until it works; then it is deployed and quiet again
         assert publish_due(stage.config, at("2026-12-01T10:05:30")).needs_person
+        said = stage.run("2026-12-01T10:05:40")
+        assert said.returncode == 1 and "host unreachable" in said.stderr
+        assert TOKEN not in said.stdout + said.stderr
         broken.unlink()
         mended = publish_due(stage.config, at("2026-12-01T10:30"))
         assert not mended.needs_person

@@ -131,6 +131,23 @@ def test_sigterm_mid_delivery_finishes_it_and_exits_cleanly(stage, stop_signal):
     assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
 
 
+def test_a_due_delivery_held_back_is_looked_at_again_without_a_change(stage):
+    """Meta's usage headers near the limit hold deliveries back: the service must come back
+    to them by itself (a cron pass would, a minute later)."""
+    from publisher.publish import publish_due
+    from publisher.scheduler import WAITING_RECHECK, Service
+
+    from .publishing import at
+
+    for n in range(2):
+        stage.add_post(f"busy{n}", f"2026-12-01 09:0{n}", instagram="false")
+    stage.graph.usage = {"call_count": 92, "total_cputime": 10, "total_time": 10}
+    publish_due(stage.config, at("2026-12-01T09:45"))
+    assert len(stage.graph.page_posts()) == 1  # the other one waits
+    wanted = Service(stage.project.config_path).upcoming(at("2026-12-01T09:46"))
+    assert wanted["busy1/facebook"] == at("2026-12-01T09:46") + WAITING_RECHECK
+
+
 def test_config_saved_by_replacing_the_file_is_read_again_every_time(stage):
     """Editors and `sed -i` save by writing a new file and renaming it over the old one."""
     import os
