@@ -321,7 +321,13 @@ class PublishingPass:
             if record is None or record.state != PUBLISHED:
                 continue
             when = f"{post.date.astimezone(self.config.tz):%Y-%m-%d %H:%M}"
-            why = f"its date was moved to {when}: off the site until then"
+            if record.due_at == post.date:  # not moved: it went out early
+                why = (
+                    f"it was published before its date, {when} (by a pass run with --now, or "
+                    "a clock that was ahead): off the site until then"
+                )
+            else:
+                why = f"its date was moved to {when}: off the site until then"
             self.ledger.set_state(
                 record, self.now, SCHEDULED, why, due_at=post.date, attempts=0, permalink=None
             )

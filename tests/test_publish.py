@@ -675,6 +675,10 @@ def test_a_published_article_moved_later_is_scheduled_again_and_never_resent(sta
     records = stage.records()
     assert records["later/website"].state == PUBLISHED and page.is_file()
     assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+    # a pass run ahead of time (--now), then one at the real time: not "moved", early
+    publish_due(stage.config, at("2026-12-05T09:00"))
+    early = stage.records()["later/website"]
+    assert early.state == SCHEDULED and "published before its date" in stage.ledger_dump()
 
 
 def test_status_keeps_what_went_out_for_a_deleted_or_drafted_post(stage):
