@@ -314,6 +314,8 @@ class PublishingPass:
         """A published article whose date was moved later is scheduled again for that date
         (the build takes its page off the site until then, as a scheduled post); its
         Facebook and Instagram posts, already out, are never sent again."""
+        if self.dry_run:
+            return  # a dry run records nothing
         for post in posts:
             if post.draft or post.date <= self.now:
                 continue
