@@ -553,7 +553,8 @@ def site_manifest(
     for old, new in old_addresses(config).items():
         path, target = f"posts/{old}/index.html", f"posts/{new}/index.html"
         if path not in manifest and target in manifest:
-            manifest[path] = _blob(cache, redirect_page(renderer.url(f"posts/{new}/")))
+            page = redirect_page(renderer.url(f"posts/{new}/"), config.site.language)
+            manifest[path] = _blob(cache, page)
     return manifest, len(results), problems
 
 
@@ -568,13 +569,13 @@ def old_addresses(config: Config) -> dict[str, str]:
         return ledger.slug_changes()
 
 
-def redirect_page(url: str) -> bytes:
+def redirect_page(url: str, language: str = "en") -> bytes:
     """A page at a post's old address that sends browsers and search engines to its new one."""
     from html import escape
 
     href = escape(url)
     return (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!doctype html>\n<html lang="{escape(language)}">\n<head>\n<meta charset="utf-8">\n'
         f'<title>Moved</title>\n<link rel="canonical" href="{href}">\n'
         f'<meta http-equiv="refresh" content="0; url={href}">\n<meta name="robots" content="noindex">\n'
         f'</head>\n<body>\n<p>This article has moved: <a href="{href}">{href}</a></p>\n</body>\n</html>\n'
