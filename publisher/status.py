@@ -27,8 +27,10 @@ def delivery_rows(
         records = {r.id: r for r in ledger.all()}
     rows: list[dict[str, Any]] = []
     shown: set[int] = set()
+    drafts: set[str] = set()
     for entry in agenda(config, at):
         if entry.state == DRAFT:
+            drafts.add(entry.slug)
             continue  # a draft's deliveries that went out before are listed below
         if entry.record_id:
             shown.add(entry.record_id)
@@ -59,7 +61,8 @@ def delivery_rows(
                 "error": entry.detail if entry.state != PUBLISHED and record else None,
             }
         )
-    # What the ledger knows of posts no longer on the calendar (deleted, or a draft again):
+    # What the ledger knows of posts no longer on the calendar (deleted, a draft again, or
+    # with a problem):
     # what went out stays on the record.
     for record in records.values():
         if record.id in shown or (record.state == SCHEDULED and not record.attempts):
@@ -67,8 +70,12 @@ def delivery_rows(
         if not everything and record.state in (PUBLISHED, SKIPPED):
             if record.due_at < at - KEEP_SHOWING:
                 continue
-        gone = not (config.root / record.source).exists()
-        why = f"{record.source} is gone" if gone else f"{record.source} is a draft now"
+        if not (config.root / record.source).exists():
+            why = f"{record.source} is gone"
+        elif record.slug in drafts:
+            why = f"{record.source} is a draft now"
+        else:
+            why = f"{record.source} has a problem: see  publisher check"
         rows.append(
             {
                 "id": record.id,

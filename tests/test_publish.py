@@ -686,17 +686,20 @@ def test_status_keeps_what_went_out_for_a_deleted_or_drafted_post(stage):
 
     gone = stage.add_post("gone", "2026-12-01 09:00", instagram="false")
     drafted = stage.add_post("drafted", "2026-12-01 09:00", instagram="false")
+    broken = stage.add_post("broken", "2026-12-01 09:00", instagram="false")
     edited = stage.add_post("edited", "2026-12-01 09:00", instagram="false")
     publish_due(stage.config, at("2026-12-01T12:00"))
     gone.unlink()
     drafted.write_text(drafted.read_text().replace("---\nText", "draft: true\n---\nText"))
     edited.write_text(edited.read_text().replace("Text of edited.", "New words of edited."))
+    broken.write_text(broken.read_text().replace("title:", "title: One\ntitle:", 1))
     rows = delivery_rows(stage.config, at("2026-12-02T09:00"))
     states = {(r["post"], r["channel"]): r["state"] for r in rows}
-    for slug in ("gone", "drafted", "edited"):
+    for slug in ("gone", "drafted", "edited", "broken"):
         assert states[(slug, "website")] == PUBLISHED and states[(slug, "facebook")] == PUBLISHED
     table = format_table(rows, stage.config)
     assert "posts/gone.md is gone" in table and "posts/drafted.md is a draft now" in table
+    assert "posts/broken.md has a problem: see  publisher check" in table
     line = next(x for x in table.splitlines() if "edited" in x and "facebook" in x)
     assert "published (changed since published)" in line
 
