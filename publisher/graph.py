@@ -21,6 +21,7 @@ A GraphClient is not thread-safe: it remembers the usage headers of its last res
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import re
@@ -633,6 +634,9 @@ class GraphClient:
             session=self.session,
         )
         self._usage = Usage()
+        # Meta's clock minus ours, from the last answer (a second's precision): what Meta
+        # stamps a post with is compared with when we sent it
+        self.clock_offset = timedelta(0)
 
     def __repr__(self) -> str:
         return (
@@ -920,6 +924,18 @@ class GraphClient:
     def _get(self, object_id: str, fields: str, action: str) -> Any:
         return self._send(action, lambda: self._api.get_object(object_id, fields=fields))
 
+    def _note_clock(self, headers: Mapping[str, str]) -> None:
+        """How far Meta's clock (its answer's Date header) is from this machine's."""
+        stamp = headers.get("Date") if headers else None
+        if not stamp:
+            return
+        try:
+            theirs = email.utils.parsedate_to_datetime(stamp)
+        except (TypeError, ValueError):
+            return
+        if theirs.tzinfo is not None:
+            self.clock_offset = theirs - datetime.now(UTC)
+
     def _send(self, action: str, call: Callable[[], Any], *, creates: str | None = None) -> Any:
         """Run one facebook-sdk call; turn every failure into ChannelError (no chained cause)."""
         started, was_near_limit = time.monotonic(), self._usage.near_limit
@@ -935,6 +951,7 @@ class GraphClient:
             failure = self._transport_failure(exc, action, creates)
         else:
             self._usage = parse_usage(self._api.last_headers)
+        self._note_clock(self._api.last_headers)
         log.debug(
             "graph %s -> %s in %.0f ms",
             self._api.last_call,

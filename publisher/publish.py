@@ -738,24 +738,28 @@ class PublishingPass:
         )
         log.info("%s/%s reconciled: %s; it will be sent again", record.slug, record.channel, how)
 
-    def _since(self, record: Record) -> datetime:
-        """The earliest time a post or media made by this delivery's last attempt can carry
-        (Meta's clock, give or take RECONCILE_WINDOW). A record written before the ledger
-        kept that time has none: then no limit (other deliveries' posts are still ruled out)."""
+    def _since(self, record: Record, client: Any) -> datetime:
+        """The earliest time a post or media made by this delivery's last attempt can carry,
+        on Meta's clock: the attempt's time on ours, moved by how far Meta's clock is from
+        ours (from its last answer's Date header), give or take RECONCILE_WINDOW. A record
+        written before the ledger kept that time has none: then no limit (other deliveries'
+        posts are still ruled out)."""
         if record.intent_clock is None:
             return datetime.min.replace(tzinfo=UTC)
-        return record.intent_clock - RECONCILE_WINDOW
+        offset = getattr(client, "clock_offset", None) or timedelta(0)
+        return record.intent_clock + offset - RECONCILE_WINDOW
 
     def reconcile_facebook(self, record: Record, client: Any) -> None:
         """Read back the Page's recent posts and look for this message: made since the
         attempt, and not a post another delivery is already recorded as (two posts may say
         the same; Meta does not let the link be read back, see META-GRAPH.md)."""
         message = (record.payload or {}).get("message", "").strip()
-        since = self._since(record)
         others = self.ledger.claimed_ids("facebook", but=record.id)
+        recent = client.recent_page_posts(self.config.facebook.page_id, limit=50)
+        since = self._since(record, client)  # after the read: its answer dates Meta's clock
         matches = [
             item
-            for item in client.recent_page_posts(self.config.facebook.page_id, limit=50)
+            for item in recent
             if (item.get("message") or "").strip() == message
             and ((created := _graph_time(item.get("created_time"))) is None or created >= since)
             and item.get("id") not in others
@@ -855,11 +859,12 @@ class PublishingPass:
         """The id of recent media with this delivery's caption, made since its attempt and
         not recorded as another delivery's, if any."""
         caption = (record.payload or {}).get("caption", "").strip()
-        since = self._since(record)
         others = self.ledger.claimed_ids("instagram", but=record.id)
+        recent = client.ig_recent_media(self.config.instagram.account_id, limit=50)
+        since = self._since(record, client)  # after the read: its answer dates Meta's clock
         found = [
             item.get("id")
-            for item in client.ig_recent_media(self.config.instagram.account_id, limit=50)
+            for item in recent
             if (item.get("caption") or "").strip() == caption
             and ((made := _graph_time(item.get("timestamp"))) is None or made >= since)
             and item.get("id") not in others

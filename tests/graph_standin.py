@@ -865,6 +865,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the request line holds the token; the stand-in's log is `requests`
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # Meta's Date header and the times it stamps posts with come from one clock
+        return super().date_time_string(self.standin.clock() if timestamp is None else timestamp)
+
 
 # Fields Meta lets you read on each node; anything else is error 100 (e.g. a post's `link`,
 # unreadable since v3.3).

@@ -189,6 +189,25 @@ def test_a_crash_found_out_long_after_still_publishes_exactly_once(stage, point,
     assert {r.state for r in stage.records().values()} == {PUBLISHED}
 
 
+@pytest.mark.parametrize(("point", "channel"), CRASHPOINTS)
+def test_a_crash_is_found_out_whatever_this_machines_clock_says(stage, point, channel):
+    """This server's clock 15 minutes fast (more than the read-back's allowance): what the
+    crashed attempt made still carries Meta's time, which the read-back now reckons with."""
+    stage.add_post(
+        "skew",
+        "2026-12-01 09:00",
+        facebook="{at: 2026-12-01 09:00}",
+        instagram="{at: 2026-12-01 09:00}",
+    )
+    stage.graph.clock = lambda: time.time() - 900  # Meta's clock: 15 minutes behind ours
+    kill_at(stage.start("2026-12-01T09:05", crashpoint=point), f"crashpoint {point}")
+    result = stage.run("2026-12-01T09:31")
+    assert result.returncode == 0, result.stdout + result.stderr
+    fb, ig = posts_of(stage)
+    assert len(fb) == 1 and len(ig) == 1
+    assert {r.state for r in stage.records().values()} == {PUBLISHED}
+
+
 @pytest.mark.parametrize("channel", ["facebook", "instagram"])
 def test_a_lost_send_is_not_taken_for_another_post_with_the_same_words(stage, channel):
     words = "{message: Book your December massage now.}"
