@@ -281,17 +281,20 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
     """List deliveries with their state, time, and permalink or error."""
     import json
 
-    from publisher.status import delivery_rows, format_table
+    from publisher.status import delivery_rows, format_table, long_finished
+    from publisher.times import now as current_time
 
     config = ctx.config
-    rows = delivery_rows(config, everything=show_all)
+    at = current_time(config.tz)
+    every = delivery_rows(config, at)
+    rows = every if show_all else [row for row in every if not long_finished(row, at)]
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
     click.echo(format_table(rows, config))
     if not show_all:
-        hidden = len(delivery_rows(config)) - len(rows)
+        hidden = len(every) - len(rows)
         if hidden:
             click.echo(
                 f"({hidden} deliveries published or skipped more than 30 days ago are not "

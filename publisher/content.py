@@ -393,13 +393,8 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
     if data is None:
         data = {}
     for number, row in enumerate(yaml_text.split("\n")):  # read, but not as meant
-        if found := _ODD_SPACE_AFTER_KEY.match(row):
-            raise ContentError(
-                f"the space after '{found.group(1)}:' is a special space (pasted from a word "
-                "processor): delete it and type a plain space",
-                display,
-                number + 2,
-            )
+        if slip := _odd_space(row):
+            raise ContentError(slip, display, number + 2)
     if not isinstance(data, dict):
         raise ContentError(
             "the front matter must be keys and values (title: ..., date: ...)", display, 2
@@ -437,6 +432,17 @@ _ODD_SPACE_AFTER_KEY = re.compile(r"\s*([A-Za-z_]\w*):[\u00a0\u2000-\u200b\u202f
 _CURLY_QUOTED = re.compile(r"\s*([A-Za-z_]\w*):\s*[\u201c\u2018]")
 
 
+def _odd_space(row: str) -> str | None:
+    """What to do about a key followed by a word processor's space (YAML reads it as part
+    of the key), or None."""
+    if found := _ODD_SPACE_AFTER_KEY.match(row):
+        return (
+            f"the space after '{found.group(1)}:' is a special space (pasted from a word "
+            "processor): delete it and type a plain space"
+        )
+    return None
+
+
 def _typing_slip(yaml_text: str, mark: Any) -> tuple[int, str] | None:
     """A slip of typing (or of a word processor) that explains a YAML error, at or before
     the line the error points at: (file line, what to do), or None."""
@@ -444,11 +450,8 @@ def _typing_slip(yaml_text: str, mark: Any) -> tuple[int, str] | None:
     last = min(mark.line, len(rows) - 1) if mark is not None else len(rows) - 1
     for number in range(last + 1):
         row = rows[number]
-        if found := _ODD_SPACE_AFTER_KEY.match(row):
-            return number + 2, (
-                f"the space after '{found.group(1)}:' is a special space (pasted from a word "
-                "processor): delete it and type a plain space"
-            )
+        if slip := _odd_space(row):
+            return number + 2, slip
         if found := _NO_SPACE_AFTER_KEY.match(row):
             return number + 2, (
                 f"'{found.group(1)}:' needs a space after the colon, for example  "

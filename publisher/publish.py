@@ -185,7 +185,6 @@ class PublishingPass:
         self.quiet_until: datetime | None = None
         self.site_retry_at: datetime | None = None  # after a failed build or deploy
         self.site_needs_person = False  # the site failed max_attempts times in a row
-        self._instagram_matches = 0  # media found by the last find_instagram_media
         self._in_flight: list[Record] = []  # deliveries in `sending` when the pass began
         self.missed: list[tuple[str, str, str, datetime, str]] = []
         self.stopped.update(self.channels.broken)
@@ -396,7 +395,7 @@ class PublishingPass:
         max_attempts failures in a row, every pass says a person must look (exit status 1).
         Counted for the site (in the ledger's meta), so a failure with nothing newly due
         (an edit to a published post) is retried and reported too."""
-        failures = _site_failures(self.ledger)[0] + 1
+        failures = site_failures(self.ledger)[0] + 1
         again = self.now + backoff(failures, self.config)
         message = f"the site could not be built or deployed ({failures} time(s) in a row): {exc}"
         self.ledger.set_meta(SITE_FAILURES, json.dumps([failures, again.isoformat(), message]))
@@ -419,7 +418,7 @@ class PublishingPass:
     def site_waits(self) -> bool:
         """True while the site waits for its next try after a failure (each pass until then
         says again that a person must look, once max_attempts is reached)."""
-        failures, again, message = _site_failures(self.ledger)
+        failures, again, message = site_failures(self.ledger)
         if not failures or again is None or again <= self.now:
             return False
         self.site_retry_at = again
@@ -746,8 +745,7 @@ class PublishingPass:
         posts are still ruled out)."""
         if record.intent_clock is None:
             return datetime.min.replace(tzinfo=UTC)
-        offset = getattr(client, "clock_offset", None) or timedelta(0)
-        return record.intent_clock + offset - RECONCILE_WINDOW
+        return record.intent_clock + client.clock_offset - RECONCILE_WINDOW
 
     def reconcile_facebook(self, record: Record, client: Any) -> None:
         """Read back the Page's recent posts and look for this message: made since the
@@ -844,9 +842,10 @@ class PublishingPass:
                 return
             self._proven_not_sent(record, f"its container is {status_code or 'unknown'}")
             return
-        media_id = self.find_instagram_media(client, record)
-        if media_id and self._cannot_tell(record, "caption", self._instagram_matches):
+        found = self.instagram_media(client, record)
+        if found and self._cannot_tell(record, "caption", len(found)):
             return
+        media_id = found[-1] if found else None
         if media_id:
             self.ledger.published(record, self.now, media_id, None, how="reconciled")
             self.outcome(record, PUBLISHED, f"found on the account: media {media_id}")
@@ -856,33 +855,29 @@ class PublishingPass:
         )
 
     def find_instagram_media(self, client: Any, record: Record) -> str | None:
-        """The id of recent media with this delivery's caption, made since its attempt and
-        not recorded as another delivery's, if any."""
+        """The id of the media this delivery made, if it is on the account."""
+        found = self.instagram_media(client, record)
+        return found[-1] if found else None  # newest first: the oldest
+
+    def instagram_media(self, client: Any, record: Record) -> list[str]:
+        """Recent media with this delivery's caption, made since its attempt and not
+        recorded as another delivery's, newest first."""
         caption = (record.payload or {}).get("caption", "").strip()
         others = self.ledger.claimed_ids("instagram", but=record.id)
         recent = client.ig_recent_media(self.config.instagram.account_id, limit=50)
         since = self._since(record, client)  # after the read: its answer dates Meta's clock
-        found = [
+        return [
             item.get("id")
             for item in recent
             if (item.get("caption") or "").strip() == caption
             and ((made := _graph_time(item.get("timestamp"))) is None or made >= since)
             and item.get("id") not in others
         ]
-        self._instagram_matches = len(found)
-        return found[-1] if found else None  # newest first: the oldest
 
 
-def site_retry_at(config: Config) -> datetime | None:
-    """When the site is tried again after a failed build or deploy, if it failed."""
-    if not config.ledger_path.exists():
-        return None
-    with Ledger(config.ledger_path) as ledger:
-        return _site_failures(ledger)[1]
-
-
-def _site_failures(ledger: Ledger) -> tuple[int, datetime | None, str]:
-    """(failed builds or deploys in a row, when the next try is, what went wrong)."""
+def site_failures(ledger: Ledger) -> tuple[int, datetime | None, str]:
+    """(failed builds or deploys in a row, when the next try is, what went wrong), as the
+    ledger keeps them."""
     kept = ledger.meta(SITE_FAILURES)
     if not kept:
         return 0, None, ""

@@ -26,7 +26,7 @@ from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
 from publisher.config import Config, load_config
 from publisher.exceptions import PublisherError, describe_failure
 from publisher.ledger import DONE_STATES, RETRY, SCHEDULED, SENDING, Ledger
-from publisher.publish import publish_due, site_retry_at
+from publisher.publish import publish_due, site_failures
 from publisher.times import now as current_time
 
 log = logging.getLogger("publisher.run")
@@ -108,6 +108,7 @@ class Service:
         wanted: dict[str, datetime] = {}
         with Ledger(self.config.ledger_path) as ledger:
             records = {(r.slug, r.channel): r for r in ledger.all()}
+            site_retry = site_failures(ledger)[1]  # after a failed build or deploy
         fixed = {
             k: r.due_at
             for k, r in records.items()
@@ -126,9 +127,8 @@ class Service:
                 # due and still not out (Meta slowed us down, its page is not live yet...):
                 # look again in a minute, as a cron pass would, rather than wait for a change
                 wanted[delivery.key] = at + WAITING_RECHECK
-        site_retry = site_retry_at(self.config)
         if site_retry is not None and site_retry > at:
-            wanted["site/retry"] = site_retry  # a failed build or deploy, tried again then
+            wanted["site/retry"] = site_retry
         return wanted
 
     def reschedule(self) -> None:
@@ -183,23 +183,20 @@ class Service:
         one would leave a watch on the file itself looking at the old one."""
         import watchfiles
 
-        threads = []
+        config_watch = None
         config_file = self.config.path.resolve() if self.config.path else None
         if config_file is not None:
-            threads.append(
-                threading.Thread(
-                    target=self._watch_changes,
-                    args=([config_file.parent], False, lambda _, p: Path(p) == config_file),
-                    daemon=True,
-                    name="watch-config",
-                )
+            config_watch = threading.Thread(
+                target=self._watch_changes,
+                args=([config_file.parent], False, lambda _, p: Path(p) == config_file),
+                daemon=True,
+                name="watch-config",
             )
-        for thread in threads:
-            thread.start()
+            config_watch.start()
         paths = [p for p in (self.config.posts_dir, self.config.templates_dir) if p.exists()]
         self._watch_changes(paths, True, watchfiles.DefaultFilter())
-        for thread in threads:
-            thread.join(timeout=10)
+        if config_watch is not None:
+            config_watch.join(timeout=10)
 
     def _watch_changes(
         self, paths: list[Path], recursive: bool, wanted: Callable[[Any, str], bool]

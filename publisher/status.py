@@ -34,13 +34,6 @@ def delivery_rows(
             continue  # a draft's deliveries that went out before are listed below
         if entry.record_id:
             shown.add(entry.record_id)
-        # only what needs nobody: a failed or missed delivery stays until a person acts
-        if (
-            not everything
-            and entry.state in (PUBLISHED, SKIPPED)
-            and entry.when < at - KEEP_SHOWING
-        ):
-            continue
         record = records.get(entry.record_id) if entry.record_id else None
         waiting = record is not None and record.state in (RETRY, SENDING) and record.next_attempt_at
         rows.append(
@@ -67,9 +60,6 @@ def delivery_rows(
     for record in records.values():
         if record.id in shown or (record.state == SCHEDULED and not record.attempts):
             continue
-        if not everything and record.state in (PUBLISHED, SKIPPED):
-            if record.due_at < at - KEEP_SHOWING:
-                continue
         if not (config.root / record.source).exists():
             why = f"{record.source} is gone"
         elif record.slug in drafts:
@@ -93,7 +83,15 @@ def delivery_rows(
         )
     order = ("website", *SOCIAL_CHANNELS)
     rows.sort(key=lambda row: (row["due"], order.index(row["channel"]), row["post"]))
-    return rows
+    return rows if everything else [row for row in rows if not long_finished(row, at)]
+
+
+def long_finished(row: dict[str, Any], at: datetime) -> bool:
+    """A delivery published or skipped more than 30 days before `at`: it needs nobody (a
+    failed or missed one stays listed until a person acts)."""
+    return row["state"] in (PUBLISHED, SKIPPED) and datetime.fromisoformat(row["due"]) < (
+        at - KEEP_SHOWING
+    )
 
 
 def format_table(rows: list[dict[str, Any]], config: Config) -> str:

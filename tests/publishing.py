@@ -97,22 +97,17 @@ retry_delay_max = "10m"
         env = dict(self.env)
         if crashpoint:
             env["PUBLISHER_CRASHPOINT"] = crashpoint
+        return self.command("publish", "--due", "--now", now, *args, env=env, timeout=timeout)
+
+    def command(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """`publisher ARGS` on this stage's config, as a real process."""
         return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "publisher",
-                "--config",
-                str(self.project.config_path),
-                "publish",
-                "--due",
-                "--now",
-                now,
-                *args,
-            ],
+            [sys.executable, "-m", "publisher", "--config", str(self.project.config_path), *args],
             capture_output=True,
             text=True,
-            env=env,
+            env=self.env if env is None else env,
             cwd=self.project.root,
             timeout=timeout,
         )

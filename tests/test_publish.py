@@ -450,26 +450,8 @@ def test_no_token_leaks_anywhere(stage):
     outputs.append(stage.run("2026-12-01T12:30"))
     stage.graph.set_token_state(TOKEN, "expired")
     outputs.append(stage.run("2026-12-01T13:00"))
-    import subprocess
-    import sys
-
     for command in (["status"], ["status", "--json"], ["accounts"], ["accounts", "--json"]):
-        outputs.append(
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "publisher",
-                    "--config",
-                    str(stage.project.config_path),
-                    *command,
-                ],
-                capture_output=True,
-                text=True,
-                env=stage.env,
-                timeout=60,
-            )
-        )
+        outputs.append(stage.command(*command))
     text = "".join(o.stdout + o.stderr for o in outputs)
     assert "expired" in text  # the errors were really shown...
     assert TOKEN not in text  # ...without the token
@@ -752,16 +734,7 @@ def test_secrets_file_must_be_private(stage, tmp_path):
     # the website does not wait for the social channels' tokens
     assert stage.records()["sec/website"].state == PUBLISHED
     assert stage.graph.page_posts() == []
-    import subprocess
-    import sys
-
-    check = subprocess.run(
-        [sys.executable, "-m", "publisher", "--config", str(stage.project.config_path), "check"],
-        capture_output=True,
-        text=True,
-        env=stage.env,
-        timeout=60,
-    )
+    check = stage.command("check")
     assert check.returncode == 1 and "run  chmod 600" in check.stdout
     secrets.chmod(0o600)
     assert stage.run("2026-12-01T09:32").returncode == 0
@@ -788,16 +761,7 @@ def test_a_secrets_file_that_cannot_be_read_says_why(tmp_path, make, said):
 
 
 def test_accounts_reports_in_plain_words(stage):
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "publisher", "--config", str(stage.project.config_path), "accounts"],
-        capture_output=True,
-        text=True,
-        env=stage.env,
-        timeout=60,
-    )
+    result = stage.command("accounts")
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'facebook: Facebook Page "Riverside Clinic"' in result.stdout
     assert "instagram: Instagram account @riversideclinic" in result.stdout
@@ -807,13 +771,7 @@ def test_accounts_reports_in_plain_words(stage):
     with socket.socket() as closed:  # a port nobody answers on: Meta cannot be reached
         closed.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    result = subprocess.run(
-        [sys.executable, "-m", "publisher", "--config", str(stage.project.config_path), "accounts"],
-        capture_output=True,
-        text=True,
-        env=dict(stage.env, PUBLISHER_GRAPH_URL=nowhere),
-        timeout=120,
-    )
+    result = stage.command("accounts", env=dict(stage.env, PUBLISHER_GRAPH_URL=nowhere))
     assert result.returncode == 1
     assert result.stdout.count("token: not checked (the Graph API could not be reached)") == 2
     assert "not working" not in result.stdout

@@ -103,32 +103,9 @@ def test_serve_now_shows_the_future_without_touching_the_real_site(project):
 
 def test_serve_builds_serves_and_rebuilds_on_change(project):
     post = project.post("a.md", "title: First title\ndate: 2026-01-01")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "publisher",
-            "--config",
-            str(project.config_path),
-            "serve",
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=project.root,
-    )
+    process, address = start_serve(project)
     try:
-        lines: list[str] = []
-
-        def port() -> str | None:
-            line = process.stdout.readline()
-            lines.append(line)
-            found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-            return found.group(1) if found else None
-
-        base = f"http://127.0.0.1:{wait_for(port)}"
+        base = address.rstrip("/")
         page = requests.get(base + "/posts/first-title/", timeout=5)
         assert page.status_code == 200 and "First title" in page.text
         missing = requests.get(base + "/no/such/page/", timeout=5)
@@ -145,13 +122,7 @@ def test_serve_builds_serves_and_rebuilds_on_change(project):
         )
         wait_for(lambda: "Renamed Clinic" in requests.get(base + "/", timeout=5).text)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    assert process.returncode == 0
+        stop(process)
 
 
 def test_serve_on_a_port_in_use_says_so_and_builds_nothing(project):
