@@ -56,6 +56,8 @@ class Group(click.Group):
         except PublisherError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except BrokenPipeError:  # `publisher status | head`: the reader has all it wanted
+            sys.exit(0)
         except (OSError, sqlite3.Error) as exc:  # the system under us: a line, not a traceback
             click.echo(f"error: {describe_failure(exc)}", err=True)
             sys.exit(1)

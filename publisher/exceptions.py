@@ -84,8 +84,6 @@ def _remake_channel_error(kind: type, message: str, state: dict[str, object]) ->
 def describe_failure(exc: BaseException) -> str:
     """One line for a person about a failure of the system under publisher (a file it
     cannot write, a full disk, a damaged database), where publisher's own errors say more."""
-    if isinstance(exc, BrokenPipeError):
-        return "the output was cut off (the command reading it stopped)"
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         what = exc.strerror or str(exc)

@@ -442,3 +442,19 @@ def test_posts_may_end_in_md_or_markdown_in_any_case(project):
     assert (project.output / "posts/upper/index.html").is_file()
     assert (project.output / "posts/long/index.html").is_file()
     assert problems(project) == []
+
+
+def test_a_reader_that_stops_early_gets_no_error(project):
+    """`publisher status | head -1`: the reader closes the pipe before publisher writes."""
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    assert run(project, "build").returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "publisher", "--config", str(project.config_path)]
+        + ["status", "--json", "--all"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=project.root,
+    )
+    process.stdout.close()  # long before it has started up and written anything
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 0 and errors == b"", errors
