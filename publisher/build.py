@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -307,6 +308,19 @@ def _prepare_chunk_encoded(args: _Chunk) -> list[tuple[str, Signature | None, by
     return [(p.display, p.signature, p.to_bytes()) for p in _prepare_chunk(args)]
 
 
+def _spans(paths: list[Path], workers: int) -> list[list[Path]]:
+    """The posts cut into chunks for the workers, smaller towards the end (each a share of
+    what is left), so that the workers finish together: with equal chunks, the last one
+    keeps one core busy while the other has nothing left to do."""
+    spans: list[list[Path]] = []
+    start = 0
+    while start < len(paths):
+        size = max(16, min(256, (len(paths) - start) // (workers * 2)))
+        spans.append(paths[start : start + size])
+        start += size
+    return spans
+
+
 def prepare_all(
     paths: list[Path],
     config: Config,
@@ -321,10 +335,7 @@ def prepare_all(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    size = max(16, min(256, len(paths) // (workers * 4) or 1))
-    chunks = [
-        (paths[i : i + size], config, at, environment, staging) for i in range(0, len(paths), size)
-    ]
+    chunks = [(span, config, at, environment, staging) for span in _spans(paths, workers)]
     # fork is quickest, but forking a process that runs other threads (the service's
     # scheduler and watcher) can leave a child stuck on a lock one of them held.
     method = "fork" if threading.active_count() == 1 else "forkserver"
@@ -388,10 +399,12 @@ def _render_lists(renders: list[Callable[[], bytes]], cache: Cache) -> list[str]
     _LIST_RENDERS = renders
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            chunks = pool.map(_render_list_span, [(cache.folder, *span) for span in spans])
+            # the last first: the feed (which may make its articles' HTML) and the sitemap,
+            # the slowest, are there, and are then not left for one process at the end
+            chunks = pool.map(_render_list_span, [(cache.folder, *span) for span in spans[::-1]])
     finally:
         _LIST_RENDERS = []
-    return [blob for chunk in chunks for blob in chunk]
+    return [blob for chunk in chunks[::-1] for blob in chunk]
 
 
 def _render_list_span(args: tuple[Path, int, int]) -> list[str]:
@@ -605,8 +618,10 @@ def site_files(
     updated = max((c.post.date for c in cards), default=at)
     parts = urlsplit(renderer.config.base_url)
     origin = f"{parts.scheme}://{parts.netloc}"
+    # the articles' HTML is made when the feed is rendered (with the other lists, on every
+    # core), and not at all when the feed shows the same as last time
     newest = [
-        FeedEntry(r.card, Path(feed_html(r, renderer.config, cache)), origin)
+        FeedEntry(r.card, Path(r.html_blob), origin, partial(feed_html, r, renderer.config, cache))
         for r in results[: renderer.config.site.feed_entries]
     ]
     yield renderer.feed(newest, updated)

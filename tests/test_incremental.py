@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -175,6 +176,16 @@ def test_parallel_and_serial_builds_agree(make_project, monkeypatch):
     assert len(contexts) == 2  # the posts, then the list pages, in worker processes
 
 
+def test_workers_get_smaller_chunks_towards_the_end():
+    """Each post once, in order, in chunks that shrink, so the workers finish together."""
+    paths = [Path(f"p{n}.md") for n in range(1000)]
+    spans = build_module._spans(paths, 2)
+    assert [p for span in spans for p in span] == paths
+    sizes = [len(span) for span in spans]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] == 250 and sizes[-1] <= 16
+    assert [len(s) for s in build_module._spans(paths[:20], 2)] == [16, 4]
+
+
 def test_a_parallel_build_makes_the_list_cards_while_the_pages_come_back(make_project, monkeypatch):
     from publisher.buildcache import BuildIndex, environment_fingerprint
     from publisher.files import snapshot
@@ -317,7 +328,8 @@ def test_cache_entries_come_back_exactly_as_they_were_kept(project):
 
 def test_article_html_is_kept_only_for_the_feed(make_project):
     """The feed's newest posts carry their article; older posts cost no extra cached file,
-    and a feed file lost from the cache is made again from the post."""
+    and a feed file lost from the cache is made again from the post when the feed is
+    rendered again (not when it shows the same as before)."""
     import feedparser
 
     from publisher.buildcache import BuildIndex, environment_fingerprint
@@ -335,7 +347,8 @@ def test_article_html_is_kept_only_for_the_feed(make_project):
     finally:
         index.close()
     made = {d for d, page in pages.items() if os.path.exists(page.html_blob)}
-    feed = feedparser.parse((project.output / "feed.xml").read_bytes())
+    first_feed = (project.output / "feed.xml").read_bytes()
+    feed = feedparser.parse(first_feed)
     assert len(feed.entries) == 3 and len(made) == 3
     newest = sorted(pages.values(), key=lambda p: p.card.post.date)[-3:]
     assert made == {p.card.post.display for p in newest}
@@ -345,9 +358,17 @@ def test_article_html_is_kept_only_for_the_feed(make_project):
         os.unlink(page.html_blob)
     os.utime(project.posts / "p000.md", ns=(10**18, 10**18))  # a new build, the same text
     build_site(project.config, NOW)
-    assert all(os.path.exists(page.html_blob) for page in newest)
+    assert not any(os.path.exists(page.html_blob) for page in newest)  # the feed was kept
+    assert (project.output / "feed.xml").read_bytes() == first_feed
+    # a newer post: the feed is made again, with the two lost articles made from their posts
+    project.post("p999.md", "title: Newest\ndate: 2026-10-30 09:00", "The newest.\n\n## Part\n")
+    build_site(project.config, NOW)
+    assert [os.path.exists(page.html_blob) for page in newest] == [False, True, True]
     again = feedparser.parse((project.output / "feed.xml").read_bytes())
-    assert [e.content[0].value for e in again.entries] == [e.content[0].value for e in feed.entries]
+    assert [e.title for e in again.entries] == ["Newest", *(e.title for e in feed.entries[:2])]
+    assert [e.content[0].value for e in again.entries[1:]] == [
+        e.content[0].value for e in feed.entries[:2]
+    ]
 
 
 def test_what_the_output_holds_is_remembered_exactly():

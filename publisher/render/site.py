@@ -129,8 +129,11 @@ class FeedEntry:
     """A card with its article's HTML, read from where the build keeps it."""
 
     card: Card
-    html_file: Path
+    html_file: Path  # where the HTML is kept, named by its content
     origin: str = ""  # "https://host": addresses in the HTML that start with / get it
+    # makes the file when it is not there yet (the build keeps it only for the feed, and
+    # makes it only when the feed is rendered); returns where it went
+    make: Callable[[], str] | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.card, name)
@@ -140,7 +143,10 @@ class FeedEntry:
         """The article's HTML (as `page.rendered.html` in templates), its addresses made
         absolute: a feed reader shows an entry away from the site, with no page to resolve
         "/posts/..." against."""
-        html = self.html_file.read_text(encoding="utf-8")
+        source = self.html_file
+        if self.make is not None and not source.exists():
+            source = Path(self.make())
+        html = source.read_text(encoding="utf-8")
         if self.origin:
             html = _ROOT_RELATIVE.sub(rf"\g<1>{self.origin}/", html)
         return _Html(html)
