@@ -261,9 +261,14 @@ class SiteRenderer:
                 "post.html",
                 page=page,
                 canonical=self.url(page.path),
-                business_jsonld=self.business_jsonld(),
+                business_jsonld=self._business_jsonld,
             ),
         )
+
+    @functools.cached_property
+    def _business_jsonld(self) -> Markup:
+        """business_jsonld() as JSON, made once: every article page has it."""
+        return jsonld(self.business_jsonld())
 
     def business_jsonld(self) -> dict[str, Any]:
         """The clinic as schema.org LocalBusiness data."""
@@ -407,13 +412,21 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
             pass
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def human_date(moment: datetime) -> str:
-    """'Oct 21, 2025', as the clinic's current site shows dates."""
-    return f"{moment:%b} {moment.day}, {moment.year}"
+    """'Oct 21, 2025', as the clinic's current site shows dates (in English whatever the
+    server's locale, and without strftime, a tenth of a page's date work)."""
+    return f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year}"
 
 
 def jsonld(data: Any) -> jinja2.utils.Markup:
-    """JSON for a <script type="application/ld+json"> block, safe against '</script>'."""
+    """JSON for a <script type="application/ld+json"> block, safe against '</script>'.
+
+    Markup is taken as JSON already made (the clinic's own data, made once per build)."""
+    if isinstance(data, jinja2.utils.markupsafe.Markup):
+        return data
     # on one line: only then does the json module use its C encoder (a tenth of the time)
     text = json.dumps(data, ensure_ascii=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
