@@ -34,6 +34,7 @@ from publisher.content import (
 )
 from publisher.exceptions import ContentError
 from publisher.files import existing_status, is_file, is_inside, real_path, snapshot
+from publisher.forks import fork_map
 from publisher.output import (
     MARKER,
     TreeMemory,
@@ -332,31 +333,36 @@ def prepare_all(
     workers = _workers()
     if len(paths) < PARALLEL_MIN or workers < 2:
         return _prepare_chunk((paths, config, at, environment, staging))
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     chunks = [(span, config, at, environment, staging) for span in _spans(paths, workers)]
-    # fork is quickest, but forking a process that runs other threads (the service's
-    # scheduler and watcher) can leave a child stuck on a lock one of them held.
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    context = multiprocessing.get_context(method)
+    prepared: list[Prepared] = []
+    if threading.active_count() > 1:
+        # forking a process that runs other threads (the service's scheduler and watcher)
+        # can leave a child stuck on a lock one of them held: multiprocessing's forkserver
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_collect_new_garbage,
+        ) as pool:
+            for chunk in pool.map(_prepare_chunk_encoded, chunks):
+                prepared += (Prepared.from_bytes(*item) for item in chunk)
+        return prepared
     # While the workers render pages, this process has a core's share to spare: it makes
     # each new page's list card (which the lists need next) as the pages come back, so the
     # processes forked to render the lists inherit every card instead of each making its
-    # own. (With other threads running, in the service, lists are not forked.)
-    cards = None
-    if environment is not None and method == "fork":
-        cards = _CardsAhead(_renderer_for(config, environment))
-    prepared: list[Prepared] = []
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_collect_new_garbage
-    ) as pool:
-        for chunk in pool.map(_prepare_chunk_encoded, chunks):
-            for item in chunk:
-                entry = Prepared.from_bytes(*item)
-                prepared.append(entry)
-                if cards is not None and entry.page is not None:
-                    cards.add(entry.page.card)
+    # own.
+    cards = _CardsAhead(_renderer_for(config, environment)) if environment is not None else None
+    results = fork_map(
+        lambda n: _prepare_chunk_encoded(chunks[n]), len(chunks), workers, _collect_new_garbage
+    )
+    for chunk in results:
+        for item in chunk:
+            entry = Prepared.from_bytes(*item)
+            prepared.append(entry)
+            if cards is not None and entry.page is not None:
+                cards.add(entry.page.card)
     return prepared
 
 
@@ -378,7 +384,6 @@ class _CardsAhead:
 
 
 LIST_PARALLEL_MIN = 400  # list pages to render before it pays to fork for them
-_LIST_RENDERS: list[Callable[[], bytes]] = []  # what forked list renderers inherit
 
 
 def _render_lists(renders: list[Callable[[], bytes]], cache: Cache) -> list[str]:
@@ -388,30 +393,22 @@ def _render_lists(renders: list[Callable[[], bytes]], cache: Cache) -> list[str]
     inherit the renderers as they are; with other threads running (the service), forking is
     not safe and they are rendered here.
     """
-    global _LIST_RENDERS
     workers = _workers()
     if len(renders) < LIST_PARALLEL_MIN or workers < 2 or threading.active_count() > 1:
         return [_blob(cache, render()) for render in renders]
-    import multiprocessing
-
     size = -(-len(renders) // (workers * 4))
-    spans = [(start, min(start + size, len(renders))) for start in range(0, len(renders), size)]
-    _LIST_RENDERS = renders
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            # the last first: the feed (which may make its articles' HTML) and the sitemap,
-            # the slowest, are there, and are then not left for one process at the end
-            chunks = pool.map(_render_list_span, [(cache.folder, *span) for span in spans[::-1]])
-    finally:
-        _LIST_RENDERS = []
-    return [blob for chunk in chunks[::-1] for blob in chunk]
+    # the last first: the feed (which may make its articles' HTML) and the sitemap, the
+    # slowest, are there, and are then not left for one process at the end
+    spans = [
+        range(start, min(start + size, len(renders))) for start in range(0, len(renders), size)
+    ]
+    spans.reverse()
 
+    def render_span(n: int) -> list[str]:
+        return [_blob(cache, renders[i]()) for i in spans[n]]
 
-def _render_list_span(args: tuple[Path, int, int]) -> list[str]:
-    folder, start, end = args
-    _collect_new_garbage()
-    cache = Cache(folder)
-    return [_blob(cache, _LIST_RENDERS[i]()) for i in range(start, end)]
+    chunks = list(fork_map(render_span, len(spans), workers, _collect_new_garbage))
+    return [blob for chunk in reversed(chunks) for blob in chunk]
 
 
 @dataclass

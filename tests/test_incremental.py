@@ -162,18 +162,44 @@ def test_parallel_and_serial_builds_agree(make_project, monkeypatch):
     build_site(serial.config, NOW)
     monkeypatch.setattr(build_module, "PARALLEL_MIN", 8)
     monkeypatch.setattr(build_module, "LIST_PARALLEL_MIN", 2)
-    import multiprocessing
+    calls, real_fork_map = [], build_module.fork_map
 
-    contexts, real_context = [], multiprocessing.get_context
+    def counted(work, count, workers, start=None):
+        calls.append(count)
+        return real_fork_map(work, count, workers, start)
 
-    def counted(method=None):
-        contexts.append(method)
-        return real_context(method)
-
-    monkeypatch.setattr(multiprocessing, "get_context", counted)
+    monkeypatch.setattr(build_module, "fork_map", counted)
     build_site(parallel.config, NOW)
     assert serial.files() == parallel.files()
-    assert len(contexts) == 2  # the posts, then the list pages, in worker processes
+    assert len(calls) == 2  # the posts, then the list pages, in worker processes
+
+
+def test_a_build_in_a_process_running_threads_does_not_fork_it(make_project, monkeypatch):
+    """The service runs threads: its builds use multiprocessing's forkserver for the posts
+    and render the lists in the process, and give the same site."""
+    import threading
+
+    serial, threaded = make_project(), make_project()
+    for project in (serial, threaded):
+        many_posts(project, 70)
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 10_000)
+    build_site(serial.config, NOW)
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 8)
+    monkeypatch.setattr(build_module, "LIST_PARALLEL_MIN", 2)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("forked a process that runs threads")
+
+    monkeypatch.setattr(build_module, "fork_map", refuse)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        build_site(threaded.config, NOW)
+    finally:
+        stop.set()
+        other.join()
+    assert serial.files() == threaded.files()
 
 
 def test_workers_get_smaller_chunks_towards_the_end():
