@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import gc
 import hashlib
+import heapq
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -235,11 +236,14 @@ def prepare_file(
     at: datetime | None,
     environment: str | None = None,
     staging: Path | None = None,
+    articles: dict[str, bytes] | None = None,
 ) -> Prepared:
     """Read one post file and, when it is published at `at`, render its page into the cache.
 
     `environment`: the build's environment fingerprint (config, templates, version).
-    `staging`: a first build's new site folder, to link the page and its images into."""
+    `staging`: a first build's new site folder, to link the page and its images into.
+    `articles`: given, gets the article's HTML under the name of its cached file (html_blob),
+    for the caller to keep the few the feed may want (_keep_feed_articles)."""
     renderer = _renderer_for(config, environment)
     cache = Cache(config.cache_dir)
     prepared = Prepared(display=config.display_path(path), signature=file_signature(path))
@@ -261,12 +265,17 @@ def prepare_file(
     page_bytes = renderer.post_page(page).data  # type: ignore[union-attr]
     assert page_bytes is not None
     page_blob = _blob(cache, page_bytes)
+    article = page.rendered.html.encode("utf-8")
+    # Only the feed's newest few need the article's HTML: it is named here, and written for
+    # the newest posts of each chunk of work (_keep_feed_articles) or when the feed wants it
+    # (feed_html), sparing a file per post.
+    html_blob = cache.location("blobs", content_key(article))
+    if articles is not None:
+        articles[html_blob] = article
     prepared.page = PageResult(
         path=page.path,
         page_blob=page_blob,
-        # Only the feed's newest few need the article's HTML: it is named here, and written
-        # when the feed wants it (feed_html), sparing a file per post.
-        html_blob=cache.location("blobs", content_key(page.rendered.html.encode("utf-8"))),
+        html_blob=html_blob,
         images=tuple(
             (f.path.rsplit("/", 1)[1], _copy_blob(cache, f.source)) for f in files if f.source
         ),
@@ -299,8 +308,30 @@ def _collect_new_garbage() -> None:
 
 def _prepare_chunk(args: _Chunk) -> list[Prepared]:
     paths, config, at, environment, staging = args
+    articles: dict[str, bytes] = {}
     with snapshot():
-        return [prepare_file(path, config, at, environment, staging) for path in paths]
+        prepared = [
+            prepare_file(path, config, at, environment, staging, articles) for path in paths
+        ]
+    _keep_feed_articles(prepared, articles, config)
+    return prepared
+
+
+def _keep_feed_articles(
+    prepared: list[Prepared], articles: dict[str, bytes], config: Config
+) -> None:
+    """Keep the article HTML of the newest posts among `prepared` in the cache. The feed
+    shows the site's newest posts, which are among the newest of whichever chunk of work
+    they were in: it then finds their HTML made, and renders none again (feed_html still
+    makes any that is missing, a post that lost its address to another, say)."""
+    pages = [p.page for p in prepared if p.page is not None]
+    newest = heapq.nlargest(
+        config.site.feed_entries, pages, key=lambda page: (page.card.post.date, page.card.post.slug)
+    )
+    cache = Cache(config.cache_dir)
+    for page in newest:
+        if not os.path.exists(page.html_blob):
+            _blob(cache, articles[page.html_blob])
 
 
 def _prepare_chunk_encoded(args: _Chunk) -> list[tuple[str, Signature | None, bytes]]:

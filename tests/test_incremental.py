@@ -202,6 +202,34 @@ def test_a_build_in_a_process_running_threads_does_not_fork_it(make_project, mon
     assert serial.files() == threaded.files()
 
 
+def test_a_first_build_renders_no_article_twice_for_the_feed(make_project, monkeypatch):
+    """Each chunk of work keeps the HTML of its newest posts, so the feed (the newest of
+    all) finds every article made, in whichever worker it was."""
+    import feedparser
+
+    from .conftest import WEBSITE_ONLY
+
+    project = make_project(
+        base=WEBSITE_ONLY.replace("posts_per_page", "feed_entries = 5\nposts_per_page")
+    )
+    many_posts(project, 40)
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 8)  # posts in workers, lists here
+    monkeypatch.setattr(build_module, "LIST_PARALLEL_MIN", 10_000)
+    rendered_here: list[str] = []
+    real_plan = build_module.plan_post
+
+    def counted(post, *args, **kwargs):
+        rendered_here.append(post.display)
+        return real_plan(post, *args, **kwargs)
+
+    monkeypatch.setattr(build_module, "plan_post", counted)
+    build_site(project.config, NOW)
+    assert rendered_here == []
+    feed = feedparser.parse((project.output / "feed.xml").read_bytes())
+    assert len(feed.entries) == 5
+    assert all("<h2" in entry.content[0].value for entry in feed.entries)
+
+
 def test_workers_get_smaller_chunks_towards_the_end():
     """Each post once, in order, in chunks that shrink, so the workers finish together."""
     paths = [Path(f"p{n}.md") for n in range(1000)]
@@ -510,7 +538,8 @@ def test_after_a_first_build_the_spare_copy_is_made_in_the_background(make_proje
     real_link = os.link
 
     def counting(source, target, *args, **kwargs):
-        linked.append(str(target))
+        if not str(target).startswith(str(project.config.cache_dir)):  # a site file
+            linked.append(str(target))
         return real_link(source, target, *args, **kwargs)
 
     edited = project.posts / "p003.md"
