@@ -723,9 +723,11 @@ def _build(
         memory = TreeMemory.from_bytes(kept) if isinstance(kept, bytes) else None
         stats, memory = write_linked_tree(manifest, target, memory, state.staged)
         index.set_state(key, memory.to_bytes())
-        depends = sorted({d for p in state.prepared.values() for d in p.depends})
+        # each file as the build read it (what every post found depends on is current)
+        read = {d: sig for p in state.prepared.values() for d, sig in p.depends.items()}
+        depends = sorted(read)
         if depends != known_depends:
-            quick = input_signature(config, index, depends, given, names)
+            quick = input_signature(config, index, depends, given, names, read)
             index.set_state("depends", depends)
         index.set_state(
             "last_build",
@@ -768,13 +770,20 @@ def input_signature(
     depends: list[str],
     instagram: set[str] | None,
     names: list[str] | None = None,
+    read: dict[str, Signature | None] | None = None,
 ) -> str:
     """A quick hash of everything a build reads: post files (by size, time and inode), the
-    images they name, the templates and config (the index's environment) and the ledger."""
+    images they name, the templates and config (the index's environment) and the ledger.
+    `read`: the signatures of `depends` as the build found them, to use instead of asking
+    the file system again."""
     digest = hashlib.sha256(index.environment.encode())
     names = post_file_names(config.posts_dir) if names is None else names
-    for paths in (names, depends):
-        digest.update("".join([f"{path}\0{file_signature(path)}\n" for path in paths]).encode())
+    digest.update("".join([f"{path}\0{file_signature(path)}\n" for path in names]).encode())
+    digest.update(
+        "".join(
+            [f"{path}\0{read[path] if read else file_signature(path)}\n" for path in depends]
+        ).encode()
+    )
     if instagram is None:
         for path in (
             config.ledger_path,
