@@ -384,9 +384,14 @@ def prepare_all(
     # each new page's list card (which the lists need next) as the pages come back, so the
     # processes forked to render the lists inherit every card instead of each making its
     # own.
-    cards = _CardsAhead(_renderer_for(config, environment)) if environment is not None else None
+    renderer = _renderer_for(config, environment) if environment is not None else None
+    cards = _CardsAhead(renderer) if renderer is not None else None
     results = fork_map(
-        lambda n: _prepare_chunk_encoded(chunks[n]), len(chunks), workers, _collect_new_garbage
+        lambda n: _prepare_chunk_encoded(chunks[n]),
+        len(chunks),
+        workers,
+        start=_collect_new_garbage,
+        meanwhile=renderer.compile_all if renderer is not None else None,
     )
     for chunk in results:
         for item in chunk:
@@ -587,6 +592,8 @@ def site_manifest(
             else:
                 assert item.data is not None
                 manifest[item.path] = _blob(cache, item.data)
+        if memo.pending:  # compiled before any list renderers fork (at once if done already)
+            renderer.compile_all()
         manifest.update(memo.finish())
     finally:
         renderer.end_build()
@@ -707,8 +714,9 @@ def _build(
         if last is not None and last.still_current(quick, target, at):
             return BuildResult(target, last.published, last.unchanged(), last.problems)
         staging = first_staging(target)
-        # compiled once here, before the workers fork, for them and for the lists
-        _renderer_for(config, index.environment).compile_all()
+        # the article page's templates compiled once here, before the workers fork, for
+        # them; the others while they work (prepare_all), for the lists
+        _renderer_for(config, index.environment).compile_page_templates()
         state = gather(config, at, index, names=names, staging=staging)
         posts = list(state.loaded.posts)
         times = [p.date for p in posts]

@@ -34,12 +34,14 @@ def fork_map(
     count: int,
     workers: int,
     start: Callable[[], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[R]:
     """work(0), ..., work(count - 1) in `workers` forked processes; yields the results in
     that order, each as soon as it and those before it are back.
 
-    `start` runs first in each worker. An exception raised by `work` is raised here (the
-    other workers are stopped); so is a worker that dies."""
+    `start` runs first in each worker, `meanwhile` here once they are started. An exception
+    raised by `work` is raised here (the other workers are stopped); so is a worker that
+    dies."""
     if count > _MAX_TASKS:
         raise ValueError(f"at most {_MAX_TASKS} tasks")
     tasks_in, tasks_out = os.pipe()
@@ -64,6 +66,8 @@ def fork_map(
         os.close(tasks_in)
     complete = False
     try:
+        if meanwhile is not None:
+            meanwhile()
         yield from _collect(results, count)
         complete = True
     finally:

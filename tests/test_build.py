@@ -341,3 +341,15 @@ def test_a_build_loads_only_what_it_uses(make_project):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert "posts/one/instagram.jpg" in project.files()  # the Instagram plan was made
+
+
+def test_the_article_page_templates_are_compiled_first(project):
+    """Before a build forks the workers that render articles, it compiles post.html and what
+    it names (base.html, _cta.html), and leaves the lists' templates for later."""
+    from publisher.render.site import SiteRenderer
+
+    renderer = SiteRenderer(project.config, auto_reload=False)
+    renderer.compile_page_templates()
+    compiled = {name for _, name in renderer.env.cache.keys()}
+    assert {"post.html", "base.html", "_cta.html"} <= compiled
+    assert not compiled & {"index.html", "tag.html", "feed.xml", "_card.html"}

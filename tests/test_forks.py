@@ -95,3 +95,9 @@ def test_ctrl_c_in_a_worker_is_ctrl_c_here():
     with pytest.raises(KeyboardInterrupt):
         list(fork_map(work, 3, 1))
     assert no_children_left()
+
+
+def test_this_process_works_meanwhile():
+    done: list[int] = []
+    results = list(fork_map(lambda n: n, 4, 2, meanwhile=lambda: done.append(os.getpid())))
+    assert results == [0, 1, 2, 3] and done == [os.getpid()]

@@ -164,9 +164,9 @@ def test_parallel_and_serial_builds_agree(make_project, monkeypatch):
     monkeypatch.setattr(build_module, "LIST_PARALLEL_MIN", 2)
     calls, real_fork_map = [], build_module.fork_map
 
-    def counted(work, count, workers, start=None):
+    def counted(work, count, workers, start=None, meanwhile=None):
         calls.append(count)
-        return real_fork_map(work, count, workers, start)
+        return real_fork_map(work, count, workers, start, meanwhile)
 
     monkeypatch.setattr(build_module, "fork_map", counted)
     build_site(parallel.config, NOW)

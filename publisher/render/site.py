@@ -164,6 +164,10 @@ def shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
+# a template named by another: {% extends "base.html" %}, {% include '_cta.html' %}...
+_NAMED_TEMPLATE = re.compile(r"""\{%-?\s*(?:extends|include|import|from)\s+["']([^"']+)["']""")
+
+
 class SiteRenderer:
     """Renders pages with the site's Jinja2 templates, compiled once."""
 
@@ -214,6 +218,23 @@ class SiteRenderer:
         self.memo: Callable[[str, tuple[object, ...], Callable[[], bytes]], OutputFile] | None = (
             None
         )
+
+    def compile_page_templates(self) -> None:
+        """Compile the article page's template and those it names (extends, include,
+        import), for the processes forked next to render pages; compile_all does the rest
+        meanwhile. A name this does not see is compiled where it is first used."""
+        todo, seen = ["post.html"], set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                self.env.get_template(name)
+                source = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
+            except (jinja2.TemplateError, UnicodeDecodeError, OSError):
+                continue  # reported, with its line, where the template is used
+            todo += _NAMED_TEMPLATE.findall(source)
 
     def compile_all(self) -> None:
         """Compile every page template now: processes forked afterwards (a build's workers)
