@@ -10,7 +10,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -495,6 +495,9 @@ class SiteState:
     prepared: dict[str, Prepared]
     loaded: LoadedPosts
     staged: dict[str, str] | None = None  # what a first build linked into its new site
+    # published posts whose file has a problem now: the entry of their last good build,
+    # which the website keeps showing until the file is fixed, withdrawn or deleted
+    kept: dict[str, Prepared] = field(default_factory=dict)
 
 
 def gather(
@@ -532,7 +535,9 @@ def gather(
     fresh = prepare_all(todo, config, at if pages else None, index.environment, staging)
     for item in fresh:
         current[item.display] = item
-    index.store(fresh, [d for d in previous if d not in current])
+    gone = [d for d in previous if d not in current]
+    kept, keep, unkeep = _last_good_versions(index, previous, current, fresh, gone, pages)
+    index.store(fresh, gone, keep, unkeep)
     posts = [p.post for p in current.values() if p.post is not None]
     problems = [e for p in current.values() for e in p.problems]
     staged: dict[str, str] | None = None
@@ -548,7 +553,39 @@ def gather(
                 else:
                     claimed.add(path)
                     staged[path] = blob
-    return SiteState(current, settle_posts(posts, problems), staged)
+    return SiteState(current, settle_posts(posts, problems), staged, kept)
+
+
+def _broken(entry: Prepared | None) -> bool:
+    """A post file with a problem that keeps it off the site."""
+    return entry is not None and entry.page is None and bool(entry.problems)
+
+
+def _last_good_versions(
+    index: BuildIndex,
+    previous: dict[str, Prepared],
+    current: dict[str, Prepared],
+    fresh: list[Prepared],
+    gone: list[str],
+    pages: bool,
+) -> tuple[dict[str, Prepared], list[Prepared], list[str]]:
+    """A published post whose file was just edited into a problem (a colon in its title,
+    say) stays on the site as it was last built: its links are out on Facebook and
+    Instagram. Returns (the kept entries of files still broken, entries to keep, files to
+    forget). A kept version goes when its file is deleted, or, in a build (`pages`), when
+    the file is fixed or the post withdrawn; a pass that reads posts without their pages
+    cannot tell a page's own problems, and leaves kept versions as they are."""
+    kept = index.load_kept()
+    keep: list[Prepared] = []
+    for item in fresh:
+        before = previous.get(item.display)
+        if _broken(item) and before is not None and before.page is not None:
+            kept[item.display] = before
+            keep.append(before)
+    unkeep = [d for d in kept if d in gone or (pages and d in current and not _broken(current[d]))]
+    for display in unkeep:
+        del kept[display]
+    return kept, keep, unkeep
 
 
 def site_manifest(
@@ -560,7 +597,21 @@ def site_manifest(
     problems = list(state.loaded.problems)
     results: list[PageResult] = []
     posts_by_display = {p.display: p for p in state.loaded.posts}
-    for display, prepared in state.prepared.items():
+    entries = dict(state.prepared)
+    taken = {p.slug for p in state.loaded.posts if p.display not in state.kept}
+    for display, last in state.kept.items():
+        if last.post.slug in taken:
+            continue  # another post has its address now
+        entries[display] = last
+        posts_by_display[display] = last.post
+        problems.append(
+            ContentError(
+                "the website keeps showing this post as it was before this problem, until "
+                "the problem is fixed (Facebook and Instagram wait for the fix)",
+                display,
+            )
+        )
+    for display, prepared in entries.items():
         post = posts_by_display.get(display)
         if post is None or not post.is_published(at):
             continue

@@ -125,12 +125,18 @@ class BuildIndex:
             # An index from another version of publisher: start afresh (it is only a cache).
             self.db.execute("DROP TABLE IF EXISTS prepared")
             self.db.execute("DROP TABLE IF EXISTS state")
+            self.db.execute("DROP TABLE IF EXISTS kept")
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS prepared (display TEXT PRIMARY KEY, environment TEXT, "
             "signature TEXT, entry BLOB)"
         )
         self.db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB)")
+        # the last good version of a published post whose file has a problem now (SiteState.kept)
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS kept (display TEXT PRIMARY KEY, environment TEXT, "
+            "entry BLOB)"
+        )
 
     def load_all(self) -> dict[str, Prepared]:
         """Every entry made in this environment (config, templates, version)."""
@@ -151,9 +157,29 @@ class BuildIndex:
                 continue
         return out
 
-    def store(self, items: list[Prepared], forget: list[str]) -> None:
-        """Keep new entries and drop those of files that are gone, in one transaction."""
-        if not items and not forget:
+    def load_kept(self) -> dict[str, Prepared]:
+        """The last good versions kept for files that have a problem (usually none)."""
+        out: dict[str, Prepared] = {}
+        rows = self.db.execute(
+            "SELECT display, entry FROM kept WHERE environment = ?", (self.environment,)
+        )
+        for display, entry in rows:
+            try:
+                out[display] = Prepared.from_bytes(display, None, entry, keep=False)
+            except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
+                continue
+        return out
+
+    def store(
+        self,
+        items: list[Prepared],
+        forget: list[str],
+        keep: list[Prepared] | None = None,
+        unkeep: list[str] | None = None,
+    ) -> None:
+        """Keep new entries and drop those of files that are gone, in one transaction;
+        `keep` and `unkeep`: last good versions to keep and to drop (load_kept)."""
+        if not items and not forget and not keep and not unkeep:
             return
         self.db.execute("BEGIN")
         try:
@@ -172,6 +198,12 @@ class BuildIndex:
             )
             self.db.executemany("DELETE FROM prepared WHERE display = ?", [(d,) for d in forget])
             self.db.execute("DELETE FROM prepared WHERE environment != ?", (self.environment,))
+            self.db.executemany("DELETE FROM kept WHERE display = ?", [(d,) for d in unkeep or ()])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO kept (display, environment, entry) VALUES (?, ?, ?)",
+                [(p.display, self.environment, p.to_bytes()) for p in keep or ()],
+            )
+            self.db.execute("DELETE FROM kept WHERE environment != ?", (self.environment,))
         except BaseException:
             self.db.execute("ROLLBACK")
             raise

@@ -738,3 +738,78 @@ def test_a_mistake_in_a_template_names_its_file_and_line(
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"templates/site/{template}:{at + 1}: " in done.stderr
+
+
+def test_a_live_post_edited_into_a_problem_stays_on_the_site_until_fixed(project):
+    """A colon in a published post's title must not take its page (linked from Facebook and
+    Instagram) off the site: the last good version stays, the problem is reported, and the
+    fix, a withdrawal or a deletion takes over."""
+    good = "title: Shoulders\ndate: 2026-10-01 09:00\ntags: [neck]"
+    source = project.post("shoulders.md", good, "The first version.\n")
+    project.post("other.md", "title: Other\ndate: 2026-10-02 09:00", "Other text.\n")
+    build_site(project.config, NOW)
+    page = project.output / "posts/shoulders/index.html"
+    assert "The first version." in page.read_text()
+
+    project.post("shoulders.md", good.replace("Shoulders", "Shoulders: why"), "Second.\n")
+    broken = build_site(project.config, NOW)
+    messages = [str(p) for p in broken.problems]
+    assert any("not valid YAML" in m for m in messages)
+    assert any("keeps showing this post as it was" in m for m in messages)
+    assert "The first version." in page.read_text()
+    listed = project.files()
+    assert b"posts/shoulders/" in listed["index.html"] and b"posts/shoulders/" in listed["feed.xml"]
+    assert b"posts/shoulders/" in listed["tags/neck/index.html"]
+    assert build_site(project.config, NOW).stats.changed == 0  # and again, unchanged
+
+    # fixed: the new version; broken again: the fixed version stays
+    project.post("shoulders.md", good, "The fixed version.\n")
+    build_site(project.config, NOW)
+    assert "The fixed version." in page.read_text()
+    project.post("shoulders.md", good.replace("date: ", "date: ["), "Third.\n")
+    build_site(project.config, NOW)
+    assert "The fixed version." in page.read_text()
+
+    source.unlink()  # deleted: gone, as any deleted post
+    build_site(project.config, NOW)
+    assert not page.exists()
+
+
+def test_a_kept_version_survives_a_pass_that_reads_posts_first(project):
+    """publish --due reads the posts (without pages) before it builds: the good version is
+    kept all the same."""
+    from publisher.build import load_posts_cached
+
+    good = "title: Hips\ndate: 2026-10-01 09:00"
+    project.post("hips.md", good, "The good version.\n")
+    build_site(project.config, NOW)
+    project.post("hips.md", good + "\ntags: [hips", "Broken.\n")
+    loaded = load_posts_cached(project.config, NOW)
+    assert loaded.problems and not loaded.posts
+    build_site(project.config, NOW)
+    assert "The good version." in (project.output / "posts/hips/index.html").read_text()
+
+
+def test_only_a_published_post_is_kept_and_a_withdrawal_is_not_a_problem(project):
+    project.post("later.md", "title: Later\ndate: 2027-01-01 09:00", "Not yet.\n")
+    project.post("live.md", "title: Live\ndate: 2026-10-01 09:00", "Live.\n")
+    build_site(project.config, NOW)
+    project.post("later.md", "title: Later: soon\ndate: 2026-10-03 09:00", "Now due.\n")
+    build_site(project.config, NOW)
+    assert "posts/later/index.html" not in project.files()  # never published: nothing kept
+    project.post("live.md", "title: Live: broken\ndate: 2026-10-01 09:00", "Live.\n")
+    build_site(project.config, NOW)
+    assert "posts/live/index.html" in project.files()
+    project.post("live.md", "title: Live\ndate: 2026-10-01 09:00\ndraft: true", "Live.\n")
+    result = build_site(project.config, NOW)
+    assert "posts/live/index.html" not in project.files()
+    assert [p.path for p in result.problems] == ["posts/later.md"]  # nothing about live.md
+
+
+def test_a_kept_version_gives_way_to_a_post_that_takes_its_address(project):
+    project.post("a.md", "title: Neck\ndate: 2026-10-01 09:00", "Old neck.\n")
+    build_site(project.config, NOW)
+    project.post("a.md", "title: Neck: broken\ndate: 2026-10-01 09:00", "x\n")
+    project.post("b.md", "title: Neck\ndate: 2026-10-05 09:00", "New neck.\n")
+    build_site(project.config, NOW)
+    assert "New neck." in (project.output / "posts/neck/index.html").read_text()
