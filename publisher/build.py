@@ -569,7 +569,7 @@ def _last_good_versions(
     gone: list[str],
     pages: bool,
 ) -> tuple[dict[str, Prepared], list[Prepared], list[str]]:
-    """A published post whose file was just edited into a problem (a colon in its title,
+    """A published post whose file was just edited into a problem (an unclosed bracket,
     say) stays on the site as it was last built: its links are out on Facebook and
     Instagram. Returns (the kept entries of files still broken, entries to keep, files to
     forget). A kept version goes when its file is deleted, or, in a build (`pages`), when

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import json
 import os
 import re
 import unicodedata
@@ -357,6 +358,7 @@ def _parse_simple_yaml(yaml_text: str) -> tuple[dict[str, Any], dict[str, int]] 
 
 def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse the YAML; returns the mapping and the file line of every key (nested: 'a.b')."""
+    yaml_text = _prose_quoted(yaml_text)
     simple = _parse_simple_yaml(yaml_text)
     if simple is not None:
         return simple
@@ -441,6 +443,30 @@ def _odd_space(row: str) -> str | None:
             "processor): delete it and type a plain space"
         )
     return None
+
+
+# A line of prose (a title, a caption...) whose text YAML would misread: ": " in it is read
+# as a second key on the line ("title: Psoas: the hidden cause", an error), and " #" as the
+# start of a comment ("title: Tip #1 for hips" would be the title "Tip").
+_PROSE_LINE = re.compile(
+    r"( *)(title|summary|author|image_alt|message|caption) *: +([^ '\"\[{|>&*!%@`#“‘].*?) *"
+)
+
+
+def _prose_quoted(yaml_text: str) -> str:
+    """The front matter with every such line's text in quotes: the whole line is the text,
+    as the person who wrote it meant."""
+    rows = yaml_text.split("\n")
+    changed = False
+    for number, row in enumerate(rows):
+        if " #" not in row and row.count(": ") < 2:
+            continue
+        found = _PROSE_LINE.fullmatch(row)
+        if found is not None:
+            indent, key, text = found.groups()
+            rows[number] = f"{indent}{key}: {json.dumps(text, ensure_ascii=False)}"
+            changed = True
+    return "\n".join(rows) if changed else yaml_text
 
 
 def _typing_slip(yaml_text: str, mark: Any) -> tuple[int, str] | None:

@@ -292,3 +292,40 @@ def test_plain_values_are_typed_as_pyyaml_types_them_but_for_dates_yes_no_and_ba
 def test_a_time_of_day_stays_text(value: str) -> None:
     data, _ = parse_front_matter(f"instagram:\n  at: {value}\nslug: {value}\n", "posts/x.md")
     assert data == {"instagram": {"at": value}, "slug": value}
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        (
+            "title: Psoas: the hidden cause of back pain\n",
+            "title",
+            "Psoas: the hidden cause of back pain",
+        ),
+        ('summary: Why: "tight" hips 😌\n', "summary", 'Why: "tight" hips 😌'),
+        ("image_alt: A client: stretching\n", "image_alt", "A client: stretching"),
+        ("title: A: B: C\ndate: 2026-01-01\n", "title", "A: B: C"),
+    ],
+)
+def test_a_title_or_caption_may_hold_a_colon_without_quotes(text, key, value) -> None:
+    """Staff write "Psoas: the hidden cause" as a title; YAML would refuse it (a second key on
+    the line). Text keys take the whole line as their text."""
+    data, lines = parse_front_matter(text, "posts/x.md")
+    assert data[key] == value and lines[key] == 2
+
+
+def test_a_caption_with_a_colon_under_instagram_is_text_too() -> None:
+    data, lines = parse_front_matter("instagram:\n  caption: Relax: now\n", "posts/x.md")
+    assert data["instagram"] == {"caption": "Relax: now"} and lines["instagram.caption"] == 3
+
+
+@pytest.mark.parametrize("text", ["date: 2026-01-01: 09:00\n", "slug: a: b\n", "title: 'A': b\n"])
+def test_a_colon_elsewhere_is_still_an_error(text) -> None:
+    with pytest.raises(ContentError, match="not valid YAML"):
+        parse_front_matter(text, "posts/x.md")
+
+
+def test_a_hash_in_a_title_is_text_not_a_comment() -> None:
+    """YAML would read "Tip #1 for hips" as the title "Tip" and a comment, without a word."""
+    data, _ = parse_front_matter("title: Tip #1 for hips\ndraft: true  # not yet\n", "x.md")
+    assert data == {"title": "Tip #1 for hips", "draft": True}

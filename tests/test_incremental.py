@@ -741,9 +741,9 @@ def test_a_mistake_in_a_template_names_its_file_and_line(
 
 
 def test_a_live_post_edited_into_a_problem_stays_on_the_site_until_fixed(project):
-    """A colon in a published post's title must not take its page (linked from Facebook and
-    Instagram) off the site: the last good version stays, the problem is reported, and the
-    fix, a withdrawal or a deletion takes over."""
+    """A slip in a published post's front matter must not take its page (linked from
+    Facebook and Instagram) off the site: the last good version stays, the problem is
+    reported, and the fix, a withdrawal or a deletion takes over."""
     good = "title: Shoulders\ndate: 2026-10-01 09:00\ntags: [neck]"
     source = project.post("shoulders.md", good, "The first version.\n")
     project.post("other.md", "title: Other\ndate: 2026-10-02 09:00", "Other text.\n")
@@ -751,7 +751,7 @@ def test_a_live_post_edited_into_a_problem_stays_on_the_site_until_fixed(project
     page = project.output / "posts/shoulders/index.html"
     assert "The first version." in page.read_text()
 
-    project.post("shoulders.md", good.replace("Shoulders", "Shoulders: why"), "Second.\n")
+    project.post("shoulders.md", good.replace("[neck]", "[neck"), "Second.\n")
     broken = build_site(project.config, NOW)
     messages = [str(p) for p in broken.problems]
     assert any("not valid YAML" in m for m in messages)
@@ -794,10 +794,10 @@ def test_only_a_published_post_is_kept_and_a_withdrawal_is_not_a_problem(project
     project.post("later.md", "title: Later\ndate: 2027-01-01 09:00", "Not yet.\n")
     project.post("live.md", "title: Live\ndate: 2026-10-01 09:00", "Live.\n")
     build_site(project.config, NOW)
-    project.post("later.md", "title: Later: soon\ndate: 2026-10-03 09:00", "Now due.\n")
+    project.post("later.md", "title: Later\ndate: 2026-10-03 09:00\ntags: [a", "Now due.\n")
     build_site(project.config, NOW)
     assert "posts/later/index.html" not in project.files()  # never published: nothing kept
-    project.post("live.md", "title: Live: broken\ndate: 2026-10-01 09:00", "Live.\n")
+    project.post("live.md", "title: Live\ndate: 2026-10-01 09:00\ntags: [a", "Live.\n")
     build_site(project.config, NOW)
     assert "posts/live/index.html" in project.files()
     project.post("live.md", "title: Live\ndate: 2026-10-01 09:00\ndraft: true", "Live.\n")
@@ -809,7 +809,7 @@ def test_only_a_published_post_is_kept_and_a_withdrawal_is_not_a_problem(project
 def test_a_kept_version_gives_way_to_a_post_that_takes_its_address(project):
     project.post("a.md", "title: Neck\ndate: 2026-10-01 09:00", "Old neck.\n")
     build_site(project.config, NOW)
-    project.post("a.md", "title: Neck: broken\ndate: 2026-10-01 09:00", "x\n")
+    project.post("a.md", "title: Neck\ndate: 2026-10-01 09:00\ntags: [a", "x\n")
     project.post("b.md", "title: Neck\ndate: 2026-10-05 09:00", "New neck.\n")
     build_site(project.config, NOW)
     assert "New neck." in (project.output / "posts/neck/index.html").read_text()
