@@ -606,8 +606,8 @@ def site_manifest(
         posts_by_display[display] = last.post
         problems.append(
             ContentError(
-                "the website keeps showing this post as it was before this problem, until "
-                "the problem is fixed (Facebook and Instagram wait for the fix)",
+                "the website keeps showing this post as it was before this problem until it "
+                "is fixed; a Facebook or Instagram delivery not made yet waits for the fix",
                 display,
             )
         )
