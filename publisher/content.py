@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import re
+import stat as stat_module
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 from publisher.config import Config
 from publisher.exceptions import ContentError
-from publisher.files import is_file, is_inside, real_path, snapshot
+from publisher.files import is_file, is_inside, real_path, snapshot, status
 from publisher.times import TimeError, parse_local_time
 
 REQUIRED_KEYS = ("title", "date")
@@ -385,8 +386,8 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
             raise ContentError(slip[1], display, slip[0]) from None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ContentError(
-            f"the front matter is not valid YAML ({problem}); check quotes and indentation "
-            "(a value with ': ' in it needs quotes)",
+            f"the front matter is not valid YAML ({problem}); check the quotes, brackets and "
+            "indentation of this line and the ones before it",
             display,
             line,
         ) from None
@@ -445,27 +446,47 @@ def _odd_space(row: str) -> str | None:
     return None
 
 
-# A line of prose (a title, a caption...) whose text YAML would misread: ": " in it is read
-# as a second key on the line ("title: Psoas: the hidden cause", an error), and " #" as the
-# start of a comment ("title: Tip #1 for hips" would be the title "Tip").
-_PROSE_LINE = re.compile(
-    r"( *)(title|summary|author|image_alt|message|caption) *: +([^ '\"\[{|>&*!%@`#“‘].*?) *"
-)
+# A line of prose (a title, a caption...): YAML misreads text with ": " in it ("title: Psoas:
+# the hidden cause" is an error), ending in ":", or starting with "#", "[", "@", "*"...
+# ("caption: #TipTuesday Stand up" is an empty caption and a comment), and cuts it at " #"
+# ("title: Tip #1 for hips" is "Tip").
+_PROSE_LINE = re.compile(r"( *)(title|summary|author|image_alt|message|caption) *: +(.*?) *")
+# a comment as people write them: " # " or a "#" alone at the end ("#1" and "#selfcare" are text)
+_COMMENT = re.compile(r"(?:^| +)#(?: .*)?$")
+_PLAIN_START = re.compile(r"[^\s'\"“‘|>,\[\]{}#&*!%@`?:-]|[-?:]\S")  # how YAML text may begin
 
 
 def _prose_quoted(yaml_text: str) -> str:
-    """The front matter with every such line's text in quotes: the whole line is the text,
-    as the person who wrote it meant."""
+    """The front matter with the text of such lines in quotes: the whole line is the text,
+    as the person who wrote it meant, less a comment ("author: Jo  # optional"). A value in
+    quotes, a block (| or >) and curly quotes (reported as a slip) are left to YAML."""
     rows = yaml_text.split("\n")
     changed = False
     for number, row in enumerate(rows):
-        if " #" not in row and row.count(": ") < 2:
-            continue
+        value = row.partition(": ")[2].lstrip()
+        if not value or (
+            "#" not in value
+            and ": " not in value
+            and not value.endswith(":")
+            and _PLAIN_START.match(value)
+        ):
+            continue  # the common case: YAML reads the line as it is written
         found = _PROSE_LINE.fullmatch(row)
-        if found is not None:
-            indent, key, text = found.groups()
-            rows[number] = f"{indent}{key}: {json.dumps(text, ensure_ascii=False)}"
-            changed = True
+        if found is None:
+            continue
+        indent, key, value = found.groups()
+        if not value or value[0] in "'\"“‘|>":
+            continue
+        text = _COMMENT.sub("", value).rstrip()
+        if not text or (
+            _PLAIN_START.match(text)
+            and ": " not in text
+            and " #" not in text
+            and not text.endswith(":")
+        ):
+            continue  # YAML reads it as it is
+        rows[number] = f"{indent}{key}: {json.dumps(text, ensure_ascii=False)}"
+        changed = True
     return "\n".join(rows) if changed else yaml_text
 
 
@@ -519,6 +540,11 @@ def _text(meta: dict[str, Any], key: str, problems: list[str]) -> str | None:
 def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentError]]:
     """Read and validate one post file; every problem found is returned, not just the first."""
     display = config.display_path(path)
+    info = status(path)
+    if info is not None and not stat_module.S_ISREG(info.st_mode):  # reading a pipe would wait
+        return None, [
+            ContentError("is not a file of text: remove it from the posts folder", display)
+        ]
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -811,5 +837,20 @@ def new_post(config: Config, title: str, when: datetime) -> Path:
     # PyYAML's own emitter: libyaml's (python-frontmatter's default) writes an emoji in a
     # title as an escape such as \U0001F623, which staff would then see in the file.
     text = frontmatter.dumps(document, sort_keys=False, Dumper=yaml.SafeDumper)
-    path.write_text(text + "\n", encoding="utf-8")
+    # Texts as staff type them, without YAML's quotes where publisher reads them the same
+    # (title: Don't sit: here is why), and an empty summary to write after, not between, quotes.
+    rows = text.split("\n")
+    for number, row in enumerate(rows):
+        key = row.partition(":")[0]
+        if key == "summary" and row == "summary: ''":
+            rows[number] = "summary:"
+        elif key in ("title", "author") and "\n" not in str(document[key]):
+            plain = f"{key}: {document[key]}"
+            try:
+                same = parse_front_matter(plain, path.name)[0] == {key: document[key]}
+            except ContentError:
+                same = False
+            if same:
+                rows[number] = plain
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path

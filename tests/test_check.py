@@ -245,7 +245,9 @@ def test_new_writes_a_draft_that_passes_check(project):
     path = project.root / result.stdout.strip()
     assert path == project.posts / "2026-12-05-hip-flexors-a-guide.md"
     text = path.read_text()
-    assert "title: 'Hip Flexors: A Guide'" in text and "draft: true" in text
+    # written as staff would type it: no quotes needed, and a summary to write after
+    assert "\ntitle: Hip Flexors: A Guide\n" in text and "\nsummary:\n" in text
+    assert "draft: true" in text
     assert run(project, "check").returncode == 0
     again = run(project, "new", "Hip Flexors: A Guide", "--date", "2026-12-05 10:00")
     assert again.returncode == 1 and "already exists" in again.stderr

@@ -329,3 +329,50 @@ def test_a_hash_in_a_title_is_text_not_a_comment() -> None:
     """YAML would read "Tip #1 for hips" as the title "Tip" and a comment, without a word."""
     data, _ = parse_front_matter("title: Tip #1 for hips\ndraft: true  # not yet\n", "x.md")
     assert data == {"title": "Tip #1 for hips", "draft": True}
+
+
+def test_a_comment_after_a_text_is_still_a_comment() -> None:
+    """As in the README's example: "author: Aaron Cygnarowicz        # optional"."""
+    text = (
+        "author: Aaron Cygnarowicz        # optional\nsummary: Short.  # for Facebook\n"
+        "facebook:\n  message: Read this.   # our words\n"
+    )
+    data, _ = parse_front_matter(text, "x.md")
+    assert data == {
+        "author": "Aaron Cygnarowicz",
+        "summary": "Short.",
+        "facebook": {"message": "Read this."},
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "text"),
+    [
+        (
+            "caption: #TipTuesday Stand up: your psoas will thank you.",
+            "#TipTuesday Stand up: your psoas will thank you.",
+        ),
+        ("summary: #1 reason your back hurts", "#1 reason your back hurts"),
+        ("summary: Three ways to relax your psoas:", "Three ways to relax your psoas:"),
+        ("title: [Sale] 20% off massages", "[Sale] 20% off massages"),
+        ("title: @clinic news", "@clinic news"),
+        ("title: - five tips", "- five tips"),
+        ("title: *New* hours", "*New* hours"),
+    ],
+)
+def test_a_text_may_start_or_end_as_yaml_would_not_allow(line: str, text: str) -> None:
+    data, _ = parse_front_matter(line + "\n", "x.md")
+    assert list(data.values()) == [text]
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ('title: "Psoas: x"', "Psoas: x"),
+        ("summary: 'Don''t sit: why'", "Don't sit: why"),
+        ("summary: # later", None),
+    ],
+)
+def test_quoted_texts_and_a_lone_comment_keep_yamls_reading(line: str, value: object) -> None:
+    data, _ = parse_front_matter(line + "\n", "x.md")
+    assert list(data.values()) == [value]
