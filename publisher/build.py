@@ -540,6 +540,16 @@ def gather(
     index.store(fresh, gone, keep, unkeep)
     posts = [p.post for p in current.values() if p.post is not None]
     problems = [e for p in current.values() for e in p.problems]
+    noted: set[str] = set()
+    for number, problem in enumerate(problems):
+        if problem.path in kept and problem.path not in noted:  # with its first problem
+            noted.add(problem.path)
+            problems[number] = ContentError(
+                f"{problem.message} (until this is fixed, the website keeps showing the post "
+                "as it was, and its Facebook and Instagram deliveries not made yet wait)",
+                problem.path,
+                problem.line,
+            )
     staged: dict[str, str] | None = None
     if staging is not None:
         staged, claimed = {}, set()
@@ -604,13 +614,6 @@ def site_manifest(
             continue  # another post has its address now
         entries[display] = last
         posts_by_display[display] = last.post
-        problems.append(
-            ContentError(
-                "the website keeps showing this post as it was before this problem until it "
-                "is fixed; a Facebook or Instagram delivery not made yet waits for the fix",
-                display,
-            )
-        )
     for display, prepared in entries.items():
         post = posts_by_display.get(display)
         if post is None or not post.is_published(at):
@@ -682,15 +685,22 @@ def redirect_page(url: str, language: str = "en") -> bytes:
 
 
 def feed_html(result: PageResult, config: Config, cache: Cache) -> str:
-    """The cached file of a post's article HTML, made from its file if it is not there yet."""
+    """The cached file of a post's article HTML, made from its file if it is not there yet.
+
+    A post whose file cannot be rendered now (the last good version the site keeps of a
+    post with a problem, or a file that changed during the build) is carried by its
+    description and a link to its page."""
     if os.path.exists(result.html_blob):
         return result.html_blob
     source = config.root / result.card.post.display
-    post, problems = read_post(source, config)
+    post, _ = read_post(source, config)
     page = plan_post(post, config, social=False)[0] if post is not None else None
-    if page is None:  # changed under us into something broken: the next build reports it
-        messages = "; ".join(str(p) for p in problems) or "it cannot be rendered"
-        raise ContentError(f"the post changed during the build ({messages}): build again", source)
+    if page is None:
+        from html import escape
+
+        link = escape(f"{_prefix(config)}/{result.path}")
+        text = f'<p>{escape(result.card.description)}</p>\n<p><a href="{link}">Read the article</a></p>\n'
+        return _blob(cache, text.encode("utf-8"))
     return _blob(cache, page.rendered.html.encode("utf-8"))
 
 

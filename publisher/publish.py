@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -181,6 +181,7 @@ class PublishingPass:
         self._rendered: dict[str, Any] = {}
         self.stopped: dict[str, str] = {}  # channel -> why (a token or permission problem)
         self.would_publish: set[str] = set()  # slugs whose page a dry run would publish
+        self.broken_files: list[str] = []  # post files with a problem (run)
         self.throttled: dict[str, str] = {}  # channel -> why it waits for the next pass
         self.quiet_until: datetime | None = None
         self.site_retry_at: datetime | None = None  # after a failed build or deploy
@@ -191,8 +192,12 @@ class PublishingPass:
 
     # The pass
 
-    def run(self, posts: list[Post]) -> PassReport:
-        """Reconcile what is unknown, then publish what is due: website first, then social."""
+    def run(self, posts: list[Post], broken: Iterable[str] = ()) -> PassReport:
+        """Reconcile what is unknown, then publish what is due: website first, then social.
+
+        `broken`: the post files that have a problem (the site changes when one is deleted,
+        withdrawn or fixed: a live post with a problem stays on it as it was)."""
+        self.broken_files = sorted(set(broken))
         try:
             self.follow_renames(posts)
             self.follow_later_dates(posts)
@@ -343,9 +348,10 @@ class PublishingPass:
             record = self.ledger.get(delivery.post.slug, "website")
             if record is None or record.state != PUBLISHED:
                 pending.append(delivery)
-        fingerprint = site_fingerprint(self.config, self.now, posts)
-        if not pending and self.ledger.meta("site_fingerprint") == fingerprint:
-            return
+        fingerprint = site_fingerprint(self.config, self.now, posts, self.broken_files)
+        built = (self.config.output_dir / ".publisher-output").exists()  # output.MARKER
+        if not pending and self.ledger.meta("site_fingerprint") == fingerprint and built:
+            return  # (a site deleted by hand is built again)
         if self.dry_run:
             for delivery in pending:
                 self.would_publish.add(delivery.post.slug)
@@ -902,9 +908,14 @@ def instagram_images_needed(config: Config, posts: list[Post], at: datetime) -> 
     return instagram_plan(config, posts, at)[0]
 
 
-def site_fingerprint(config: Config, now: datetime, posts: list[Post]) -> str:
-    """Changes when what the site shows changes: a post, template or config edit, or a post falling due."""
+def site_fingerprint(
+    config: Config, now: datetime, posts: list[Post], broken: Iterable[str] = ()
+) -> str:
+    """Changes when what the site shows changes: a post, template or config edit, a post
+    falling due, or a post file with a problem deleted, withdrawn or fixed (`broken`: those
+    files)."""
     digest = hashlib.sha256()
+    digest.update("\0".join(broken).encode() + b"\n")
     for post in sorted(posts, key=lambda p: p.display):
         if post.is_published(now):
             digest.update(f"{post.display}\0{post.digest}\n".encode())
@@ -935,7 +946,7 @@ def publish_due(
         log.info("another publishing pass is running; this one does nothing")
         return PassReport(locked_out=True)
     try:
-        inputs = pass_inputs(config)
+        inputs, marker = pass_inputs(config), built_site_marker(config)
         if not dry_run and config.ledger_path.exists():
             with Ledger(config.ledger_path) as ledger:
                 quiet = ledger.meta("quiet")
@@ -948,7 +959,7 @@ def publish_due(
             publishing = PublishingPass(
                 config, ledger, now, dry_run=dry_run, should_stop=should_stop
             )
-            report = publishing.run(list(loaded.posts))
+            report = publishing.run(list(loaded.posts), {p.path for p in loaded.problems})
             if not dry_run:
                 # Until when the next pass can stop at once, unless posts, config or the
                 # ledger change (the ledger's signature is taken after this pass's writes).
@@ -959,6 +970,8 @@ def publish_due(
                     and not publishing.site_needs_person  # every pass says so, until it works
                 ):
                     until, since = publishing.quiet_until.isoformat(), now.isoformat()
+                    if built_site_marker(config) != marker:  # this pass built the site
+                        inputs = pass_inputs(config)
                     quiet = f"{inputs} {until} {since} {ledger_signature(ledger)}"
                 ledger.set_meta("quiet", quiet)
         report.problems[:0] = [str(p) for p in loaded.problems if str(p) not in report.problems]
@@ -989,10 +1002,20 @@ def posts_folder_signature(config: Config, *, markdown: bool = True) -> str:
     return digest.hexdigest()
 
 
+def built_site_marker(config: Config) -> bytes:
+    """The built site's marker file (it names the build), or a word saying there is none:
+    a site deleted or replaced by hand is built again by the next pass."""
+    try:
+        return (config.output_dir / ".publisher-output").read_bytes()  # output.MARKER
+    except OSError:
+        return b"no site\n"
+
+
 def pass_inputs(config: Config) -> str:
     """A quick hash of what a pass reads besides the ledger: post files and the photos
-    beside them, config, templates."""
+    beside them, config, templates, and the built site's marker."""
     digest = hashlib.sha256(posts_folder_signature(config).encode())
+    digest.update(built_site_marker(config))
     for path in sorted((config.templates_dir).rglob("*")):
         if path.is_file():
             info = path.stat()

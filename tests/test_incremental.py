@@ -755,7 +755,8 @@ def test_a_live_post_edited_into_a_problem_stays_on_the_site_until_fixed(project
     broken = build_site(project.config, NOW)
     messages = [str(p) for p in broken.problems]
     assert any("not valid YAML" in m for m in messages)
-    assert any("keeps showing this post as it was" in m for m in messages)
+    assert any("website keeps showing the post as it was" in m for m in messages)
+    assert len(messages) == 1  # said with the problem, not counted as another
     assert "The first version." in page.read_text()
     listed = project.files()
     assert b"posts/shoulders/" in listed["index.html"] and b"posts/shoulders/" in listed["feed.xml"]
@@ -813,3 +814,33 @@ def test_a_kept_version_gives_way_to_a_post_that_takes_its_address(project):
     project.post("b.md", "title: Neck\ndate: 2026-10-05 09:00", "New neck.\n")
     build_site(project.config, NOW)
     assert "New neck." in (project.output / "posts/neck/index.html").read_text()
+
+
+def test_a_kept_post_that_comes_into_the_feed_is_carried_by_its_description(make_project):
+    """The feed's newest posts carry their article; a kept version whose article HTML was
+    never kept (it was not among the newest then) cannot be rendered from its broken file:
+    the feed gives its description and a link, and the build goes on."""
+    import feedparser
+
+    from .conftest import WEBSITE_ONLY
+
+    project = make_project(
+        base=WEBSITE_ONLY.replace("posts_per_page", "feed_entries = 2\nposts_per_page")
+    )
+    for n in range(4):
+        project.post(
+            f"p{n}.md",
+            f"title: Post {n}\ndate: 2026-10-0{n + 1} 09:00\nsummary: About post {n}.",
+            f"Article {n}.\n",
+        )
+    build_site(project.config, NOW)
+    project.post("p0.md", "title: Post 0\ndate: 2026-10-01 09:00\ntags: [a", "Broken.\n")
+    for n in (2, 3):
+        (project.posts / f"p{n}.md").unlink()
+    result = build_site(project.config, NOW)
+    assert [p.path for p in result.problems] == ["posts/p0.md"]
+    feed = feedparser.parse((project.output / "feed.xml").read_bytes())
+    assert [e.title for e in feed.entries] == ["Post 1", "Post 0"]
+    kept = feed.entries[1].content[0].value
+    assert "About post 0." in kept and "https://clinic.example/posts/post-0/" in kept
+    assert "Article 1." in feed.entries[0].content[0].value

@@ -812,3 +812,41 @@ def test_a_quiet_pass_still_notices_new_posts_retries_and_time(stage):
     retry_delivery(stage.config, missed.id, at("2026-12-01T10:22"))
     publish_due(stage.config, at("2026-12-01T10:23"))
     assert len(stage.graph.page_posts()) == 3
+
+
+def test_a_broken_live_post_comes_down_when_deleted_or_withdrawn_at_the_next_pass(stage):
+    """A published post edited into a problem stays on the site as it was; deleting its
+    file, or fixing it into a draft, takes it down at the next pass, as for any post."""
+    page = stage.config.output_dir / "posts/hips/index.html"
+    for withdraw in ("delete", "draft"):
+        source = stage.add_post("hips", "2026-12-01 09:00")
+        publish_due(stage.config, at("2026-12-01T09:05"))
+        assert page.exists()
+        good = source.read_text()
+        source.write_text(
+            good.replace("image_alt: A calm room", "image_alt: A calm room\ntags: [a")
+        )
+        for minute in (10, 11):  # every pass says so
+            report = publish_due(stage.config, at(f"2026-12-01T09:{minute}"))
+            assert page.exists() and any("keeps showing the post" in p for p in report.problems)
+        if withdraw == "delete":
+            source.unlink()
+        else:
+            source.write_text(
+                good.replace("image_alt: A calm room", "image_alt: A calm room\ndraft: true")
+            )
+        publish_due(stage.config, at("2026-12-01T09:15"))
+        assert not page.exists(), withdraw
+        source.unlink(missing_ok=True)
+        publish_due(stage.config, at("2026-12-01T09:16"))
+
+
+def test_a_site_deleted_by_hand_is_built_again_by_the_next_pass(stage):
+    import shutil
+
+    stage.add_post("neck", "2026-12-01 09:00")
+    publish_due(stage.config, at("2026-12-01T09:05"))
+    publish_due(stage.config, at("2026-12-01T09:06"))  # nothing to do: the quiet kind
+    shutil.rmtree(stage.config.output_dir)
+    publish_due(stage.config, at("2026-12-01T09:07"))
+    assert (stage.config.output_dir / "posts/neck/index.html").exists()
