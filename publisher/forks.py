@@ -49,29 +49,41 @@ def fork_map(
     # closed behind them: a worker that finds it empty is done
     os.write(tasks_out, b"".join(n.to_bytes(_TASK, "little") for n in range(count)))
     results: dict[int, int] = {}  # read end of a worker's result pipe -> its process id
-    try:
-        for _ in range(min(workers, count)):
-            result_in, result_out = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the forked process
-                os.close(tasks_out)
-                os.close(result_in)
-                for fd in results:
-                    os.close(fd)
-                _worker(work, start, tasks_in, result_out)
-            os.close(result_out)
-            results[result_in] = pid
-    finally:
-        os.close(tasks_out)
-        os.close(tasks_in)
     complete = False
+    # A SIGTERM to this process alone (`timeout`, a wrapper) would end it at once and leave
+    # the workers to finish their chunks for nobody: it ends the build here instead, as it
+    # would have ended the process, and the workers are stopped with it.
+    terminate = signal.getsignal(signal.SIGTERM)
+    if terminate == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
     try:
+        try:
+            for _ in range(min(workers, count)):
+                result_in, result_out = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - runs in the forked process
+                    os.close(tasks_out)
+                    os.close(result_in)
+                    for fd in results:
+                        os.close(fd)
+                    _worker(work, start, tasks_in, result_out)
+                os.close(result_out)
+                results[result_in] = pid
+        finally:
+            os.close(tasks_out)
+            os.close(tasks_in)
         if meanwhile is not None:
             meanwhile()
         yield from _collect(results, count)
         complete = True
     finally:
+        if terminate == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         _stop(results, complete)
+
+
+def _terminated(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)
 
 
 def _worker(
@@ -82,8 +94,11 @@ def _worker(
 ) -> None:  # pragma: no cover - runs in the forked process
     code = 1
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a worker ends on SIGTERM, at once
         # Ctrl-C reaches the whole process group: the parent stops; the workers just end
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # (unless Ctrl-C is ignored, as in a process started in the background by a script)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
         if start is not None:
             start()
         while True:

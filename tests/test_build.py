@@ -353,3 +353,13 @@ def test_the_article_page_templates_are_compiled_first(project):
     compiled = {name for _, name in renderer.env.cache.keys()}
     assert {"post.html", "base.html", "_cta.html"} <= compiled
     assert not compiled & {"index.html", "tag.html", "feed.xml", "_card.html"}
+
+
+def test_a_pipe_named_like_a_post_is_reported_not_waited_on(project):
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    os.mkfifo(project.posts / "zz-pipe.md")
+    result = build_site(project.config, NOW)
+    assert [str(p) for p in result.problems] == [
+        "posts/zz-pipe.md: is not a file of text: remove it from the posts folder"
+    ]
+    assert "posts/a/index.html" in project.files()

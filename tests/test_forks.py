@@ -101,3 +101,36 @@ def test_this_process_works_meanwhile():
     done: list[int] = []
     results = list(fork_map(lambda n: n, 4, 2, meanwhile=lambda: done.append(os.getpid())))
     assert results == [0, 1, 2, 3] and done == [os.getpid()]
+
+
+def test_sigterm_to_this_process_alone_stops_the_workers_too():
+    """`timeout` and wrappers signal the main process only: the build ends as the process
+    would have, and no worker is left to run on for nobody."""
+    import time
+
+    def work(n: int) -> int:
+        time.sleep(0.1)
+        if n == 0:
+            os.kill(os.getppid(), signal.SIGTERM)
+        return n
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as ended:
+        list(fork_map(work, 20, 2))
+    assert ended.value.code == 128 + signal.SIGTERM
+    assert no_children_left() and signal.getsignal(signal.SIGTERM) == before
+
+
+def test_workers_keep_ctrl_c_ignored_when_this_process_ignores_it():
+    """A build started in the background by a script ignores Ctrl-C; so do its workers."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+
+        def work(n: int) -> int:
+            os.kill(os.getpid(), signal.SIGINT)
+            return n
+
+        assert list(fork_map(work, 4, 2)) == [0, 1, 2, 3]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert no_children_left()
