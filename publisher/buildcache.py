@@ -21,7 +21,7 @@ from publisher.config import Config
 from publisher.files import status
 
 # Bump when what is cached changes shape or meaning.
-CACHE_FORMAT = "build-6"  # 6: prose lines with ": " or " #" read whole; kept versions
+CACHE_FORMAT = "build-7"  # 7: prose lines read whole (comments apart); kept versions
 SCHEMA_VERSION = 4
 
 Signature = tuple[int, int, int]  # size, mtime_ns, inode
