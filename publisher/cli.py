@@ -128,7 +128,7 @@ def build(ctx: Context, now_text: str | None, output: str | None) -> None:
     target = Path(output) if output else (config.preview_site_dir if at else None)
     result = build_site(config, at, target)
     for problem in result.problems:
-        click.echo(f"skipped: {problem}", err=True)
+        click.echo(f"problem: {problem}", err=True)
     click.echo(
         f"Built {result.published} post(s) into {config.display_path(result.output)}: "
         f"{result.stats.changed} file(s) written, {result.stats.unchanged} unchanged."
@@ -170,7 +170,7 @@ def serve(ctx: Context, port: int, now_text: str | None) -> None:
             click.echo(f"error: {exc}", err=True)
             return
         for problem in result.problems:
-            click.echo(f"skipped: {problem}", err=True)
+            click.echo(f"problem: {problem}", err=True)
         click.echo(f"Rebuilt: {result.published} post(s), {result.stats.changed} file(s) changed.")
 
     server = make_server(target, port=port, base_url=config.base_url)  # the port first

@@ -976,7 +976,7 @@ def publish_due(
                 ledger.set_meta("quiet", quiet)
         report.problems[:0] = [str(p) for p in loaded.problems if str(p) not in report.problems]
         for problem in loaded.problems:
-            log.info("skipped: %s", problem)
+            log.info("problem: %s", problem)
         return report
     finally:
         lock.release()

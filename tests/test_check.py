@@ -216,7 +216,7 @@ def test_build_command_exits_non_zero_but_builds_the_rest(project):
     project.post("bad.md", "title: Bad\n")
     result = run(project, "build")
     assert result.returncode == 1
-    assert "skipped: posts/bad.md:2: missing date" in result.stderr
+    assert "problem: posts/bad.md:2: missing date" in result.stderr
     assert (project.output / "posts/good/index.html").is_file()
 
 
