@@ -98,12 +98,30 @@ def check(ctx: Context, now_text: str | None) -> None:
             read_secrets_file(config.folder(config.graph.secrets_file))
         except PublisherError as exc:
             problems.insert(0, exc)
+    live = live_post_files(config) if problems else set()
     for problem in problems:
         click.echo(str(problem))
+        path = getattr(problem, "path", None)
+        if path in live:
+            live.discard(path)  # said once, after its first problem
+            click.echo(
+                f"  ({path} is live: the website keeps showing it as it was until this is "
+                "fixed; deleting it or draft: true takes it down)"
+            )
     if problems:
         click.echo(f"{len(problems)} problem(s) found.", err=True)
         sys.exit(1)
     click.echo("All posts and config.toml look good.", err=True)
+
+
+def live_post_files(config: Config) -> set[str]:
+    """The post files whose page the website shows (published, by the ledger)."""
+    if not config.ledger_path.exists():
+        return set()
+    from publisher.ledger import PUBLISHED, Ledger
+
+    with Ledger(config.ledger_path) as ledger:
+        return {r.source for r in ledger.all() if r.channel == "website" and r.state == PUBLISHED}
 
 
 @main.command()

@@ -460,3 +460,24 @@ def test_a_reader_that_stops_early_gets_no_error(project):
     process.stdout.close()  # long before it has started up and written anything
     _, errors = process.communicate(timeout=60)
     assert process.returncode == 0 and errors == b"", errors
+
+
+def test_check_says_when_a_post_with_a_problem_is_live(make_project):
+    """Someone who writes `draft: yes` to take a post down learns it is still up, and how."""
+    from .conftest import WEBSITE_ONLY
+
+    project = make_project(base=WEBSITE_ONLY)
+    source = project.post("calves.md", "title: Calves\ndate: 2026-11-20 09:00")
+    assert run(project, "publish", "--due", "--now", "2026-11-20T09:05").returncode == 0
+    project.post("later.md", "title: Later\ndate: 2027-01-20 09:00\ndraft: yes")  # never live
+    source.write_text(
+        source.read_text().replace("date: 2026-11-20 09:00", "date: 2026-11-20 09:00\ndraft: yes")
+    )
+    result = run(project, "check")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "posts/calves.md:4: draft must be true or false",
+        "  (posts/calves.md is live: the website keeps showing it as it was until this is "
+        "fixed; deleting it or draft: true takes it down)",
+        "posts/later.md:4: draft must be true or false",
+    ]
