@@ -16,6 +16,7 @@ from publisher.render.social import SocialRenderer, delivery_payload, payload_ha
 
 DRAFT = "draft"
 DUE = "due"
+WAITING = "waiting"  # the post's file has a problem; its live version is on the website
 CHANGED = "changed since published"
 
 
@@ -33,6 +34,7 @@ class AgendaEntry:
     record_id: int | None
     url: str
     changed: bool = False
+    note: str = ""  # said beside whatever the state is (a post whose file has a problem)
 
     @property
     def label(self) -> str:
@@ -56,24 +58,44 @@ def agenda(
     end: datetime | None = None,
     channel: str | None = None,
     posts: list[Post] | None = None,
+    held: list[Post] | None = None,
 ) -> list[AgendaEntry]:
-    """Every delivery of every post (drafts too), with the ledger's state, in time order."""
+    """Every delivery of every post (drafts too), with the ledger's state, in time order.
+
+    `held`: the live versions of posts whose file has a problem now (build.live_versions):
+    their deliveries are listed as they stand, those not made yet as waiting for the fix.
+    By default, with `posts`, read from the posts folder and the build cache."""
     if posts is None:
-        posts = list(load_posts(config).posts)
+        loaded = load_posts(config)
+        posts = list(loaded.posts)
+        if held is None and loaded.problems:
+            from publisher.build import live_versions
+
+            held = live_versions(config, {p.path for p in loaded.problems})
+    current = {p.slug for p in posts}
+    held = [p for p in held or () if p.slug not in current]
+    on_hold = {p.slug for p in held}
     with Ledger(config.ledger_path) as ledger:
         records = {(r.slug, r.channel): r for r in ledger.all()}
     social = SocialRenderer(config)
     late = parse_duration(config.publish.max_lateness)
     entries: list[AgendaEntry] = []
-    for delivery in plan_deliveries(posts, config, _fixed(records), include_drafts=True):
+    for delivery in plan_deliveries([*posts, *held], config, _fixed(records), include_drafts=True):
         if channel and delivery.channel != channel:
             continue
         if (start and delivery.due < start) or (end and delivery.due >= end):
             continue
         post = delivery.post
         record = records.get((post.slug, delivery.channel))
-        changed = False
-        if post.draft:
+        changed, note = False, ""
+        if post.slug in on_hold:
+            note = f"{post.display} has a problem: see  publisher check"
+            if record is not None and not (record.state == SCHEDULED and not record.attempts):
+                state = record.state
+                detail = (record.permalink if state == PUBLISHED else record.last_error) or ""
+            else:
+                state, detail = WAITING, "goes out when the problem is fixed"
+        elif post.draft:
             state, detail = DRAFT, "set draft: false to schedule it"
         elif record is not None and not (record.state == SCHEDULED and not record.attempts):
             state = record.state
@@ -100,6 +122,7 @@ def agenda(
                 record_id=record.id if record else None,
                 url=post_url(config, post),
                 changed=changed,
+                note=note,
             )
         )
     return entries
@@ -117,7 +140,7 @@ def format_agenda(entries: list[AgendaEntry]) -> str:
             e.slug,
             e.label,
             str(e.record_id or "-"),
-            e.detail,
+            f"{e.detail} ({e.note})".strip() if e.note else e.detail,
         )
         for e in entries
     ]

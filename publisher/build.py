@@ -888,6 +888,23 @@ def _check_site(config: Config) -> list[ContentError]:
     return problems
 
 
+def live_versions(config: Config, broken: set[str]) -> list[Post]:
+    """The version the website shows of each post file in `broken` (files with a problem
+    now): the last good build kept for it, or, before any build since the problem, the
+    entry still in the build index. Posts never published have none."""
+    if not broken or not (config.cache_dir / "build-index.sqlite").exists():
+        return []
+    index = BuildIndex(config.cache_dir, environment_fingerprint(config))
+    try:
+        found = {d: e for d, e in index.load_kept().items() if d in broken}
+        for display, entry in index.load_entries(broken - found.keys()).items():
+            if entry.page is not None:
+                found[display] = entry
+    finally:
+        index.close()
+    return [entry.post for entry in found.values() if entry.post is not None]
+
+
 def load_posts_cached(config: Config, at: datetime) -> LoadedPosts:
     """Every post, quickly: from the build cache where unchanged (their text is left out).
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,22 @@ class BuildIndex:
                     entry,
                     keep=False,  # already stored
                 )
+            except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
+                continue
+        return out
+
+    def load_entries(self, displays: Iterable[str]) -> dict[str, Prepared]:
+        """The entries of a few files (load_all for all of them)."""
+        out: dict[str, Prepared] = {}
+        for display in displays:
+            row = self.db.execute(
+                "SELECT signature, entry FROM prepared WHERE display = ? AND environment = ?",
+                (display, self.environment),
+            ).fetchone()
+            if row is None:
+                continue
+            try:
+                out[display] = Prepared.from_bytes(display, None, row[1], keep=False)
             except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
                 continue
         return out

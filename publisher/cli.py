@@ -357,8 +357,13 @@ def calendar(
     at = parse_now(now_text, config) or current_time(config.tz)
     loaded = load_posts(config)
     posts = list(loaded.posts)
+    held = []  # live posts whose file has a problem: their deliveries wait for the fix
+    if loaded.problems:
+        from publisher.build import live_versions
+
+        held = live_versions(config, {p.path for p in loaded.problems})
     if ics_path:
-        entries = agenda(config, at, channel=channel, posts=posts)
+        entries = agenda(config, at, channel=channel, posts=posts, held=held)
         write_ics(entries, config, Path(ics_path))
         click.echo(f"Wrote {len(entries)} deliveries to {ics_path}")
     else:
@@ -368,15 +373,23 @@ def calendar(
             else (None if show_all else day_start(at.date(), config))
         )
         last = parse_now(end, config, "--to") + timedelta(days=1) if end else None
-        entries = agenda(config, at, start=first, end=last, channel=channel, posts=posts)
+        entries = agenda(config, at, start=first, end=last, channel=channel, posts=posts, held=held)
         click.echo(format_agenda(entries))
-    # A post that cannot be read is on no calendar: say which, and why, rather than let its
-    # author look for it in vain.
-    if loaded.problems:
-        left_out = sorted({problem.path for problem in loaded.problems})
-        click.echo(f"\nNot on the calendar until fixed ({len(left_out)} post(s)):", err=True)
-        for problem in loaded.problems:
-            click.echo(f"  {problem}", err=True)
+    # A post that cannot be read is on no calendar (or, live already, waits): say which,
+    # and why, rather than let its author look for it in vain.
+    live = {post.display for post in held}
+    for heading, problems in (
+        (
+            "Live as it was, the rest waiting, until fixed",
+            [p for p in loaded.problems if p.path in live],
+        ),
+        ("Not on the calendar until fixed", [p for p in loaded.problems if p.path not in live]),
+    ):
+        if problems:
+            files = len({problem.path for problem in problems})
+            click.echo(f"\n{heading} ({files} post(s)):", err=True)
+            for problem in problems:
+                click.echo(f"  {problem}", err=True)
 
 
 @main.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from publisher.agenda import DRAFT, agenda
+from publisher.agenda import DRAFT, WAITING, agenda
 from publisher.calendar import SOCIAL_CHANNELS
 from publisher.config import Config
 from publisher.exceptions import PublisherError
@@ -51,7 +51,10 @@ def delivery_rows(
                 if waiting
                 else None,
                 "permalink": record.permalink if record else None,
-                "error": entry.detail if entry.state != PUBLISHED and record else None,
+                "error": entry.detail
+                if entry.state != PUBLISHED and (record or entry.state == WAITING)
+                else None,
+                "note": entry.note,
             }
         )
     # What the ledger knows of posts no longer on the calendar (deleted, a draft again, or

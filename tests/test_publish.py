@@ -850,3 +850,37 @@ def test_a_site_deleted_by_hand_is_built_again_by_the_next_pass(stage):
     shutil.rmtree(stage.config.output_dir)
     publish_due(stage.config, at("2026-12-01T09:07"))
     assert (stage.config.output_dir / "posts/neck/index.html").exists()
+
+
+def test_status_lists_the_deliveries_of_a_live_post_with_a_problem_as_waiting(stage):
+    """Its Facebook and Instagram rows do not vanish while its file has a problem: they wait,
+    before any pass has seen the problem and after, and go out once it is fixed."""
+    from publisher.status import delivery_rows
+
+    source = stage.add_post(
+        "calves",
+        "2026-12-01 09:00",
+        facebook="{at: 2026-12-01 18:00}",
+        instagram="{at: 2026-12-01 19:00}",
+    )
+    publish_due(stage.config, at("2026-12-01T09:05"))
+    good = source.read_text()
+    source.write_text(good.replace("image_alt: A calm room", "image_alt: A calm room\ntags: [a"))
+
+    def states():
+        rows = delivery_rows(stage.config, at("2026-12-01T17:00"))
+        return {r["channel"]: (r["state"], r["note"]) for r in rows if r["post"] == "calves"}
+
+    note = "posts/calves.md has a problem: see  publisher check"
+    expected = {
+        "website": ("published", note),
+        "facebook": ("waiting", note),
+        "instagram": ("waiting", note),
+    }
+    assert states() == expected  # before any pass
+    publish_due(stage.config, at("2026-12-01T18:05"))
+    assert states() == expected  # after one: the facebook post waited
+    assert stage.graph.page_posts() == []
+    source.write_text(good)
+    publish_due(stage.config, at("2026-12-01T18:10"))
+    assert stage.records()["calves/facebook"].state == PUBLISHED
