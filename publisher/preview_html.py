@@ -66,6 +66,7 @@ STATE_NAMES = {
     "skipped": "Skipped",
     "dry-run": "Dry run",
     "draft": "Draft",
+    "waiting": "Waiting",
 }
 # What each state means, for the legend (in the order it lists them).
 STATE_MEANINGS = {
@@ -79,6 +80,7 @@ STATE_MEANINGS = {
     "skipped": "someone chose not to send it",
     "dry-run": "shown, not sent: no token or account set",
     "draft": "the post is a draft: nothing goes out",
+    "waiting": "the post's file has a problem since it went live: goes out once it is fixed",
 }
 STATE_MARKS = {
     "published": "✓",
@@ -87,6 +89,7 @@ STATE_MARKS = {
     "retry": "↻",
     "due": "…",
     "sending": "…",
+    "waiting": "⏸",
 }
 
 # Where the feeds fold a long text, measured in lines of the mock-ups' widths (a ~500 px

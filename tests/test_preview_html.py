@@ -546,3 +546,13 @@ def test_cli_refuses_a_preview_folder_inside_the_site_output(social):
     assert "inside the public output folder" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (social.root / "public").exists()
+
+
+def test_the_calendar_legend_names_the_waiting_state():
+    """A live post's deliveries held by a problem in its file are `waiting` (agenda): the
+    calendar names the state and says what it means, as for every other."""
+    from publisher.agenda import WAITING
+    from publisher.preview_html import STATE_MARKS, STATE_MEANINGS, STATE_NAMES
+
+    assert STATE_NAMES[WAITING] == "Waiting" and "fixed" in STATE_MEANINGS[WAITING]
+    assert WAITING in STATE_MARKS
