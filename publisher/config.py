@@ -514,4 +514,7 @@ def load_config(path: Path | str | None = None) -> Config:
         ) from None
     except UnicodeDecodeError:
         raise ConfigError("is not UTF-8 text", path=path) from None
+    # one spelling of the same file (config.toml, ./config.toml, through a link...): the
+    # build cache is keyed by the config, and would otherwise start afresh for each
+    path = path.resolve()
     return parse_config(text, path.parent, path)

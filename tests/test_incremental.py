@@ -844,3 +844,21 @@ def test_a_kept_post_that_comes_into_the_feed_is_carried_by_its_description(make
     kept = feed.entries[1].content[0].value
     assert "About post 0." in kept and "https://clinic.example/posts/post-0/" in kept
     assert "Article 1." in feed.entries[0].content[0].value
+
+
+def test_the_cache_does_not_depend_on_how_the_config_path_is_written(project, monkeypatch):
+    """`-c config.toml`, `./config.toml`, an absolute path or a linked folder: one config,
+    one build cache (a new one would also drop the versions kept of broken live posts)."""
+    from publisher.buildcache import environment_fingerprint
+    from publisher.config import load_config
+
+    link = project.root.parent / "linked-site"
+    link.symlink_to(project.root)
+    monkeypatch.chdir(project.root)
+    spellings = [
+        "config.toml",
+        "./config.toml",
+        str(project.root / "config.toml"),
+        str(link / "config.toml"),
+    ]
+    assert len({environment_fingerprint(load_config(s)) for s in spellings}) == 1
