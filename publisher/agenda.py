@@ -93,6 +93,9 @@ def agenda(
             if record is not None and not (record.state == SCHEDULED and not record.attempts):
                 state = record.state
                 detail = (record.permalink if state == PUBLISHED else record.last_error) or ""
+            elif delivery.channel in SOCIAL_CHANNELS and at - delivery.due > late:
+                state = WAITING
+                detail = "too late now to go out on its own once fixed: publisher retry sends it"
             else:
                 state, detail = WAITING, "goes out when the problem is fixed"
         elif post.draft:

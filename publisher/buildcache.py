@@ -22,7 +22,7 @@ from publisher.config import Config
 from publisher.files import status
 
 # Bump when what is cached changes shape or meaning.
-CACHE_FORMAT = "build-7"  # 7: prose lines read whole (comments apart); kept versions
+CACHE_FORMAT = "build-8"  # 8: prose lines read whole (comments, blocks apart); kept versions
 SCHEMA_VERSION = 4
 
 Signature = tuple[int, int, int]  # size, mtime_ns, inode

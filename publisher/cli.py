@@ -115,13 +115,16 @@ def check(ctx: Context, now_text: str | None) -> None:
 
 
 def live_post_files(config: Config) -> set[str]:
-    """The post files whose page the website shows (published, by the ledger)."""
+    """The post files whose page the built website shows (published, by the ledger, and
+    its page there)."""
     if not config.ledger_path.exists():
         return set()
     from publisher.ledger import PUBLISHED, Ledger
 
     with Ledger(config.ledger_path) as ledger:
-        return {r.source for r in ledger.all() if r.channel == "website" and r.state == PUBLISHED}
+        records = [r for r in ledger.all() if r.channel == "website" and r.state == PUBLISHED]
+    pages = config.output_dir / "posts"
+    return {r.source for r in records if (pages / r.slug / "index.html").exists()}
 
 
 @main.command()

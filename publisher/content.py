@@ -370,8 +370,12 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else {}
     except yaml.YAMLError as exc:
-        # The context (an unclosed bracket, a key) is where a person should look first.
+        # The context (an unclosed bracket, a key) is where a person should look first;
+        # but "while parsing a block mapping" names where the front matter starts: the
+        # problem's own line is the one to look at.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        if getattr(exc, "context", None) == "while parsing a block mapping" and mark.line == 0:
+            mark = getattr(exc, "problem_mark", None) or mark
         line = mark.line + 2 if mark else 1
         tab = _first_tab_line(yaml_text, getattr(exc, "problem_mark", None))
         if tab is not None:
@@ -450,44 +454,71 @@ def _odd_space(row: str) -> str | None:
 # the hidden cause" is an error), ending in ":", or starting with "#", "[", "@", "*"...
 # ("caption: #TipTuesday Stand up" is an empty caption and a comment), and cuts it at " #"
 # ("title: Tip #1 for hips" is "Tip").
-_PROSE_LINE = re.compile(r"( *)(title|summary|author|image_alt|message|caption) *: +(.*?) *")
 # a comment as people write them: " # " or a "#" alone at the end ("#1" and "#selfcare" are text)
 _COMMENT = re.compile(r"(?:^| +)#(?: .*)?$")
 _PLAIN_START = re.compile(r"[^\s'\"“‘|>,\[\]{}#&*!%@`?:-]|[-?:]\S")  # how YAML text may begin
 
 
+_PROSE_KEYS = frozenset(("title", "summary", "author", "image_alt", "message", "caption"))
+
+
 def _prose_quoted(yaml_text: str) -> str:
     """The front matter with the text of such lines in quotes: the whole line is the text,
-    as the person who wrote it meant, less a comment ("author: Jo  # optional"). A value in
-    quotes, a block (| or >) and curly quotes (reported as a slip) are left to YAML."""
+    as the person who wrote it meant, less a comment ("author: Jo  # optional"). A complete
+    quoted value, the lines of a block (| or >) and curly quotes (reported as a slip) are
+    left to YAML; so is every other key."""
     rows = yaml_text.split("\n")
     changed = False
+    block = -1  # the indent of the key whose block (| or >) the lines are in, if any
     for number, row in enumerate(rows):
-        value = row.partition(": ")[2].lstrip()
-        if not value or (
-            "#" not in value
-            and ": " not in value
-            and not value.endswith(":")
-            and _PLAIN_START.match(value)
-        ):
-            continue  # the common case: YAML reads the line as it is written
-        found = _PROSE_LINE.fullmatch(row)
-        if found is None:
+        stripped = row.lstrip(" ")
+        indent = len(row) - len(stripped)
+        if block >= 0:
+            if not stripped or indent > block:
+                continue  # a line of the block: its text, as written
+            block = -1
+        key, sep, value = stripped.partition(": ")
+        value = value.strip()
+        if value[:1] in ("|", ">"):
+            block = indent
             continue
-        indent, key, value = found.groups()
-        if not value or value[0] in "'\"“‘|>":
+        key = key.rstrip()
+        if not sep or not value or key not in _PROSE_KEYS or value[0] in "“‘":
             continue
+        if value[0] in "'\"":
+            end = _quoted_end(value)
+            if end > 0 and not _COMMENT.sub("", value[end:]).strip():
+                continue  # a text in quotes: YAML reads it as meant
         text = _COMMENT.sub("", value).rstrip()
         if not text or (
             _PLAIN_START.match(text)
             and ": " not in text
             and " #" not in text
             and not text.endswith(":")
+            and _plain_is_text(text)
         ):
-            continue  # YAML reads it as it is
-        rows[number] = f"{indent}{key}: {json.dumps(text, ensure_ascii=False)}"
+            continue  # YAML reads it as it is written
+        rows[number] = f"{' ' * indent}{key}: {json.dumps(text, ensure_ascii=False)}"
         changed = True
     return "\n".join(rows) if changed else yaml_text
+
+
+def _quoted_end(value: str) -> int:
+    """Where the quoted scalar that `value` starts with ends (after its closing quote), or
+    -1 when the quote is not closed on this line."""
+    quote, at = value[0], 1
+    while at < len(value):
+        character = value[at]
+        if quote == '"' and character == "\\":
+            at += 2
+            continue
+        if character == quote:
+            if quote == "'" and value[at + 1 : at + 2] == "'":  # '' is a quote inside
+                at += 2
+                continue
+            return at + 1
+        at += 1
+    return -1
 
 
 def _typing_slip(yaml_text: str, mark: Any) -> tuple[int, str] | None:

@@ -481,3 +481,7 @@ def test_check_says_when_a_post_with_a_problem_is_live(make_project):
         "fixed; deleting it or draft: true takes it down)",
         "posts/later.md:4: draft must be true or false",
     ]
+    import shutil
+
+    shutil.rmtree(project.config.output_dir)  # the page is not on the site: nothing claimed
+    assert "is live" not in run(project, "check").stdout

@@ -319,7 +319,7 @@ def test_a_caption_with_a_colon_under_instagram_is_text_too() -> None:
     assert data["instagram"] == {"caption": "Relax: now"} and lines["instagram.caption"] == 3
 
 
-@pytest.mark.parametrize("text", ["date: 2026-01-01: 09:00\n", "slug: a: b\n", "title: 'A': b\n"])
+@pytest.mark.parametrize("text", ["date: 2026-01-01: 09:00\n", "slug: a: b\n", 'image: "a" b\n'])
 def test_a_colon_elsewhere_is_still_an_error(text) -> None:
     with pytest.raises(ContentError, match="not valid YAML"):
         parse_front_matter(text, "posts/x.md")
@@ -358,6 +358,12 @@ def test_a_comment_after_a_text_is_still_a_comment() -> None:
         ("title: @clinic news", "@clinic news"),
         ("title: - five tips", "- five tips"),
         ("title: *New* hours", "*New* hours"),
+        ('title: "Text neck" is real', '"Text neck" is real'),
+        ("title: 'Tis the season to relax", "'Tis the season to relax"),
+        ('summary: "Hello" she said  # a note', '"Hello" she said'),
+        ("title: null", "null"),
+        ("title: true", "true"),
+        ("title: 2026", "2026"),
     ],
 )
 def test_a_text_may_start_or_end_as_yaml_would_not_allow(line: str, text: str) -> None:
@@ -376,3 +382,20 @@ def test_a_text_may_start_or_end_as_yaml_would_not_allow(line: str, text: str) -
 def test_quoted_texts_and_a_lone_comment_keep_yamls_reading(line: str, value: object) -> None:
     data, _ = parse_front_matter(line + "\n", "x.md")
     assert list(data.values()) == [value]
+
+
+def test_the_lines_of_a_block_are_its_text_as_written() -> None:
+    text = (
+        "facebook:\n  message: |\n    Meet our team:\n    author: Jo #1 therapist\n"
+        "    caption: [Sale] today\ninstagram: false\n"
+    )
+    data, _ = parse_front_matter(text, "x.md")
+    assert data["facebook"]["message"] == (
+        "Meet our team:\nauthor: Jo #1 therapist\ncaption: [Sale] today\n"
+    )
+
+
+def test_a_mistake_in_a_later_line_is_reported_at_that_line() -> None:
+    with pytest.raises(ContentError) as caught:
+        parse_front_matter('title: A\ndate: 2026-01-01\nimage: "a" b\n', "posts/x.md")
+    assert caught.value.line == 4

@@ -881,6 +881,8 @@ def test_status_lists_the_deliveries_of_a_live_post_with_a_problem_as_waiting(st
     publish_due(stage.config, at("2026-12-01T18:05"))
     assert states() == expected  # after one: the facebook post waited
     assert stage.graph.page_posts() == []
+    late = {r["channel"]: r["error"] for r in delivery_rows(stage.config, at("2026-12-02T01:00"))}
+    assert "publisher retry" in late["facebook"] and late["instagram"].startswith("goes out")
     source.write_text(good)
     publish_due(stage.config, at("2026-12-01T18:10"))
     assert stage.records()["calves/facebook"].state == PUBLISHED
