@@ -270,9 +270,7 @@ def publish(ctx: Context, due: bool, now_text: str | None, dry_run: bool, wait: 
         return
     if not report.outcomes:
         click.echo("Nothing was due.")
-    for problem in report.problems:
-        click.echo(problem, err=True)
-    if report.needs_person:
+    if report.needs_person:  # (the pass's log has said what, each problem once)
         click.echo("Something needs a person: see above, or run  publisher status", err=True)
         sys.exit(1)
 

@@ -975,7 +975,7 @@ def publish_due(
                     quiet = f"{inputs} {until} {since} {ledger_signature(ledger)}"
                 ledger.set_meta("quiet", quiet)
         report.problems[:0] = [str(p) for p in loaded.problems if str(p) not in report.problems]
-        for problem in loaded.problems:
+        for problem in report.problems:  # once, in the log (the service's and the cron job's)
             log.info("problem: %s", problem)
         return report
     finally:

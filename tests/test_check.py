@@ -485,3 +485,16 @@ def test_check_says_when_a_post_with_a_problem_is_live(make_project):
 
     shutil.rmtree(project.config.output_dir)  # the page is not on the site: nothing claimed
     assert "is live" not in run(project, "check").stdout
+
+
+def test_a_publishing_pass_says_each_problem_once(make_project):
+    """A cron job logs stdout and stderr together, every minute: one line per problem."""
+    from .conftest import WEBSITE_ONLY
+
+    project = make_project(base=WEBSITE_ONLY)
+    project.post("good.md", "title: Good\ndate: 2026-01-01")
+    project.post("bad.md", "title: Bad\n")
+    result = run(project, "publish", "--due", "--now", "2026-01-02T09:00")
+    assert result.returncode == 1
+    assert (result.stdout + result.stderr).count("posts/bad.md:2: missing date") == 1
+    assert "Something needs a person" in result.stderr
