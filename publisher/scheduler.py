@@ -169,12 +169,15 @@ class Service:
             )
 
     def clock_check(self) -> None:
-        """After a suspend or a clock change, catch up at once instead of waiting."""
+        """After a suspend or a clock change, catch up at once instead of waiting; and build
+        the site again if someone deleted it (a look at one file a minute)."""
         wall, mono = time.time(), time.monotonic()
         last_wall, last_mono = self._clock
         self._clock = (wall, mono)
         if abs((wall - last_wall) - (mono - last_mono)) > CLOCK_JUMP.total_seconds():
             self.run_pass("the clock jumped (suspend or time change): catching up")
+        elif not (self.config.output_dir / ".publisher-output").exists():  # output.MARKER
+            self.run_pass("the website's folder is gone: building it again")
 
     # Watching the posts folder and config.toml
 

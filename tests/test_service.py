@@ -288,3 +288,27 @@ def test_after_a_pass_the_service_hands_freed_memory_back():
     after = _resident_bytes()
     assert before - after > 50_000_000, (before, after)
     assert len(kept) == 400
+
+
+def test_the_service_builds_a_deleted_site_again_within_a_minute(stage, monkeypatch):
+    """Its once-a-minute clock check also looks for the built site."""
+    import shutil
+
+    from publisher.scheduler import Service
+
+    for key, value in stage.env.items():
+        if key.startswith("PUBLISHER_"):
+            monkeypatch.setenv(key, value)
+    stage.add_post("neck", "2026-11-01 09:00")
+    service = Service(stage.project.config_path)
+    service.scheduler.start()
+    try:
+        service.run_pass("first")
+        page = service.config.output_dir / "posts/neck/index.html"
+        assert page.exists()
+        shutil.rmtree(service.config.output_dir)
+        service.clock_check()
+        assert page.exists()
+    finally:
+        service.stopping.set()
+        service.stop()
