@@ -65,6 +65,9 @@ class BuildResult:
     published: int
     stats: WriteStats
     problems: list[ContentError]
+    # the article pages this build took off the site ("posts/slug/"): deleted, drafted,
+    # dated later, or with a problem and no earlier version kept
+    removed: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -790,7 +793,13 @@ def _build(
         key = f"tree {target}"
         kept = index.get_state(key)
         memory = TreeMemory.from_bytes(kept) if isinstance(kept, bytes) else None
+        before = memory.output if memory is not None and memory.output else {}
         stats, memory = write_linked_tree(manifest, target, memory, state.staged)
+        removed = sorted(
+            path.removesuffix("index.html")
+            for path in before
+            if path.startswith("posts/") and path.endswith("/index.html") and path not in manifest
+        )
         index.set_state(key, memory.to_bytes())
         # each file as the build read it (what every post found depends on is current)
         read = {d: sig for p in state.prepared.values() for d, sig in p.depends.items()}
@@ -804,7 +813,9 @@ def _build(
         )
     finally:
         index.close()
-    return BuildResult(output=target, published=published, stats=stats, problems=problems)
+    return BuildResult(
+        output=target, published=published, stats=stats, problems=problems, removed=removed
+    )
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,8 @@ def build(ctx: Context, now_text: str | None, output: str | None) -> None:
     result = build_site(config, at, target)
     for problem in result.problems:
         click.echo(f"problem: {problem}", err=True)
+    for path in result.removed:
+        click.echo(f"taken off the site: /{path}")
     click.echo(
         f"Built {result.published} post(s) into {config.display_path(result.output)}: "
         f"{result.stats.changed} file(s) written, {result.stats.unchanged} unchanged."

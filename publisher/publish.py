@@ -377,6 +377,8 @@ class PublishingPass:
         broken = {p.path for p in result.problems}
         for problem in result.problems:
             self.report.problems.append(str(problem))
+        for path in result.removed:
+            log.info("taken off the website: %s/%s", self.config.base_url, path)
         built_slugs = {p.slug for p in posts if p.display not in broken}
         for delivery in pending:
             record = self.ledger.ensure(

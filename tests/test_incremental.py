@@ -862,3 +862,12 @@ def test_the_cache_does_not_depend_on_how_the_config_path_is_written(project, mo
         str(link / "config.toml"),
     ]
     assert len({environment_fingerprint(load_config(s)) for s in spellings}) == 1
+
+
+def test_a_build_says_which_article_pages_it_took_off(project):
+    project.post("a.md", "title: A\ndate: 2026-10-01 09:00")
+    b = project.post("b.md", "title: B\ndate: 2026-10-02 09:00")
+    assert build_site(project.config, NOW).removed == []
+    b.unlink()
+    assert build_site(project.config, NOW).removed == ["posts/b/"]
+    assert build_site(project.config, NOW).removed == []  # nothing more

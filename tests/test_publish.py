@@ -886,3 +886,14 @@ def test_status_lists_the_deliveries_of_a_live_post_with_a_problem_as_waiting(st
     source.write_text(good)
     publish_due(stage.config, at("2026-12-01T18:10"))
     assert stage.records()["calves/facebook"].state == PUBLISHED
+
+
+def test_a_pass_logs_a_page_it_takes_off_the_website(stage, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="publisher.publish")
+    source = stage.add_post("hips", "2026-12-01 09:00")
+    publish_due(stage.config, at("2026-12-01T09:05"))
+    source.unlink()
+    publish_due(stage.config, at("2026-12-01T09:10"))
+    assert f"taken off the website: {stage.config.base_url}/posts/hips/" in caplog.text
