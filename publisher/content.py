@@ -359,6 +359,15 @@ def _parse_simple_yaml(yaml_text: str) -> tuple[dict[str, Any], dict[str, int]] 
 
 def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse the YAML; returns the mapping and the file line of every key (nested: 'a.b')."""
+    for number, row in enumerate(yaml_text.split("\n")):
+        if (found := _HASHTAGS.fullmatch(row)) is not None:
+            words = ", ".join(w.strip() for w in found.group(1).split("#") if w.strip())
+            raise ContentError(
+                f"tags: a '#' starts a comment in YAML, so these tags would be lost: write  "
+                f"tags: [{words}]  (Instagram gets them as hashtags)",
+                display,
+                number + 2,
+            )
     yaml_text = _prose_quoted(yaml_text)
     simple = _parse_simple_yaml(yaml_text)
     if simple is not None:
@@ -459,6 +468,7 @@ _COMMENT = re.compile(r"(?:^| +)#(?: .*)?$")
 _PLAIN_START = re.compile(r"[^\s'\"“‘|>,\[\]{}#&*!%@`?:-]|[-?:]\S")  # how YAML text may begin
 
 
+_HASHTAGS = re.compile(r"tags *: +(#[^\s#][^#]*(?: +#[^\s#][^#]*)*?) *")  # tags: #stress #neck
 _PROSE_KEYS = frozenset(("title", "summary", "author", "image_alt", "message", "caption"))
 
 

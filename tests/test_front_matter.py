@@ -399,3 +399,11 @@ def test_a_mistake_in_a_later_line_is_reported_at_that_line() -> None:
     with pytest.raises(ContentError) as caught:
         parse_front_matter('title: A\ndate: 2026-01-01\nimage: "a" b\n', "posts/x.md")
     assert caught.value.line == 4
+
+
+def test_tags_written_as_hashtags_are_not_lost_without_a_word() -> None:
+    """YAML reads `tags: #stress #neck pain` as no tags and a comment."""
+    with pytest.raises(ContentError) as caught:
+        parse_front_matter("title: A\ntags: #stress #neck pain\n", "posts/x.md")
+    assert caught.value.line == 3 and "tags: [stress, neck pain]" in str(caught.value)
+    assert parse_front_matter("tags: [a]  # a note\n", "x.md")[0] == {"tags": ["a"]}
