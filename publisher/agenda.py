@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
 from publisher.config import Config, parse_duration
-from publisher.content import Post, load_posts
+from publisher.content import LoadedPosts, Post, load_posts
 from publisher.ledger import PUBLISHED, SCHEDULED, Ledger, Record
 from publisher.render.markdown import render_markdown
 from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
@@ -50,6 +50,15 @@ def _fixed(records: dict[tuple[str, str], Record]) -> dict[tuple[str, str], date
     }
 
 
+def held_posts(config: Config, loaded: LoadedPosts) -> list[Post]:
+    """The live versions of the posts whose file has a problem (build.live_versions)."""
+    if not loaded.problems:
+        return []
+    from publisher.build import live_versions
+
+    return live_versions(config, {problem.path for problem in loaded.problems})
+
+
 def agenda(
     config: Config,
     at: datetime,
@@ -68,10 +77,8 @@ def agenda(
     if posts is None:
         loaded = load_posts(config)
         posts = list(loaded.posts)
-        if held is None and loaded.problems:
-            from publisher.build import live_versions
-
-            held = live_versions(config, {p.path for p in loaded.problems})
+        if held is None:
+            held = held_posts(config, loaded)
     current = {p.slug for p in posts}
     held = [p for p in held or () if p.slug not in current]
     on_hold = {p.slug for p in held}
@@ -88,25 +95,23 @@ def agenda(
         post = delivery.post
         record = records.get((post.slug, delivery.channel))
         changed, note = False, ""
-        if post.slug in on_hold:
+        held_back = post.slug in on_hold  # (a live version: never a draft; no text kept)
+        if held_back:
             note = f"{post.display} has a problem: see  publisher check"
-            if record is not None and not (record.state == SCHEDULED and not record.attempts):
-                state = record.state
-                detail = (record.permalink if state == PUBLISHED else record.last_error) or ""
-            elif delivery.channel in SOCIAL_CHANNELS and at - delivery.due > late:
-                state = WAITING
-                detail = "too late now to go out on its own once fixed: publisher retry sends it"
-            else:
-                state, detail = WAITING, "goes out when the problem is fixed"
-        elif post.draft:
+        if post.draft:
             state, detail = DRAFT, "set draft: false to schedule it"
         elif record is not None and not (record.state == SCHEDULED and not record.attempts):
             state = record.state
             detail = (record.permalink if state == PUBLISHED else record.last_error) or ""
-            if state == PUBLISHED and delivery.channel in SOCIAL_CHANNELS and record.content_hash:
+            social_post = state == PUBLISHED and delivery.channel in SOCIAL_CHANNELS
+            if social_post and record.content_hash and not held_back:
                 rendered = render_markdown(post.body, allow_html=config.site.allow_html)
                 payload, _ = delivery_payload(post, delivery.channel, rendered, social)
                 changed = payload_hash(payload) != record.content_hash
+        elif held_back:
+            state, detail = WAITING, "goes out when the problem is fixed"
+            if delivery.channel in SOCIAL_CHANNELS and at - delivery.due > late:
+                detail = "too late now to go out on its own once fixed: publisher retry sends it"
         elif delivery.due > at:
             state, detail = SCHEDULED, ""
         elif delivery.channel in SOCIAL_CHANNELS and at - delivery.due > late:

@@ -352,7 +352,7 @@ def calendar(
     """The content calendar: upcoming deliveries with their state (or an .ics file)."""
     from datetime import timedelta
 
-    from publisher.agenda import agenda, day_start, format_agenda, write_ics
+    from publisher.agenda import agenda, day_start, format_agenda, held_posts, write_ics
     from publisher.content import load_posts
     from publisher.times import now as current_time
 
@@ -360,11 +360,7 @@ def calendar(
     at = parse_now(now_text, config) or current_time(config.tz)
     loaded = load_posts(config)
     posts = list(loaded.posts)
-    held = []  # live posts whose file has a problem: their deliveries wait for the fix
-    if loaded.problems:
-        from publisher.build import live_versions
-
-        held = live_versions(config, {p.path for p in loaded.problems})
+    held = held_posts(config, loaded)  # live posts whose file has a problem: they wait
     if ics_path:
         entries = agenda(config, at, channel=channel, posts=posts, held=held)
         write_ics(entries, config, Path(ics_path))

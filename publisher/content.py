@@ -359,16 +359,7 @@ def _parse_simple_yaml(yaml_text: str) -> tuple[dict[str, Any], dict[str, int]] 
 
 def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse the YAML; returns the mapping and the file line of every key (nested: 'a.b')."""
-    for number, row in enumerate(yaml_text.split("\n")):
-        if (found := _HASHTAGS.fullmatch(row)) is not None:
-            words = ", ".join(w.strip() for w in found.group(1).split("#") if w.strip())
-            raise ContentError(
-                f"tags: a '#' starts a comment in YAML, so these tags would be lost: write  "
-                f"tags: [{words}]  (Instagram gets them as hashtags)",
-                display,
-                number + 2,
-            )
-    yaml_text = _prose_quoted(yaml_text)
+    yaml_text = _as_staff_write_it(yaml_text, display)
     simple = _parse_simple_yaml(yaml_text)
     if simple is not None:
         return simple
@@ -459,24 +450,22 @@ def _odd_space(row: str) -> str | None:
     return None
 
 
-# A line of prose (a title, a caption...): YAML misreads text with ": " in it ("title: Psoas:
-# the hidden cause" is an error), ending in ":", or starting with "#", "[", "@", "*"...
-# ("caption: #TipTuesday Stand up" is an empty caption and a comment), and cuts it at " #"
-# ("title: Tip #1 for hips" is "Tip").
+# The keys whose value is prose (a title, a caption...). YAML misreads text with ": " in it
+# ("title: Psoas: the hidden cause" is an error), ending in ":", or starting with "#", "[",
+# "@", "*"... ("caption: #TipTuesday Stand up" is an empty caption and a comment), and cuts
+# it at " #" ("title: Tip #1 for hips" is "Tip").
+_PROSE_KEYS = frozenset(("title", "summary", "author", "image_alt", "message", "caption"))
 # a comment as people write them: " # " or a "#" alone at the end ("#1" and "#selfcare" are text)
 _COMMENT = re.compile(r"(?:^| +)#(?: .*)?$")
 _PLAIN_START = re.compile(r"[^\s'\"“‘|>,\[\]{}#&*!%@`?:-]|[-?:]\S")  # how YAML text may begin
 
 
-_HASHTAGS = re.compile(r"tags *: +(#[^\s#][^#]*(?: +#[^\s#][^#]*)*?) *")  # tags: #stress #neck
-_PROSE_KEYS = frozenset(("title", "summary", "author", "image_alt", "message", "caption"))
-
-
-def _prose_quoted(yaml_text: str) -> str:
-    """The front matter with the text of such lines in quotes: the whole line is the text,
+def _as_staff_write_it(yaml_text: str, display: str) -> str:
+    """The front matter with the text of prose lines in quotes: the whole line is the text,
     as the person who wrote it meant, less a comment ("author: Jo  # optional"). A complete
     quoted value, the lines of a block (| or >) and curly quotes (reported as a slip) are
-    left to YAML; so is every other key."""
+    left to YAML; so is every other key. Tags written as hashtags (YAML: no tags and a
+    comment) are refused, with the list to write."""
     rows = yaml_text.split("\n")
     changed = False
     block = -1  # the indent of the key whose block (| or >) the lines are in, if any
@@ -493,6 +482,14 @@ def _prose_quoted(yaml_text: str) -> str:
             block = indent
             continue
         key = key.rstrip()
+        if key == "tags" and value[:1] == "#" and value[1:2].strip():
+            words = ", ".join(w.strip() for w in _COMMENT.sub("", value).split("#") if w.strip())
+            raise ContentError(
+                f"tags: a '#' starts a comment in YAML, so these tags would be lost: write  "
+                f"tags: [{words}]  (Instagram gets them as hashtags)",
+                display,
+                number + 2,
+            )
         if not sep or not value or key not in _PROSE_KEYS or value[0] in "“‘":
             continue
         if value[0] in "'\"":

@@ -15,6 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# In a built site: the file that names its build (written by publisher.output; here, so
+# that a publishing pass can look for it without loading the build's code).
+SITE_MARKER = ".publisher-output"
+
 _depth = 0
 _stats: dict[str, os.stat_result | None] = {}
 _real_folders: dict[str, str] = {}  # folder as written -> the folder it really is

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from publisher.exceptions import PublisherError
+from publisher.files import SITE_MARKER as MARKER
 from publisher.render.site import OutputFile
 
-MARKER = ".publisher-output"
 MARKER_TEXT = b"This folder is written by publisher build; edits here are lost.\n"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100

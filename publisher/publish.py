@@ -30,6 +30,7 @@ from publisher.calendar import (
 from publisher.config import Config, parse_duration
 from publisher.content import Post, is_post_name, read_post
 from publisher.exceptions import ChannelError, ConfigError, OutcomeUnknown, PublisherError
+from publisher.files import SITE_MARKER
 from publisher.ledger import (
     DONE_STATES,
     DRY_RUN,
@@ -349,7 +350,7 @@ class PublishingPass:
             if record is None or record.state != PUBLISHED:
                 pending.append(delivery)
         fingerprint = site_fingerprint(self.config, self.now, posts, self.broken_files)
-        built = (self.config.output_dir / ".publisher-output").exists()  # output.MARKER
+        built = site_is_built(self.config)
         if not pending and self.ledger.meta("site_fingerprint") == fingerprint and built:
             return  # (a site deleted by hand is built again)
         if self.dry_run:
@@ -1008,9 +1009,14 @@ def built_site_marker(config: Config) -> bytes:
     """The built site's marker file (it names the build), or a word saying there is none:
     a site deleted or replaced by hand is built again by the next pass."""
     try:
-        return (config.output_dir / ".publisher-output").read_bytes()  # output.MARKER
+        return (config.output_dir / SITE_MARKER).read_bytes()
     except OSError:
         return b"no site\n"
+
+
+def site_is_built(config: Config) -> bool:
+    """Whether the output folder holds a site publisher built (not deleted by hand)."""
+    return (config.output_dir / SITE_MARKER).exists()
 
 
 def pass_inputs(config: Config) -> str:

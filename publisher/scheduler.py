@@ -26,7 +26,7 @@ from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
 from publisher.config import Config, load_config
 from publisher.exceptions import PublisherError, describe_failure
 from publisher.ledger import DONE_STATES, RETRY, SCHEDULED, SENDING, Ledger
-from publisher.publish import publish_due, site_failures
+from publisher.publish import publish_due, site_failures, site_is_built
 from publisher.times import now as current_time
 
 log = logging.getLogger("publisher.run")
@@ -176,7 +176,7 @@ class Service:
         self._clock = (wall, mono)
         if abs((wall - last_wall) - (mono - last_mono)) > CLOCK_JUMP.total_seconds():
             self.run_pass("the clock jumped (suspend or time change): catching up")
-        elif not (self.config.output_dir / ".publisher-output").exists():  # output.MARKER
+        elif not site_is_built(self.config):
             self.run_pass("the website's folder is gone: building it again")
 
     # Watching the posts folder and config.toml
