@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from publisher.buildcache import (
     BuildIndex,
@@ -44,7 +44,7 @@ from publisher.output import (
     stage_files,
     write_linked_tree,
 )
-from publisher.render.images import ImageTooLarge, instagram_image
+from publisher.render.images import ImageUnusable, instagram_image
 from publisher.render.images import inspect_image_once as inspect_image
 from publisher.render.markdown import ImageRef, render_markdown
 from publisher.render.site import Card, FeedEntry, OutputFile, PostPage, SiteRenderer
@@ -109,37 +109,41 @@ def plan_post(
     hero = place(post.image) if post.image else None
 
     def resolve(src: str) -> ImageRef | None:
-        if not _is_local(src):
-            return None
-        path = real_path(post.source.parent / src.split("#")[0].split("?")[0])
-        if not is_inside(path, config.posts_dir) or not is_file(path):
+        written, path = _image_in_text(post, src)
+
+        def refuse(what: str, needs: Path | None = None) -> None:
+            line = _line_in_body(post, src, written)
             problems.append(
                 ContentError(
-                    f"image {src!r} in the text was not found inside the posts folder: "
-                    "check the path (relative to the post file)",
-                    post.display,
-                    _line_in_body(post, src),
+                    f"image {written!r} in the text {what}", post.display, line, needs=needs
                 )
+            )
+
+        if path is None:
+            if src.startswith("/") and not src.startswith("//"):
+                refuse(
+                    "is a path from the top of the disk or the site: write it from the post's "
+                    "file, like images/photo.jpg (keep images in posts/images/)"
+                )
+            return None  # an address on the web
+        if not is_inside(path, config.posts_dir):
+            refuse(
+                "is outside the posts folder: keep images in "
+                f"{config.display_path(config.posts_dir)}/images/ and write a path like "
+                "images/photo.jpg"
+            )
+            return None
+        if not is_file(path):
+            refuse(
+                f"was not found (looked for {config.display_path(path)}): check the file name "
+                "and folder (from the post's file)",
+                needs=path,
             )
             return None
         try:
             return place(path)
-        except ImageTooLarge as exc:
-            problems.append(
-                ContentError(
-                    f"image {src!r} in the text: {exc}", post.display, _line_in_body(post, src)
-                )
-            )
-            return None
-        except ValueError:
-            problems.append(
-                ContentError(
-                    f"image {src!r} in the text is not an image file (JPEG, PNG, WebP or GIF): "
-                    "export it again as a JPEG",
-                    post.display,
-                    _line_in_body(post, src),
-                )
-            )
+        except ImageUnusable as exc:
+            refuse(str(exc), needs=path)
             return None
 
     rendered = render_markdown(
@@ -152,12 +156,32 @@ def plan_post(
     return page, files, []
 
 
-def _line_in_body(post: Post, src: str) -> int:
-    """The file line where the text first names `src` (the text's first line if it is
-    written differently there, as an escape or a reference)."""
-    at = post.body.find(f"]({src}")
-    if at == -1:
-        at = post.body.find(src)
+def _image_in_text(post: Post, src: str) -> tuple[str, Path | None]:
+    """The image address `src` of a post's text as its author wrote it, and the file it
+    names (None for an address on the web). Markdown hands the address percent-encoded
+    (images/50%25off.jpg for 50%off.jpg); a "?" or "#" ends the file's path, unless a file
+    has it in its name (before#1.jpg)."""
+    written = unquote(src)
+    if not _is_local(src):
+        return written, None
+    folder = post.source.parent
+    path = real_path(folder / unquote(src.split("#")[0].split("?")[0]))
+    if ("#" in src or "?" in src) and not is_file(path):
+        whole = real_path(folder / written)
+        if is_file(whole):
+            return written, whole
+    return written, path
+
+
+def _line_in_body(post: Post, *forms: str) -> int:
+    """The file line where the text first names an image address, given as Markdown hands
+    it and as it was written (the text's first line if it is written differently there, as
+    a reference)."""
+    at = -1
+    for pattern in [*(f"]({f}" for f in forms), *(f"](<{f}" for f in forms), *forms]:
+        at = post.body.find(pattern)
+        if at != -1:
+            break
     return post.body_line + (post.body.count("\n", 0, at) if at != -1 else 0)
 
 
@@ -252,6 +276,7 @@ def prepare_file(
     prepared = Prepared(display=config.display_path(path), signature=file_signature(path))
     post, problems = read_post(path, config)
     prepared.post, prepared.problems = post, problems
+    _depend_on_files_wanted(prepared, problems)
     if post is None:
         return prepared
     if post.image is not None:
@@ -264,6 +289,7 @@ def prepare_file(
         prepared.depends[str(item.source)] = file_signature(item.source)
     if page is None:
         prepared.problems = found
+        _depend_on_files_wanted(prepared, found)
         return prepared
     page_bytes = renderer.post_page(page).data  # type: ignore[union-attr]
     assert page_bytes is not None
@@ -287,6 +313,15 @@ def prepare_file(
     if staging is not None:
         stage_files(staging, page.path, _page_files(prepared.page))
     return prepared
+
+
+def _depend_on_files_wanted(prepared: Prepared, problems: list[ContentError]) -> None:
+    """A photo the post names that is not there yet, or is damaged, is put right without
+    editing the post: the entry then depends on that file, and is made again when it
+    changes (appears, is replaced)."""
+    for problem in problems:
+        if problem.needs is not None:
+            prepared.depends[problem.needs] = file_signature(problem.needs)
 
 
 def _page_files(page: PageResult) -> list[tuple[str, str]]:

@@ -601,9 +601,9 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
 
     problems: list[ContentError] = []
 
-    def problem(message: str, key: str | None = None) -> None:
+    def problem(message: str, key: str | None = None, needs: Path | None = None) -> None:
         line = (lines.get(key) or lines.get(key.split(".")[0])) if key else None
-        problems.append(ContentError(message, display, line or 2))
+        problems.append(ContentError(message, display, line or 2, needs=needs))
 
     for key in meta:
         if key not in KNOWN_KEYS:
@@ -653,6 +653,8 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
     if image_value:
         try:
             image = resolve_post_image(image_value, path, config)
+        except ImageFileProblem as exc:
+            problem(str(exc), "image", needs=exc.path)
         except ValueError as exc:
             problem(str(exc), "image")
         if not image_alt:
@@ -739,9 +741,18 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
     return post, []
 
 
+class ImageFileProblem(ValueError):
+    """An image a post names that is missing or unusable: putting the file right (adding
+    it, exporting it again) settles it without editing the post."""
+
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = path
+
+
 def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
     """The file an image path in a post names; it must exist inside the posts folder."""
-    from publisher.render.images import ImageTooLarge
+    from publisher.render.images import ImageUnusable
     from publisher.render.images import inspect_image_once as inspect_image
 
     if "://" in value or value.startswith("//"):
@@ -757,19 +768,15 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
             f"{config.display_path(posts_dir)}/images/ and write a path like images/photo.jpg"
         )
     if not is_file(candidate):
-        raise ValueError(
+        raise ImageFileProblem(
             f"image {value!r} not found (looked for {config.display_path(candidate)}): "
-            "check the file name and folder"
+            "check the file name and folder",
+            candidate,
         )
     try:
         inspect_image(candidate)
-    except ImageTooLarge as exc:
-        raise ValueError(f"image {value!r}: {exc}") from None
-    except ValueError:
-        raise ValueError(
-            f"image {value!r} is not an image file (JPEG, PNG, WebP or GIF): "
-            "export it again as a JPEG"
-        ) from None
+    except ImageUnusable as exc:
+        raise ImageFileProblem(f"image {value!r} {exc}", candidate) from None
     return candidate
 
 

@@ -27,10 +27,20 @@ class ConfigError(PublisherError):
 class ContentError(PublisherError):
     """A problem in a post, with its file and line."""
 
-    def __init__(self, message: str, path: Path | str, line: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        path: Path | str,
+        line: int | None = None,
+        *,
+        needs: Path | str | None = None,
+    ):
         self.path = str(path)
         self.line = line
         self.message = message
+        # a file the post names that putting right settles this (a photo not there yet, or
+        # damaged): the build reads the post again when that file changes
+        self.needs = str(needs) if needs is not None else None
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {message}")
 

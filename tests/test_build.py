@@ -363,3 +363,72 @@ def test_a_pipe_named_like_a_post_is_reported_not_waited_on(project):
         "posts/zz-pipe.md: is not a file of text: remove it from the posts folder"
     ]
     assert "posts/a/index.html" in project.files()
+
+
+@pytest.mark.parametrize("where", ["hero", "text"])
+@pytest.mark.parametrize("first", ["missing", "empty", "not a photo"])
+def test_a_photo_put_right_is_used_without_editing_the_post(project, where, first):
+    """The staff add (or export again) a photo a post names: the next build uses it, though
+    the post's file did not change."""
+    photo = project.posts / "images/shoulders.jpg"
+    photo.parent.mkdir(parents=True)
+    if first == "empty":
+        photo.write_bytes(b"")
+    elif first == "not a photo":
+        photo.write_text("shoulders, from the camera\n")
+    if where == "hero":
+        front, body = "image: images/shoulders.jpg\nimage_alt: Shoulders", "Text.\n"
+    else:
+        front, body = "", "Text.\n\n![Shoulders](images/shoulders.jpg)\n"
+    project.post("a.md", f"title: A\ndate: 2026-01-01\n{front}", body)
+    result = build_site(project.config, NOW)
+    assert [p.path for p in result.problems] == ["posts/a.md"]
+    assert "posts/a/index.html" not in project.files()
+    project.image("images/shoulders.jpg", (640, 480))
+    result = build_site(project.config, NOW)
+    assert result.problems == [] and result.published == 1
+    files = project.files()
+    assert 'width="640" height="480"' in files["posts/a/index.html"].decode()
+    assert files["posts/a/shoulders.jpg"] == photo.read_bytes()
+
+
+def test_images_in_the_text_are_found_as_written(project):
+    """Markdown percent-encodes an address; a "#" in a file's name is not a fragment."""
+    project.image("images/50%off.jpg", (300, 200))
+    project.image("images/before#1.jpg", (200, 300))
+    body = (
+        "![Sale](images/50%off.jpg)\n\n![Sale](images/50%25off.jpg)\n\n"
+        "![Before](<images/before#1.jpg>)\n\n![Before](images/before%231.jpg)\n"
+    )
+    project.post("a.md", "title: A\ndate: 2026-01-01", body)
+    result = build_site(project.config, NOW)
+    assert result.problems == []
+    soup = BeautifulSoup(project.files()["posts/a/index.html"], "html.parser")
+    assert [img["src"] for img in soup.select(".post-body img")] == [
+        "/posts/a/50%25off.jpg",
+        "/posts/a/50%25off.jpg",
+        "/posts/a/before%231.jpg",
+        "/posts/a/before%231.jpg",
+    ]
+    assert {"posts/a/50%off.jpg", "posts/a/before#1.jpg"} <= set(project.files())
+
+
+def test_a_missing_image_in_the_text_is_named_as_written_on_its_line(project):
+    project.post("a.md", "title: A\ndate: 2026-01-01", "Intro.\n\n![Sale](images/50%off.jpg)\n")
+    problems = [str(p) for p in build_site(project.config, NOW).problems]
+    assert problems == [
+        "posts/a.md:7: image 'images/50%off.jpg' in the text was not found (looked for "
+        "posts/images/50%off.jpg): check the file name and folder (from the post's file)"
+    ]
+
+
+def test_an_image_in_the_text_given_from_the_top_of_the_disk_is_refused(project):
+    project.image("images/a.jpg")
+    project.post("a.md", "title: A\ndate: 2026-01-01", f"![A]({project.posts / 'images/a.jpg'})\n")
+    problems = [str(p) for p in build_site(project.config, NOW).problems]
+    assert problems == [
+        f"posts/a.md:5: image '{project.posts / 'images/a.jpg'}' in the text is a path from "
+        "the top of the disk or the site: write it from the post's file, like "
+        "images/photo.jpg (keep images in posts/images/)"
+    ]
+    assert "posts/a/index.html" not in project.files()

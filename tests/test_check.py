@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from PIL import Image
 
 
 def run(project, *args: str) -> subprocess.CompletedProcess[str]:
@@ -75,6 +76,11 @@ def test_clean_project_passes(project):
             "title: A\ndate: 2026-01-01\nimage: notes.jpg\nimage_alt: x",
             "posts/p.md:4: image 'notes.jpg' is not an image file",
         ),
+        (
+            "title: A\ndate: 2026-01-01\nimage: scan.tif\nimage_alt: x",
+            "posts/p.md:4: image 'scan.tif' is a TIFF image, which web browsers do not show: "
+            "export it as a JPEG",
+        ),
         ("title: A\ndate: 2026-01-01\nimage: images/a.jpg", "posts/p.md:4: image_alt is missing"),
         ("title: A\ndate: 2026-01-01\ncategory: news", "posts/p.md:4: unknown key 'category'"),
         (
@@ -90,6 +96,7 @@ def test_each_problem_is_reported_at_its_line(project, front, expected):
     project.image("images/a.jpg")
     (project.root / "outside.jpg").write_bytes((project.posts / "images/a.jpg").read_bytes())
     (project.posts / "notes.jpg").write_text("not really a picture")
+    Image.new("RGB", (40, 30)).save(project.posts / "scan.tif")
     project.post("p.md", front)
     lines = problems(project)
     assert len(lines) == 1, lines
@@ -116,7 +123,7 @@ def test_images_reached_through_links_are_judged_by_where_they_really_are(projec
     expected = [
         "posts/p.md:4: image 'images/linked.jpg' is outside the posts folder",
         "posts/q.md:4: image 'away/b.jpg' is outside the posts folder",
-        "posts/r.md:7: image 'away/b.jpg' in the text was not found inside the posts folder",
+        "posts/r.md:7: image 'away/b.jpg' in the text is outside the posts folder: keep",
     ]
     lines = problems(project)
     assert len(lines) == len(expected), lines
@@ -132,8 +139,8 @@ def test_an_image_in_the_text_is_reported_on_its_own_line(project):
     project.post("p.md", "title: P\ndate: 2026-01-01", body)
     # the front matter is lines 1-4, the text starts on line 5
     assert problems(project) == [
-        "posts/p.md:17: image 'images/gone.jpg' in the text was not found inside the posts "
-        "folder: check the path (relative to the post file)",
+        "posts/p.md:17: image 'images/gone.jpg' in the text was not found (looked for "
+        "posts/images/gone.jpg): check the file name and folder (from the post's file)",
         "posts/p.md:21: image 'images/notes.jpg' in the text is not an image file "
         "(JPEG, PNG, WebP or GIF): export it again as a JPEG",
     ]

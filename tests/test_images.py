@@ -20,6 +20,7 @@ from publisher.render.images import (
     IG_MIN_RATIO,
     IG_WIDTH,
     ImageInfo,
+    ImageUnusable,
     _encode_jpeg,
     inspect_image,
     instagram_image,
@@ -380,9 +381,34 @@ def test_inspect_image_accepts_data_after_the_jpeg_end(tmp_path: Path) -> None:
 def test_inspect_image_refuses_a_text_file(tmp_path: Path) -> None:
     path = tmp_path / "hero.jpg"
     path.write_text("# A girl leaning over experiencing back pain\n")
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ImageUnusable) as raised:
         inspect_image(path)
-    assert str(raised.value).startswith(f"{path} is not an image Pillow can read")
+    assert str(raised.value) == (
+        "is not an image file (JPEG, PNG, WebP or GIF): export it again as a JPEG"
+    )
+
+
+def test_inspect_image_calls_an_empty_file_empty(tmp_path: Path) -> None:
+    path = tmp_path / "hero.jpg"
+    path.write_bytes(b"")
+    with pytest.raises(ImageUnusable, match=r"^is an empty file \(0 bytes\): copy the photo"):
+        inspect_image(path)
+
+
+@pytest.mark.parametrize(
+    ("image_format", "name"), [("TIFF", "TIFF"), ("BMP", "BMP"), ("ICO", "ICO")]
+)
+def test_inspect_image_refuses_what_browsers_do_not_show(
+    tmp_path: Path, image_format: str, name: str
+) -> None:
+    path = tmp_path / "photo.jpg"  # the name does not matter: the data does
+    path.write_bytes(encode(Image.new("RGB", (64, 48), SAGE), image_format))
+    with pytest.raises(ImageUnusable) as raised:
+        inspect_image(path)
+    assert str(raised.value) == (
+        f"is a {name} image, which web browsers do not show: export it as a JPEG "
+        "(or PNG, WebP or GIF)"
+    )
 
 
 def noisy(size: tuple[int, int]) -> Image.Image:
@@ -401,9 +427,11 @@ def test_inspect_image_refuses_a_truncated_file(
     data = encode(noisy((400, 300)), image_format)
     path = tmp_path / f"cut.{image_format.lower()}"
     path.write_bytes(data[: int(len(data) * keep)])
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ImageUnusable) as raised:
         inspect_image(path)
-    assert str(raised.value).startswith(f"{path} is not an image Pillow can read")
+    assert str(raised.value).startswith(
+        "is cut short (the file ends before the end of the picture): copy it again"
+    )
 
 
 def test_inspect_image_lets_a_missing_file_say_so(tmp_path: Path) -> None:
@@ -430,5 +458,5 @@ def test_a_huge_photo_is_called_huge_not_broken_and_a_big_one_passes_quietly(
         assert instagram_image(big.read_bytes())[:2] == b"\xff\xd8"
     with pytest.raises(ImageTooLarge) as caught:
         inspect_image(huge)
-    assert "huge.jpg has 0 million pixels, more than publisher opens" in str(caught.value)
+    assert str(caught.value).startswith("has 0 million pixels, more than publisher opens")
     assert "export it smaller" in str(caught.value)

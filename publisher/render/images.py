@@ -12,6 +12,7 @@ import contextlib
 import io
 import math
 import mmap
+import os
 import re
 import struct
 import warnings
@@ -61,12 +62,31 @@ class _Layout:
     offset: tuple[int, int]  # where it is pasted on the canvas
 
 
-class ImageTooLarge(ValueError):
+class ImageUnusable(ValueError):
+    """An image file the website cannot use. Its text says what is wrong with the file and
+    what to do, to follow its name: f"image {name!r} {error}"."""
+
+
+class ImageTooLarge(ImageUnusable):
     """An image with more pixels than Pillow opens (its guard against decompression bombs)."""
 
 
+# What web browsers show, as Pillow names it (MPO: a camera's JPEG with a second picture in
+# it, shown as a JPEG). A TIFF, BMP or ICO would be copied to the site and shown as a
+# broken image.
+WEB_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}
+_NOT_AN_IMAGE = "is not an image file (JPEG, PNG, WebP or GIF): export it again as a JPEG"
+_CUT_SHORT = (
+    "is cut short (the file ends before the end of the picture): copy it again, or export it "
+    "again as a JPEG"
+)
+
+
 def inspect_image(path: Path) -> ImageInfo:
-    """Read an image's displayed size and format from its header, without decoding pixels."""
+    """Read an image's displayed size and format from its header, without decoding pixels.
+
+    A file the website cannot use (not an image, cut short, too big to open, a format
+    browsers do not show) raises ImageUnusable; a missing one, FileNotFoundError."""
     with open(path, "rb") as file:  # a missing file is not a damaged one: let OSError through
         try:
             with _large_photos_allowed(), Image.open(file) as image:
@@ -80,20 +100,23 @@ def inspect_image(path: Path) -> ImageInfo:
             found = re.search(r"\((\d+) pixels\)", str(error))
             pixels = f"{int(found.group(1)) / 1e6:.0f} million pixels" if found else "more pixels"
             raise ImageTooLarge(
-                f"{path.name} has {pixels}, more than publisher opens "
+                f"has {pixels}, more than publisher opens "
                 f"({Image.MAX_IMAGE_PIXELS * 2 / 1e6:.0f} million): export it smaller (4000 px "
                 "wide is plenty for the website and Instagram)"
             ) from None
         except _DECODE_ERRORS as error:
-            raise ValueError(
-                f"{path} is not an image Pillow can read ({error}); "
-                "export it again as JPEG, PNG, WebP or GIF"
-            ) from error
+            if not os.fstat(file.fileno()).st_size:
+                raise ImageUnusable("is an empty file (0 bytes): copy the photo again") from None
+            if "runcated" in str(error):
+                raise ImageUnusable(_CUT_SHORT) from error
+            raise ImageUnusable(_NOT_AN_IMAGE) from error
         if image_format in ("JPEG", "MPO") and not _jpeg_is_complete(file):
-            raise ValueError(
-                f"{path} is not an image Pillow can read: the JPEG data is truncated "
-                "(no end-of-image marker after the picture data); copy or export it again"
-            )
+            raise ImageUnusable(_CUT_SHORT)
+    if image_format not in WEB_FORMATS:
+        raise ImageUnusable(
+            f"is a {image_format} image, which web browsers do not show: export it as a "
+            "JPEG (or PNG, WebP or GIF)"
+        )
     return ImageInfo(width=width, height=height, format=image_format)
 
 
