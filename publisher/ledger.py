@@ -367,6 +367,15 @@ class Ledger:
             self._log(db, record.id, "unknown" if unknown else "retry", error, now)
         return self.by_id(record.id)  # type: ignore[return-value]
 
+    def check_soon(self, record: Record, now: datetime, why: str) -> None:
+        """A delivery whose outcome is unknown (`sending`) is checked at the next pass."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                (_iso(now), _iso(now), record.id),
+            )
+            self._log(db, record.id, "check", why, now)
+
     def set_state(
         self, record: Record, now: datetime, state: str, detail: str | None = None, **fields: Any
     ) -> Record:

@@ -251,6 +251,13 @@ class PublishingPass:
             if when <= self.now:
                 return None
             wake = when if wake is None else min(wake, when)
+        for record in records.values():
+            # whether it went out is still to be checked, even if its post is gone since
+            if record.state == SENDING and record.channel in SOCIAL_CHANNELS:
+                when = record.next_attempt_at or self.now
+                if when <= self.now:
+                    return None
+                wake = when if wake is None else min(wake, when)
         return wake or self.now + NOTHING_SCHEDULED
 
     def outcome(
@@ -499,15 +506,16 @@ class PublishingPass:
         ):
             return
         late = self.now - delivery.due
-        if (
-            record is None or (record.attempts == 0 and not record.forced)
-        ) and late > self.max_lateness:
+        # also for a delivery tried before and held back since (Meta down or throttling):
+        # only one a person asked for (`publisher retry`) goes out however late
+        if (record is None or not record.forced) and late > self.max_lateness:
             if self.dry_run:
                 self.outcome(delivery, MISSED, "would be marked missed")
                 return
             hours = late.total_seconds() / 3600
+            due = delivery.due.astimezone(self.config.tz)
             reason = (
-                f"due {delivery.due:%Y-%m-%d %H:%M %Z}, {hours:.1f} hours ago (more than "
+                f"due {due:%Y-%m-%d %H:%M %Z}, {hours:.1f} hours ago (more than "
                 f"{self.config.publish.max_lateness}): not sent on its own; "
                 "`publisher retry {id}` sends it now"
             )
@@ -588,8 +596,7 @@ class PublishingPass:
         message = exc.message
         if exc.transient:
             message = f"gave up after {record.attempts} attempts: {exc.message}"
-        elif exc.code in ACCOUNT_ERROR_CODES or (exc.code is not None and 200 <= exc.code < 300):
-            # A token or permission problem fails every call of the channel: stop sending on it.
+        elif _stops_channel(exc):
             self.stopped[record.channel] = exc.message
         self.ledger.set_state(record, self.now, FAILED, message, next_attempt_at=None, step=None)
         self.outcome(delivery, FAILED, message, needs_person=True)
@@ -728,19 +735,35 @@ class PublishingPass:
                 else:
                     self.reconcile_instagram(record, client, by_key)
             except ChannelError as exc:
-                if exc.transient:
-                    when = self.now + backoff(record.attempts, self.config, exc.retry_after)
-                    self.ledger.retry_later(
-                        record, self.now, when, f"could not check yet: {exc.message}", unknown=True
+                # Whether it went out is still unknown, so it stays `sending`: checked again
+                # before anything is sent. (As `failed`, `publisher retry` would have sent it
+                # without checking, a second time if the first went out.)
+                when = self.now + backoff(record.attempts, self.config, exc.retry_after)
+                self.ledger.retry_later(
+                    record, self.now, when, f"could not check yet: {exc.message}", unknown=True
+                )
+                message = f"could not check whether it went out: {exc.message}"
+                if not exc.transient:
+                    if _stops_channel(exc):
+                        self.stopped[record.channel] = exc.message
+                    message += (
+                        f"; it is checked again at {when:%Y-%m-%d %H:%M %Z} (or at the next "
+                        f"pass after `publisher retry {record.id}`), and sent only if it is "
+                        "not out"
                     )
-                    self.outcome(
-                        record, SENDING, f"could not check whether it went out: {exc.message}"
-                    )
-                else:
-                    self.ledger.set_state(record, self.now, FAILED, exc.message)
-                    self.outcome(record, FAILED, exc.message, needs_person=True)
+                self.outcome(record, SENDING, message, needs_person=not exc.transient)
 
     def _proven_not_sent(self, record: Record, how: str) -> None:
+        if record.attempts >= self.config.publish.max_attempts:
+            why = (
+                f"gave up after {record.attempts} attempts, none of which went out ({how}; "
+                f"last: {record.last_error}): `publisher retry {record.id}` tries again"
+            )
+            self.ledger.set_state(
+                record, self.now, FAILED, why, next_attempt_at=None, step=None, container_id=None
+            )
+            self.outcome(record, FAILED, why, needs_person=True)
+            return
         self.ledger.set_state(
             record, self.now, RETRY, how, next_attempt_at=self.now, step=None, container_id=None
         )
@@ -882,6 +905,12 @@ class PublishingPass:
             and ((made := _graph_time(item.get("timestamp"))) is None or made >= since)
             and item.get("id") not in others
         ]
+
+
+def _stops_channel(exc: ChannelError) -> bool:
+    """A token or permission problem: it fails every call of the channel, so the pass
+    stops sending on it."""
+    return exc.code in ACCOUNT_ERROR_CODES or (exc.code is not None and 200 <= exc.code < 300)
 
 
 def site_failures(ledger: Ledger) -> tuple[int, datetime | None, str]:

@@ -141,9 +141,12 @@ def retry_delivery(config: Config, delivery_id: int, at: datetime | None = None)
                 f"{': ' + record.permalink if record.permalink else ''}; sending it again would post it twice"
             )
         if record.state == SENDING:
-            raise PublisherError(
-                f"delivery {delivery_id} is being sent or its outcome is being checked; "
-                "the next pass settles it"
+            # Whether it went out is unknown: it is never sent without checking first. The
+            # check moves to the next pass (after a token was renewed, say).
+            ledger.check_soon(record, at, "check asked by a person")
+            return (
+                f"Delivery {delivery_id} ({record.slug}/{record.channel}) may have gone out "
+                "already: the next pass checks, and sends it only if it is not out."
             )
         ledger.set_state(
             record,

@@ -633,8 +633,10 @@ class GraphStandin:
                         return _pick(store[node], fields, kind)
                 if node in self._containers:
                     return self._container_status(self._containers[node], fields)
-        if edge:
+            known = node in self._posts or node in self._media or node in self._containers
+        if edge and known:
             raise GraphError(100, f"Unknown path components: /{edge}")
+        # an id that names nothing, whatever the edge (a wrong page id in config.toml, say)
         raise GraphError(
             100,
             f"Unsupported {method.lower()} request. Object with ID '{node}' does not exist,"

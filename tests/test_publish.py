@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -897,3 +898,96 @@ def test_a_pass_logs_a_page_it_takes_off_the_website(stage, caplog):
     source.unlink()
     publish_due(stage.config, at("2026-12-01T09:10"))
     assert f"taken off the website: {stage.config.base_url}/posts/hips/" in caplog.text
+
+
+@pytest.mark.parametrize("channel", ["facebook", "instagram"])
+def test_a_lost_send_whose_check_fails_on_the_token_is_still_checked_before_a_retry(stage, channel):
+    """The token expires while a send whose answer was lost waits to be checked: the
+    delivery stays unsettled (not `failed`, which `retry` would have sent again), and once
+    the token works the check finds the post that did go out."""
+    other = "instagram" if channel == "facebook" else "facebook"
+    stage.add_post(
+        "lost", "2026-12-01 09:00", **{channel: "{at: 2026-12-01 09:00}", other: "false"}
+    )
+    path = "/*/feed" if channel == "facebook" else "/*/media_publish"
+    stage.graph.drop("POST", path, times=1, after_effect=True)
+    publish_due(stage.config, at("2026-12-01T09:05"))
+    assert stage.records()[f"lost/{channel}"].state == SENDING
+    stage.graph.set_token_state(TOKEN, "expired")
+    report = publish_due(stage.config, at("2026-12-01T09:30"))
+    record = stage.records()[f"lost/{channel}"]
+    assert record.state == SENDING and report.needs_person
+    assert record.last_error.startswith(f"could not check yet: the {channel.title()} token expired")
+    said = retry_delivery(stage.config, record.id, at("2026-12-01T09:40"))
+    assert "may have gone out already: the next pass checks" in said
+    assert stage.records()[f"lost/{channel}"].state == SENDING
+    stage.graph.set_token_state(TOKEN, "valid")
+    publish_due(stage.config, at("2026-12-01T09:41"))
+    record = stage.records()[f"lost/{channel}"]
+    assert record.state == PUBLISHED
+    made = stage.graph.page_posts() if channel == "facebook" else stage.graph.ig_media()
+    assert [m["id"] for m in made] == [record.remote_id]
+
+
+def test_sends_that_never_get_an_answer_give_up_after_max_attempts(tmp_path):
+    for stage in staged(tmp_path, "max_attempts = 3\n"):
+        stage.add_post("down", "2026-12-01 09:00", instagram="false")
+        stage.graph.fail_http("POST", "/*/feed", status=503, times=None)
+        clock, reports = at("2026-12-01T09:31"), []
+        for _ in range(8):
+            reports.append(publish_due(stage.config, clock))
+            if stage.records()["down/facebook"].state == FAILED:
+                break
+            clock += timedelta(minutes=15)
+        record = stage.records()["down/facebook"]
+        assert record.state == FAILED and reports[-1].needs_person
+        assert record.last_error.startswith("gave up after 3 attempts, none of which went out")
+        sends = [r for r in stage.graph.requests if r.method == "POST" and r.path.endswith("/feed")]
+        assert len(sends) == 3 and stage.graph.page_posts() == []
+
+
+def test_a_delivery_held_back_by_meta_is_missed_once_too_late(stage):
+    stage.add_post("throttled", "2026-12-01 09:00", instagram="false")
+    stage.graph.fail_graph("POST", "/*/feed", code=32, is_transient=True, times=1)
+    publish_due(stage.config, at("2026-12-01T09:31"))
+    assert stage.records()["throttled/facebook"].state == RETRY
+    report = publish_due(stage.config, at("2026-12-01T16:31"))  # 7 hours after its time
+    record = stage.records()["throttled/facebook"]
+    assert record.state == MISSED and report.needs_person
+    assert "due 2026-12-01 09:30 EST, 7.0 hours ago" in record.last_error
+    assert stage.graph.page_posts() == []
+    retry_delivery(stage.config, record.id, at("2026-12-01T16:40"))
+    publish_due(stage.config, at("2026-12-01T16:41"))
+    assert stage.records()["throttled/facebook"].state == PUBLISHED
+
+
+def test_a_lost_send_of_a_post_deleted_since_is_still_checked(stage):
+    """Passes with nothing to do stop at once; one whose send's outcome is still to be
+    checked is not among them, even when its post file is gone."""
+    post = stage.add_post("gone", "2026-12-01 09:00", instagram="false")
+    stage.graph.drop("POST", "/*/feed", times=1)  # not created
+    publish_due(stage.config, at("2026-12-01T09:31"))
+    assert stage.records()["gone/facebook"].state == SENDING
+    post.unlink()
+    publish_due(stage.config, at("2026-12-01T09:31:10"))
+    assert stage.records()["gone/facebook"].state == SENDING  # its check is not due yet
+    checks = len(stage.graph.requests)
+    publish_due(stage.config, at("2026-12-01T10:30"))
+    record = stage.records()["gone/facebook"]
+    assert record.state == RETRY and record.last_error == "not on the Page's recent posts"
+    assert len(stage.graph.requests) > checks and stage.graph.page_posts() == []
+
+
+def test_a_wrong_page_id_is_named_as_such(tmp_path):
+    for stage in staged(tmp_path):
+        text = stage.project.config_path.read_text()
+        stage.project.config_path.write_text(
+            text.replace(f'page_id = "{stage.graph.page_id}"', 'page_id = "999"')
+        )
+        stage.add_post("wrong", "2026-12-01 09:00", instagram="false")
+        report = publish_due(stage.config, at("2026-12-01T09:31"))
+        record = stage.records()["wrong/facebook"]
+        assert record.state == FAILED and report.needs_person
+        assert "the Facebook account id does not exist or the token cannot see it" in (
+            record.last_error
+        )
