@@ -44,7 +44,14 @@ from publisher.output import (
     stage_files,
     write_linked_tree,
 )
-from publisher.render.images import ImageUnusable, instagram_image
+from publisher.render.images import (
+    WEB_MAX_SIDE,
+    WEB_QUALITY,
+    ImageUnusable,
+    instagram_image,
+    web_image,
+    web_size,
+)
 from publisher.render.images import inspect_image_once as inspect_image
 from publisher.render.markdown import ImageRef, render_markdown
 from publisher.render.site import Card, FeedEntry, OutputFile, PostPage, SiteRenderer
@@ -53,6 +60,7 @@ from publisher.times import now as current_time
 INSTAGRAM_FILE = "instagram.jpg"
 # Bump when instagram_image() changes what it makes, so cached copies are made again.
 IMAGE_RECIPE = "instagram-image-1"
+WEB_RECIPE = f"web-image-1 {WEB_MAX_SIDE} {WEB_QUALITY}"
 PARALLEL_MIN = 64  # fewer changed posts than this are quicker in one process
 MAX_WORKERS = 8
 
@@ -102,8 +110,9 @@ def plan_post(
             taken.add(name)
             copies[source] = name
         info = inspect_image(source)
+        width, height = web_size(info) or (info.width, info.height)  # _site_image's size
         return ImageRef(  # the file keeps its name; its address is URL-encoded (spaces...)
-            url=f"{_prefix(config)}/{folder}{quote(name)}", width=info.width, height=info.height
+            url=f"{_prefix(config)}/{folder}{quote(name)}", width=width, height=height
         )
 
     hero = place(post.image) if post.image else None
@@ -241,6 +250,26 @@ def _copy_blob(cache: Cache, source: Path) -> str:
 _WORKER: dict[str, object] = {}
 
 
+def _site_image(cache: Cache, source: Path) -> str:
+    """The cached file a post's image is on the website as: the file itself (_copy_blob),
+    or for a large photo its website copy (web_image), made once per version of the photo.
+    A photo Pillow read the header of but cannot decode whole goes as it is."""
+    size = web_size(inspect_image(source))
+    if size is None:
+        return _copy_blob(cache, source)
+    data = source.read_bytes()
+    suffix = source.suffix.lower()
+    key = content_key(data, WEB_RECIPE, f"{size[0]}x{size[1]}")
+    path = cache.location("web", key, suffix)
+    if not os.path.exists(path):
+        try:
+            copy = web_image(data, size)
+        except ImageUnusable:
+            return _copy_blob(cache, source)
+        cache.put("web", key, copy, suffix)
+    return path
+
+
 def _renderer_for(config: Config, environment: str | None) -> SiteRenderer:
     """A renderer kept from post to post (and, in a worker, from chunk to chunk) while the
     config and the build environment (which hashes the templates) are the same, so the
@@ -306,7 +335,7 @@ def prepare_file(
         page_blob=page_blob,
         html_blob=html_blob,
         images=tuple(
-            (f.path.rsplit("/", 1)[1], _copy_blob(cache, f.source)) for f in files if f.source
+            (f.path.rsplit("/", 1)[1], _site_image(cache, f.source)) for f in files if f.source
         ),
         card=Card.of(page, key=page_blob),
     )

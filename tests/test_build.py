@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 import pytest
 from bs4 import BeautifulSoup
+from PIL import Image
 
 from publisher.build import build_site
 from publisher.exceptions import TemplateError
@@ -432,3 +433,28 @@ def test_an_image_in_the_text_given_from_the_top_of_the_disk_is_refused(project)
         "images/photo.jpg (keep images in posts/images/)"
     ]
     assert "posts/a/index.html" not in project.files()
+
+
+def test_a_large_photo_reaches_the_site_as_a_smaller_copy(project):
+    """A phone photo (4032 px) would make the page slow: the site gets a 2,000 px copy, and
+    the page says its size; the Instagram copy is still made from the photo itself."""
+    project.image("images/phone.jpg", (4032, 3024))
+    project.image("images/small.jpg", (800, 600))
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-01-01\nimage: images/phone.jpg\nimage_alt: A room",
+        "![Small](images/small.jpg)\n",
+    )
+    assert build_site(project.config, NOW).ok
+    files = project.files()
+    page = files["posts/a/index.html"].decode()
+    assert 'src="/posts/a/phone.jpg" alt="A room" width="2000" height="1500"' in page
+    assert '<meta property="og:image:width" content="2000">' in page
+    copy = Image.open(project.output / "posts/a/phone.jpg")
+    assert copy.size == (2000, 1500)
+    assert files["posts/a/small.jpg"] == (project.posts / "images/small.jpg").read_bytes()
+    # a second build reuses the copy: the site's file is the very same file
+    before = os.stat(project.output / "posts/a/phone.jpg").st_ino
+    project.post("b.md", "title: B\ndate: 2026-01-02")
+    assert build_site(project.config, NOW).ok
+    assert os.stat(project.output / "posts/a/phone.jpg").st_ino == before

@@ -24,6 +24,8 @@ from publisher.render.images import (
     _encode_jpeg,
     inspect_image,
     instagram_image,
+    web_image,
+    web_size,
 )
 
 WHITE = (255, 255, 255)
@@ -460,3 +462,43 @@ def test_a_huge_photo_is_called_huge_not_broken_and_a_big_one_passes_quietly(
         inspect_image(huge)
     assert str(caught.value).startswith("has 0 million pixels, more than publisher opens")
     assert "export it smaller" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("size", "image_format", "expected"),
+    [
+        ((2000, 1500), "JPEG", None),  # small enough: the file goes as it is
+        ((4032, 3024), "JPEG", (2000, 1500)),
+        ((3024, 4032), "PNG", (1500, 2000)),
+        ((6000, 800), "WEBP", (2000, 267)),
+        ((4000, 4000), "GIF", None),  # it may move: never redrawn
+    ],
+)
+def test_web_size_brings_the_long_side_to_2000_px(size, image_format, expected) -> None:
+    assert web_size(ImageInfo(size[0], size[1], image_format)) == expected
+
+
+def test_the_web_copy_of_a_phone_photo_is_upright_small_and_keeps_no_camera_data() -> None:
+    image = Image.new("RGB", (4032, 3024), GREY)
+    ImageDraw.Draw(image).rectangle((0, 0, 2015, 1511), fill=RED)  # red at the top left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed turned a quarter right: portrait
+    exif[0x8825] = {1: "N", 2: (40.0, 26.0, 46.0)}  # where it was taken
+    data = encode(image, "JPEG", exif=exif.tobytes())
+    size = web_size(ImageInfo(3024, 4032, "JPEG"))
+    out = Image.open(io.BytesIO(web_image(data, size)))
+    assert (out.format, out.mode, out.size) == ("JPEG", "RGB", (1500, 2000))
+    assert dict(out.getexif()) == {}
+    # turned a quarter right, the stored top left is the displayed top right
+    assert out.getpixel((1400, 100))[0] > 200 and out.getpixel((100, 100))[0] < 200
+    assert len(web_image(data, size)) < len(data)
+
+
+def test_the_web_copy_keeps_the_format_and_transparency() -> None:
+    data = encode(Image.new("RGBA", (3000, 2400), (20, 60, 200, 100)), "PNG")
+    out = Image.open(io.BytesIO(web_image(data, (2000, 1600))))
+    assert (out.format, out.mode, out.size) == ("PNG", "RGBA", (2000, 1600))
+    pixel = out.getpixel((5, 5))  # resizing works on premultiplied colour: a step or two off
+    assert pixel[3] == 100 and all(
+        abs(a - b) <= 3 for a, b in zip(pixel[:3], (20, 60, 200), strict=True)
+    )

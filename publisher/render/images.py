@@ -187,6 +187,53 @@ def instagram_image(data: bytes, *, fit: str = "pad", background: str = "#ffffff
     return _encode_jpeg(canvas, IG_MAX_BYTES)
 
 
+# The website's copy of a large photo: a photo fills at most about 1,000 CSS pixels of the
+# page, twice that on a sharp screen. A phone's 4032 px photo is read at half size for
+# almost nothing (JPEG's draft mode), then brought to this.
+WEB_MAX_SIDE = 2000
+WEB_QUALITY = 85
+
+
+def web_size(info: ImageInfo) -> tuple[int, int] | None:
+    """The size of the website's copy of an image (displayed width, height), or None when
+    the file goes to the site as it is: no side over WEB_MAX_SIDE, or a GIF (it may move)."""
+    long_side = max(info.width, info.height)
+    if long_side <= WEB_MAX_SIDE or info.format == "GIF":
+        return None
+    scale = WEB_MAX_SIDE / long_side
+    return max(1, round(info.width * scale)), max(1, round(info.height * scale))
+
+
+def web_image(data: bytes, size: tuple[int, int]) -> bytes:
+    """The website's copy of a large photo, at `size` (web_size): turned upright, in sRGB,
+    in its own format (a camera's MPO as a JPEG), without the camera's data (where and
+    when it was taken), which a page has no need to give away."""
+    from PIL import ImageOps
+
+    try:
+        with _large_photos_allowed():
+            image = Image.open(io.BytesIO(data))
+        image_format = "JPEG" if image.format in ("JPEG", "MPO") else image.format
+        stored = size[::-1] if _orientation(image) in _QUARTER_TURNS else size
+        image.draft(None, stored)
+        image.load()
+        icc_profile = image.info.get("icc_profile")
+        ImageOps.exif_transpose(image, in_place=True)
+    except _DECODE_ERRORS as error:
+        raise ImageUnusable(_NOT_AN_IMAGE) from error
+    image = _plain_mode(image).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    colour, alpha = _to_srgb(image, icc_profile)
+    buffer = io.BytesIO()
+    if image_format == "JPEG":
+        colour.save(buffer, "JPEG", quality=WEB_QUALITY, optimize=True, progressive=True)
+    else:
+        if alpha is not None:
+            colour.putalpha(alpha)
+        options = {"quality": WEB_QUALITY} if image_format == "WEBP" else {}
+        colour.save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
 def _orientation(image: Image.Image) -> int | None:
     """The EXIF orientation found while reading the header (getexif() may decode a PNG)."""
     from PIL import ExifTags
