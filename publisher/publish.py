@@ -58,6 +58,7 @@ RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a r
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
+HELD_CHANNELS = "held"  # ledger meta: the channels the last pass held back, and why
 NOTHING_SCHEDULED = timedelta(
     days=3650
 )  # with nothing ahead, only a change wakes a pass  # token expired or invalid, session, permission
@@ -220,9 +221,19 @@ class PublishingPass:
                     self.publish_social(delivery)
             self.record_missed()
             self.quiet_until = self.next_wake(deliveries)
+            if not self.dry_run:
+                self.note_held_channels()
         finally:
             self.channels.close()
         return self.report
+
+    def note_held_channels(self) -> None:
+        """Keep why a channel held its deliveries back in this pass (a token or permission
+        problem, Meta's usage limits), for `publisher status` to say beside them."""
+        held = {**self.throttled, **self.stopped}
+        self.ledger.set_meta(
+            HELD_CHANNELS, json.dumps({"at": self.now.isoformat(), "channels": held})
+        )
 
     def record_missed(self) -> None:
         """Mark the deliveries found too late, all in one commit, and say so for each."""

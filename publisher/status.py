@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from publisher.agenda import DRAFT, WAITING, agenda
+from publisher.agenda import DRAFT, DUE, WAITING, agenda
 from publisher.calendar import SOCIAL_CHANNELS
 from publisher.config import Config
 from publisher.exceptions import PublisherError
@@ -25,6 +25,7 @@ def delivery_rows(
     at = at or current_time(config.tz)
     with Ledger(config.ledger_path) as ledger:
         records = {r.id: r for r in ledger.all()}
+        held = held_channels(ledger, config)
     rows: list[dict[str, Any]] = []
     shown: set[int] = set()
     drafts: set[str] = set()
@@ -53,6 +54,8 @@ def delivery_rows(
                 "permalink": record.permalink if record else None,
                 "error": entry.detail
                 if entry.state != PUBLISHED and (record or entry.state == WAITING)
+                else held.get(entry.channel)
+                if entry.state == DUE
                 else None,
                 "note": entry.note,
             }
@@ -87,6 +90,22 @@ def delivery_rows(
     order = ("website", *SOCIAL_CHANNELS)
     rows.sort(key=lambda row: (row["due"], order.index(row["channel"]), row["post"]))
     return rows if everything else [row for row in rows if not long_finished(row, at)]
+
+
+def held_channels(ledger: Ledger, config: Config) -> dict[str, str]:
+    """Why the last publishing pass held a channel's due deliveries back, by channel."""
+    import json
+
+    from publisher.publish import HELD_CHANNELS
+
+    kept = json.loads(ledger.meta(HELD_CHANNELS) or "{}")
+    if not kept.get("channels"):
+        return {}
+    when = datetime.fromisoformat(kept["at"]).astimezone(config.tz)
+    return {
+        channel: f"held back by the pass of {when:%Y-%m-%d %H:%M}: {why}"
+        for channel, why in kept["channels"].items()
+    }
 
 
 def long_finished(row: dict[str, Any], at: datetime) -> bool:

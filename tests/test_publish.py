@@ -991,3 +991,26 @@ def test_a_wrong_page_id_is_named_as_such(tmp_path):
         assert "the Facebook account id does not exist or the token cannot see it" in (
             record.last_error
         )
+
+
+def test_status_says_why_a_due_delivery_was_held_back(stage):
+    from publisher.status import delivery_rows, format_table
+
+    stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    stage.add_post("two", "2026-12-01 09:01", instagram="false")
+    stage.graph.set_token_state(TOKEN, "expired")
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    rows = {
+        (r["post"], r["channel"]): r for r in delivery_rows(stage.config, at("2026-12-01T12:31"))
+    }
+    assert rows[("one", "facebook")]["state"] == FAILED
+    held = rows[("two", "facebook")]
+    assert held["state"] == "due" and held["error"].startswith(
+        "held back by the pass of 2026-12-01 12:30: the Facebook token expired"
+    )
+    assert "held back by the pass" in format_table(list(rows.values()), stage.config)
+    stage.graph.set_token_state(TOKEN, "valid")
+    retry_delivery(stage.config, rows[("one", "facebook")]["id"], at("2026-12-01T12:40"))
+    publish_due(stage.config, at("2026-12-01T12:41"))
+    rows = delivery_rows(stage.config, at("2026-12-01T12:42"))
+    assert {r["state"] for r in rows} == {PUBLISHED} and not any(r["error"] for r in rows)
