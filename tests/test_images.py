@@ -478,6 +478,14 @@ def test_web_size_brings_the_long_side_to_2000_px(size, image_format, expected) 
     assert web_size(ImageInfo(size[0], size[1], image_format)) == expected
 
 
+def test_a_large_picture_that_moves_goes_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "moving.webp"
+    frames = [Image.new("RGB", (2400, 1200), colour) for colour in (SAGE, RED)]
+    frames[0].save(path, "WEBP", save_all=True, append_images=frames[1:])
+    info = inspect_image(path)
+    assert info.animated and web_size(info) is None
+
+
 def test_the_web_copy_of_a_phone_photo_is_upright_small_and_keeps_no_camera_data() -> None:
     image = Image.new("RGB", (4032, 3024), GREY)
     ImageDraw.Draw(image).rectangle((0, 0, 2015, 1511), fill=RED)  # red at the top left

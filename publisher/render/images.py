@@ -50,6 +50,7 @@ class ImageInfo:
     width: int
     height: int
     format: str  # "JPEG", "PNG", "WEBP", "GIF", or whatever else Pillow names it
+    animated: bool = False  # more than one frame (a GIF, WebP or PNG that moves)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def inspect_image(path: Path) -> ImageInfo:
                 if _orientation(image) in _QUARTER_TURNS:
                     width, height = height, width
                 image_format = image.format or "unknown"
+                animated = bool(getattr(image, "is_animated", False))
                 # Checks integrity without decoding: PNG chunk checksums, for one.
                 image.verify()
         except Image.DecompressionBombError as error:
@@ -117,7 +119,7 @@ def inspect_image(path: Path) -> ImageInfo:
             f"is a {image_format} image, which web browsers do not show: export it as a "
             "JPEG (or PNG, WebP or GIF)"
         )
-    return ImageInfo(width=width, height=height, format=image_format)
+    return ImageInfo(width=width, height=height, format=image_format, animated=animated)
 
 
 @contextlib.contextmanager
@@ -196,9 +198,10 @@ WEB_QUALITY = 85
 
 def web_size(info: ImageInfo) -> tuple[int, int] | None:
     """The size of the website's copy of an image (displayed width, height), or None when
-    the file goes to the site as it is: no side over WEB_MAX_SIDE, or a GIF (it may move)."""
+    the file goes to the site as it is: no side over WEB_MAX_SIDE, a GIF, or a picture that
+    moves (a copy would keep its first frame)."""
     long_side = max(info.width, info.height)
-    if long_side <= WEB_MAX_SIDE or info.format == "GIF":
+    if long_side <= WEB_MAX_SIDE or info.format == "GIF" or info.animated:
         return None
     scale = WEB_MAX_SIDE / long_side
     return max(1, round(info.width * scale)), max(1, round(info.height * scale))
