@@ -307,10 +307,21 @@ class Ledger:
         return self.by_id(record.id)  # type: ignore[return-value]
 
     def note_step(
-        self, record: Record, now: datetime, step: str, *, container_id: str | None = None
+        self,
+        record: Record,
+        now: datetime,
+        step: str,
+        *,
+        container_id: str | None = None,
+        attempt: bool = False,
     ) -> Record:
-        """Move a delivery in `sending` to its next step (an Instagram container was made...)."""
+        """Move a delivery in `sending` to its next step (an Instagram container was made...).
+        `attempt`: the step is tried again (publishing a saved container): one more attempt."""
         with self.transaction() as db:
+            if attempt:
+                db.execute(
+                    "UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?", (record.id,)
+                )
             if container_id is not None:
                 db.execute(
                     "UPDATE deliveries SET step = ?, container_id = ?, updated_at = ? WHERE id = ?",

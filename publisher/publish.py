@@ -516,23 +516,7 @@ class PublishingPass:
             and record.next_attempt_at > self.now
         ):
             return
-        late = self.now - delivery.due
-        # also for a delivery tried before and held back since (Meta down or throttling):
-        # only one a person asked for (`publisher retry`) goes out however late
-        if (record is None or not record.forced) and late > self.max_lateness:
-            if self.dry_run:
-                self.outcome(delivery, MISSED, "would be marked missed")
-                return
-            hours = late.total_seconds() / 3600
-            due = delivery.due.astimezone(self.config.tz)
-            reason = (
-                f"due {due:%Y-%m-%d %H:%M %Z}, {hours:.1f} hours ago (more than "
-                f"{self.config.publish.max_lateness}): not sent on its own; "
-                "`publisher retry {id}` sends it now"
-            )
-            # Recorded together at the end of the pass: an archive's first pass marks
-            # thousands, and one commit each would take minutes.
-            self.missed.append((post.slug, channel, post.display, delivery.due, reason))
+        if self.missed_if_too_late(delivery, record):
             return
         if channel in self.throttled:
             log.info("%s waiting: %s", delivery.key, self.throttled[channel])
@@ -580,6 +564,29 @@ class PublishingPass:
         except ChannelError as exc:
             self.failed_attempt(delivery, self.ledger.by_id(record.id), exc)  # type: ignore[arg-type]
         self.slow_down_if_near_limit(channel, client)
+
+    def missed_if_too_late(self, delivery: Delivery, record: Record | None) -> bool:
+        """True (and the delivery noted as missed) when it is more than max_lateness late:
+        also one tried before and held back since (Meta down, throttling); only one a person
+        asked for (`publisher retry`) goes out however late."""
+        late = self.now - delivery.due
+        if (record is not None and record.forced) or late <= self.max_lateness:
+            return False
+        if self.dry_run:
+            self.outcome(delivery, MISSED, "would be marked missed")
+            return True
+        hours = late.total_seconds() / 3600
+        due = delivery.due.astimezone(self.config.tz)
+        reason = (
+            f"due {due:%Y-%m-%d %H:%M %Z}, {hours:.1f} hours ago (more than "
+            f"{self.config.publish.max_lateness}): not sent on its own; "
+            "`publisher retry {id}` sends it now"
+        )
+        # Recorded together at the end of the pass: an archive's first pass marks
+        # thousands, and one commit each would take minutes.
+        post = delivery.post
+        self.missed.append((post.slug, delivery.channel, post.display, delivery.due, reason))
+        return True
 
     def slow_down_if_near_limit(self, channel: str, client: Any) -> None:
         """Meta's usage headers say how much of the budget is used: leave the rest for later."""
@@ -709,9 +716,10 @@ class PublishingPass:
                 account, payload["image_url"], payload["caption"], payload["alt_text"]
             )
             record = self.ledger.note_step(record, self.now, "container", container_id=container)
+        resumed = record.step == "publish"  # media_publish again, after an unknown answer
         status = client.ig_wait_until_finished(record.container_id, timeout=IG_FINISH_TIMEOUT)
         if status != "PUBLISHED":
-            record = self.ledger.note_step(record, self.now, "publish")
+            record = self.ledger.note_step(record, self.now, "publish", attempt=resumed)
             crashpoint("instagram-before-publish")
             media_id = client.ig_publish(account, record.container_id)
             crashpoint("instagram-after-publish")
@@ -764,16 +772,23 @@ class PublishingPass:
                     )
                 self.outcome(record, SENDING, message, needs_person=not exc.transient)
 
+    def _gave_up(self, record: Record, how: str) -> bool:
+        """True (and the delivery failed) when max_attempts sends were made and none of them
+        went out (`how` says how that is known)."""
+        if record.attempts < self.config.publish.max_attempts:
+            return False
+        why = (
+            f"gave up after {record.attempts} attempts, none of which went out ({how}; "
+            f"last: {record.last_error}): `publisher retry {record.id}` tries again"
+        )
+        self.ledger.set_state(
+            record, self.now, FAILED, why, next_attempt_at=None, step=None, container_id=None
+        )
+        self.outcome(record, FAILED, why, needs_person=True)
+        return True
+
     def _proven_not_sent(self, record: Record, how: str) -> None:
-        if record.attempts >= self.config.publish.max_attempts:
-            why = (
-                f"gave up after {record.attempts} attempts, none of which went out ({how}; "
-                f"last: {record.last_error}): `publisher retry {record.id}` tries again"
-            )
-            self.ledger.set_state(
-                record, self.now, FAILED, why, next_attempt_at=None, step=None, container_id=None
-            )
-            self.outcome(record, FAILED, why, needs_person=True)
+        if self._gave_up(record, how):
             return
         self.ledger.set_state(
             record, self.now, RETRY, how, next_attempt_at=self.now, step=None, container_id=None
@@ -875,8 +890,11 @@ class PublishingPass:
                     )
                     self.outcome(record, SKIPPED, why)
                     return
+                how = f"its container is {status_code}, not published"
+                if self.missed_if_too_late(delivery, record) or self._gave_up(record, how):
+                    return
                 try:
-                    self.send_instagram(delivery or record, record, client, record.payload or {})
+                    self.send_instagram(delivery, record, client, record.payload or {})
                 except OutcomeUnknown as exc:
                     when = self.now + backoff(record.attempts, self.config, exc.retry_after)
                     self.ledger.retry_later(record, self.now, when, exc.message, unknown=True)

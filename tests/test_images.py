@@ -510,3 +510,14 @@ def test_the_web_copy_keeps_the_format_and_transparency() -> None:
     assert pixel[3] == 100 and all(
         abs(a - b) <= 3 for a, b in zip(pixel[:3], (20, 60, 200), strict=True)
     )
+
+
+def test_a_large_camera_mpo_gets_a_web_copy_as_a_jpeg(tmp_path: Path) -> None:
+    """A camera's MPO holds a second picture: Pillow calls it animated, but it does not move."""
+    path = tmp_path / "camera.jpg"
+    first, second = Image.new("RGB", (3000, 2000), SAGE), Image.new("RGB", (640, 427), RED)
+    first.save(path, "MPO", save_all=True, append_images=[second])
+    info = inspect_image(path)
+    assert (info.format, info.animated, web_size(info)) == ("MPO", False, (2000, 1333))
+    out = Image.open(io.BytesIO(web_image(path.read_bytes(), (2000, 1333))))
+    assert (out.format, out.size) == ("JPEG", (2000, 1333))

@@ -1014,3 +1014,34 @@ def test_status_says_why_a_due_delivery_was_held_back(stage):
     publish_due(stage.config, at("2026-12-01T12:41"))
     rows = delivery_rows(stage.config, at("2026-12-01T12:42"))
     assert {r["state"] for r in rows} == {PUBLISHED} and not any(r["error"] for r in rows)
+
+
+def test_an_instagram_container_left_unpublished_is_missed_once_too_late(stage):
+    stage.add_post("late", "2026-12-01 09:00", facebook="false")
+    stage.graph.drop("POST", "/*/media_publish", times=1)  # lost, and not published
+    publish_due(stage.config, at("2026-12-01T12:01"))
+    assert stage.records()["late/instagram"].state == SENDING
+    report = publish_due(stage.config, at("2026-12-02T12:10"))
+    record = stage.records()["late/instagram"]
+    assert record.state == MISSED and report.needs_person and stage.graph.ig_media() == []
+    retry_delivery(stage.config, record.id, at("2026-12-02T12:20"))
+    publish_due(stage.config, at("2026-12-02T12:21"))
+    assert stage.records()["late/instagram"].state == PUBLISHED
+    assert len(stage.graph.ig_media()) == 1
+
+
+def test_instagram_publishing_answered_5xx_forever_gives_up_after_max_attempts(tmp_path):
+    for stage in staged(tmp_path, "max_attempts = 3\n"):
+        stage.add_post("down", "2026-12-01 09:00", facebook="false")
+        stage.graph.fail_http("POST", "/*/media_publish", status=503, times=None)
+        clock, reports = at("2026-12-01T12:01"), []
+        for _ in range(8):
+            reports.append(publish_due(stage.config, clock))
+            if stage.records()["down/instagram"].state == FAILED:
+                break
+            clock += timedelta(minutes=15)
+        record = stage.records()["down/instagram"]
+        assert record.state == FAILED and reports[-1].needs_person
+        assert record.last_error.startswith("gave up after 3 attempts, none of which went out")
+        calls = [r for r in stage.graph.requests if r.path.endswith("/media_publish")]
+        assert len(calls) == 3 and stage.graph.ig_media() == []

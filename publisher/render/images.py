@@ -95,7 +95,8 @@ def inspect_image(path: Path) -> ImageInfo:
                 if _orientation(image) in _QUARTER_TURNS:
                     width, height = height, width
                 image_format = image.format or "unknown"
-                animated = bool(getattr(image, "is_animated", False))
+                # a camera's MPO holds a second, smaller picture: it does not move
+                animated = bool(getattr(image, "is_animated", False)) and image_format != "MPO"
                 # Checks integrity without decoding: PNG chunk checksums, for one.
                 image.verify()
         except Image.DecompressionBombError as error:
