@@ -45,6 +45,7 @@ from publisher.output import (
     write_linked_tree,
 )
 from publisher.render.images import (
+    DAMAGED,
     WEB_MAX_SIDE,
     WEB_QUALITY,
     ImageUnusable,
@@ -253,7 +254,7 @@ _WORKER: dict[str, object] = {}
 def _site_image(cache: Cache, source: Path) -> str:
     """The cached file a post's image is on the website as: the file itself (_copy_blob),
     or for a large photo its website copy (web_image), made once per version of the photo.
-    A photo Pillow read the header of but cannot decode whole goes as it is."""
+    ImageUnusable when its picture cannot be read whole."""
     size = web_size(inspect_image(source))
     if size is None:
         return _copy_blob(cache, source)
@@ -262,12 +263,21 @@ def _site_image(cache: Cache, source: Path) -> str:
     key = content_key(data, WEB_RECIPE, f"{size[0]}x{size[1]}")
     path = cache.location("web", key, suffix)
     if not os.path.exists(path):
-        try:
-            copy = web_image(data, size)
-        except ImageUnusable:
-            return _copy_blob(cache, source)
-        cache.put("web", key, copy, suffix)
+        cache.put("web", key, web_image(data, size), suffix)
     return path
+
+
+def _image_problem(post: Post, source: Path, exc: Exception) -> ContentError:
+    """A problem with a photo the post shows that only reading it whole found, at the line
+    that names it; putting the file right settles it."""
+    if post.image is not None and source == post.image:
+        line, key = post.line_of("image"), "image"
+    else:
+        line, key = _line_in_body(post, source.name), "the text"
+    name = os.path.relpath(source, post.source.parent)
+    what = str(exc) if isinstance(exc, ImageUnusable) else DAMAGED
+    where = "" if key == "image" else " in the text"
+    return ContentError(f"image {name!r}{where} {what}", post.display, line, needs=source)
 
 
 def _renderer_for(config: Config, environment: str | None) -> SiteRenderer:
@@ -320,6 +330,15 @@ def prepare_file(
         prepared.problems = found
         _depend_on_files_wanted(prepared, found)
         return prepared
+    images: list[tuple[str, str]] = []
+    for item in files:
+        assert item.source is not None
+        try:
+            images.append((item.path.rsplit("/", 1)[1], _site_image(cache, Path(item.source))))
+        except ImageUnusable as exc:
+            prepared.problems = [_image_problem(post, Path(item.source), exc)]
+            _depend_on_files_wanted(prepared, prepared.problems)
+            return prepared
     page_bytes = renderer.post_page(page).data  # type: ignore[union-attr]
     assert page_bytes is not None
     page_blob = _blob(cache, page_bytes)
@@ -334,9 +353,7 @@ def prepare_file(
         path=page.path,
         page_blob=page_blob,
         html_blob=html_blob,
-        images=tuple(
-            (f.path.rsplit("/", 1)[1], _site_image(cache, f.source)) for f in files if f.source
-        ),
+        images=tuple(images),
         card=Card.of(page, key=page_blob),
     )
     if staging is not None:
@@ -696,7 +713,11 @@ def site_manifest(
             manifest[result.path + name] = blob
         post = posts_by_display[result.card.post.display]
         if post.slug in instagram and wants_instagram_image(post, config):
-            manifest[result.path + INSTAGRAM_FILE] = str(instagram_copy(post, config, cache))
+            try:
+                manifest[result.path + INSTAGRAM_FILE] = str(instagram_copy(post, config, cache))
+            except ValueError as exc:  # its picture cannot be read whole: the page stays
+                assert post.image is not None
+                problems.append(_image_problem(post, post.image, exc))
     memo = ListMemo(cache, index.environment, index)
     renderer.memo = memo  # for this build only: the renderer is kept for the next one
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from datetime import datetime
@@ -15,6 +16,8 @@ from PIL import Image
 
 from publisher.build import build_site
 from publisher.exceptions import TemplateError
+
+from .conftest import BASE_CONFIG
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=NY)
@@ -315,8 +318,6 @@ def test_a_build_loads_only_what_it_uses(make_project):
     import subprocess
     import sys
 
-    from .conftest import BASE_CONFIG
-
     project = make_project(base=BASE_CONFIG)  # Instagram on: the build plans its images
     project.image("images/a.jpg")
     project.post(
@@ -458,3 +459,42 @@ def test_a_large_photo_reaches_the_site_as_a_smaller_copy(project):
     project.post("b.md", "title: B\ndate: 2026-01-02")
     assert build_site(project.config, NOW).ok
     assert os.stat(project.output / "posts/a/phone.jpg").st_ino == before
+
+
+def damaged_png(size: tuple[int, int]) -> bytes:
+    """A PNG whose header and checksums are right and whose picture data is not."""
+    import random
+    import struct
+    import zlib
+
+    buffer = io.BytesIO()
+    noise = random.Random(3).randbytes(size[0] * size[1] * 3)
+    Image.frombytes("RGB", size, noise).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    at = data.index(b"IDAT")
+    length = struct.unpack(">I", data[at - 4 : at])[0]
+    for n in range(at + 40, at + 4 + length, 97):  # scramble the compressed stream
+        data[n] ^= 0x5A
+    crc = zlib.crc32(bytes(data[at : at + 4 + length]))
+    data[at + 4 + length : at + 8 + length] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("size", [(3000, 2000), (600, 400)], ids=["web copy", "as it is"])
+def test_a_photo_damaged_inside_is_a_problem_not_a_crash(make_project, size):
+    """Its header reads well; only decoding it (for the website's copy or the Instagram
+    image) finds the damage: the build says so at the photo's line and goes on."""
+    project = make_project(base=BASE_CONFIG)
+    (project.posts / "images").mkdir()
+    (project.posts / "images/hero.png").write_bytes(damaged_png(size))
+    project.post("a.md", "title: A\ndate: 2026-01-01\nimage: images/hero.png\nimage_alt: A room")
+    project.post("b.md", "title: B\ndate: 2026-01-02")
+    result = build_site(project.config, NOW, instagram={"a"})
+    assert [str(p) for p in result.problems] == [
+        "posts/a.md:4: image 'images/hero.png' is damaged inside (its picture cannot be read "
+        "whole): export it again as a JPEG, or copy it again"
+    ]
+    assert "posts/b/index.html" in project.files()
+    project.image("images/hero.png", size)  # exported again
+    result = build_site(project.config, NOW, instagram={"a"})
+    assert result.problems == [] and "posts/a/instagram.jpg" in project.files()

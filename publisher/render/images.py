@@ -77,6 +77,10 @@ class ImageTooLarge(ImageUnusable):
 # broken image.
 WEB_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}
 _NOT_AN_IMAGE = "is not an image file (JPEG, PNG, WebP or GIF): export it again as a JPEG"
+DAMAGED = (
+    "is damaged inside (its picture cannot be read whole): export it again as a JPEG, or "
+    "copy it again"
+)
 _CUT_SHORT = (
     "is cut short (the file ends before the end of the picture): copy it again, or export it "
     "again as a JPEG"
@@ -224,7 +228,7 @@ def web_image(data: bytes, size: tuple[int, int]) -> bytes:
         icc_profile = image.info.get("icc_profile")
         ImageOps.exif_transpose(image, in_place=True)
     except _DECODE_ERRORS as error:
-        raise ImageUnusable(_NOT_AN_IMAGE) from error
+        raise ImageUnusable(DAMAGED) from error
     image = _plain_mode(image).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     colour, alpha = _to_srgb(image, icc_profile)
     buffer = io.BytesIO()
