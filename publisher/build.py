@@ -270,13 +270,11 @@ def _site_image(cache: Cache, source: Path) -> str:
 def _image_problem(post: Post, source: Path, exc: Exception) -> ContentError:
     """A problem with a photo the post shows that only reading it whole found, at the line
     that names it; putting the file right settles it."""
-    if post.image is not None and source == post.image:
-        line, key = post.line_of("image"), "image"
-    else:
-        line, key = _line_in_body(post, source.name), "the text"
+    hero = source == post.image
+    line = post.line_of("image") if hero else _line_in_body(post, source.name)
     name = os.path.relpath(source, post.source.parent)
+    where = "" if hero else " in the text"
     what = str(exc) if isinstance(exc, ImageUnusable) else DAMAGED
-    where = "" if key == "image" else " in the text"
     return ContentError(f"image {name!r}{where} {what}", post.display, line, needs=source)
 
 
