@@ -576,9 +576,10 @@ class PublishingPass:
             self.outcome(delivery, MISSED, "would be marked missed")
             return True
         hours = late.total_seconds() / 3600
+        ago = f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.0f} days"
         due = delivery.due.astimezone(self.config.tz)
         reason = (
-            f"due {due:%Y-%m-%d %H:%M %Z}, {hours:.1f} hours ago (more than "
+            f"due {due:%Y-%m-%d %H:%M %Z}, {ago} ago (more than "
             f"{self.config.publish.max_lateness}): not sent on its own; "
             "`publisher retry {id}` sends it now"
         )

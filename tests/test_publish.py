@@ -503,6 +503,7 @@ def test_late_social_deliveries_are_missed_until_a_person_retries(stage):
     assert records["old/website"].state == PUBLISHED
     assert records["old/facebook"].state == MISSED and records["old/instagram"].state == MISSED
     assert "publisher retry" in records["old/facebook"].last_error
+    assert "due 2026-11-01 09:30 EST, 30 days ago" in records["old/facebook"].last_error
     assert report.needs_person and stage.graph.requests == []
     publish_due(stage.config, at("2026-12-01T09:05"))
     assert stage.graph.requests == []
