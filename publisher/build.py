@@ -666,12 +666,15 @@ def _last_good_versions(
     Instagram. Returns (the kept entries of files still broken, entries to keep, files to
     forget). A kept version goes when its file is deleted, or, in a build (`pages`), when
     the file is fixed or the post withdrawn; a pass that reads posts without their pages
-    cannot tell a page's own problems, and leaves kept versions as they are."""
+    cannot tell a page's own problems (an image in the text not found): it keeps the
+    version built last of every post it reads afresh, until the build says."""
     kept = index.load_kept()
     keep: list[Prepared] = []
     for item in fresh:
         before = previous.get(item.display)
-        if _broken(item) and before is not None and before.page is not None:
+        if before is None or before.page is None:
+            continue
+        if _broken(item) or (not pages and item.post is not None):
             kept[item.display] = before
             keep.append(before)
     unkeep = [d for d in kept if d in gone or (pages and d in current and not _broken(current[d]))]

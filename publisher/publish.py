@@ -393,18 +393,20 @@ class PublishingPass:
         if self.ledger.meta(SITE_FAILURES):
             log.info("the site is built and deployed again")
             self.ledger.set_meta(SITE_FAILURES, "")
-        broken = {p.path for p in result.problems}
         for problem in result.problems:
             self.report.problems.append(str(problem))
         for path in result.removed:
             log.info("taken off the website: %s/%s", self.config.base_url, path)
-        built_slugs = {p.slug for p in posts if p.display not in broken}
+        output = self.config.output_dir
         for delivery in pending:
             record = self.ledger.ensure(
                 delivery.post.slug, "website", delivery.post.display, delivery.due, self.now
             )
             url = post_url(self.config, delivery.post)
-            if delivery.post.slug not in built_slugs:
+            # on the site, though a problem may be listed for it (a photo the Instagram
+            # image could not be made from)
+            built = (output / "posts" / delivery.post.slug / "index.html").exists()
+            if not built:
                 reason = "; ".join(
                     str(p) for p in result.problems if p.path == delivery.post.display
                 )
@@ -894,11 +896,17 @@ class PublishingPass:
                 how = f"its container is {status_code}, not published"
                 if self.missed_if_too_late(delivery, record) or self._gave_up(record, how):
                     return
+                log.info("%s reconciled: %s; publishing it", delivery.key, how)
                 try:
                     self.send_instagram(delivery, record, client, record.payload or {})
                 except OutcomeUnknown as exc:
                     when = self.now + backoff(record.attempts, self.config, exc.retry_after)
                     self.ledger.retry_later(record, self.now, when, exc.message, unknown=True)
+                    self.outcome(
+                        delivery,
+                        SENDING,
+                        f"outcome unknown ({exc.message}); will check before sending again",
+                    )
                 except ChannelError as exc:
                     self.failed_attempt(record, self.ledger.by_id(record.id), exc)  # type: ignore[arg-type]
                 return
@@ -1029,6 +1037,7 @@ def publish_due(
                 if (
                     publishing.quiet_until is not None
                     and not loaded.problems
+                    and not report.problems  # a page's own problems (the build's), said each pass
                     and not publishing.site_needs_person  # every pass says so, until it works
                 ):
                     until, since = publishing.quiet_until.isoformat(), now.isoformat()

@@ -1046,3 +1046,40 @@ def test_instagram_publishing_answered_5xx_forever_gives_up_after_max_attempts(t
         assert record.last_error.startswith("gave up after 3 attempts, none of which went out")
         calls = [r for r in stage.graph.requests if r.path.endswith("/media_publish")]
         assert len(calls) == 3 and stage.graph.ig_media() == []
+        # each pass in between says what it did (not just "nothing was due")
+        for report in reports[1:-1]:
+            assert [o.state for o in report.outcomes] == [SENDING], report.outcomes
+
+
+def test_a_live_post_whose_text_names_a_missing_image_stays_as_it_was_through_passes(stage):
+    """A problem only the page finds (an image in the text not found) keeps the live page
+    as it was, as a problem in the front matter does; fixing it updates the page."""
+    page = stage.config.output_dir / "posts/neck/index.html"
+    source = stage.add_post("neck", "2026-12-01 09:00", instagram="false")
+    publish_due(stage.config, at("2026-12-01T09:05"))
+    before = page.read_bytes()
+    good = source.read_text()
+    source.write_text(good + "\n![Stretch](images/stretch.jpg)\n")
+    for minute in (10, 11):
+        report = publish_due(stage.config, at(f"2026-12-01T09:{minute}"))
+        assert page.read_bytes() == before
+        assert any("images/stretch.jpg" in p and "keeps showing" in p for p in report.problems), (
+            minute,
+            report.problems,
+        )
+    source.write_text(good + "\nA new line.\n")
+    publish_due(stage.config, at("2026-12-01T09:12"))
+    assert "A new line." in page.read_text()
+
+
+def test_a_small_photo_damaged_inside_leaves_its_page_up_and_says_so(stage):
+    """Only making the Instagram image reads a small photo whole: the page goes up (the
+    website delivery is published), and the photo's problem is listed for a person."""
+    from .test_build import damaged_png
+
+    stage.add_post("dented", "2026-12-01 09:00", facebook="false")
+    (stage.project.posts / "images/photo.jpg").write_bytes(damaged_png((600, 400)))
+    report = publish_due(stage.config, at("2026-12-01T09:05"))
+    assert stage.records()["dented/website"].state == PUBLISHED
+    assert (stage.config.output_dir / "posts/dented/index.html").exists()
+    assert report.needs_person and any("is damaged inside" in p for p in report.problems)
