@@ -7,7 +7,7 @@ from typing import Any
 
 from publisher.agenda import DRAFT, DUE, WAITING, agenda
 from publisher.calendar import SOCIAL_CHANNELS
-from publisher.config import Config
+from publisher.config import Config, parse_duration
 from publisher.exceptions import PublisherError
 from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger
 from publisher.times import now as current_time
@@ -23,6 +23,7 @@ def delivery_rows(
     `everything=False`: deliveries published or skipped more than 30 days before `at` left
     out too."""
     at = at or current_time(config.tz)
+    late = parse_duration(config.publish.max_lateness)
     with Ledger(config.ledger_path) as ledger:
         records = {r.id: r for r in ledger.all()}
         held = held_channels(ledger, config)
@@ -37,6 +38,17 @@ def delivery_rows(
             shown.add(entry.record_id)
         record = records.get(entry.record_id) if entry.record_id else None
         waiting = record is not None and record.state in (RETRY, SENDING) and record.next_attempt_at
+        note = entry.note
+        if (
+            waiting
+            and entry.channel in SOCIAL_CHANNELS
+            and not record.forced
+            and record.next_attempt_at > entry.when + late
+        ):
+            note = (
+                f"more than {config.publish.max_lateness} late by then: the pass at that time "
+                f"marks it missed; `publisher retry {record.id}` sends it however late"
+            )
         rows.append(
             {
                 "id": entry.record_id,
@@ -57,7 +69,7 @@ def delivery_rows(
                 else held.get(entry.channel)
                 if entry.state == DUE
                 else None,
-                "note": entry.note,
+                "note": note,
             }
         )
     # What the ledger knows of posts no longer on the calendar (deleted, a draft again, or

@@ -1083,3 +1083,22 @@ def test_a_small_photo_damaged_inside_leaves_its_page_up_and_says_so(stage):
     assert stage.records()["dented/website"].state == PUBLISHED
     assert (stage.config.output_dir / "posts/dented/index.html").exists()
     assert report.needs_person and any("is damaged inside" in p for p in report.problems)
+
+
+def test_status_says_when_a_retry_would_come_too_late(stage):
+    from publisher.status import delivery_rows
+
+    stage.add_post("quota", "2026-12-01 09:00", facebook="false")
+    stage.graph.quota_total = 0  # Instagram's 24-hour publishing limit is reached
+    publish_due(stage.config, at("2026-12-01T17:31"))  # due 12:00; tried again in an hour
+    row = next(
+        r
+        for r in delivery_rows(stage.config, at("2026-12-01T17:32"))
+        if r["post"] == "quota" and r["channel"] == "instagram"
+    )
+    assert row["state"] == RETRY and row["next_attempt"] == "2026-12-01T18:31-05:00"
+    assert row["note"].startswith(
+        "more than 6h late by then: the pass at that time marks it missed"
+    )
+    publish_due(stage.config, at("2026-12-01T18:31"))
+    assert stage.records()["quota/instagram"].state == MISSED
