@@ -555,17 +555,19 @@ class PublishingPass:
             else:
                 self.send_instagram(delivery, record, client, payload)
         except OutcomeUnknown as exc:
-            record = self.ledger.by_id(record.id)  # type: ignore[assignment]
-            when = self.now + backoff(record.attempts, self.config, exc.retry_after)
-            self.ledger.retry_later(record, self.now, when, exc.message, unknown=True)
-            self.outcome(
-                delivery,
-                SENDING,
-                f"outcome unknown ({exc.message}); will check before sending again",
-            )
+            self.outcome_unknown(delivery, record, exc)
         except ChannelError as exc:
             self.failed_attempt(delivery, self.ledger.by_id(record.id), exc)  # type: ignore[arg-type]
         self.slow_down_if_near_limit(channel, client)
+
+    def outcome_unknown(self, delivery: Delivery, record: Record, exc: OutcomeUnknown) -> None:
+        """A send whose answer was lost: checked before anything is sent again."""
+        record = self.ledger.by_id(record.id)  # type: ignore[assignment]
+        when = self.now + backoff(record.attempts, self.config, exc.retry_after)
+        self.ledger.retry_later(record, self.now, when, exc.message, unknown=True)
+        self.outcome(
+            delivery, SENDING, f"outcome unknown ({exc.message}); will check before sending again"
+        )
 
     def missed_if_too_late(self, delivery: Delivery, record: Record | None) -> bool:
         """True (and the delivery noted as missed) when it is more than max_lateness late:
@@ -900,13 +902,7 @@ class PublishingPass:
                 try:
                     self.send_instagram(delivery, record, client, record.payload or {})
                 except OutcomeUnknown as exc:
-                    when = self.now + backoff(record.attempts, self.config, exc.retry_after)
-                    self.ledger.retry_later(record, self.now, when, exc.message, unknown=True)
-                    self.outcome(
-                        delivery,
-                        SENDING,
-                        f"outcome unknown ({exc.message}); will check before sending again",
-                    )
+                    self.outcome_unknown(delivery, record, exc)
                 except ChannelError as exc:
                     self.failed_attempt(record, self.ledger.by_id(record.id), exc)  # type: ignore[arg-type]
                 return
