@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit
 from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
 from publisher.config import Config, parse_duration
 from publisher.content import LoadedPosts, Post, load_posts
-from publisher.ledger import PUBLISHED, SCHEDULED, Ledger, Record
+from publisher.ledger import PAGE_PROBLEMS, PUBLISHED, SCHEDULED, Ledger, Record
 from publisher.render.markdown import render_markdown
 from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
 
@@ -84,6 +85,7 @@ def agenda(
     on_hold = {p.slug for p in held}
     with Ledger(config.ledger_path) as ledger:
         records = {(r.slug, r.channel): r for r in ledger.all()}
+        page_problems = set(json.loads(ledger.meta(PAGE_PROBLEMS) or "[]"))
     social = SocialRenderer(config)
     late = parse_duration(config.publish.max_lateness)
     entries: list[AgendaEntry] = []
@@ -96,6 +98,10 @@ def agenda(
         record = records.get((post.slug, delivery.channel))
         changed, note = False, ""
         held_back = post.slug in on_hold  # (a live version: never a draft; no text kept)
+        # a problem only the page shows (the last build's): its social posts wait too
+        held_back = held_back or (
+            post.display in page_problems and delivery.channel in SOCIAL_CHANNELS
+        )
         if held_back:
             note = f"{post.display} has a problem: see  publisher check"
         if post.draft:

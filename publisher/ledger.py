@@ -72,6 +72,11 @@ BEGIN SELECT RAISE(ABORT, 'the attempt log is append-only'); END;
 """
 
 
+# Ledger meta: the post files the last build in a pass listed problems for (their social
+# posts wait, as those of a post whose front matter has a problem do).
+PAGE_PROBLEMS = "page_problems"
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
 

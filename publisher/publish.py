@@ -36,6 +36,7 @@ from publisher.ledger import (
     DRY_RUN,
     FAILED,
     MISSED,
+    PAGE_PROBLEMS,
     PUBLISHED,
     RETRY,
     SCHEDULED,
@@ -189,6 +190,7 @@ class PublishingPass:
         self.site_retry_at: datetime | None = None  # after a failed build or deploy
         self.site_needs_person = False  # the site failed max_attempts times in a row
         self._in_flight: list[Record] = []  # deliveries in `sending` when the pass began
+        self._page_problems: set[str] | None = None
         self.missed: list[tuple[str, str, str, datetime, str]] = []
         self.stopped.update(self.channels.broken)
 
@@ -395,6 +397,7 @@ class PublishingPass:
             self.ledger.set_meta(SITE_FAILURES, "")
         for problem in result.problems:
             self.report.problems.append(str(problem))
+        self.ledger.set_meta(PAGE_PROBLEMS, json.dumps(sorted({p.path for p in result.problems})))
         for path in result.removed:
             log.info("taken off the website: %s/%s", self.config.base_url, path)
         output = self.config.output_dir
@@ -520,6 +523,13 @@ class PublishingPass:
             return
         if self.missed_if_too_late(delivery, record):
             return
+        if post.display in self.page_problems():
+            # a problem only its page shows (an image in the text not found): the website
+            # keeps the version built last, and the posts that would link to it wait
+            log.info(
+                "%s waiting: %s has a problem: see  publisher check", delivery.key, post.display
+            )
+            return
         if channel in self.throttled:
             log.info("%s waiting: %s", delivery.key, self.throttled[channel])
             return
@@ -559,6 +569,13 @@ class PublishingPass:
         except ChannelError as exc:
             self.failed_attempt(delivery, self.ledger.by_id(record.id), exc)  # type: ignore[arg-type]
         self.slow_down_if_near_limit(channel, client)
+
+    def page_problems(self) -> set[str]:
+        """The post files the last build listed problems for (read once a pass, after the
+        site is built)."""
+        if self._page_problems is None:
+            self._page_problems = set(json.loads(self.ledger.meta(PAGE_PROBLEMS) or "[]"))
+        return self._page_problems
 
     def outcome_unknown(self, delivery: Delivery, record: Record, exc: OutcomeUnknown) -> None:
         """A send whose answer was lost: checked before anything is sent again."""

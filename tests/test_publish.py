@@ -1067,9 +1067,17 @@ def test_a_live_post_whose_text_names_a_missing_image_stays_as_it_was_through_pa
             minute,
             report.problems,
         )
+    # its Facebook post, due at 09:30, waits: it would link to a page that is not the post's
+    publish_due(stage.config, at("2026-12-01T09:31"))
+    assert stage.graph.page_posts() == [] and "neck/facebook" not in stage.records()
+    from publisher.status import delivery_rows
+
+    rows = {r["channel"]: r for r in delivery_rows(stage.config, at("2026-12-01T09:32"))}
+    assert rows["facebook"]["state"] == "waiting" and rows["website"]["state"] == PUBLISHED
     source.write_text(good + "\nA new line.\n")
-    publish_due(stage.config, at("2026-12-01T09:12"))
+    publish_due(stage.config, at("2026-12-01T09:40"))
     assert "A new line." in page.read_text()
+    assert stage.records()["neck/facebook"].state == PUBLISHED
 
 
 def test_a_small_photo_damaged_inside_leaves_its_page_up_and_says_so(stage):
