@@ -873,7 +873,11 @@ def _build(
         if instagram is None:
             from publisher.calendar import instagram_plan
 
-            instagram, deadlines = instagram_plan(config, posts, at)
+            # a live post kept as it was (its file has a problem) keeps its Instagram image
+            # while its delivery waits for the fix
+            shown = {p.display for p in posts}
+            held = [e.post for d, e in state.kept.items() if e.post and d not in shown]
+            instagram, deadlines = instagram_plan(config, posts + held, at)
             times += deadlines
         manifest, published, problems = site_manifest(config, state, at, instagram, index)
         key = f"tree {target}"

@@ -831,6 +831,8 @@ def test_a_broken_live_post_comes_down_when_deleted_or_withdrawn_at_the_next_pas
         for minute in (10, 11):  # every pass says so
             report = publish_due(stage.config, at(f"2026-12-01T09:{minute}"))
             assert page.exists() and any("keeps showing the post" in p for p in report.problems)
+            # its Instagram post waits for the fix: so does the image it will fetch
+            assert page.with_name("instagram.jpg").exists()
         if withdraw == "delete":
             source.unlink()
         else:
