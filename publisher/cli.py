@@ -99,15 +99,27 @@ def check(ctx: Context, now_text: str | None) -> None:
         except PublisherError as exc:
             problems.insert(0, exc)
     live = live_post_files(config) if problems else set()
+    if live:
+        from publisher.build import live_versions
+
+        broken = {getattr(p, "path", None) for p in problems} & live
+        kept = {post.display for post in live_versions(config, broken)}
     for problem in problems:
         click.echo(str(problem))
         path = getattr(problem, "path", None)
         if path in live:
             live.discard(path)  # said once, after its first problem
-            click.echo(
-                f"  ({path} is live: the website keeps showing it as it was until this is "
-                "fixed; deleting it or draft: true takes it down)"
-            )
+            if path in kept:
+                click.echo(
+                    f"  ({path} is live: the website keeps showing it as it was until this is "
+                    "fixed; deleting it or draft: true takes it down)"
+                )
+            else:
+                click.echo(
+                    f"  ({path} is live, but the next build takes its page off the site: the "
+                    "templates or config.toml changed since it was built, or the cache was "
+                    "deleted; fix it first)"
+                )
     if problems:
         click.echo(f"{len(problems)} problem(s) found.", err=True)
         sys.exit(1)
