@@ -883,7 +883,7 @@ def _build(
         key = f"tree {target}"
         kept = index.get_state(key)
         memory = TreeMemory.from_bytes(kept) if isinstance(kept, bytes) else None
-        before = memory.output if memory is not None and memory.output else {}
+        before = memory.output if memory is not None and memory.output else _pages_in(target)
         stats, memory = write_linked_tree(manifest, target, memory, state.staged)
         removed = sorted(
             path.removesuffix("index.html")
@@ -906,6 +906,20 @@ def _build(
     return BuildResult(
         output=target, published=published, stats=stats, problems=problems, removed=removed
     )
+
+
+def _pages_in(output: Path) -> dict[str, str]:
+    """The article pages a built site holds, as its paths (what the build remembers of it
+    is gone with the cache): to say which ones a build takes off."""
+    try:
+        names = os.listdir(output / "posts")
+    except OSError:
+        return {}
+    return {
+        f"posts/{name}/index.html": ""
+        for name in names
+        if os.path.exists(output / "posts" / name / "index.html")
+    }
 
 
 @dataclass(frozen=True)

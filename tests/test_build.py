@@ -498,3 +498,14 @@ def test_a_photo_damaged_inside_is_a_problem_not_a_crash(make_project, size):
     project.image("images/hero.png", size)  # exported again
     result = build_site(project.config, NOW, instagram={"a"})
     assert result.problems == [] and "posts/a/instagram.jpg" in project.files()
+
+
+def test_a_build_says_which_pages_it_took_off_even_after_the_cache_was_deleted(project):
+    import shutil
+
+    project.post("stays.md", "title: Stays\ndate: 2026-01-01")
+    gone = project.post("goes.md", "title: Goes\ndate: 2026-01-02")
+    assert build_site(project.config, NOW).removed == []
+    shutil.rmtree(project.config.cache_dir)
+    gone.unlink()
+    assert build_site(project.config, NOW).removed == ["posts/goes/"]
