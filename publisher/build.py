@@ -645,7 +645,9 @@ def gather(
                 else:
                     claimed.add(path)
                     staged[path] = blob
-    return SiteState(current, settle_posts(posts, problems), staged, kept)
+    shown = {p.display for p in posts}
+    held = [e.post for d, e in kept.items() if e.post is not None and d not in shown]
+    return SiteState(current, settle_posts(posts, problems, held), staged, kept)
 
 
 def _broken(entry: Prepared | None) -> bool:

@@ -820,10 +820,14 @@ def load_posts(config: Config, files: Iterable[Path] | None = None) -> LoadedPos
     return settle_posts(posts, problems)
 
 
-def settle_posts(posts: Iterable[Post], problems: Iterable[ContentError]) -> LoadedPosts:
-    """The checks across posts (a slug used twice), then the posts newest first."""
+def settle_posts(
+    posts: Iterable[Post], problems: Iterable[ContentError], held: Iterable[Post] = ()
+) -> LoadedPosts:
+    """The checks across posts (a slug used twice), then the posts newest first. `held`:
+    live posts the website shows as they were (their files have a problem now): their
+    addresses stay theirs."""
     problems = list(problems)
-    by_slug: dict[str, Post] = {}
+    by_slug: dict[str, Post] = {post.slug: post for post in held}
     kept: list[Post] = []
     # Which of two posts keeps a slug: not a draft before a draft, then the older one (the
     # one more likely out already), then by file name; a new post never pushes a live one off.

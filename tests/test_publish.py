@@ -1112,3 +1112,24 @@ def test_status_says_when_a_retry_would_come_too_late(stage):
     )
     publish_due(stage.config, at("2026-12-01T18:31"))
     assert stage.records()["quota/instagram"].state == MISSED
+
+
+def test_a_new_post_does_not_take_the_address_of_a_broken_live_post(stage):
+    page = stage.config.output_dir / "posts/hips/index.html"
+    source = stage.add_post("hips", "2026-12-01 09:00", instagram="false", facebook="false")
+    publish_due(stage.config, at("2026-12-01T09:05"))
+    before = page.read_bytes()
+    source.write_text(
+        source.read_text().replace("image_alt: A calm room", "image_alt: A calm room\ntags: [a")
+    )
+    stage.project.post(
+        "newer.md",
+        "title: Newer\nslug: hips\ndate: 2026-12-01 09:30\nfacebook: false\ninstagram: false",
+    )
+    report = publish_due(stage.config, at("2026-12-01T09:40"))
+    assert page.read_bytes() == before
+    assert any(
+        "posts/newer.md" in p and "slug 'hips' is already used by posts/hips.md" in p
+        for p in report.problems
+    )
+    assert stage.records()["hips/website"].source == "posts/hips.md"
