@@ -807,11 +807,19 @@ def test_only_a_published_post_is_kept_and_a_withdrawal_is_not_a_problem(project
     assert [p.path for p in result.problems] == ["posts/later.md"]  # nothing about live.md
 
 
-def test_a_kept_version_gives_way_to_a_post_that_takes_its_address(project):
+def test_a_kept_version_keeps_its_address_from_a_new_post(project):
+    """A new post never pushes a live one off the site, broken file or not (README)."""
     project.post("a.md", "title: Neck\ndate: 2026-10-01 09:00", "Old neck.\n")
     build_site(project.config, NOW)
     project.post("a.md", "title: Neck\ndate: 2026-10-01 09:00\ntags: [a", "x\n")
     project.post("b.md", "title: Neck\ndate: 2026-10-05 09:00", "New neck.\n")
+    result = build_site(project.config, NOW)
+    assert "Old neck." in (project.output / "posts/neck/index.html").read_text()
+    assert any(
+        p.path == "posts/b.md" and "slug 'neck' is already used by posts/a.md" in p.message
+        for p in result.problems
+    )
+    (project.posts / "a.md").unlink()  # the old one goes: the new one takes the address
     build_site(project.config, NOW)
     assert "New neck." in (project.output / "posts/neck/index.html").read_text()
 
