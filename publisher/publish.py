@@ -903,6 +903,16 @@ class PublishingPass:
                 # Not out yet, and this container can only ever be published once: finish it,
                 # if the post still wants Instagram (not deleted, a draft, or instagram: false).
                 delivery = by_key.get(f"{record.slug}/{record.channel}")
+                if delivery is None and record.source in self.broken_files:
+                    # its file has a problem now: it waits for the fix, as the post's other
+                    # deliveries do (checked again at each pass; missed once too late)
+                    log.info(
+                        "%s/%s waiting: %s has a problem: see  publisher check",
+                        record.slug,
+                        record.channel,
+                        record.source,
+                    )
+                    return
                 if delivery is None:
                     why = (
                         "the post was withdrawn before it went out (its container is not published)"

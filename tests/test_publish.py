@@ -1133,3 +1133,20 @@ def test_a_new_post_does_not_take_the_address_of_a_broken_live_post(stage):
         for p in report.problems
     )
     assert stage.records()["hips/website"].source == "posts/hips.md"
+
+
+def test_an_instagram_container_waits_while_its_post_has_a_problem(stage):
+    """A lost media_publish left the container unpublished; the post is then edited into a
+    problem: the delivery waits for the fix (it is not withdrawn), then goes out once."""
+    source = stage.add_post("mend", "2026-12-01 09:00", facebook="false")
+    stage.graph.drop("POST", "/*/media_publish", times=1)  # lost, and not published
+    publish_due(stage.config, at("2026-12-01T12:01"))
+    assert stage.records()["mend/instagram"].state == SENDING
+    good = source.read_text()
+    source.write_text(good.replace("image_alt: A calm room", "image_alt: A calm room\ntags: [a"))
+    publish_due(stage.config, at("2026-12-01T12:20"))
+    assert stage.records()["mend/instagram"].state == SENDING and stage.graph.ig_media() == []
+    source.write_text(good)
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    assert stage.records()["mend/instagram"].state == PUBLISHED
+    assert len(stage.graph.ig_media()) == 1
