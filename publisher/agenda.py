@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -11,7 +10,7 @@ from urllib.parse import urlsplit
 from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
 from publisher.config import Config, parse_duration
 from publisher.content import LoadedPosts, Post, load_posts
-from publisher.ledger import PAGE_PROBLEMS, PUBLISHED, SCHEDULED, Ledger, Record
+from publisher.ledger import PUBLISHED, SCHEDULED, Ledger, Record
 from publisher.render.markdown import render_markdown
 from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
 
@@ -85,7 +84,7 @@ def agenda(
     on_hold = {p.slug for p in held}
     with Ledger(config.ledger_path) as ledger:
         records = {(r.slug, r.channel): r for r in ledger.all()}
-        page_problems = set(json.loads(ledger.meta(PAGE_PROBLEMS) or "[]"))
+        page_problems = ledger.page_problems()
     social = SocialRenderer(config)
     late = parse_duration(config.publish.max_lateness)
     entries: list[AgendaEntry] = []

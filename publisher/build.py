@@ -580,6 +580,8 @@ class SiteState:
     # published posts whose file has a problem now: the entry of their last good build,
     # which the website keeps showing until the file is fixed, withdrawn or deleted
     kept: dict[str, Prepared] = field(default_factory=dict)
+    # the posts of `kept` the website shows as they were (their files are broken now)
+    held: list[Post] = field(default_factory=list)
 
 
 def gather(
@@ -647,7 +649,7 @@ def gather(
                     staged[path] = blob
     shown = {p.display for p in posts}
     held = [e.post for d, e in kept.items() if e.post is not None and d not in shown]
-    return SiteState(current, settle_posts(posts, problems, held), staged, kept)
+    return SiteState(current, settle_posts(posts, problems, held), staged, kept, held)
 
 
 def _broken(entry: Prepared | None) -> bool:
@@ -877,9 +879,7 @@ def _build(
 
             # a live post kept as it was (its file has a problem) keeps its Instagram image
             # while its delivery waits for the fix
-            shown = {p.display for p in posts}
-            held = [e.post for d, e in state.kept.items() if e.post and d not in shown]
-            instagram, deadlines = instagram_plan(config, posts + held, at)
+            instagram, deadlines = instagram_plan(config, posts + state.held, at)
             times += deadlines
         manifest, published, problems = site_manifest(config, state, at, instagram, index)
         key = f"tree {target}"

@@ -11,7 +11,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,6 +75,8 @@ BEGIN SELECT RAISE(ABORT, 'the attempt log is append-only'); END;
 # Ledger meta: the post files the last build in a pass listed problems for (their social
 # posts wait, as those of a post whose front matter has a problem do).
 PAGE_PROBLEMS = "page_problems"
+# Ledger meta: the channels the last pass held back, and why (a token problem, Meta's limits).
+HELD_CHANNELS = "held"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -484,6 +486,23 @@ class Ledger:
         """A value the program keeps between passes (the last build's fingerprint...)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
+
+    def page_problems(self) -> set[str]:
+        """The post files the last build in a publishing pass listed problems for."""
+        return set(json.loads(self.meta(PAGE_PROBLEMS) or "[]"))
+
+    def set_page_problems(self, files: Iterable[str]) -> None:
+        """Keep the post files a pass's build listed problems for (page_problems)."""
+        self.set_meta(PAGE_PROBLEMS, json.dumps(sorted(set(files))))
+
+    def held_channels(self) -> tuple[datetime | None, dict[str, str]]:
+        """When the last pass ran, and why it held each channel back (none: empty)."""
+        kept = json.loads(self.meta(HELD_CHANNELS) or "{}")
+        return _time(kept.get("at")), kept.get("channels") or {}
+
+    def set_held_channels(self, at: datetime, channels: dict[str, str]) -> None:
+        """Keep why this pass held channels back (held_channels)."""
+        self.set_meta(HELD_CHANNELS, json.dumps({"at": at.isoformat(), "channels": channels}))
 
     def set_meta(self, key: str, value: str) -> None:
         """Keep a value between passes."""

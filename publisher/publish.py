@@ -36,7 +36,6 @@ from publisher.ledger import (
     DRY_RUN,
     FAILED,
     MISSED,
-    PAGE_PROBLEMS,
     PUBLISHED,
     RETRY,
     SCHEDULED,
@@ -59,7 +58,6 @@ RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a r
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
-HELD_CHANNELS = "held"  # ledger meta: the channels the last pass held back, and why
 NOTHING_SCHEDULED = timedelta(
     days=3650
 )  # with nothing ahead, only a change wakes a pass  # token expired or invalid, session, permission
@@ -232,10 +230,7 @@ class PublishingPass:
     def note_held_channels(self) -> None:
         """Keep why a channel held its deliveries back in this pass (a token or permission
         problem, Meta's usage limits), for `publisher status` to say beside them."""
-        held = {**self.throttled, **self.stopped}
-        self.ledger.set_meta(
-            HELD_CHANNELS, json.dumps({"at": self.now.isoformat(), "channels": held})
-        )
+        self.ledger.set_held_channels(self.now, {**self.throttled, **self.stopped})
 
     def record_missed(self) -> None:
         """Mark the deliveries found too late, all in one commit, and say so for each."""
@@ -397,7 +392,7 @@ class PublishingPass:
             self.ledger.set_meta(SITE_FAILURES, "")
         for problem in result.problems:
             self.report.problems.append(str(problem))
-        self.ledger.set_meta(PAGE_PROBLEMS, json.dumps(sorted({p.path for p in result.problems})))
+        self.ledger.set_page_problems(p.path for p in result.problems)
         for path in result.removed:
             log.info("taken off the website: %s/%s", self.config.base_url, path)
         output = self.config.output_dir
@@ -574,7 +569,7 @@ class PublishingPass:
         """The post files the last build listed problems for (read once a pass, after the
         site is built)."""
         if self._page_problems is None:
-            self._page_problems = set(json.loads(self.ledger.meta(PAGE_PROBLEMS) or "[]"))
+            self._page_problems = self.ledger.page_problems()
         return self._page_problems
 
     def outcome_unknown(self, delivery: Delivery, record: Record, exc: OutcomeUnknown) -> None:

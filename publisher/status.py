@@ -106,17 +106,13 @@ def delivery_rows(
 
 def held_channels(ledger: Ledger, config: Config) -> dict[str, str]:
     """Why the last publishing pass held a channel's due deliveries back, by channel."""
-    import json
-
-    from publisher.publish import HELD_CHANNELS
-
-    kept = json.loads(ledger.meta(HELD_CHANNELS) or "{}")
-    if not kept.get("channels"):
+    at, channels = ledger.held_channels()
+    if at is None:
         return {}
-    when = datetime.fromisoformat(kept["at"]).astimezone(config.tz)
+    when = at.astimezone(config.tz)
     return {
         channel: f"held back by the pass of {when:%Y-%m-%d %H:%M}: {why}"
-        for channel, why in kept["channels"].items()
+        for channel, why in channels.items()
     }
 
 

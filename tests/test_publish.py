@@ -932,16 +932,22 @@ def test_a_lost_send_whose_check_fails_on_the_token_is_still_checked_before_a_re
     assert [m["id"] for m in made] == [record.remote_id]
 
 
+def passes_until_failed(stage, key, clock, passes=8):
+    """A pass every 15 minutes from `clock` until delivery `key` fails: their reports."""
+    reports = []
+    for _ in range(passes):
+        reports.append(publish_due(stage.config, clock))
+        if stage.records()[key].state == FAILED:
+            break
+        clock += timedelta(minutes=15)
+    return reports
+
+
 def test_sends_that_never_get_an_answer_give_up_after_max_attempts(tmp_path):
     for stage in staged(tmp_path, "max_attempts = 3\n"):
         stage.add_post("down", "2026-12-01 09:00", instagram="false")
         stage.graph.fail_http("POST", "/*/feed", status=503, times=None)
-        clock, reports = at("2026-12-01T09:31"), []
-        for _ in range(8):
-            reports.append(publish_due(stage.config, clock))
-            if stage.records()["down/facebook"].state == FAILED:
-                break
-            clock += timedelta(minutes=15)
+        reports = passes_until_failed(stage, "down/facebook", at("2026-12-01T09:31"))
         record = stage.records()["down/facebook"]
         assert record.state == FAILED and reports[-1].needs_person
         assert record.last_error.startswith("gave up after 3 attempts, none of which went out")
@@ -1037,12 +1043,7 @@ def test_instagram_publishing_answered_5xx_forever_gives_up_after_max_attempts(t
     for stage in staged(tmp_path, "max_attempts = 3\n"):
         stage.add_post("down", "2026-12-01 09:00", facebook="false")
         stage.graph.fail_http("POST", "/*/media_publish", status=503, times=None)
-        clock, reports = at("2026-12-01T12:01"), []
-        for _ in range(8):
-            reports.append(publish_due(stage.config, clock))
-            if stage.records()["down/instagram"].state == FAILED:
-                break
-            clock += timedelta(minutes=15)
+        reports = passes_until_failed(stage, "down/instagram", at("2026-12-01T12:01"))
         record = stage.records()["down/instagram"]
         assert record.state == FAILED and reports[-1].needs_person
         assert record.last_error.startswith("gave up after 3 attempts, none of which went out")
