@@ -1015,7 +1015,10 @@ def live_versions(config: Config, broken: set[str]) -> list[Post]:
     try:
         found = {d: e for d, e in index.load_kept().items() if d in broken}
         for display, entry in index.load_entries(broken - found.keys()).items():
-            if entry.page is not None:
+            # an earlier version of the file (not the file as it is, whose problem is with
+            # another post: a slug already taken)
+            current = file_signature(config.root / display)
+            if entry.page is not None and entry.signature != current:
                 found[display] = entry
     finally:
         index.close()

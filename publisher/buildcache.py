@@ -89,6 +89,11 @@ class Prepared:
         return all(file_signature(p) == s for p, s in self.depends.items())
 
 
+def _signature(text: str | None) -> Signature | None:
+    """A file signature as the index keeps it (three numbers in a string)."""
+    return tuple(int(n) for n in text.split()) if text else None  # type: ignore[return-value]
+
+
 def slim(post: Any) -> Any:
     """A post without its text (the build keeps pages, not articles; the text is in the file)."""
     if post is None:
@@ -148,11 +153,9 @@ class BuildIndex:
         )
         for display, signature, entry in rows:
             try:
+                # keep=False: already stored
                 out[display] = Prepared.from_bytes(
-                    display,
-                    tuple(int(n) for n in signature.split()) if signature else None,  # type: ignore[arg-type]
-                    entry,
-                    keep=False,  # already stored
+                    display, _signature(signature), entry, keep=False
                 )
             except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
                 continue
@@ -169,7 +172,7 @@ class BuildIndex:
             if row is None:
                 continue
             try:
-                out[display] = Prepared.from_bytes(display, None, row[1], keep=False)
+                out[display] = Prepared.from_bytes(display, _signature(row[0]), row[1], keep=False)
             except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
                 continue
         return out

@@ -1134,6 +1134,11 @@ def test_a_new_post_does_not_take_the_address_of_a_broken_live_post(stage):
         for p in report.problems
     )
     assert stage.records()["hips/website"].source == "posts/hips.md"
+    # the new post is not live: the calendar does not list it as a live post waiting
+    from publisher.build import live_versions
+
+    live = live_versions(stage.config, {"posts/hips.md", "posts/newer.md"})
+    assert [post.display for post in live] == ["posts/hips.md"]
 
 
 def test_an_instagram_container_waits_while_its_post_has_a_problem(stage):
