@@ -7,10 +7,11 @@ import gc
 import hashlib
 import heapq
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -161,6 +162,9 @@ def plan_post(
     )
     if problems:
         return None, [], problems
+    prefix = _prefix(config)
+    if prefix and 'href="/' in rendered.html:
+        rendered = replace(rendered, html=_with_base_path(rendered.html, prefix))
     page = PostPage(post=post, rendered=rendered, image=hero, path=folder)
     files = [OutputFile(folder + name, source=source) for source, name in copies.items()]
     return page, files, []
@@ -197,6 +201,24 @@ def _line_in_body(post: Post, *forms: str) -> int:
 
 def _prefix(config: Config) -> str:
     return urlsplit(config.base_url).path.rstrip("/")
+
+
+# a link from the top of the site ("/posts/other/"), not to another host ("//host/...")
+_SITE_LINK = re.compile(r'(<a\b[^>]*?\shref=")(/(?!/)[^"]*)"')
+
+
+def _with_base_path(html: str, prefix: str) -> str:
+    """Links the text makes from the top of the site, put under the site's path (a site at
+    https://example.org/clinic/: /posts/other/ is /clinic/posts/other/), as its images are.
+    A link that already starts with that path is left as it is."""
+
+    def under(link: re.Match[str]) -> str:
+        address = link[2]
+        if address == prefix or address.startswith((prefix + "/", prefix + "#", prefix + "?")):
+            return link[0]
+        return f'{link[1]}{prefix}{address}"'
+
+    return _SITE_LINK.sub(under, html)
 
 
 def wants_instagram_image(post: Post, config: Config) -> bool:
@@ -805,12 +827,15 @@ def site_files(
     tag_files = list(renderer.tag_pages(cards))
     yield from tag_files
     updated = max((c.post.date for c in cards), default=at)
-    parts = urlsplit(renderer.config.base_url)
-    origin = f"{parts.scheme}://{parts.netloc}"
     # the articles' HTML is made when the feed is rendered (with the other lists, on every
     # core), and not at all when the feed shows the same as last time
     newest = [
-        FeedEntry(r.card, Path(r.html_blob), origin, partial(feed_html, r, renderer.config, cache))
+        FeedEntry(
+            r.card,
+            Path(r.html_blob),
+            renderer.url(r.card.path),
+            partial(feed_html, r, renderer.config, cache),
+        )
         for r in results[: renderer.config.site.feed_entries]
     ]
     yield renderer.feed(newest, updated)

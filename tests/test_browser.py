@@ -161,6 +161,27 @@ def test_seed_article_in_chromium(browser: Browser, seed, tmp_path: Path, artifa
                 assert abs(box["width"] / box["height"] - natural) < 0.02
 
 
+def test_long_words_and_addresses_stay_inside_a_phone_screen(
+    browser: Browser, project, artifacts: Path
+) -> None:
+    """An address pasted whole into the text, or a long word in a title, wraps instead of
+    pushing the page sideways (the header and footer would stop short of the text)."""
+    address = "https://www.kneadedtranquility.com/" + "/".join(["a-very-long-path"] * 8)
+    word = "Supercalifragilisticexpialidociousnessmassagetherapy"
+    project.post(
+        "long.md",
+        f"title: {word} {word}\nslug: long\ndate: 2026-11-01\ntags: [{word}]",
+        f"Read {address} before your visit, or [{address}]({address}).\n\n- {address}\n",
+    )
+    result = build_site(project.config, datetime(2026, 11, 20, tzinfo=ZoneInfo("UTC")))
+    assert result.ok, result.problems
+    with serving(result.output) as base:
+        for path in ("/posts/long/", "/", f"/tags/{word.lower()}/"):
+            with opened(browser, base + path, WIDTHS[0]) as (page, errors):
+                shot = artifacts / f"site-long-words{path.replace('/', '-')}390.png"
+                check_page(page, errors, shot, images=0)
+
+
 def test_seed_preview_in_chromium(browser: Browser, seed, artifacts: Path) -> None:
     config, at = seed
     folder = write_preview_site(config, preview_posts(config), at)

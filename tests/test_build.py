@@ -151,7 +151,7 @@ def test_the_feed_carries_absolute_addresses_and_og_locale_is_a_locale(project):
     content = feedparser.parse(files["feed.xml"]).entries[0].content[0].value
     assert 'src="https://clinic.example/posts/a/a.jpg"' in content
     assert 'href="https://clinic.example/prices/"' in content
-    assert 'href="//cdn.example/x"' in content  # already absolute (scheme-relative)
+    assert 'href="https://cdn.example/x"' in content  # scheme-relative: the site's scheme
     page = files["posts/a/index.html"].decode()
     assert 'src="/posts/a/a.jpg"' in page  # the site itself keeps short addresses
     assert "og:locale" not in page  # "en" names no territory: Open Graph wants en_US
@@ -160,6 +160,44 @@ def test_the_feed_carries_absolute_addresses_and_og_locale_is_a_locale(project):
     build_site(project.config, NOW)
     page = project.files()["posts/a/index.html"].decode()
     assert '<meta property="og:locale" content="en_US">' in page
+
+
+def _feed_contents(feed: bytes) -> list[str]:
+    """Each entry's HTML as the feed holds it (not as a feed reader resolves it)."""
+    atom = "{http://www.w3.org/2005/Atom}"
+    root = ElementTree.fromstring(feed)
+    return [entry.find(f"{atom}content").text for entry in root.iter(f"{atom}entry")]
+
+
+def test_links_between_articles_work_on_a_site_under_a_path_and_in_its_feed(make_project):
+    base = BASE_CONFIG.replace('"https://clinic.example"', '"https://example.org/clinic"')
+    project = make_project(base=base)
+    project.post("two.md", "title: Two\ndate: 2026-10-01")
+    project.post(
+        "one.md",
+        "title: One\ndate: 2026-11-01",
+        "See [two](/posts/two/), [two again](/clinic/posts/two/), [up](../two/), "
+        "[below](#more), [home](/) and [elsewhere](//cdn.example/x).\n\n## More\n",
+    )
+    build_site(project.config, NOW)
+    files = project.files()
+    page = files["posts/one/index.html"].decode()
+    # a link from the top of the site goes under the site's path, as the images do
+    assert 'href="/clinic/posts/two/"' in page and 'href="/posts/two/"' not in page
+    assert page.count('href="/clinic/posts/two/"') == 2  # written with the path: left as is
+    assert 'href="/clinic/"' in page
+    assert 'href="../two/"' in page and 'href="#more"' in page  # work as they are
+    assert 'href="//cdn.example/x"' in page
+    # a feed reader shows the entry away from the page: every address is absolute
+    content = _feed_contents(files["feed.xml"])[0]
+    assert content.count('href="https://example.org/clinic/posts/two/"') == 3
+    assert 'href="https://example.org/clinic/posts/one/#more"' in content
+    assert 'href="https://example.org/clinic/"' in content
+    assert 'href="//cdn.example/x"' not in content  # made absolute with the site's scheme
+    assert 'href="https://cdn.example/x"' in content
+    # every link of the page leads to a page of the built site
+    for address in ("/clinic/posts/two/", "/clinic/"):
+        assert address.removeprefix("/clinic/") + "index.html" in files
 
 
 def test_a_tag_written_three_ways_in_one_post_is_one_tag(project):

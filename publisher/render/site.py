@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import jinja2
 from markupsafe import Markup
@@ -130,7 +130,7 @@ class FeedEntry:
 
     card: Card
     html_file: Path  # where the HTML is kept, named by its content
-    origin: str = ""  # "https://host": addresses in the HTML that start with / get it
+    url: str = ""  # the article's own address: the HTML's relative addresses are read from it
     # makes the file when it is not there yet (the build keeps it only for the feed, and
     # makes it only when the feed is rendered); returns where it went
     make: Callable[[], str] | None = None
@@ -142,17 +142,17 @@ class FeedEntry:
     def rendered(self) -> _Html:
         """The article's HTML (as `page.rendered.html` in templates), its addresses made
         absolute: a feed reader shows an entry away from the site, with no page to resolve
-        "/posts/..." against."""
+        "/posts/...", "../other/" or "#a-heading" against."""
         source = self.html_file
         if self.make is not None and not source.exists():
             source = Path(self.make())
         html = source.read_text(encoding="utf-8")
-        if self.origin:
-            html = _ROOT_RELATIVE.sub(rf"\g<1>{self.origin}/", html)
+        if self.url:
+            html = _ADDRESS.sub(lambda m: m[1] + urljoin(self.url, m[2]) + '"', html)
         return _Html(html)
 
 
-_ROOT_RELATIVE = re.compile(r'(<(?:img|a)\b[^>]*?\s(?:src|href)=")/(?!/)')
+_ADDRESS = re.compile(r'(<(?:img|a)\b[^>]*?\s(?:src|href)=")([^"]*)"')
 
 
 def shorten(text: str, limit: int) -> str:
