@@ -100,11 +100,19 @@ class Business:
 
     @property
     def phone_uri(self) -> str:
-        """The phone number as a tel: link."""
-        digits = re.sub(r"[^\d+]", "", self.phone)
+        """The phone number as a tel: link; an extension ("ext. 7", "x7") as ;ext=7."""
+        number, extension = self.phone, ""
+        found = _EXTENSION.search(number)
+        if found:
+            number, extension = number[: found.start()], f";ext={found[1]}"
+        digits = re.sub(r"[^\d+]", "", number)
         if digits and not digits.startswith("+") and len(digits) == 10 and self.country == "US":
             digits = "+1" + digits
-        return f"tel:{digits}" if digits else ""
+        return f"tel:{digits}{extension}" if digits else ""
+
+
+# "412-932-5535 ext. 7", "... extension 7", "... x7", "... #7": the extension after the number
+_EXTENSION = re.compile(r"\s*[,;]?\s*(?:ext(?:ension)?\.?|x|#)\s*(\d+)\s*$", re.IGNORECASE)
 
 
 DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")

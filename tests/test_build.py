@@ -57,6 +57,50 @@ def test_hostile_text_is_escaped_everywhere(project):
     assert len(tag_pages) == 2
 
 
+def test_every_page_describes_itself_to_search_engines_and_link_previews(project):
+    project.post("bare.md", "title: Bare\ndate: 2026-11-01")  # no photo, tags or author
+    project.post("signed.md", "title: Signed\ndate: 2026-11-02\nauthor: Jo Smith\ntags: [neck]")
+    project.post("old.md", "title: Old\ndate: 2026-10-01")  # two a page: a second home page
+    build_site(project.config, NOW)
+    files = project.files()
+    clinic = project.config.business.schema_type
+
+    def soup(path: str) -> BeautifulSoup:
+        return BeautifulSoup(files[path], "html.parser")
+
+    def blocks(page: BeautifulSoup) -> list[dict]:
+        return [json.loads(s.string) for s in page.find_all("script", type="application/ld+json")]
+
+    def meta(page: BeautifulSoup, name: str) -> str | None:
+        tag = page.find("meta", attrs={"property": name}) or page.find("meta", attrs={"name": name})
+        return tag["content"] if tag else None
+
+    bare = blocks(soup("posts/bare/index.html"))[0]
+    assert "image" not in bare and "keywords" not in bare  # neither null nor ""
+    # written by the clinic itself (the default author): not a person
+    assert bare["author"] == {
+        "@type": clinic,
+        "name": "Test Clinic",
+        "url": "https://clinic.example/",
+    }
+    signed = blocks(soup("posts/signed/index.html"))[0]
+    assert signed["author"] == {"@type": "Person", "name": "Jo Smith"}
+    assert signed["keywords"] == "neck"
+
+    home = soup("index.html")
+    assert meta(home, "og:type") == "website" and meta(home, "og:title") == "Test Clinic"
+    assert meta(home, "og:url") == "https://clinic.example/"
+    assert meta(home, "twitter:card") == "summary"
+    assert [b["@type"] for b in blocks(home)] == [clinic]  # the clinic, on its home page
+    second = soup("page/2/index.html")
+    assert meta(second, "og:url") == "https://clinic.example/page/2/" and blocks(second) == []
+    assert meta(soup("tags/neck/index.html"), "og:url") == "https://clinic.example/tags/neck/"
+    # the page answers for any address that is not there: no address of its own, not indexed
+    missing = soup("404.html")
+    assert missing.find("link", rel="canonical") is None and meta(missing, "og:url") is None
+    assert meta(missing, "robots") == "noindex"
+
+
 def test_raw_html_passes_through_only_when_config_allows(make_project):
     body = 'Text with <span class="note">a note</span>.\n'
     for allowed, expected in ((False, "&lt;span"), (True, '<span class="note">')):
@@ -547,3 +591,21 @@ def test_a_build_says_which_pages_it_took_off_even_after_the_cache_was_deleted(p
     shutil.rmtree(project.config.cache_dir)
     gone.unlink()
     assert build_site(project.config, NOW).removed == ["posts/goes/"]
+
+
+@pytest.mark.parametrize(
+    ("phone", "uri"),
+    [
+        ("412-932-5535", "tel:+14129325535"),
+        ("+1 (412) 932-5535 ext. 7", "tel:+14129325535;ext=7"),
+        ("412-932-5535 ext 12", "tel:+14129325535;ext=12"),
+        ("(412) 932-5535 x7", "tel:+14129325535;ext=7"),
+        ("412.932.5535, Extension 7", "tel:+14129325535;ext=7"),
+        ("+44 20 7946 0958", "tel:+442079460958"),
+        ("", ""),
+    ],
+)
+def test_a_phone_extension_is_dialled_after_the_number_not_glued_to_it(phone, uri):
+    from publisher.config import Business
+
+    assert Business(phone=phone).phone_uri == uri

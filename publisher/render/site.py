@@ -356,7 +356,9 @@ class SiteRenderer:
 
     def index_pages(self, pages: Sequence[Card]) -> Iterator[OutputFile]:
         """The paginated list of posts: /, /page/2/, ..."""
-        yield from self._paginated("", pages, "index.html", ())
+        yield from self._paginated(
+            "", pages, "index.html", (), business_jsonld=self._business_jsonld
+        )
 
     def tag_pages(self, pages: Sequence[Card]) -> Iterator[OutputFile]:
         """Each tag's posts (paginated like the index), and a page listing every tag."""
@@ -401,7 +403,8 @@ class SiteRenderer:
         yield OutputFile(
             "robots.txt", self.render("robots.txt", sitemap_url=self.url("sitemap.xml"))
         )
-        yield OutputFile("404.html", self.render("404.html", canonical=self.url("404.html")))
+        # no canonical address: the page answers for every address that is not there
+        yield OutputFile("404.html", self.render("404.html", canonical=None))
         if self.static_dir.is_dir():
             for path in sorted(self.static_dir.rglob("*")):
                 if path.is_file():
@@ -448,6 +451,8 @@ def jsonld(data: Any) -> jinja2.utils.Markup:
     Markup is taken as JSON already made (the clinic's own data, made once per build)."""
     if isinstance(data, jinja2.utils.markupsafe.Markup):
         return data
+    if isinstance(data, dict):  # a field with nothing to say is left out, not null or ""
+        data = {key: value for key, value in data.items() if value is not None and value != ""}
     # on one line: only then does the json module use its C encoder (a tenth of the time)
     text = json.dumps(data, ensure_ascii=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
