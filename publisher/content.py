@@ -646,6 +646,10 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
 
     author = _text(meta, "author", wrong_type) or config.site.default_author or config.business.name
     summary = _text(meta, "summary", wrong_type) or None
+    if summary is not None:
+        from publisher.render.markdown import plain_inline
+
+        summary = plain_inline(summary)
 
     image = None
     image_value = _text(meta, "image", wrong_type)

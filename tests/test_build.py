@@ -609,3 +609,29 @@ def test_a_phone_extension_is_dialled_after_the_number_not_glued_to_it(phone, ur
     from publisher.config import Business
 
     assert Business(phone=phone).phone_uri == uri
+
+
+def test_a_summary_written_with_markdown_marks_shows_as_plain_text_everywhere(project):
+    project.image("images/a.jpg")
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-11-01\nimage: images/a.jpg\nimage_alt: A calm <room>\n"
+        'summary: "Learn *why* it hurts & what **helps**: see [our prices](https://x.example)"',
+        "Some text.\n",
+    )
+    build_site(project.config, NOW)
+    files = project.files()
+    plain = "Learn why it hurts & what helps: see our prices"
+    page = BeautifulSoup(files["posts/a/index.html"], "html.parser")
+    assert page.find("meta", attrs={"name": "description"})["content"] == plain
+    assert page.find("meta", attrs={"property": "og:description"})["content"] == plain
+    home = BeautifulSoup(files["index.html"], "html.parser")
+    assert home.select_one(".card-body p:not(.meta)").get_text() == plain
+    (entry,) = feedparser.parse(files["feed.xml"]).entries
+    assert entry.summary == plain
+    # the feed shows the article's photo above its text, as the page does
+    content = _feed_contents(files["feed.xml"])[0]
+    assert content.startswith(
+        '<p><img src="https://clinic.example/posts/a/a.jpg" alt="A calm &lt;room&gt;" '
+        'width="800" height="500"></p>\n<p>Some text.</p>'
+    )

@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from html import unescape
 from typing import TYPE_CHECKING, Any
 
 import mdurl
@@ -417,6 +418,19 @@ def _render_with_markdown_it_py(
         headings=tuple(headings),
         image_sources=tuple(images),
     )
+
+
+# what Markdown marks inline: emphasis, code, links, escapes (< and & are only text here)
+_INLINE_MARK = re.compile(r"[*_`\[\\]")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain_inline(text: str) -> str:
+    """A line written with Markdown's inline marks (Learn *why* it hurts, [a link](url)) as
+    the plain text a meta description, a card or a social post shows: Learn why it hurts."""
+    if not _INLINE_MARK.search(text):
+        return text
+    return unescape(_TAG.sub("", _parser(False).renderInline(text)))
 
 
 def reading_minutes(word_count: int, words_per_minute: int = 230) -> int:

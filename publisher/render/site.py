@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from publisher.config import Config
 from publisher.content import Post, tag_slug
@@ -147,6 +147,13 @@ class FeedEntry:
         if self.make is not None and not source.exists():
             source = Path(self.make())
         html = source.read_text(encoding="utf-8")
+        image = self.card.image
+        if image is not None:  # the article's photo, as its page shows it above the text
+            alt = escape(self.card.post.image_alt or "")
+            html = (
+                f'<p><img src="{image.url}" alt="{alt}" width="{image.width}" '
+                f'height="{image.height}"></p>\n{html}'
+            )
         if self.url:
             html = _ADDRESS.sub(lambda m: m[1] + urljoin(self.url, m[2]) + '"', html)
         return _Html(html)
