@@ -635,3 +635,20 @@ def test_a_summary_written_with_markdown_marks_shows_as_plain_text_everywhere(pr
         '<p><img src="https://clinic.example/posts/a/a.jpg" alt="A calm &lt;room&gt;" '
         'width="800" height="500"></p>\n<p>Some text.</p>'
     )
+
+
+def test_the_first_card_of_a_list_loads_its_photo_at_once(project):
+    project.image("images/a.jpg")
+    for day in (1, 2, 3):
+        project.post(
+            f"p{day}.md",
+            f"title: P{day}\ndate: 2026-11-0{day}\nimage: images/a.jpg\nimage_alt: A room\n"
+            "tags: [neck]",
+        )
+    build_site(project.config, NOW)
+    files = project.files()
+    for path in ("index.html", "page/2/index.html", "tags/neck/index.html"):
+        images = BeautifulSoup(files[path], "html.parser").select(".card img")
+        # on screen as the page opens: not lazy, or the page's largest picture waits
+        assert images[0].get("loading") is None, path
+        assert [img.get("loading") for img in images[1:]] == ["lazy"] * (len(images) - 1)

@@ -264,14 +264,19 @@ class SiteRenderer:
         """Absolute URL of a path inside the site."""
         return f"{self.config.base_url}/{path}"
 
-    def card_html(self, page: Card) -> Markup:
-        """A post's card as the lists show it (_card.html), made once for all of them."""
+    def card_html(self, page: Card, first: bool = False) -> Markup:
+        """A post's card as the lists show it (_card.html), made once for all of them.
+
+        `first`: the list's first card, on screen as the page opens: its photo is not left
+        to load lazily, which would hold back the page's largest picture."""
         if not page.key:  # not from a build: nothing to know it again by
-            return Markup(self._render("_card.html", page=page))
-        key = (page.key, page.path)
-        if key not in self._cards:
-            self._cards[key] = Markup(self._render("_card.html", page=page))
-        return self._cards[key]
+            html = Markup(self._render("_card.html", page=page))
+        else:
+            key = (page.key, page.path)
+            if key not in self._cards:
+                self._cards[key] = Markup(self._render("_card.html", page=page))
+            html = self._cards[key]
+        return Markup(html.replace(' loading="lazy"', "", 1)) if first else html
 
     def render(self, template: str, **context: Any) -> bytes:
         """One template to bytes."""
