@@ -191,6 +191,11 @@ class FacebookSettings(ChannelSettings):
     offset: str = "30m"
     utm_source: str = "facebook"
 
+    def validate(self) -> None:
+        """Check the Page id too."""
+        super().validate()
+        _check_account_id(self.page_id, "facebook.page_id", "Page", "PUBLISHER_FACEBOOK_TOKEN")
+
     @property
     def name(self) -> str:
         """'facebook'."""
@@ -211,8 +216,14 @@ class InstagramSettings(ChannelSettings):
     image_background: str = "#ffffff"
 
     def validate(self) -> None:
-        """Check the image settings too."""
+        """Check the account id and the image settings too."""
         super().validate()
+        _check_account_id(
+            self.account_id,
+            "instagram.account_id",
+            "Instagram account",
+            "PUBLISHER_INSTAGRAM_TOKEN",
+        )
         if self.image_fit not in ("pad", "crop"):
             raise ConfigError(
                 f"must be 'pad' (keep the whole photo, add bars) or 'crop' (fill the frame), "
@@ -410,6 +421,17 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     else:
         return value
     raise ConfigError(f"must be {_type_name(tp)}, not {value!r}", key=key)
+
+
+def _check_account_id(value: str, key: str, what: str, variable: str) -> None:
+    """A Page or Instagram account id is digits. Anything else is refused without being
+    repeated: a token pasted here by mistake must not reach a log or an error."""
+    if value and not value.isdigit():
+        raise ConfigError(
+            f"must be the {what}'s id, only digits (`publisher accounts` lists it once a "
+            f"token is set); a token never goes in config.toml: put it in {variable}",
+            key=key,
+        )
 
 
 def build_table(cls: type, data: dict[str, Any], prefix: str) -> Any:

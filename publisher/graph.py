@@ -970,6 +970,7 @@ class GraphClient:
         return result
 
     def _graph_failure(self, exc: _GraphFailure, action: str, creates: str | None) -> ChannelError:
+        action = redact(action, self._secrets)  # it names the Page or account
         error = exc.result.get("error") if isinstance(exc.result, dict) else None
         if not exc.graph_error or not isinstance(error, dict):
             return self._http_failure(exc.status, exc.content_type, action, creates)
@@ -1015,6 +1016,7 @@ class GraphClient:
     def _http_failure(
         self, status: int, content_type: str, action: str, creates: str | None
     ) -> ChannelError:
+        action = redact(action, self._secrets)
         body = f"a {content_type.split(';')[0]} page" if content_type else "a body"
         if 200 <= status < 300:
             what = f"Meta answered HTTP {status} with {body} that is not a Graph API answer"
@@ -1040,6 +1042,7 @@ class GraphClient:
         self, exc: requests.RequestException, action: str, creates: str | None
     ) -> ChannelError:
         details = redact(str(exc), self._secrets)
+        action = redact(action, self._secrets)
         never_sent = _never_sent(exc)
         if isinstance(
             exc,

@@ -8,6 +8,8 @@ import sys
 import pytest
 from PIL import Image
 
+from .conftest import BASE_CONFIG
+
 
 def run(project, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -216,6 +218,21 @@ def test_config_errors_name_the_key(project):
         in run(project, "check").stderr
     )
     assert "Traceback" not in run(project, "check").stderr
+
+
+@pytest.mark.parametrize(("table", "key"), [("facebook", "page_id"), ("instagram", "account_id")])
+def test_a_token_pasted_as_an_account_id_is_refused_without_repeating_it(project, table, key):
+    token = "EAAsecretTOK3Nabc123"
+    project.write_config(f'[{table}]\n{key} = "{token}"\n', base=BASE_CONFIG)
+    for command in ("check", "status", "publish"):
+        result = run(project, command, *(("--due",) if command == "publish" else ()))
+        assert result.returncode != 0, command
+        assert f"[{table}.{key}] must be the " in result.stderr, command
+        assert "only digits" in result.stderr and "never goes in config.toml" in result.stderr
+        assert token not in result.stdout + result.stderr, command
+    assert not (project.root / "publisher.db").exists()  # nothing ran
+    project.write_config(f'[{table}]\n{key} = "17841400000000001"\n', base=BASE_CONFIG)
+    assert run(project, "check").returncode == 0
 
 
 def test_build_command_exits_non_zero_but_builds_the_rest(project):

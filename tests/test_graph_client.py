@@ -162,6 +162,12 @@ def test_each_client_has_its_own_host(graph: GraphStandin) -> None:
     assert facebook.FACEBOOK_GRAPH_URL == global_url
 
 
+def test_a_token_given_as_the_page_id_never_reaches_an_error(graph: GraphStandin) -> None:
+    """config.toml refuses such an id; the client keeps it out of its messages all the same."""
+    err = raised(lambda: client(graph).page_post(TOKEN, "hello", "https://clinic.example/x"))
+    assert TOKEN not in err.message and "***" in err.message
+
+
 def test_a_missing_token_is_refused_before_any_call() -> None:
     err = raised(lambda: GraphClient(token="", channel="instagram"))
     assert not err.transient and "PUBLISHER_INSTAGRAM_TOKEN" in err.message
