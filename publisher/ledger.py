@@ -72,6 +72,8 @@ BEGIN SELECT RAISE(ABORT, 'the attempt log is append-only'); END;
 """
 
 
+# Ledger meta: when the ledger began to record deliveries (its first pass).
+KEEPING_SINCE = "keeping_since"
 # Ledger meta: the post files the last build in a pass listed problems for (their social
 # posts wait, as those of a post whose front matter has a problem do).
 PAGE_PROBLEMS = "page_problems"
@@ -503,6 +505,16 @@ class Ledger:
     def set_held_channels(self, at: datetime, channels: dict[str, str]) -> None:
         """Keep why this pass held channels back (held_channels)."""
         self.set_meta(HELD_CHANNELS, json.dumps({"at": at.isoformat(), "channels": channels}))
+
+    def keeping_since(self, now: datetime) -> datetime:
+        """Since when this ledger has recorded every delivery: its first pass (or, for a
+        ledger from before this was noted, its first event); set at the first call."""
+        kept = self.meta(KEEPING_SINCE)
+        if kept is None:
+            first = self.db.execute("SELECT min(at) FROM events").fetchone()[0]
+            kept = first or _iso(now)
+            self.set_meta(KEEPING_SINCE, kept)
+        return datetime.fromisoformat(kept)
 
     def set_meta(self, key: str, value: str) -> None:
         """Keep a value between passes."""

@@ -55,6 +55,9 @@ log = logging.getLogger("publisher.publish")
 CRASHPOINT_VARIABLE = "PUBLISHER_CRASHPOINT"
 SITE_FAILURES = "site_failures"  # ledger meta: failed builds or deploys in a row
 RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a read-back post
+# A first send this late may have gone out already from a ledger that is gone (deleted,
+# moved to another path, an older backup restored, a new server): the channel is read first.
+LOOK_FIRST_AFTER = timedelta(minutes=10)
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
@@ -191,6 +194,9 @@ class PublishingPass:
         self._page_problems: set[str] | None = None
         self.missed: list[tuple[str, str, str, datetime, str]] = []
         self.stopped.update(self.channels.broken)
+        # since when this ledger has recorded every send: one due before then may have gone
+        # out from a ledger that is gone
+        self.keeping_since = ledger.keeping_since(now)
 
     # The pass
 
@@ -555,6 +561,10 @@ class PublishingPass:
         if self.config.site.verify_live and not self.live(delivery, record, payload):
             return
         try:
+            if self.unvouched(delivery, record) and self.already_out(
+                delivery, record, client, payload
+            ):
+                return
             if channel == "facebook":
                 self.send_facebook(delivery, record, client, payload)
             else:
@@ -564,6 +574,49 @@ class PublishingPass:
         except ChannelError as exc:
             self.failed_attempt(delivery, self.ledger.by_id(record.id), exc)  # type: ignore[arg-type]
         self.slow_down_if_near_limit(channel, client)
+
+    def unvouched(self, delivery: Delivery, record: Record) -> bool:
+        """A first send the ledger cannot vouch for: due before it began to keep records,
+        or long enough ago that a ledger since lost (deleted, an older backup restored,
+        another path in config.toml, a new server) may have seen it go out."""
+        return record.attempts == 0 and (
+            delivery.due < self.keeping_since or self.now - delivery.due > LOOK_FIRST_AFTER
+        )
+
+    def already_out(
+        self, delivery: Delivery, record: Record, client: Any, payload: dict[str, Any]
+    ) -> bool:
+        """Look on the Page or account for this delivery's words, made since it was due and
+        not recorded as another delivery; when found, record it as published instead of
+        sending it again. ChannelError when the channel cannot be read (nothing is sent)."""
+        if delivery.channel == "facebook":
+            text_key, where = "message", "Page"
+            recent = client.recent_page_posts(self.config.facebook.page_id, limit=50)
+            made_at = "created_time"
+        else:
+            text_key, where = "caption", "account"
+            recent = client.ig_recent_media(self.config.instagram.account_id, limit=50)
+            made_at = "timestamp"
+        text = (payload.get(text_key) or "").strip()
+        # since it was due, on Meta's clock (the real one: a pass's `now` may be --now)
+        due_ago = self.now - delivery.due
+        since = datetime.now(UTC) - due_ago + client.clock_offset - RECONCILE_WINDOW
+        others = self.ledger.claimed_ids(delivery.channel, but=record.id)
+        found = _same_words(recent, text_key, made_at, text, since, others)
+        if not found:
+            return False
+        item = found[-1]  # newest first: the oldest that is no other delivery's
+        permalink = item.get("permalink_url") or item.get("permalink")
+        self.ledger.published(
+            record, self.now, item.get("id"), permalink, how="found before sending"
+        )
+        self.outcome(
+            delivery,
+            PUBLISHED,
+            f"already on the {where}, not sent again (the ledger had no record of it): "
+            f"{permalink or 'id ' + str(item.get('id'))}",
+        )
+        return True
 
     def page_problems(self) -> set[str]:
         """The post files the last build listed problems for (read once a pass, after the
@@ -830,13 +883,7 @@ class PublishingPass:
         others = self.ledger.claimed_ids("facebook", but=record.id)
         recent = client.recent_page_posts(self.config.facebook.page_id, limit=50)
         since = self._since(record, client)  # after the read: its answer dates Meta's clock
-        matches = [
-            item
-            for item in recent
-            if (item.get("message") or "").strip() == message
-            and ((created := _graph_time(item.get("created_time"))) is None or created >= since)
-            and item.get("id") not in others
-        ]
+        matches = _same_words(recent, "message", "created_time", message, since, others)
         if self._cannot_tell(record, "message", len(matches)):
             return
         if not matches:
@@ -956,11 +1003,22 @@ class PublishingPass:
         since = self._since(record, client)  # after the read: its answer dates Meta's clock
         return [
             item.get("id")
-            for item in recent
-            if (item.get("caption") or "").strip() == caption
-            and ((made := _graph_time(item.get("timestamp"))) is None or made >= since)
-            and item.get("id") not in others
+            for item in _same_words(recent, "caption", "timestamp", caption, since, others)
         ]
+
+
+def _same_words(
+    recent: list[dict], text_key: str, time_key: str, text: str, since: datetime, others: set[str]
+) -> list[dict]:
+    """The posts or media of `recent` (newest first) that say `text`, made since `since`
+    (on Meta's clock), and not recorded as another delivery."""
+    return [
+        item
+        for item in recent
+        if (item.get(text_key) or "").strip() == text
+        and ((made := _graph_time(item.get(time_key))) is None or made >= since)
+        and item.get("id") not in others
+    ]
 
 
 def _stops_channel(exc: ChannelError) -> bool:

@@ -28,8 +28,9 @@ def posts_of(stage):
 
 def test_seed_article_goes_out_to_all_three_channels_with_the_documented_requests(stage):
     stage.seed()
-    result = stage.run("2025-10-21T12:00")
-    assert result.returncode == 0, result.stdout + result.stderr
+    for now in ("2025-10-21T09:00", "2025-10-21T09:30", "2025-10-21T12:00"):  # each on time
+        result = stage.run(now)
+        assert result.returncode == 0, result.stdout + result.stderr
     records = stage.records()
     assert {k: r.state for k, r in records.items()} == {
         "psoas-back-pain/website": PUBLISHED,
@@ -397,6 +398,51 @@ def test_a_permanent_error_stops_only_its_delivery(stage):
     assert stage.records()["bad/facebook"].state == PUBLISHED
 
 
+def _ledger_files(stage) -> list:
+    return sorted(stage.config.ledger_path.parent.glob(stage.config.ledger_path.name + "*"))
+
+
+def test_a_lost_ledger_never_sends_a_post_again(stage):
+    stage.seed()
+    assert stage.run("2025-10-21T12:00").returncode == 0  # all three out
+    (fb_post,), (ig_media,) = posts_of(stage)
+    for path in _ledger_files(stage):  # deleted; or a new path in config.toml, a new server
+        path.unlink()
+    result = stage.run("2025-10-21T12:05")  # both still within max_lateness
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert posts_of(stage) == ([fb_post], [ig_media])  # nothing went out twice
+    records = stage.records()
+    assert records["psoas-back-pain/facebook"].state == PUBLISHED
+    assert records["psoas-back-pain/facebook"].remote_id == fb_post["id"]
+    assert records["psoas-back-pain/facebook"].permalink == fb_post["permalink_url"]
+    assert records["psoas-back-pain/instagram"].remote_id == ig_media["id"]
+    assert "facebook published: already on the Page, not sent again" in result.stdout
+    assert "instagram published: already on the account, not sent again" in result.stdout
+
+
+def test_an_older_backup_of_the_ledger_restored_never_sends_again(stage, tmp_path):
+    import sqlite3
+
+    stage.add_post("one", "2026-12-01 09:00")  # Facebook at 09:30
+    assert stage.run("2026-12-01T09:00").returncode == 0
+    backup = tmp_path / "backup.db"
+    with sqlite3.connect(stage.config.ledger_path) as live, sqlite3.connect(backup) as copy:
+        live.backup(copy)
+    assert stage.run("2026-12-01T09:30").returncode == 0  # on time: sent at once
+    assert len(stage.graph.page_posts()) == 1
+    for path in _ledger_files(stage):
+        path.unlink()
+    backup.rename(stage.config.ledger_path)  # the backup of 09:00 restored
+    result = stage.run("2026-12-01T09:45")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(stage.graph.page_posts()) == 1, result.stdout
+    assert "one/facebook published: already on the Page" in result.stdout
+    # a post that really is late still goes out, once: nothing like it is on the Page
+    stage.add_post("two", "2026-12-01 09:01")
+    assert stage.run("2026-12-01T10:00").returncode == 0
+    assert ["Text of two" in p["message"] for p in stage.graph.page_posts()].count(True) == 1
+
+
 def test_expired_token_stops_the_channel_with_a_plain_message(stage):
     stage.add_post("one", "2026-12-01 09:00")
     stage.add_post("two", "2026-12-01 09:01")
@@ -411,8 +457,12 @@ def test_expired_token_stops_the_channel_with_a_plain_message(stage):
     assert records["one/facebook"].state == FAILED
     assert "the Facebook token expired" in records["one/facebook"].last_error
     assert records["one/website"].state == PUBLISHED
-    # The channel stopped: one call on Facebook, not one per post.
-    assert len([r for r in stage.graph.requests if r.path.endswith("/feed")]) == 1
+    # The channel stopped: one call on Facebook (the look at the Page a late first send
+    # makes before it posts), not one per post.
+    page = stage.graph.page_id
+    assert [r.path for r in stage.graph.requests if r.path.startswith(f"/{page}/")] == [
+        f"/{page}/published_posts"
+    ]
     assert "two/facebook" not in records
 
 
