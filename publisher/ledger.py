@@ -471,6 +471,13 @@ class Ledger:
             )
             self._log(db, record.id, "moved", permalink, now)
 
+    def note_text(self, record: Record, fingerprint: str) -> None:
+        """What a published article's text was (body_fingerprint): a post renamed, retitled
+        and dated again in one edit is still known by it."""
+        self.db.execute(
+            "UPDATE deliveries SET content_hash = ? WHERE id = ?", (fingerprint, record.id)
+        )
+
     def set_source(self, slug: str, source: str, now: datetime) -> None:
         """The file a post's deliveries come from, after the file was renamed."""
         with self.transaction() as db:

@@ -290,7 +290,8 @@ class PublishingPass:
     def follow_renames(self, posts: list[Post]) -> None:
         """A post whose slug or file name changed keeps its ledger history, so it is not
         sent twice: matched by its file when only the slug changed, by its slug when only
-        the file was renamed, and by its date when both changed in one edit."""
+        the file was renamed, and by its date, or else its text, when both changed in one
+        edit (a new title and date, and the file named after them)."""
         current = {p.slug: p for p in posts}
         by_source = {p.display: p for p in posts}
         records = self.ledger.all()
@@ -306,7 +307,7 @@ class PublishingPass:
             if record.slug not in current and record.source in by_source:
                 moved.setdefault(record.slug, by_source[record.source])
         gone = {
-            r.slug: r.due_at
+            r.slug: r
             for r in records
             if r.channel == "website"
             and r.slug not in current
@@ -314,11 +315,16 @@ class PublishingPass:
             and r.slug not in moved
         }
         fresh = [p for p in posts if p.slug not in known_slugs and p.display not in known_sources]
-        dates = list(gone.values())
-        for slug, due in gone.items():
-            same = [p for p in fresh if p.date == due]
-            if len(same) == 1 and dates.count(due) == 1:
+        dates = [r.due_at for r in gone.values()]
+        texts = [r.content_hash for r in gone.values() if r.content_hash]
+        for slug, website in gone.items():
+            same = [p for p in fresh if p.date == website.due_at]
+            if len(same) == 1 and dates.count(website.due_at) == 1:
                 moved[slug] = same[0]
+            elif website.content_hash and texts.count(website.content_hash) == 1:
+                same = [p for p in fresh if body_fingerprint(p) == website.content_hash]
+                if len(same) == 1:
+                    moved[slug] = same[0]
         for old, post in moved.items():
             if post.slug in known_slugs:
                 continue  # the new slug has a history of its own: leave both as they are
@@ -419,7 +425,8 @@ class PublishingPass:
                     delivery, FAILED, f"the page could not be built: {reason}", needs_person=True
                 )
                 continue
-            self.ledger.published(record, self.now, None, url)
+            record = self.ledger.published(record, self.now, None, url)
+            self.ledger.note_text(record, body_fingerprint(delivery.post))
             self.outcome(delivery, PUBLISHED, url)
         self.ledger.set_meta("site_fingerprint", fingerprint)
 
@@ -1005,6 +1012,12 @@ class PublishingPass:
             item.get("id")
             for item in _same_words(recent, "caption", "timestamp", caption, since, others)
         ]
+
+
+def body_fingerprint(post: Post) -> str:
+    """The article's text, as a hash: the same whatever its title, date, slug or file."""
+    words = " ".join(post.body.split())
+    return "text " + hashlib.sha256(words.encode("utf-8")).hexdigest()[:32]
 
 
 def _same_words(

@@ -667,7 +667,9 @@ def test_status_hides_only_long_finished_deliveries_and_dates_a_later_retry(stag
     assert "next try 23:59:" in format_table([row], stage.config)
 
 
-@pytest.mark.parametrize("change", ["slug", "file", "file then slug", "file and slug"])
+@pytest.mark.parametrize(
+    "change", ["slug", "file", "file then slug", "file and slug", "file, slug and date"]
+)
 def test_a_renamed_post_is_never_sent_again(stage, change):
     path = stage.add_post("hips", "2026-12-01 09:00", facebook="{at: 2026-12-01 09:00}")
     publish_due(stage.config, at("2026-12-01T12:30"))
@@ -689,8 +691,16 @@ def test_a_renamed_post_is_never_sent_again(stage, change):
         path = new_name(path)
         publish_due(stage.config, at("2026-12-01T13:00"))
         new_slug(path)
-    else:
+    elif change == "file and slug":
         new_slug(new_name(path))
+    else:  # a new title and date, and the file named after them: only the text is the same
+        path = new_name(path)
+        new_slug(path)
+        path.write_text(
+            path.read_text()
+            .replace("title: Post hips", "title: Hip flexors at your desk")
+            .replace("2026-12-01 09:00", "2026-12-01 08:00")
+        )
     publish_due(stage.config, at("2026-12-01T13:30"))
     assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
     slug = "hips" if change == "file" else "hip-flexors"
