@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 _FORMAT = re.compile(
@@ -74,14 +74,18 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
 
 
 def add_wall_clock(moment: datetime, delta: timedelta, tz: ZoneInfo) -> datetime:
-    """Add a duration in wall-clock terms, so 09:00 plus one day is 09:00 across DST."""
-    local = moment.astimezone(tz).replace(tzinfo=None) + delta
-    early = local.replace(tzinfo=tz, fold=0)
-    late = local.replace(tzinfo=tz, fold=1)
-    if early.utcoffset() == late.utcoffset():
-        return early
-    # In a gap or overlap: take the later of the two readings, which never goes backwards.
-    return max(early, late, key=lambda d: d.timestamp())
+    """Add a duration: whole days on the wall clock (09:00 plus one day is 09:00 across a
+    daylight-saving change), the rest in real time (30 minutes after 00:50 on the night the
+    clocks go back is the first 01:20, not the second, an hour later). The result reads as
+    a real time of `tz` (never 02:20 on the night 02:00 is skipped: 03:20)."""
+    days = timedelta(days=delta.days) if delta >= timedelta(0) else timedelta(0)
+    if days:
+        local = moment.astimezone(tz).replace(tzinfo=None) + days
+        early = local.replace(tzinfo=tz, fold=0)
+        late = local.replace(tzinfo=tz, fold=1)
+        # in a gap or an overlap: the later of the two readings, which never goes backwards
+        moment = max(early, late, key=lambda d: d.timestamp())
+    return (moment.astimezone(UTC) + (delta - days)).astimezone(tz)
 
 
 def now(tz: ZoneInfo) -> datetime:

@@ -91,6 +91,26 @@ def test_wall_clock_times_hold_across_daylight_saving(make_project, days, change
     assert times[f"post-{changes_on}/website"].date().isoformat() == changes_on
 
 
+@pytest.mark.parametrize(
+    ("date", "offset", "expected"),
+    [
+        # the night clocks go back: 30 minutes after 00:50 EDT is 01:20 EDT, not 01:20 EST
+        ("2026-11-01 00:50", "30m", "2026-11-01T01:20:00-04:00"),
+        ("2026-11-01 00:50", "1h", "2026-11-01T01:50:00-04:00"),
+        ("2026-10-31 01:50", "1d", "2026-11-01T01:50:00-05:00"),  # a day: same wall time, later
+        # the night 02:00 is skipped: 30 minutes after 01:50 EST reads 03:20 EDT, never 02:20
+        ("2027-03-14 01:50", "30m", "2027-03-14T03:20:00-04:00"),
+        ("2027-03-13 02:30", "1d", "2027-03-14T03:30:00-04:00"),
+        ("2027-03-13 09:00", "1d 30m", "2027-03-14T09:30:00-04:00"),
+    ],
+)
+def test_an_offset_across_a_daylight_saving_change(make_project, date, offset, expected):
+    project = make_project(f'[facebook]\noffset = "{offset}"\n')
+    project.post("a.md", f"title: A\ndate: {date}")
+    due = due_times(project)["a/facebook"]
+    assert due.isoformat() == expected  # as status and the calendar print it
+
+
 def test_slot_in_the_spring_gap_is_skipped_not_guessed(make_project):
     project = make_project('[facebook]\nslots = ["Sun 02:30"]\n')
     project.post("a.md", "title: A\ndate: 2026-03-07 09:00")
