@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,13 @@ from publisher.config import Config, load_config
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
+# The one place in the repository the tests may write (git-ignored). `make test` runs as root
+# on the server: a file a test left anywhere else would be root's, and the service, which
+# runs as its own user, could no longer write there.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(ARTIFACTS / "hypothesis"))
+# Not looked at for changes: git's, the virtualenv, `make bench`'s tools (and, anywhere,
+# Python's __pycache__).
+NOT_WATCHED = {".git", ".venv", "test-artifacts", "bench/work"}
 
 BASE_CONFIG = """\
 [site]
@@ -119,3 +128,63 @@ def artifacts() -> Path:
     """Where tests leave screenshots and other things a person may want to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def repo_config(folder: Path) -> Config:
+    """The repository's own config.toml and posts, with every folder publisher writes (the
+    site, the cache, the previews, the ledger) moved into `folder`."""
+    config = load_config(REPO / "config.toml")
+    site = dataclasses.replace(
+        config.site,
+        output=str(folder / "public"),
+        cache=str(folder / "cache"),
+        preview=str(folder / "preview"),
+    )
+    publish = dataclasses.replace(config.publish, ledger=str(folder / "publisher.db"))
+    return dataclasses.replace(config, site=site, publish=publish)
+
+
+def repository_files() -> dict[str, tuple[int, int] | None]:
+    """Every file (its modification time and size) and folder in the repository, but those
+    in NOT_WATCHED."""
+    found: dict[str, tuple[int, int] | None] = {}
+    for folder, folders, files in os.walk(REPO):
+        here = Path(folder).relative_to(REPO)
+        folders[:] = [
+            name
+            for name in folders
+            if name != "__pycache__" and (here / name).as_posix() not in NOT_WATCHED
+        ]
+        for name in folders:
+            found[(here / name).as_posix() + "/"] = None
+        for name in files:
+            try:
+                stat = (REPO / here / name).lstat()
+            except FileNotFoundError:  # gone while we looked
+                continue
+            found[(here / name).as_posix()] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repository_left_alone() -> Iterator[None]:
+    """Fail the session when a test made, changed or deleted anything in the repository
+    outside test-artifacts/: a test writes into its own tmp_path (see repo_config)."""
+    before = repository_files()
+    yield
+    after = repository_files()
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p, 0) != after.get(p, 0))
+    # a folder made or deleted whole is named, not everything in it
+    whole = [p for p in changed if p.endswith("/")]
+    shown = [p for p in changed if not any(p != w and p.startswith(w) for w in whole)]
+    if shown:
+        pytest.fail(
+            f"the tests changed {', '.join(shown[:10])}{' ...' if len(shown) > 10 else ''} "
+            f"in the repository ({REPO})"
+            ". Run as root (make test on the server), they would belong to root and the "
+            "service's user could no longer write there: make the test write into its "
+            "tmp_path (tests/conftest.py repo_config moves the repository's own config.toml's "
+            "folders there), then delete what it left. (Or something else wrote there while the tests "
+            "ran: an editor, make run.)",
+            pytrace=False,
+        )

@@ -6,7 +6,6 @@ screenshot cannot be trusted to show (every image decoded, nothing logged, nothi
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from collections.abc import Iterator
@@ -19,12 +18,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from publisher.build import build_site
-from publisher.config import Config, load_config
+from publisher.config import Config
 from publisher.ledger import Ledger
 from publisher.preview import preview_posts
 from publisher.preview_html import write_preview_site
 from publisher.serve import make_server
-from tests.conftest import BASE_CONFIG, REPO
+from tests.conftest import BASE_CONFIG, repo_config
 
 pytestmark = pytest.mark.browser
 
@@ -64,13 +63,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, datetime]:
     """The repository's own config.toml and posts, with every written folder moved to tmp."""
-    config = load_config(REPO / "config.toml")
-    private = tmp_path_factory.mktemp("seed")
-    site = dataclasses.replace(
-        config.site, cache=str(private / "cache"), preview=str(private / "preview")
-    )
-    publish = dataclasses.replace(config.publish, ledger=str(private / "publisher.db"))
-    config = dataclasses.replace(config, site=site, publish=publish)
+    config = repo_config(tmp_path_factory.mktemp("seed"))
     # The moment the article goes live: the site has it, Facebook and Instagram are still to come.
     at = datetime(2025, 10, 21, 9, 0, tzinfo=config.tz)
     return config, at

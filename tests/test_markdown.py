@@ -838,13 +838,13 @@ def test_the_page_alone_leaves_to_the_tree_what_only_the_tree_reads_right(source
     assert page.html == _render_with_markdown_it_py(source).html
 
 
-def test_a_page_rendered_for_the_site_alone_is_refused_for_social_posts() -> None:
+def test_a_page_rendered_for_the_site_alone_is_refused_for_social_posts(tmp_path: Path) -> None:
     page = render_markdown(PSOAS, social=False)
     assert not page.for_social and page.text_instagram == ""
     assert page.html == render_markdown(PSOAS).html
-    from publisher.config import load_config  # noqa: PLC0415
+    from .conftest import repo_config  # noqa: PLC0415
 
-    config = load_config(Path(__file__).resolve().parents[1] / "config.toml")
+    config = repo_config(tmp_path)
     from publisher.content import read_post  # noqa: PLC0415
     from publisher.render.social import SocialRenderer  # noqa: PLC0415
 

@@ -12,17 +12,16 @@ from bs4 import BeautifulSoup
 from PIL import Image
 
 from publisher.build import build_site
-from publisher.config import load_config
 
-from .conftest import REPO
+from .conftest import repo_config
 
 SEED = "posts/2025-10-21-psoas-back-pain.md"
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BeautifulSoup]:
-    config = load_config(REPO / "config.toml")
-    out = tmp_path_factory.mktemp("seed") / "public"
+    config = repo_config(tmp_path_factory.mktemp("seed"))
+    out = config.output_dir
     result = build_site(config, datetime(2026, 1, 1, tzinfo=ZoneInfo("America/New_York")), out)
     assert result.ok, result.problems
     page = out / "posts" / "psoas-back-pain" / "index.html"
@@ -129,7 +128,7 @@ def test_json_ld_describes_the_article_and_the_clinic(built):
     assert clinic["address"]["postalCode"] == "15205"
 
 
-def test_seed_post_passes_check():
+def test_seed_post_passes_check(tmp_path: Path):
     from publisher.build import check_site
 
-    assert check_site(load_config(REPO / "config.toml")) == []
+    assert check_site(repo_config(tmp_path)) == []

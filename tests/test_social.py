@@ -30,15 +30,15 @@ from publisher.render.social import (
     shorten_text,
 )
 
-from .conftest import BASE_CONFIG, REPO
+from .conftest import BASE_CONFIG, REPO, repo_config
 
 GOLDEN = REPO / "tests" / "golden"
 NY = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(scope="module")
-def seed():
-    config = load_config(REPO / "config.toml")
+def seed(tmp_path_factory: pytest.TempPathFactory):
+    config = repo_config(tmp_path_factory.mktemp("seed"))
     (post,) = load_posts(config).posts
     return config, post, render_markdown(post.body), SocialRenderer(config)
 
