@@ -82,7 +82,7 @@ def agenda(
     current = {p.slug for p in posts}
     held = [p for p in held or () if p.slug not in current]
     on_hold = {p.slug for p in held}
-    with Ledger(config.ledger_path) as ledger:
+    with Ledger.for_reading(config.ledger_path) as ledger:
         records = {(r.slug, r.channel): r for r in ledger.all()}
         page_problems = ledger.page_problems()
     social = SocialRenderer(config)

@@ -782,7 +782,7 @@ def old_addresses(config: Config) -> dict[str, str]:
         return {}
     from publisher.ledger import Ledger
 
-    with Ledger(config.ledger_path) as ledger:
+    with Ledger.for_reading(config.ledger_path) as ledger:
         return ledger.slug_changes()
 
 

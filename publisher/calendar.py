@@ -141,7 +141,7 @@ def instagram_plan(
         return set(), []
     records: dict[str, Brief] = {}
     if config.ledger_path.exists():
-        with Ledger(config.ledger_path) as ledger:
+        with Ledger.for_reading(config.ledger_path) as ledger:
             records = ledger.brief("instagram")
     fixed = {
         (slug, "instagram"): r.due_at

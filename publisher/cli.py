@@ -133,7 +133,7 @@ def live_post_files(config: Config) -> set[str]:
         return set()
     from publisher.ledger import PUBLISHED, Ledger
 
-    with Ledger(config.ledger_path) as ledger:
+    with Ledger.for_reading(config.ledger_path) as ledger:
         records = [r for r in ledger.all() if r.channel == "website" and r.state == PUBLISHED]
     pages = config.output_dir / "posts"
     return {r.source for r in records if (pages / r.slug / "index.html").exists()}
@@ -328,6 +328,7 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
     click.echo(format_table(rows, config))
+    no_pass_yet(config)
     if not show_all:
         hidden = len(every) - len(rows)
         if hidden:
@@ -386,6 +387,7 @@ def calendar(
         last = parse_now(end, config, "--to") + timedelta(days=1) if end else None
         entries = agenda(config, at, start=first, end=last, channel=channel, posts=posts, held=held)
         click.echo(format_agenda(entries))
+        no_pass_yet(config)
     # A post that cannot be read is on no calendar (or, live already, waits): say which,
     # and why, rather than let its author look for it in vain.
     live = {post.display for post in held}
@@ -401,6 +403,17 @@ def calendar(
             click.echo(f"\n{heading} ({files} post(s)):", err=True)
             for problem in problems:
                 click.echo(f"  {problem}", err=True)
+
+
+def no_pass_yet(config: Config) -> None:
+    """Say so under a list of deliveries when no publishing pass has made the ledger yet (on
+    stderr: the list itself is what a script reads)."""
+    if not config.ledger_path.exists():
+        click.echo(
+            f"No publishing pass has run yet ({config.display_path(config.ledger_path)} does "
+            "not exist): nothing has been sent yet.",
+            err=True,
+        )
 
 
 @main.command()

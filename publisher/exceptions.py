@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -97,6 +98,13 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         what = exc.strerror or str(exc)
+        if isinstance(exc, PermissionError) and exc.filename:
+            from publisher.ownership import cannot_write
+
+            path = Path(os.fsdecode(exc.filename))
+            advice = cannot_write([path, path.parent])
+            if advice:
+                return f"{what}{where}: {advice}"
         return (
             f"{what}{where}: check that the user running publisher can write there and that "
             "the disk has room, then run it again (nothing half-written was kept)"
@@ -109,4 +117,10 @@ def describe_failure(exc: BaseException) -> str:
         )
     if "full" in text:
         return f"{text}: free some disk space, then run it again"
+    if "readonly" in text or "unable to open" in text:
+        return (
+            f"a database could not be written ({text}): the user running publisher must own "
+            "the ledger (publisher.db and the files beside it) and the cache (.cache/): check "
+            "with  ls -la  and run publisher as that user (see the README, Install the service)"
+        )
     return f"a database could not be used ({text}): run it again; if it says the same, see the README (Disk, cache and speed)"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from publisher.exceptions import PublisherError
+from publisher.ownership import cannot_read, cannot_write
 
 # The states a delivery can be in.
 SCHEDULED = "scheduled"  # known, not attempted yet (or sent back by `publisher retry`)
@@ -162,6 +163,28 @@ class Event:
     detail: str | None
 
 
+# Beside the ledger: SQLite's write-ahead log and shared memory (or its journal), the pass lock.
+LEDGER_ENDINGS = ("-wal", "-shm", "-journal", ".lock")
+
+
+def ledger_files(path: Path) -> list[Path]:
+    """The ledger's folder and every file SQLite and the pass lock keep beside it: the
+    user running publisher must be able to write them all."""
+    return [path.parent, path, *(path.with_name(path.name + end) for end in LEDGER_ENDINGS)]
+
+
+def _cannot_open(path: Path, exc: sqlite3.DatabaseError, access: str | None) -> PublisherError:
+    """The error for a ledger SQLite could not open; `access`: what keeps this user out."""
+    if "not a database" in str(exc) or "malformed" in str(exc):
+        advice = (
+            "it is damaged: restore it from a backup. Do not just delete it: it is "
+            "the record of what went out, and without it recent posts could go out again"
+        )
+    else:
+        advice = access or "check the disk (space, permissions) and run publisher again"
+    return PublisherError(f"{path}: the ledger cannot be opened ({exc}): {advice}")
+
+
 class Ledger:
     """The SQLite ledger of deliveries and the append-only log of every attempt."""
 
@@ -177,14 +200,33 @@ class Ledger:
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            if "not a database" in str(exc) or "malformed" in str(exc):
-                advice = (
-                    "it is damaged: restore it from a backup. Do not just delete it: it is "
-                    "the record of what went out, and without it recent posts could go out again"
-                )
-            else:
-                advice = "check the disk (space, permissions) and run publisher again"
-            raise PublisherError(f"{path}: the ledger cannot be opened ({exc}): {advice}") from None
+            raise _cannot_open(path, exc, cannot_write(ledger_files(path))) from None
+
+    @classmethod
+    def for_reading(cls, path: Path) -> Ledger:
+        """The ledger, opened to read only: a command that only looks (status, calendar)
+        never makes it, nor changes it. With no ledger yet (no pass has run), an empty one
+        that lives in memory."""
+        ledger = cls.__new__(cls)
+        ledger.path = path
+        if not path.exists():
+            ledger.db = sqlite3.connect(":memory:", isolation_level=None)
+            ledger.db.row_factory = sqlite3.Row
+            ledger.db.executescript(SCHEMA)
+            return ledger
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        ledger.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        ledger.db.row_factory = sqlite3.Row
+        try:
+            ledger.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            ledger.db.close()
+            # reading a ledger in WAL mode needs its -shm file, made in its folder if missing
+            advice = cannot_read(path) or cannot_write(
+                [path.parent, path.with_name(path.name + "-shm")]
+            )
+            raise _cannot_open(path, exc, advice) from None
+        return ledger
 
     def close(self) -> None:
         """Close the database."""
@@ -199,13 +241,23 @@ class Ledger:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One committed step: all of it, or (on any error) none of it."""
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            # "attempt to write a readonly database" names no file: say which, and whose
+            advice = cannot_write(ledger_files(self.path))
+            if advice is None:
+                raise
+            raise PublisherError(
+                f"{self.path}: the ledger cannot be written ({exc}): {advice}"
+            ) from None
 
     def _log(
         self, db: sqlite3.Connection, delivery_id: int, kind: str, detail: str | None, at: datetime

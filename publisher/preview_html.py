@@ -340,7 +340,7 @@ def calendar_link(calendar: ContentCalendar, moment: datetime) -> str:
 
 
 def read_agenda(config: Config, at: datetime) -> list[AgendaEntry]:
-    """Every delivery with the ledger's state (the ledger is created empty if there is none)."""
+    """Every delivery with the ledger's state (as the calendar plans it when there is no ledger)."""
     try:
         return agenda(config, at)
     except sqlite3.Error as exc:

@@ -44,7 +44,9 @@ from publisher.ledger import (
     Ledger,
     PassLock,
     Record,
+    ledger_files,
 )
+from publisher.ownership import cannot_write
 from publisher.render.markdown import render_markdown
 from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
 from publisher.times import now as current_time
@@ -1101,7 +1103,15 @@ def publish_due(
     """Run one pass; when another pass holds the lock, do nothing (or wait for it)."""
     now = now or current_time(config.tz)
     lock = PassLock(config.ledger_path.with_name(config.ledger_path.name + ".lock"))
-    if not lock.acquire(wait=wait):
+    try:
+        acquired = lock.acquire(wait=wait)
+    except PermissionError as exc:
+        # say at once everything of the ledger this user cannot write, not one file a time
+        advice = cannot_write(ledger_files(config.ledger_path))
+        if advice is None:
+            raise
+        raise PublisherError(f"{lock.path}: {exc.strerror}: {advice}") from None
+    if not acquired:
         log.info("another publishing pass is running; this one does nothing")
         return PassReport(locked_out=True)
     try:

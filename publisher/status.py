@@ -24,7 +24,7 @@ def delivery_rows(
     out too."""
     at = at or current_time(config.tz)
     late = parse_duration(config.publish.max_lateness)
-    with Ledger(config.ledger_path) as ledger:
+    with Ledger.for_reading(config.ledger_path) as ledger:
         records = {r.id: r for r in ledger.all()}
         held = held_channels(ledger, config)
     rows: list[dict[str, Any]] = []
@@ -155,9 +155,20 @@ def format_table(rows: list[dict[str, Any]], config: Config) -> str:
     return "\n".join(row.rstrip() for row in out)
 
 
+def no_ledger_yet(config: Config, delivery_id: int) -> None:
+    """Before a command acts on a delivery by number: with no ledger there is none (and the
+    command does not make one, which, run as root, the service could not write)."""
+    if not config.ledger_path.exists():
+        raise PublisherError(
+            f"there is no delivery {delivery_id}: no publishing pass has run yet "
+            f"({config.display_path(config.ledger_path)} does not exist)"
+        )
+
+
 def retry_delivery(config: Config, delivery_id: int, at: datetime | None = None) -> str:
     """Send a failed, missed, skipped or dry-run delivery at the next pass, whatever its lateness."""
     at = at or current_time(config.tz)
+    no_ledger_yet(config, delivery_id)
     with Ledger(config.ledger_path) as ledger:
         record = ledger.by_id(delivery_id)
         if record is None:
@@ -192,6 +203,7 @@ def retry_delivery(config: Config, delivery_id: int, at: datetime | None = None)
 def skip_delivery(config: Config, delivery_id: int, at: datetime | None = None) -> str:
     """Mark a delivery never to be sent."""
     at = at or current_time(config.tz)
+    no_ledger_yet(config, delivery_id)
     with Ledger(config.ledger_path) as ledger:
         record = ledger.by_id(delivery_id)
         if record is None:

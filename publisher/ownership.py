@@ -1,0 +1,94 @@
+"""Who may write publisher's files, in words for a person when the user running it cannot.
+
+On a server the service runs as its own user; a command run once as root (or as another
+person) can leave a file there that this user cannot write. The error then says whose
+the file is, who publisher is running as, and the command that puts it right.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shlex
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+# How a person runs publisher on the server, from the project folder (the README's words).
+COMMAND = ".venv/bin/publisher status"
+
+
+def user_name(uid: int) -> str:
+    """The name of a user id (the number itself when it has none)."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def cannot_write(paths: Iterable[Path]) -> str | None:
+    """What stops this process writing `paths` (files, or folders files are made in): whose
+    they are, who publisher runs as and what to do; None when nothing does. Paths that do
+    not exist are left out (name their folder too)."""
+    blocked: list[tuple[Path, os.stat_result]] = []
+    for path in dict.fromkeys(paths):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        need = os.W_OK | (os.X_OK if stat.S_ISDIR(info.st_mode) else 0)
+        if not os.access(path, need):
+            blocked.append((path, info))
+    if not blocked:
+        return None
+    me = user_name(os.geteuid())
+    said = ", ".join(
+        f"{path} (owner {user_name(info.st_uid)}, mode {stat.S_IMODE(info.st_mode):o})"
+        for path, info in blocked
+    )
+    names = " ".join(shlex.quote(str(path)) for path, _ in blocked)
+    if any(stat.S_ISDIR(info.st_mode) for _, info in blocked):
+        names = f"-R {names}"  # what a command made in a folder it made is its too
+    owners = {info.st_uid for _, info in blocked}
+    if owners == {os.geteuid()} or os.geteuid() == 0:
+        if any(_read_only_mount(path) for path, _ in blocked):
+            return (
+                f"{said}: the file system is read-only for publisher (mounted read-only, or "
+                "ProtectSystem in its systemd unit): keep the project where it can write"
+            )
+        return f"publisher, running as {me}, cannot write {said}: chmod u+w {names}"
+    others = sorted(user_name(uid) for uid in owners - {os.geteuid()})
+    text = f"publisher is running as {me} and cannot write {said}"
+    if others == ["root"]:
+        # made by a command run as root: the service's user is the one that cannot write
+        return (
+            f"{text}: give it back to {me} with  sudo chown {me}: {names}  and run "
+            f"publisher's commands as {me}:  sudo -u {me} {COMMAND}"
+        )
+    owner = others[0]
+    return (
+        f"{text}: run publisher as {owner}, the user it belongs to:  sudo -u {owner} "
+        f"{COMMAND}  (or, if {me} is the user that runs the service:  sudo chown {me}: {names})"
+    )
+
+
+def cannot_read(path: Path) -> str | None:
+    """What stops this process reading `path`, as cannot_write says it; None when nothing does."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    if os.access(path, os.R_OK):
+        return None
+    me, owner = user_name(os.geteuid()), user_name(info.st_uid)
+    return (
+        f"publisher is running as {me} and cannot read {path} (owner {owner}, mode "
+        f"{stat.S_IMODE(info.st_mode):o}): run publisher as {owner}:  sudo -u {owner} {COMMAND}"
+    )
+
+
+def _read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False

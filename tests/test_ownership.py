@@ -1,0 +1,169 @@
+"""A server where the service runs as its own user: commands that only look make no ledger,
+and a ledger the user cannot write is named, with whose it is and what to do."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import Project
+
+POST = (
+    "title: Back pain\nslug: back\ndate: 2026-11-03 09:00\nimage: images/a.jpg\nimage_alt: A room"
+)
+SERVICE_USER = "nobody"  # stands for the `publisher` user of the README
+
+
+def _ids(user: str) -> tuple[int, int]:
+    """The user id and group id of `user`."""
+    entry = pwd.getpwnam(user)
+    return entry.pw_uid, entry.pw_gid
+
+
+def as_user(user: str) -> list[str]:
+    """The command that runs what follows it as `user` (from root)."""
+    uid, gid = _ids(user)
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+
+
+def publisher(project: Project, *args: str, user: str | None = None):
+    """`publisher ARGS` as a real process, as `user` (switched to from root) if given."""
+    switch = as_user(user) if user else []
+    return subprocess.run(
+        [*switch, sys.executable, "-m", "publisher", "--config", str(project.config_path), *args],
+        capture_output=True,
+        text=True,
+        cwd=project.root,
+        timeout=120,
+    )
+
+
+def test_commands_that_only_look_make_no_ledger(project):
+    """status and calendar run (as root, say) before the first pass used to make publisher.db,
+    root's, which the service's user then could not write."""
+    project.image("images/a.jpg")
+    project.post("back.md", POST)
+    ledger = project.root / "publisher.db"
+
+    status = publisher(project, "status")
+    calendar = publisher(project, "calendar", "--all", "--now", "2026-11-01T09:00")
+    check = publisher(project, "check")
+    retry = publisher(project, "retry", "1")
+
+    assert status.returncode == 0, status.stderr
+    # every delivery the calendar plans, as it stands without a pass
+    rows = [line.split()[3:5] for line in status.stdout.splitlines() if " back " in line]
+    assert [channel for channel, _ in rows] == ["website", "facebook"]
+    assert "No publishing pass has run yet (publisher.db does not exist)" in status.stderr
+    assert calendar.returncode == 0, calendar.stderr
+    assert "back" in calendar.stdout and "scheduled" in calendar.stdout
+    assert "No publishing pass has run yet" in calendar.stderr
+    assert check.returncode == 0, check.stderr
+    assert retry.returncode == 1
+    assert "there is no delivery 1: no publishing pass has run yet" in retry.stderr
+    assert [p.name for p in project.root.iterdir() if p.name.startswith("publisher.db")] == []
+    assert not ledger.exists()
+
+
+def test_json_status_without_a_ledger_lists_every_delivery_as_not_tried(project):
+    project.image("images/a.jpg")
+    project.post("back.md", POST)
+    result = publisher(project, "status", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count('"attempts": 0') == 2  # website, facebook (no Instagram here)
+    assert '"id": null' in result.stdout
+    assert not (project.root / "publisher.db").exists()
+
+
+@pytest.fixture
+def server_project() -> Iterator[Project]:
+    """A project in a folder the service's user owns and others may read (tmp_path is
+    root's alone), as /srv/publisher is."""
+    if os.geteuid() != 0:
+        pytest.skip("switching to the service's user needs root")
+    probe = subprocess.run(
+        [*as_user(SERVICE_USER), sys.executable, "-c", "import publisher"],
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"{SERVICE_USER} cannot run this checkout's Python: {probe.stderr.strip()}")
+    folder = Path(tempfile.mkdtemp(prefix="publisher-server-"))
+    try:
+        folder.chmod(0o755)
+        project = Project(folder / "srv")
+        project.image("images/a.jpg")
+        project.post("back.md", POST)
+        for path in [project.root, *project.root.rglob("*")]:
+            os.chown(path, *_ids(SERVICE_USER))
+        yield project
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_a_ledger_root_made_names_the_file_its_owner_and_the_user(server_project):
+    """A pass run once as root leaves publisher.db and its lock root's: the service's pass
+    says which files, whose they are, who it runs as, and the commands that put it right."""
+    project = server_project
+    ledger = project.root / "publisher.db"
+    as_root = publisher(project, "publish", "--due", "--now", "2026-11-03T09:00")
+    assert ledger.stat().st_uid == 0, as_root.stderr
+
+    result = publisher(project, "publish", "--due", "--now", "2026-11-03T10:00", user=SERVICE_USER)
+
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()[-1]
+    assert f"{ledger} (owner root, mode 644)" in error
+    assert f"{ledger}.lock (owner root, mode 600)" in error
+    assert f"publisher is running as {SERVICE_USER}" in error
+    assert f"sudo chown {SERVICE_USER}: {ledger} {ledger}.lock" in error
+    assert f"sudo -u {SERVICE_USER} .venv/bin/publisher status" in error
+    assert "run it again" not in error
+
+    # the rest given back, the ledger itself still root's: the pass's first write names it
+    for path in [project.root, *project.root.rglob("*")]:
+        if path != ledger:
+            os.chown(path, *_ids(SERVICE_USER), follow_symlinks=False)
+    again = publisher(project, "publish", "--due", "--now", "2026-11-03T10:00", user=SERVICE_USER)
+    assert again.returncode == 1
+    error = again.stderr.strip().splitlines()[-1]
+    assert f"{ledger}: the ledger cannot be written (attempt to write a readonly database)" in error
+    assert f"{ledger} (owner root, mode 644)" in error
+    assert f"sudo chown {SERVICE_USER}: {ledger} " in error
+
+    # given back too, it is read by status run as root, which leaves nothing root's beside it
+    os.chown(ledger, *_ids(SERVICE_USER))
+    passed = publisher(project, "publish", "--due", "--now", "2026-11-03T10:00", user=SERVICE_USER)
+    assert passed.returncode == 0, passed.stderr
+    status = publisher(project, "status")
+    assert status.returncode == 0 and "dry-run" in status.stdout, status.stderr
+    owners = {p.name: p.stat().st_uid for p in project.root.glob("publisher.db*")}
+    assert set(owners.values()) == {_ids(SERVICE_USER)[0]}, owners
+
+
+def test_a_read_only_ledger_is_named_with_what_to_do(project):
+    """The same for a ledger whose own user may not write it (chmod 444)."""
+    if os.geteuid() == 0:
+        pytest.skip("root writes a read-only file all the same")
+    project.image("images/a.jpg")
+    project.post("back.md", POST)
+    ledger = project.root / "publisher.db"
+    assert publisher(project, "publish", "--due", "--now", "2026-11-03T09:00").returncode == 0
+    ledger.chmod(0o444)
+    try:
+        result = publisher(project, "retry", "2")
+    finally:
+        ledger.chmod(0o644)
+    assert result.returncode == 1
+    assert f"{ledger}: the ledger cannot be written" in result.stderr
+    assert "(owner " in result.stderr and "mode 444" in result.stderr
+    assert f"chmod u+w {ledger}" in result.stderr
