@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -14,6 +15,7 @@ from publisher.agenda import agenda, to_ics
 from publisher.calendar import plan_deliveries
 from publisher.config import parse_slot
 from publisher.content import load_posts
+from publisher.publish import DEPLOY_TIMEOUT
 
 NY = ZoneInfo("America/New_York")
 
@@ -264,6 +266,20 @@ def test_deploy_files_run_commands_that_exist():
         "EnvironmentFile=/etc/publisher/publisher.env" in service
         and "KillSignal=SIGTERM" in service
     )
+    # a stop signals publisher alone, which lets the deploy command in flight finish (it has
+    # 10 minutes), and systemd waits for that before it kills anything
+    settings = dict(
+        line.split("=", 1) for line in service.splitlines() if "=" in line and line[0] != "#"
+    )
+    assert settings["KillMode"] == "mixed"
+    stop = settings["TimeoutStopSec"]
+    assert stop.endswith("min") and int(stop[:-3]) * 60 > DEPLOY_TIMEOUT + 120
+    # the commands to install it are the README's
+    for command in (
+        "install -d -m 700 -o publisher /etc/publisher",
+        "install -m 600 -o publisher deploy/publisher.env.example /etc/publisher/publisher.env",
+    ):
+        assert command in service and command in (REPO / "README.md").read_text()
     assert "publish --due" in timer_service and "Type=oneshot" in timer_service
     assert "OnCalendar=*-*-* *:*:00" in (deploy / "publisher-pass.timer").read_text()
     assert "publish --due" in (deploy / "crontab").read_text()
@@ -283,6 +299,48 @@ def test_deploy_files_run_commands_that_exist():
             [sys.executable, "-m", "publisher", "publish", "--help"], capture_output=True, text=True
         ).stdout
     )
+
+
+def crontab_command(root: Path, env_file: Path, log: Path) -> str:
+    """deploy/crontab's one line, without its schedule, on these paths (and this Python)."""
+    from .conftest import REPO
+
+    lines = [
+        line
+        for line in (REPO / "deploy" / "crontab").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert len(lines) == 1, lines  # one entry, on one line, as crontab reads it
+    fields = lines[0].split(None, 5)
+    assert fields[:5] == ["*"] * 5 and "%" not in fields[5]  # cron makes % a newline
+    return (
+        fields[5]
+        .replace("/srv/publisher", str(root))
+        .replace("/etc/publisher/publisher.env", str(env_file))
+        .replace("/var/log/publisher/publisher.log", str(log))
+        .replace(".venv/bin/publisher", f"{sys.executable} -m publisher")
+    )
+
+
+def test_the_crontab_line_logs_its_own_errors_too(project, tmp_path):
+    """A missing project folder or environment file is said in the log, not in cron's mail
+    (which, on a server without a mail server, nobody reads)."""
+    log = tmp_path / "publisher.log"
+    env_file = tmp_path / "publisher.env"
+
+    def cron(command: str) -> str:
+        done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True)
+        assert done.stdout == done.stderr == ""  # what cron would mail
+        return log.read_text() if log.exists() else ""
+
+    said = cron(crontab_command(project.root, env_file, log))
+    assert str(env_file) in said  # the shell could not read it
+    assert said.count("\n") == 1
+    said = cron(crontab_command(tmp_path / "nowhere", env_file, log))
+    assert str(tmp_path / "nowhere") in said.splitlines()[-1]
+    env_file.write_text("PUBLISHER_FACEBOOK_TOKEN=\n")
+    said = cron(crontab_command(project.root, env_file, log))
+    assert said.splitlines()[-1].endswith("Nothing was due.")  # and the pass itself
 
 
 def test_instagram_plan_keeps_the_slots_of_deliveries_that_are_over(make_project):
