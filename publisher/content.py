@@ -460,6 +460,10 @@ _COMMENT = re.compile(r"(?:^| +)#(?: .*)?$")
 _PLAIN_START = re.compile(r"[^\s'\"“‘|>,\[\]{}#&*!%@`?:-]|[-?:]\S")  # how YAML text may begin
 
 
+# tags or hashtags written as hashtags: "#stress #neck", "#stress, #neck", "[#stress, #neck]"
+_HASHTAGS_WRITTEN = re.compile(r"^\[?\s*#[^\s#]")
+
+
 def _as_staff_write_it(yaml_text: str, display: str) -> str:
     """The front matter with the text of prose lines in quotes: the whole line is the text,
     as the person who wrote it meant, less a comment ("author: Jo  # optional"). A complete
@@ -482,11 +486,12 @@ def _as_staff_write_it(yaml_text: str, display: str) -> str:
             block = indent
             continue
         key = key.rstrip()
-        if key == "tags" and value[:1] == "#" and value[1:2].strip():
-            words = ", ".join(w.strip() for w in _COMMENT.sub("", value).split("#") if w.strip())
+        if key in ("tags", "hashtags") and _HASHTAGS_WRITTEN.match(value):
+            listed = value.strip("[]")
+            words = ", ".join(w.strip(" ,") for w in listed.split("#") if w.strip(" ,"))
             raise ContentError(
-                f"tags: a '#' starts a comment in YAML, so these tags would be lost: write  "
-                f"tags: [{words}]  (Instagram gets them as hashtags)",
+                f"{key}: a '#' starts a comment in YAML, so these would be lost: write  "
+                f"{key}: [{words}]  (Instagram gets them as hashtags, with the #)",
                 display,
                 number + 2,
             )

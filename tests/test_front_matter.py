@@ -407,3 +407,28 @@ def test_tags_written_as_hashtags_are_not_lost_without_a_word() -> None:
         parse_front_matter("title: A\ntags: #stress #neck pain\n", "posts/x.md")
     assert caught.value.line == 3 and "tags: [stress, neck pain]" in str(caught.value)
     assert parse_front_matter("tags: [a]  # a note\n", "x.md")[0] == {"tags": ["a"]}
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "advice"),
+    [
+        ("tags: #stress, #neck\n", 2, "write  tags: [stress, neck]  "),
+        ("tags: [#stress, #neck]\n", 2, "write  tags: [stress, neck]  "),
+        ("instagram:\n  hashtags: #stress #neck\n", 3, "write  hashtags: [stress, neck]  "),
+        ("instagram:\n  hashtags: [#relax, #calm]\n", 3, "write  hashtags: [relax, calm]  "),
+    ],
+)
+def test_hashtags_written_with_their_hash_are_refused_with_a_list_that_works(front, line, advice):
+    """In YAML a '#' starts a comment: the hashtags would be lost (or the list not read),
+    and what the message says to write must itself be read as meant."""
+    with pytest.raises(ContentError) as caught:
+        parse_front_matter("title: A\n" + front, "posts/x.md")
+    assert caught.value.line == line + 1 and advice in str(caught.value)
+    fixed = str(caught.value).split("write  ", 1)[1].split("  ", 1)[0]
+    key, written = fixed.split(": ", 1)
+    indent = "  " if key == "hashtags" else ""
+    meta = parse_front_matter(
+        "title: A\n" + ("instagram:\n" if indent else "") + f"{indent}{fixed}\n", "posts/x.md"
+    )[0]
+    found = meta["instagram"]["hashtags"] if indent else meta["tags"]
+    assert found == [w.strip() for w in written.strip("[]").split(",")]
