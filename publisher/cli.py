@@ -469,7 +469,7 @@ def accounts(ctx: Context, as_json: bool) -> None:
 @pass_context
 def new(ctx: Context, title: str, date_text: str | None) -> None:
     """Write a new draft post with its front matter filled in, and print its path."""
-    from publisher.content import new_post
+    from publisher.content import default_slug_is_readable, new_post
 
     config = ctx.config
     when = parse_now(date_text, config, "--date")
@@ -478,6 +478,18 @@ def new(ctx: Context, title: str, date_text: str | None) -> None:
         when = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
     path = new_post(config, title, when)
     click.echo(config.display_path(path))
+    if when < datetime.now(config.tz):
+        click.echo(
+            f"Its date, {when:%Y-%m-%d %H:%M}, is past: once draft: false, it goes on the "
+            "website at the next pass (Facebook and Instagram only if still in time).",
+            err=True,
+        )
+    if not default_slug_is_readable(title):
+        click.echo(
+            "Its web address is made of a code, as the title has no Latin letters: add a line "
+            "like  slug: back-massage  for an address people can read.",
+            err=True,
+        )
 
 
 def entry() -> None:

@@ -215,6 +215,11 @@ def slugify(text: str) -> str:
     return slug
 
 
+def default_slug_is_readable(title: str) -> bool:
+    """Whether a title's own slug is made of its words, not a code (no Latin letters)."""
+    return bool(slugify(title))
+
+
 def default_slug(title: str) -> str:
     """A post's slug when it names none: from its title, or a short stable hash of a title
     with no Latin letters or digits (Cyrillic, Chinese...)."""
@@ -873,6 +878,7 @@ def new_post(config: Config, title: str, when: datetime) -> Path:
     import frontmatter
     import yaml
 
+    title = " ".join(title.split())
     if not any(character.isalnum() for character in title):
         raise ContentError("the title needs at least one letter or digit for the file name", title)
     slug = default_slug(title)
@@ -894,7 +900,9 @@ def new_post(config: Config, title: str, when: datetime) -> Path:
     config.posts_dir.mkdir(parents=True, exist_ok=True)
     # PyYAML's own emitter: libyaml's (python-frontmatter's default) writes an emoji in a
     # title as an escape such as \U0001F623, which staff would then see in the file.
-    text = frontmatter.dumps(document, sort_keys=False, Dumper=yaml.SafeDumper)
+    # One line a key, however long: a value PyYAML folds onto a second line is only half
+    # changed below, which YAML then cannot read.
+    text = frontmatter.dumps(document, sort_keys=False, Dumper=yaml.SafeDumper, width=10**6)
     # Texts as staff type them, without YAML's quotes where publisher reads them the same
     # (title: Don't sit: here is why), and an empty summary to write after, not between, quotes.
     rows = text.split("\n")

@@ -292,6 +292,29 @@ def test_new_writes_the_title_as_typed_emoji_and_quotes_included(project):
     assert found == [] and post is not None and post.title == title
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        '"Desk neck" is real: how a weekly massage eases lower back pain, neck stiffness and '
+        "headaches",
+        "A long title with a trailing space ",
+        "  Spaces   inside and around  ",
+        "It's: a 'quoted' title, with a #hashtag and a very long tail of words that goes on "
+        "and on past eighty characters",
+    ],
+)
+def test_new_writes_any_title_so_that_check_reads_it_back(project, title):
+    result = run(project, "new", title, "--date", "2020-12-05 10:00")
+    assert result.returncode == 0, result.stderr
+    path = project.root / result.stdout.strip()
+    assert len([r for r in path.read_text().splitlines() if r.startswith("title:")]) == 1
+    from publisher.content import read_post
+
+    post, found = read_post(path, project.config)
+    assert found == [] and post is not None and post.title == " ".join(title.split())
+    assert "Its date, 2020-12-05 10:00, is past" in result.stderr
+
+
 def test_new_takes_titles_in_any_script_and_says_which_option_is_wrong(project):
     result = run(project, "new", "Массаж спины", "--date", "2026-12-05 10:00")
     assert result.returncode == 0, result.stderr
@@ -301,6 +324,9 @@ def test_new_takes_titles_in_any_script_and_says_which_option_is_wrong(project):
     post, found = read_post(path, project.config)
     assert found == [] and post is not None and post.title == "Массаж спины"
     assert path.name == f"2026-12-05-{post.slug}.md" and post.slug.startswith("post-")
+    assert "add a line like  slug: back-massage" in result.stderr
+    latin = run(project, "new", "Back massage", "--date", "2026-12-05 10:00")
+    assert latin.stderr == ""
     nothing = run(project, "new", "!!!")
     assert nothing.returncode != 0 and "at least one letter or digit" in nothing.stderr
     wrong = run(project, "new", "Knots", "--date", "Dec 5")
