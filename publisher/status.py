@@ -9,7 +9,7 @@ from publisher.agenda import DRAFT, DUE, WAITING, agenda
 from publisher.calendar import SOCIAL_CHANNELS
 from publisher.config import Config, parse_duration
 from publisher.exceptions import PublisherError
-from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger
+from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger, Record
 from publisher.times import now as current_time
 from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
 
@@ -64,6 +64,7 @@ def delivery_rows(
                 if waiting
                 else None,
                 "permalink": record.permalink if record else None,
+                "finished": _finished(record, config),
                 "error": entry.detail
                 if entry.state != PUBLISHED and (record or entry.state == WAITING)
                 else held.get(entry.channel)
@@ -95,6 +96,7 @@ def delivery_rows(
                 "attempts": record.attempts,
                 "next_attempt": None,
                 "permalink": record.permalink,
+                "finished": _finished(record, config),
                 "error": why if record.state != PUBLISHED else None,
                 "note": why,
             }
@@ -116,12 +118,23 @@ def held_channels(ledger: Ledger, config: Config) -> dict[str, str]:
     }
 
 
+def _finished(record: Record | None, config: Config) -> str | None:
+    """When a published or skipped delivery was settled (a missed one a person retried goes
+    out long after its time)."""
+    if record is None or record.state not in (PUBLISHED, SKIPPED):
+        return None
+    return (
+        (record.published_at or record.updated_at)
+        .astimezone(config.tz)
+        .isoformat(timespec="minutes")
+    )
+
+
 def long_finished(row: dict[str, Any], at: datetime) -> bool:
     """A delivery published or skipped more than 30 days before `at`: it needs nobody (a
     failed or missed one stays listed until a person acts)."""
-    return row["state"] in (PUBLISHED, SKIPPED) and datetime.fromisoformat(row["due"]) < (
-        at - KEEP_SHOWING
-    )
+    times = [datetime.fromisoformat(row[key]) for key in ("due", "finished") if row.get(key)]
+    return row["state"] in (PUBLISHED, SKIPPED) and max(times) < at - KEEP_SHOWING
 
 
 def format_table(rows: list[dict[str, Any]], config: Config) -> str:
@@ -209,6 +222,14 @@ def skip_delivery(config: Config, delivery_id: int, at: datetime | None = None) 
         if record is None:
             raise PublisherError(f"there is no delivery {delivery_id}: see  publisher status")
         if record.state in (PUBLISHED, SENDING):
+            if record.state == SENDING:
+                raise PublisherError(
+                    f"delivery {delivery_id} is being sent, or its answer was lost and the next "
+                    "pass checks whether it went out: it cannot be skipped now. If Meta cannot be "
+                    "reached for long, look at the Page or account yourself; `publisher status` "
+                    "shows it published or failed once the check is made, and a failed one can "
+                    "then be skipped"
+                )
             raise PublisherError(f"delivery {delivery_id} is {record.state}; it cannot be skipped")
         if record.channel == "website":
             raise PublisherError(

@@ -667,6 +667,38 @@ def test_status_hides_only_long_finished_deliveries_and_dates_a_later_retry(stag
     assert "next try 23:59:" in format_table([row], stage.config)
 
 
+def test_status_shows_a_delivery_a_person_sent_long_after_its_time(stage):
+    from publisher.status import delivery_rows
+
+    stage.add_post("old", "2026-09-01 09:00", instagram="false")
+    publish_due(stage.config, at("2026-09-01T09:00"))  # its page goes out on time
+    publish_due(stage.config, at("2026-11-30T09:40"))  # its Facebook post is missed
+    missed = stage.records()["old/facebook"]
+    assert missed.state == MISSED
+    retry_delivery(stage.config, missed.id, at("2026-12-05T08:59"))
+    publish_due(stage.config, at("2026-12-05T09:00"))
+    assert stage.records()["old/facebook"].state == PUBLISHED
+    recent = delivery_rows(stage.config, at("2026-12-05T10:00"), everything=False)
+    # due three months ago, published an hour ago: listed (the page, long out, is not)
+    shown = {(r["post"], r["channel"]): r for r in recent}
+    assert ("old", "facebook") in shown and ("old", "website") not in shown
+    assert shown[("old", "facebook")]["finished"] == "2026-12-05T09:00-05:00"
+
+
+def test_skipping_a_delivery_being_checked_says_what_to_do(stage):
+    from publisher.exceptions import PublisherError
+
+    stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    stage.graph.fail_http("POST", "/*/feed", status=500, after_effect=True)  # answer lost
+    publish_due(stage.config, at("2026-12-01T09:30"))
+    record = stage.records()["one/facebook"]
+    assert record.state == SENDING
+    with pytest.raises(PublisherError) as caught:
+        skip_delivery(stage.config, record.id, at("2026-12-01T09:35"))
+    assert "the next pass checks whether it went out" in str(caught.value)
+    assert "look at the Page or account yourself" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "change", ["slug", "file", "file then slug", "file and slug", "file, slug and date"]
 )
