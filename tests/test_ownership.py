@@ -150,17 +150,16 @@ def test_a_ledger_root_made_names_the_file_its_owner_and_the_user(server_project
     assert set(owners.values()) == {_ids(SERVICE_USER)[0]}, owners
 
 
-def test_a_read_only_ledger_is_named_with_what_to_do(project):
-    """The same for a ledger whose own user may not write it (chmod 444)."""
-    if os.geteuid() == 0:
-        pytest.skip("root writes a read-only file all the same")
-    project.image("images/a.jpg")
-    project.post("back.md", POST)
+def test_a_read_only_ledger_is_named_with_what_to_do(server_project):
+    """The same for a ledger whose own user may not write it (chmod 444). Run as the
+    service's user: root writes a read-only file all the same."""
+    project = server_project
     ledger = project.root / "publisher.db"
-    assert publisher(project, "publish", "--due", "--now", "2026-11-03T09:00").returncode == 0
+    first = publisher(project, "publish", "--due", "--now", "2026-11-03T10:00", user=SERVICE_USER)
+    assert first.returncode == 0, first.stderr
     ledger.chmod(0o444)
     try:
-        result = publisher(project, "retry", "2")
+        result = publisher(project, "retry", "2", user=SERVICE_USER)
     finally:
         ledger.chmod(0o644)
     assert result.returncode == 1
