@@ -33,6 +33,7 @@ from publisher.content import (
     post_file_names,
     read_post,
     settle_posts,
+    stray_post_files,
 )
 from publisher.exceptions import ContentError
 from publisher.files import existing_status, is_file, is_inside, real_path, snapshot
@@ -1016,7 +1017,7 @@ def _check_site(config: Config) -> list[ContentError]:
     from publisher.render.social import SocialRenderer, social_problems  # not for a build
 
     loaded = load_posts(config)
-    problems = list(loaded.problems)
+    problems = [*loaded.problems, *stray_post_files(config)]
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)
     for post in loaded.posts:

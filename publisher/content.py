@@ -813,6 +813,37 @@ def post_file_names(posts_dir: Path) -> list[str]:
 
 
 POST_SUFFIXES = (".md", ".markdown")
+DOCUMENT_SUFFIXES = (".docx", ".doc", ".odt", ".rtf", ".pages")
+
+
+def stray_post_files(config: Config) -> list[ContentError]:
+    """Files in the posts folder that staff likely meant as posts, which publisher does not
+    read: a post saved as text (Notepad's notepad-post.md.txt) or as a word processor's
+    document. Said by `check`, so that a post is never left out without a word."""
+    found: list[ContentError] = []
+    if not config.posts_dir.is_dir():
+        return found
+    for folder, dirs, files in os.walk(config.posts_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            lowered, path = name.lower(), Path(folder, name)
+            if name.startswith(".") or is_post_name(name):
+                continue
+            if lowered.endswith(DOCUMENT_SUFFIXES):
+                message = (
+                    "a word processor's document is not read as a post: paste its text into a "
+                    ".md file (publisher new makes one), then move this file out of the folder"
+                )
+            elif (
+                lowered.endswith(".txt") and path.read_bytes()[:3].lstrip(b"\xef\xbb\xbf") == b"---"
+            ):
+                stem = name[: -len(".txt")]
+                stem = stem if stem.lower().endswith(POST_SUFFIXES) else stem + ".md"
+                message = f"a post saved as text is not read: rename it to {stem}"
+            else:
+                continue
+            found.append(ContentError(message, config.display_path(path)))
+    return found
 
 
 def is_post_name(name: str) -> bool:

@@ -203,6 +203,22 @@ def test_several_problems_in_one_file_are_all_listed(project):
     assert [line.split(":")[1] for line in lines] == ["3", "4", "5"]
 
 
+def test_a_post_saved_as_text_or_a_document_is_named_not_left_out(project):
+    project.post("good.md", "title: Good\ndate: 2026-01-01")
+    (project.posts / "notepad-post.md.txt").write_text("---\ntitle: N\ndate: 2026-01-01\n---\nHi\n")
+    (project.posts / "plain.txt").write_text("---\ntitle: P\ndate: 2026-01-01\n---\nHi\n")
+    (project.posts / "notes.txt").write_text("Ideas for next month.\n")  # not a post: fine
+    (project.posts / "Word post.docx").write_bytes(b"PK\x03\x04")
+    (project.posts / "images").mkdir(exist_ok=True)
+    project.image("images/a.jpg")
+    assert problems(project) == [
+        "posts/Word post.docx: a word processor's document is not read as a post: paste its "
+        "text into a .md file (publisher new makes one), then move this file out of the folder",
+        "posts/notepad-post.md.txt: a post saved as text is not read: rename it to notepad-post.md",
+        "posts/plain.txt: a post saved as text is not read: rename it to plain.md",
+    ]
+
+
 def test_config_errors_name_the_key(project):
     project.write_config("[site]\nposts_per_pag = 3\n", base="")
     result = run(project, "check")
