@@ -122,6 +122,7 @@ class Channels:
         self._clients: dict[str, Any] = {}
         self.why_dry: dict[str, str] = {}
         self.broken: dict[str, str] = {}  # channel -> why its token cannot be read
+        self.tokenless: set[str] = set()  # channels with an account id and no token
         for channel in SOCIAL_CHANNELS:
             account = self.account_id(channel)
             try:
@@ -131,6 +132,12 @@ class Channels:
                 continue
             if not token:
                 self.why_dry[channel] = f"no token: set {TOKEN_VARIABLES[channel]}"
+                if account:  # meant to go out: a token forgotten or lost, for a person to see
+                    self.why_dry[channel] += (
+                        f" (config.toml names the {'Page' if channel == 'facebook' else 'account'}"
+                        ", so this was meant to go out), then  publisher retry ID"
+                    )
+                    self.tokenless.add(channel)
             elif not account:
                 key = "page_id" if channel == "facebook" else "account_id"
                 self.why_dry[channel] = f"no account: set [{channel}] {key} in config.toml"
@@ -722,7 +729,8 @@ class PublishingPass:
             self.ledger.set_state(
                 record, self.now, DRY_RUN, why, payload=json.dumps(payload, ensure_ascii=False)
             )
-        self.outcome(delivery, DRY_RUN, why)
+        tokenless = no_client and channel in self.channels.tokenless and not self.dry_run
+        self.outcome(delivery, DRY_RUN, why, needs_person=tokenless)
 
     def live(self, delivery: Delivery, record: Record, payload: dict[str, Any]) -> bool:
         """With [site] verify_live: the article (and Instagram image) must answer 200 before posting."""

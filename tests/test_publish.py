@@ -470,8 +470,11 @@ def test_no_token_runs_as_a_dry_run_and_records_nothing_as_published(stage):
     stage.seed()
     stage.env.pop("PUBLISHER_FACEBOOK_TOKEN")
     result = stage.run("2025-10-21T12:00")
-    assert result.returncode == 0, result.stderr
-    assert "dry run (no token: set PUBLISHER_FACEBOOK_TOKEN): would POST" in result.stdout
+    # config.toml names the Page and the account: meant to go out, so a person must look
+    assert result.returncode == 1, result.stderr
+    assert "dry run (no token: set PUBLISHER_FACEBOOK_TOKEN (config.toml names the Page" in (
+        result.stdout
+    )
     assert f"/v26.0/{stage.graph.page_id}/feed" in result.stdout
     assert "access_token: ***" in result.stdout
     assert stage.graph.requests == []
@@ -480,6 +483,17 @@ def test_no_token_runs_as_a_dry_run_and_records_nothing_as_published(stage):
     assert records["psoas-back-pain/instagram"].state == DRY_RUN
     assert records["psoas-back-pain/website"].state == PUBLISHED
     assert "set PUBLISHER_FACEBOOK_TOKEN" in records["psoas-back-pain/facebook"].last_error
+    # without a Page or account in config.toml either, a dry run is what was asked for
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(
+        text.replace(f'page_id = "{stage.graph.page_id}"', 'page_id = ""').replace(
+            f'account_id = "{stage.graph.ig_user_id}"', 'account_id = ""'
+        )
+    )
+    stage.add_post("later", "2025-10-22 09:00")
+    quiet = stage.run("2025-10-22T12:00")
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert "later/facebook dry run (no token: set PUBLISHER_FACEBOOK_TOKEN): would" in quiet.stdout
 
 
 def test_dry_run_flag_sends_and_records_nothing(stage):
@@ -647,6 +661,7 @@ def test_status_hides_only_long_finished_deliveries_and_dates_a_later_retry(stag
     from publisher.times import now as current_time
 
     stage.add_post("old", "2026-09-01 09:00", instagram="false")  # published long ago
+    publish_due(stage.config, at("2026-09-01T09:00"))
     stage.add_post("new", "2026-11-30 09:00", instagram="false")
     publish_due(stage.config, at("2026-11-30T09:40"))
     later = at("2026-12-05T09:00")
