@@ -11,7 +11,8 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -584,6 +585,9 @@ class Ledger:
             )
 
 
+LOCK_RETRY_SECONDS = 0.5  # how often a pass that may be told to stop asks for the lock again
+
+
 class PassLock:
     """One publishing pass at a time, across processes (cron, the service, a person).
 
@@ -595,19 +599,34 @@ class PassLock:
         self.path = path
         self._handle: int | None = None
 
-    def acquire(self, wait: bool = False) -> bool:
-        """Take the lock; without `wait`, give up at once when another pass holds it."""
+    def acquire(self, wait: bool = False, should_stop: Callable[[], bool] | None = None) -> bool:
+        """Take the lock; without `wait`, give up at once when another pass holds it. While
+        waiting, give up too as soon as `should_stop` says so (looked at twice a second)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            os.close(handle)
-            return False
+        # A blocking flock cannot be cut short from another thread (the service's stop), so a
+        # waiter that may be told to stop asks again and again instead.
+        blocking = wait and should_stop is None
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                break
+            except BlockingIOError:
+                if not wait or (should_stop is not None and should_stop()):
+                    os.close(handle)
+                    return False
+                time.sleep(LOCK_RETRY_SECONDS)
         os.ftruncate(handle, 0)
         os.write(handle, f"{os.getpid()}\n".encode())
         self._handle = handle
         return True
+
+    def holder(self) -> str:
+        """The process id of the pass that holds the lock, as it wrote it ('' if unknown)."""
+        try:
+            return self.path.read_text().strip()
+        except OSError:
+            return ""
 
     def release(self) -> None:
         """Let the next pass in."""

@@ -1106,13 +1106,14 @@ def publish_due(
     *,
     dry_run: bool = False,
     wait: bool = False,
-    should_stop: Callable[[], bool] = lambda: False,
+    should_stop: Callable[[], bool] | None = None,
 ) -> PassReport:
-    """Run one pass; when another pass holds the lock, do nothing (or wait for it)."""
+    """Run one pass; when another pass holds the lock, do nothing (or wait for it, unless
+    `should_stop` says to stop meanwhile)."""
     now = now or current_time(config.tz)
     lock = PassLock(config.ledger_path.with_name(config.ledger_path.name + ".lock"))
     try:
-        acquired = lock.acquire(wait=wait)
+        acquired = lock.acquire(wait=wait, should_stop=should_stop)
     except PermissionError as exc:
         # say at once everything of the ledger this user cannot write, not one file a time
         advice = cannot_write(ledger_files(config.ledger_path))
@@ -1120,7 +1121,14 @@ def publish_due(
             raise
         raise PublisherError(f"{lock.path}: {exc.strerror}: {advice}") from None
     if not acquired:
-        log.info("another publishing pass is running; this one does nothing")
+        if wait:  # told to stop while it waited
+            log.info(
+                "stopping: not waiting for the publishing pass of another process "
+                "(pid %s), which goes on",
+                lock.holder() or "not known",
+            )
+        else:
+            log.info("another publishing pass is running; this one does nothing")
         return PassReport(locked_out=True)
     try:
         inputs, marker = pass_inputs(config), built_site_marker(config)
@@ -1134,7 +1142,7 @@ def publish_due(
         loaded = load_posts_cached(config, now)
         with Ledger(config.ledger_path) as ledger:
             publishing = PublishingPass(
-                config, ledger, now, dry_run=dry_run, should_stop=should_stop
+                config, ledger, now, dry_run=dry_run, should_stop=should_stop or (lambda: False)
             )
             report = publishing.run(list(loaded.posts), {p.path for p in loaded.problems})
             if not dry_run:

@@ -225,6 +225,48 @@ def test_a_cron_pass_beside_the_service_never_doubles(stage):
     assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
 
 
+def test_sigterm_while_waiting_for_a_cron_pass_stops_without_waiting_for_it(stage):
+    """A cron pass holds the lock while Meta takes its time: the service, waiting for that
+    lock, must still stop at once (systemctl stop), and the cron pass go on undisturbed."""
+    now = datetime.now(NY).replace(microsecond=0)
+    post_due(stage, "slow", now - timedelta(minutes=2), now - timedelta(minutes=1))
+    held = stage.graph.hold("POST", "/*/feed")
+    cron = stage.start(local(now).replace(" ", "T"))
+    process = None
+    try:
+        assert held.wait_held(60), "the cron pass never reached Facebook"
+        process = start_service(stage)
+        for line in process.stdout:  # the service's first pass now waits for the cron pass
+            if "pass: catch-up at start" in line:
+                break
+        else:
+            raise AssertionError("the service ended before its first pass")
+        time.sleep(1)  # well into its wait for the lock
+        stopped_at = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("SIGTERM ignored while waiting for the cron pass") from None
+        took = time.monotonic() - stopped_at
+        assert process.returncode == 0, output
+        assert took < 3, (took, output)
+        assert "not waiting for the publishing pass of another process" in output, output
+        assert "publisher run: stopped" in output
+        assert cron.poll() is None  # the cron pass was left alone
+        held.release()
+        cron_output, cron_errors = cron.communicate(timeout=60)
+        assert cron.returncode == 0, cron_output + cron_errors
+    finally:
+        held.release()
+        for running in (process, cron):
+            if running is not None and running.poll() is None:
+                running.kill()
+                running.communicate()
+    assert stage.records()["slow/facebook"].state == PUBLISHED
+    assert len(stage.graph.page_posts()) == 1
+
+
 def test_stopping_while_a_pass_reschedules_does_not_hang(stage, monkeypatch):
     """SIGTERM landing while a pass reschedules its jobs used to hang the service: the
     scheduler's shutdown held the scheduler's lock while it waited for that pass, and the
