@@ -11,10 +11,13 @@ publishing anything twice.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import gc
 import logging
+import os
 import signal
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +59,25 @@ def give_back_memory() -> None:
     trim(0)
 
 
+def folder_identity(path: Path) -> tuple[int, int] | None:
+    """Which folder is at `path` now (device and inode, through a symlink); None if none is."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino) if stat.S_ISDIR(found.st_mode) else None
+
+
+class AnyOf:
+    """Set as soon as one of its events is (watchfiles looks at is_set() between steps)."""
+
+    def __init__(self, *events: threading.Event):
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self.events)
+
+
 class Service:
     """The long-running publisher: scheduler, file watcher and (optionally) the local web server."""
 
@@ -65,6 +87,8 @@ class Service:
         self.serve_port = serve_port
         self.stopping = threading.Event()
         self._pass_lock = threading.Lock()
+        self._rewatch = threading.Event()  # the folders' watch must start again, on new folders
+        self._watched: dict[Path, tuple[int, int] | None] = {}  # folder -> identity watched
         self._server = None
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -174,6 +198,11 @@ class Service:
         wall, mono = time.time(), time.monotonic()
         last_wall, last_mono = self._clock
         self._clock = (wall, mono)
+        if self._watched and self.folders_replaced():
+            # the folder's parent should have said so (an editor, a deploy script...); if it
+            # did not, the watch starts again on the new folder, and a pass follows
+            log.info("the posts or templates folder is not the one watched: watching it again")
+            self._rewatch.set()
         if abs((wall - last_wall) - (mono - last_mono)) > CLOCK_JUMP.total_seconds():
             self.run_pass("the clock jumped (suspend or time change): catching up")
         elif not site_is_built(self.config):
@@ -181,61 +210,126 @@ class Service:
 
     # Watching the posts folder and config.toml
 
+    def folders(self) -> dict[Path, tuple[int, int] | None]:
+        """The posts and templates folders as config.toml names them (a symlink is not
+        followed, so that pointing it elsewhere is a replacement), each with its identity."""
+        named = (self.config.site.posts, self.config.site.templates)
+        paths = [Path(os.path.abspath(self.config.root / name)) for name in named]
+        return {path: folder_identity(path) for path in paths}
+
+    def folders_replaced(self) -> bool:
+        """True when a folder watched is gone, back, or another one (a look at two inodes)."""
+        return self.folders() != self._watched
+
     def watch(self) -> None:
         """Re-read posts and config when they change; reschedule without a restart.
 
-        config.toml is watched through its folder (not recursively, for that name only):
-        an editor or `sed -i` that saves by writing a new file and renaming it over the old
-        one would leave a watch on the file itself looking at the old one."""
+        config.toml, the posts folder and the templates folder are also watched through
+        their parent folders (not recursively, for those names only): an editor or `sed -i`
+        saves config.toml by writing a new file and renaming it over the old one, and a
+        deploy replaces a whole folder (moved aside, deleted, a symlink switched), which
+        would leave a watch on the file or folder itself looking at the old one."""
+        config_file = self.config.path.resolve() if self.config.path else None
+        folders = list(self.folders())
+        names = {path.parent.resolve() / path.name for path in folders}
+        if config_file is not None:
+            names.add(config_file)
+        parents = sorted({path.parent for path in names if path.parent.is_dir()})
+        entries = threading.Thread(
+            target=self._watch_changes,
+            args=(parents, False, lambda _, p: Path(p) in names, self.stopping),
+            daemon=True,
+            name="watch-config",
+        )
+        entries.start()
+        self.watch_folders()
+        entries.join(timeout=10)
+
+    def watch_folders(self) -> None:
+        """Watch the posts and templates folders recursively; when one is replaced, start
+        again on the new one and run a pass (what changed meanwhile was not seen)."""
         import watchfiles
 
-        config_watch = None
-        config_file = self.config.path.resolve() if self.config.path else None
-        if config_file is not None:
-            config_watch = threading.Thread(
-                target=self._watch_changes,
-                args=([config_file.parent], False, lambda _, p: Path(p) == config_file),
-                daemon=True,
-                name="watch-config",
-            )
-            config_watch.start()
-        paths = [p for p in (self.config.posts_dir, self.config.templates_dir) if p.exists()]
-        self._watch_changes(paths, True, watchfiles.DefaultFilter())
-        if config_watch is not None:
-            config_watch.join(timeout=10)
+        first = True
+        while not self.stopping.is_set():
+            self._rewatch.clear()
+            self._watched = self.folders()
+            paths = [path for path, identity in self._watched.items() if identity is not None]
+            config = self.config
+            resolved = (config.folder(config.site.posts), config.folder(config.site.templates))
+            if resolved != (config.posts_dir, config.templates_dir):
+                # a symlink switched to another folder: passes must read the new one (the
+                # config keeps the paths it resolved when it was read)
+                self.config = dataclasses.replace(config)
+            shown = ", ".join(self.config.display_path(path) for path in paths) or "no folder"
+            log.info("%swatching %s for changes", "" if first else "a folder was replaced: ", shown)
+            for path in set(self._watched) - set(paths):
+                log.warning(
+                    "%s is missing: it is watched again once it is back",
+                    self.config.display_path(path),
+                )
+            try:
+                # Started before the pass, so that nothing changed after the pass read the
+                # folder goes unseen. A missing folder is not watched (no polling for it): its
+                # parent's watch, or the clock check, says when it is back.
+                self._watch_changes(
+                    paths,
+                    True,
+                    watchfiles.DefaultFilter(),
+                    AnyOf(self.stopping, self._rewatch),
+                    on_start=None if first else self.changed,
+                )
+            except FileNotFoundError:  # gone between the look and the watch: look again
+                self.stopping.wait(WATCH_STEP_MS / 1000)
+            first = False
+
+    def changed(self) -> None:
+        """Settle a change with a pass: it may make something due now (a post dated in the past)."""
+        if self.stopping.is_set():
+            return
+        self.scheduler.add_job(
+            self.run_pass, args=["posts or config changed"], id="changed", replace_existing=True
+        )
 
     def _watch_changes(
-        self, paths: list[Path], recursive: bool, wanted: Callable[[Any, str], bool]
+        self,
+        paths: list[Path],
+        recursive: bool,
+        wanted: Callable[[Any, str], bool],
+        until: AnyOf | threading.Event,
+        on_start: Callable[[], None] | None = None,
     ) -> None:
-        import watchfiles
+        from watchfiles import Change
+        from watchfiles._rust_notify import RustNotify  # watchfiles' documented backend
 
-        if not paths:
-            self.stopping.wait()
-            return
         config_file = self.config.path.resolve() if self.config.path else None
-        for changes in watchfiles.watch(
-            *paths,
-            watch_filter=wanted,
-            recursive=recursive,
-            debounce=WATCH_DEBOUNCE_MS,
-            step=WATCH_STEP_MS,
-            stop_event=self.stopping,
-            raise_interrupt=False,
-        ):
-            if self.stopping.is_set():
-                return
-            names = sorted({Path(p).name for _, p in changes})
-            log.info("changed: %s", ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
-            if config_file is not None and any(Path(p) == config_file for _, p in changes):
-                try:
-                    self.config = load_config(config_file)
-                except PublisherError as exc:
-                    log.error("config.toml not reloaded: %s", exc)
+        with RustNotify([str(p) for p in paths], False, False, 0, recursive, False) as watcher:
+            if on_start is not None:
+                on_start()
+            while True:
+                raw = watcher.watch(WATCH_DEBOUNCE_MS, WATCH_STEP_MS, 0, until)
+                if isinstance(raw, str) or self.stopping.is_set():
+                    return  # stopped ("signal" only reaches the main thread, not this one)
+                changes = [(Change(c), p) for c, p in raw if wanted(Change(c), p)]
+                if not changes:
                     continue
-            # A change may make something due now (a post dated in the past): a pass settles it.
-            self.scheduler.add_job(
-                self.run_pass, args=["posts or config changed"], id="changed", replace_existing=True
-            )
+                names = sorted({Path(p).name for _, p in changes})
+                log.info("changed: %s", ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
+                if config_file is not None and any(Path(p) == config_file for _, p in changes):
+                    try:
+                        self.config = load_config(config_file)
+                    except PublisherError as exc:
+                        log.error("config.toml not reloaded: %s", exc)
+                        continue
+                # A folder deleted or moved, then made again, may get the same inode back:
+                # its own entry's coming and going says so where the inodes cannot.
+                folders = {str(f) for f in self.folders()}
+                folders |= {str(Path(f).parent.resolve() / Path(f).name) for f in folders}
+                came_or_went = any(c != Change.modified and p in folders for c, p in changes)
+                if came_or_went or self.folders_replaced():
+                    self._rewatch.set()  # the watch on the new folder runs the pass
+                else:
+                    self.changed()
 
     # Life cycle
 

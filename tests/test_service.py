@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -174,6 +178,106 @@ def test_config_saved_by_replacing_the_file_is_read_again_every_time(stage):
     assert output.count("changed: config.toml") == 2, output
     assert stage.graph.page_posts() == []  # Facebook was switched off by the second edit
     assert "after/facebook" not in stage.records()
+
+
+def replace_posts_folder(posts: Path, how: str) -> None:
+    """Replace the posts folder whole, with a copy of itself, as a deploy would."""
+    root = posts.parent
+    if how == "moved aside":
+        shutil.copytree(posts, root / "new")
+        posts.rename(root / "old")
+        (root / "new").rename(posts)
+    elif how == "deleted and copied back":
+        shutil.copytree(posts, root / "copy")
+        shutil.rmtree(posts)
+        shutil.copytree(root / "copy", posts)
+    else:  # a symlink switched to another release
+        shutil.copytree(posts.resolve(), root / "releases" / "2")
+        (root / "next").symlink_to(root / "releases" / "2")
+        os.replace(root / "next", posts)
+
+
+@pytest.mark.parametrize("how", ["moved aside", "deleted and copied back", "symlink switched"])
+def test_a_post_added_after_the_posts_folder_is_replaced_goes_out(stage, how):
+    """Deploys replace the whole folder: the service must watch the new one, not the old."""
+    now = datetime.now(NY).replace(microsecond=0)
+    post_due(stage, "before", now - timedelta(minutes=5), now - timedelta(minutes=5))
+    posts = stage.project.posts
+    if how == "symlink switched":
+        (posts.parent / "releases").mkdir()
+        posts.rename(posts.parent / "releases" / "1")
+        posts.symlink_to(posts.parent / "releases" / "1")
+    process = start_service(stage)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    try:
+        # after the catch-up pass, which sends "before"
+        wait_until(lambda: any("watching posts" in line for line in list(lines)))
+        replace_posts_folder(posts, how)
+        # The pass that follows the replacement may find this one; the next one, added once
+        # all is quiet, is seen only by a watch on the new folder.
+        for slug in ("later", "latest"):
+            post_due(stage, slug, now - timedelta(minutes=1), now - timedelta(minutes=1))
+            try:
+                key = f"{slug}/facebook"
+                wait_until(lambda key=key: key in published_times(stage), timeout=20)
+            except AssertionError:
+                raise AssertionError(
+                    f"{slug}.md, added after posts/ was {how}, never went out"
+                ) from None
+        stopped_at = time.monotonic()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        reader.join(5)
+    output = "".join(lines)
+    assert process.returncode == 0, output
+    assert time.monotonic() - stopped_at < 5, output  # the watchers end promptly too
+    assert "a folder was replaced: watching posts" in output, output
+    assert len(stage.graph.page_posts()) == 3
+
+
+def test_the_clock_check_watches_a_posts_folder_replaced_unseen(stage, monkeypatch, caplog):
+    """A deploy that switches a `current` symlink above posts/ changes no name the watches
+    look at: the once-a-minute clock check notices the folder is another one."""
+    import logging
+
+    from publisher.scheduler import Service
+
+    for key, value in stage.env.items():
+        if key.startswith("PUBLISHER_"):
+            monkeypatch.setenv(key, value)
+    caplog.set_level(logging.INFO, logger="publisher")
+    root = stage.project.root
+    now = datetime.now(NY).replace(microsecond=0)
+    post_due(stage, "before", now - timedelta(minutes=5), now - timedelta(minutes=5))
+    (root / "releases" / "1").mkdir(parents=True)
+    stage.project.posts.rename(root / "releases" / "1" / "posts")
+    (root / "current").symlink_to(root / "releases" / "1")
+    stage.project.posts.symlink_to(root / "current" / "posts")
+    service = Service(stage.project.config_path)
+    service.scheduler.start()
+    watcher = threading.Thread(target=service.watch, daemon=True)
+    try:
+        service.run_pass("first")
+        watcher.start()
+        wait_until(lambda: "watching" in caplog.text)
+        shutil.copytree(root / "releases" / "1", root / "releases" / "2")
+        (root / "next").symlink_to(root / "releases" / "2")
+        os.replace(root / "next", root / "current")
+        post_due(stage, "later", now - timedelta(minutes=1), now - timedelta(minutes=1))
+        service.clock_check()
+        try:
+            wait_until(lambda: "later/facebook" in published_times(stage), timeout=20)
+        except AssertionError:
+            raise AssertionError("the clock check did not notice the new posts folder") from None
+    finally:
+        service.stopping.set()
+        service.stop()
+        watcher.join(5)
+    assert not watcher.is_alive(), "the watcher did not stop"
+    assert "not the one watched" in caplog.text
 
 
 def test_downtime_recent_deliveries_go_out_once_old_ones_are_missed(stage):
