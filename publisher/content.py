@@ -215,6 +215,35 @@ def slugify(text: str) -> str:
     return slug
 
 
+def _other_case(missing: Path) -> str:
+    """The advice for a file not found: its name with other capitals when there is one
+    (My Photo.JPG for My Photo.jpg: web servers tell them apart), else to check it."""
+    try:
+        names = os.listdir(missing.parent)
+    except OSError:
+        return "check the file name and folder"
+    same = [n for n in names if n.lower() == missing.name.lower()]
+    if same:
+        return f"the file is named {same[0]!r}: write the name with the same capitals"
+    return "check the file name and folder"
+
+
+def _key_hint(key: str) -> str:
+    """What to write instead of an unknown front-matter key: the key in lower case, a close
+    spelling, a channel's own key that belongs indented under it, or the list of keys."""
+    import difflib
+
+    if key.lower() in KNOWN_KEYS:
+        return f"keys are written in lower case: {key.lower()}:"
+    channels = [f"{c}:" for c, keys in CHANNEL_BLOCK_KEYS.items() if key in keys]
+    if channels:
+        return f"{key}: belongs to a channel: indent it under  {'  or  '.join(channels)}"
+    close = difflib.get_close_matches(key.lower(), KNOWN_KEYS, n=1, cutoff=0.7)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"the keys a post can have are {', '.join(KNOWN_KEYS)}"
+
+
 def default_slug_is_readable(title: str) -> bool:
     """Whether a title's own slug is made of its words, not a code (no Latin letters)."""
     return bool(slugify(title))
@@ -617,10 +646,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
 
     for key in meta:
         if key not in KNOWN_KEYS:
-            problem(
-                f"unknown key {key!r}: the keys a post can have are {', '.join(KNOWN_KEYS)}",
-                str(key),
-            )
+            problem(f"unknown key {key!r}: {_key_hint(str(key))}", str(key))
 
     wrong_type: list[str] = []
     title = _text(meta, "title", wrong_type)
@@ -700,7 +726,12 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
 
     draft = meta.get("draft", False)
     if not isinstance(draft, bool):
-        problem("draft must be true or false", "draft")
+        curly = isinstance(draft, str) and draft[:1] in "“‘"
+        problem(
+            "draft must be true or false"
+            + (", without quotes (a word processor made these curly quotes)" if curly else ""),
+            "draft",
+        )
         draft = True
     elif not draft and (at := body.find(NEW_POST_PLACEHOLDER)) != -1:
         problems.append(
@@ -784,7 +815,7 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
     if not is_file(candidate):
         raise ImageFileProblem(
             f"image {value!r} not found (looked for {config.display_path(candidate)}): "
-            "check the file name and folder",
+            + _other_case(candidate),
             candidate,
         )
     try:

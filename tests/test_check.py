@@ -219,6 +219,39 @@ def test_a_post_saved_as_text_or_a_document_is_named_not_left_out(project):
     ]
 
 
+@pytest.mark.parametrize(
+    ("front", "expected"),
+    [
+        (
+            "Title: A\ndate: 2026-01-01",
+            "unknown key 'Title': keys are written in lower case: title:",
+        ),
+        ("title: A\ndate: 2026-01-01\nsumary: Hi", "unknown key 'sumary': did you mean 'summary'?"),
+        ("title: A\ndate: 2026-01-01\ntagz: [a]", "unknown key 'tagz': did you mean 'tags'?"),
+        (
+            "title: A\ndate: 2026-01-01\nfacebook:\nat: 2026-01-02 09:00",
+            "unknown key 'at': at: belongs to a channel: indent it under  facebook:  or  instagram:",
+        ),
+        (
+            "title: A\ndate: 2026-01-01\ndraft: “false”",
+            "draft must be true or false, without quotes (a word processor made these curly quotes)",
+        ),
+    ],
+)
+def test_a_mistyped_key_or_value_says_what_to_write(project, front, expected):
+    project.post("p.md", front)
+    assert any(expected in line for line in problems(project)), problems(project)
+
+
+def test_an_image_named_with_other_capitals_says_so(project):
+    project.image("images/My Photo.JPG")
+    project.post("p.md", "title: A\ndate: 2026-01-01\nimage: images/My Photo.jpg\nimage_alt: A")
+    assert any(
+        "the file is named 'My Photo.JPG': write the name with the same capitals" in line
+        for line in problems(project)
+    )
+
+
 def test_config_errors_name_the_key(project):
     project.write_config("[site]\nposts_per_pag = 3\n", base="")
     result = run(project, "check")
