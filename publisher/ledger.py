@@ -76,6 +76,8 @@ BEGIN SELECT RAISE(ABORT, 'the attempt log is append-only'); END;
 
 # Ledger meta: when the ledger began to record deliveries (its first pass).
 KEEPING_SINCE = "keeping_since"
+# Ledger meta: counts what people asked for (retry, skip), for the service to notice.
+ASKED = "asked"
 # Ledger meta: the post files the last build in a pass listed problems for (their social
 # posts wait, as those of a post whose front matter has a problem do).
 PAGE_PROBLEMS = "page_problems"
@@ -565,6 +567,15 @@ class Ledger:
     def set_held_channels(self, at: datetime, channels: dict[str, str]) -> None:
         """Keep why this pass held channels back (held_channels)."""
         self.set_meta(HELD_CHANNELS, json.dumps({"at": at.isoformat(), "channels": channels}))
+
+    def note_asked(self) -> None:
+        """A person asked for a retry, a check or a skip: the service looks at the ledger
+        once a minute for this, and runs a pass."""
+        self.set_meta(ASKED, str(int(self.meta(ASKED) or 0) + 1))
+
+    def asked(self) -> str:
+        """Changes each time a person asks for something (note_asked)."""
+        return self.meta(ASKED) or "0"
 
     def keeping_since(self, now: datetime) -> datetime:
         """Since when this ledger has recorded every delivery: its first pass (or, for a

@@ -1131,7 +1131,8 @@ def publish_due(
             log.info("another publishing pass is running; this one does nothing")
         return PassReport(locked_out=True)
     try:
-        inputs, marker = pass_inputs(config), built_site_marker(config)
+        sources, marker = source_inputs(config), built_site_marker(config)
+        inputs = pass_inputs(sources, marker)
         if not dry_run and config.ledger_path.exists():
             with Ledger(config.ledger_path) as ledger:
                 quiet = ledger.meta("quiet")
@@ -1156,8 +1157,9 @@ def publish_due(
                     and not publishing.site_needs_person  # every pass says so, until it works
                 ):
                     until, since = publishing.quiet_until.isoformat(), now.isoformat()
-                    if built_site_marker(config) != marker:  # this pass built the site
-                        inputs = pass_inputs(config)
+                    # this pass built the site: its new marker, with the sources as this
+                    # pass read them (a post saved meanwhile is for the next pass to see)
+                    inputs = pass_inputs(sources, built_site_marker(config))
                     quiet = f"{inputs} {until} {since} {ledger_signature(ledger)}"
                 ledger.set_meta("quiet", quiet)
         report.problems[:0] = [str(p) for p in loaded.problems if str(p) not in report.problems]
@@ -1202,11 +1204,10 @@ def site_is_built(config: Config) -> bool:
     return (config.output_dir / SITE_MARKER).exists()
 
 
-def pass_inputs(config: Config) -> str:
-    """A quick hash of what a pass reads besides the ledger: post files and the photos
-    beside them, config, templates, and the built site's marker."""
+def source_inputs(config: Config) -> str:
+    """A quick hash of the files a pass reads: post files and the photos beside them,
+    config and templates."""
     digest = hashlib.sha256(posts_folder_signature(config).encode())
-    digest.update(built_site_marker(config))
     for path in sorted((config.templates_dir).rglob("*")):
         if path.is_file():
             info = path.stat()
@@ -1214,6 +1215,12 @@ def pass_inputs(config: Config) -> str:
     if config.path:
         digest.update(config.path.read_bytes())
     return digest.hexdigest()
+
+
+def pass_inputs(sources: str, marker: bytes) -> str:
+    """What a pass reads besides the ledger: its sources (source_inputs) and the built
+    site's marker (built_site_marker)."""
+    return hashlib.sha256(sources.encode() + b"\0" + marker).hexdigest()
 
 
 def ledger_signature(ledger: Ledger) -> str:

@@ -101,6 +101,8 @@ class Service:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         self._clock = (time.time(), time.monotonic())
+        self._asked: str | None = None  # the ledger's count of what people asked, last seen
+        self._changed_meanwhile = threading.Event()  # a change seen while a pass ran
 
     # Passes
 
@@ -109,23 +111,31 @@ class Service:
         if self.stopping.is_set():
             return
         with self._pass_lock:
-            if self.stopping.is_set():
-                return
-            log.info("pass: %s", reason)
-            try:
-                report = publish_due(self.config, wait=True, should_stop=self.stopping.is_set)
-                if report.needs_person:
-                    log.warning("something needs a person: see  publisher status")
-            except PublisherError as exc:
-                log.error("error: %s", exc)
-            except (OSError, sqlite3.Error) as exc:
-                log.error("error: %s; the next pass tries again", describe_failure(exc))
-            except Exception:  # noqa: BLE001 - the service must outlive one bad pass
-                log.exception("the pass failed unexpectedly; the next one tries again")
-            # Under the lock: stop() waits for it before it shuts the scheduler down, which
-            # holds the scheduler's lock that rescheduling needs.
-            self.reschedule()
-            give_back_memory()
+            while not self.stopping.is_set():
+                self._changed_meanwhile.clear()
+                self._one_pass(reason)
+                # A change seen while this pass ran may have come after it read the posts;
+                # the job changed() added for it is skipped while this one still runs.
+                if not self._changed_meanwhile.is_set():
+                    break
+                reason = "posts or config changed during the last pass"
+
+    def _one_pass(self, reason: str) -> None:
+        log.info("pass: %s", reason)
+        try:
+            report = publish_due(self.config, wait=True, should_stop=self.stopping.is_set)
+            if report.needs_person:
+                log.warning("something needs a person: see  publisher status")
+        except PublisherError as exc:
+            log.error("error: %s", exc)
+        except (OSError, sqlite3.Error) as exc:
+            log.error("error: %s; the next pass tries again", describe_failure(exc))
+        except Exception:  # noqa: BLE001 - the service must outlive one bad pass
+            log.exception("the pass failed unexpectedly; the next one tries again")
+        # Under the lock: stop() waits for it before it shuts the scheduler down, which
+        # holds the scheduler's lock that rescheduling needs.
+        self.reschedule()
+        give_back_memory()
 
     def upcoming(self, at: datetime) -> dict[str, datetime]:
         """The jobs there should be: one per delivery still to go out, and one per retry."""
@@ -207,6 +217,21 @@ class Service:
             self.run_pass("the clock jumped (suspend or time change): catching up")
         elif not site_is_built(self.config):
             self.run_pass("the website's folder is gone: building it again")
+        elif self.asked_since_last_look():
+            self.run_pass("a person asked for a retry or a skip")
+
+    def asked_since_last_look(self) -> bool:
+        """Whether `publisher retry` or `skip` was run since the last look (one read of the
+        ledger a minute): the pass it waits for is then the next one, not the next job's."""
+        if not self.config.ledger_path.exists():
+            return False
+        try:
+            with Ledger.for_reading(self.config.ledger_path) as ledger:
+                asked = ledger.asked()
+        except (PublisherError, sqlite3.Error):
+            return False  # the next pass says what is wrong with the ledger
+        seen, self._asked = self._asked, asked
+        return seen is not None and asked != seen
 
     # Watching the posts folder and config.toml
 
@@ -287,6 +312,7 @@ class Service:
         """Settle a change with a pass: it may make something due now (a post dated in the past)."""
         if self.stopping.is_set():
             return
+        self._changed_meanwhile.set()
         self.scheduler.add_job(
             self.run_pass, args=["posts or config changed"], id="changed", replace_existing=True
         )
@@ -360,6 +386,7 @@ class Service:
             self.serve()  # first: a port already in use stops the service before any pass
         self.scheduler.start()
         self.run_pass("catch-up at start")
+        self.asked_since_last_look()  # what was asked before it started, that pass settled
         from apscheduler.triggers.interval import IntervalTrigger
 
         self.scheduler.add_job(

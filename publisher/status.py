@@ -195,6 +195,7 @@ def retry_delivery(config: Config, delivery_id: int, at: datetime | None = None)
             # Whether it went out is unknown: it is never sent without checking first. The
             # check moves to the next pass (after a token was renewed, say).
             ledger.check_soon(record, at, "check asked by a person")
+            ledger.note_asked()
             return (
                 f"Delivery {delivery_id} ({record.slug}/{record.channel}) may have gone out "
                 "already: the next pass checks, and sends it only if it is not out."
@@ -210,7 +211,11 @@ def retry_delivery(config: Config, delivery_id: int, at: datetime | None = None)
             step=None,
             container_id=None,
         )
-    return f"Delivery {delivery_id} ({record.slug}/{record.channel}) goes out at the next pass."
+        ledger.note_asked()
+    return (
+        f"Delivery {delivery_id} ({record.slug}/{record.channel}) goes out at the next pass "
+        "(within a minute when publisher run is running)."
+    )
 
 
 def skip_delivery(config: Config, delivery_id: int, at: datetime | None = None) -> str:
@@ -237,6 +242,7 @@ def skip_delivery(config: Config, delivery_id: int, at: datetime | None = None) 
                 f"date on: to keep it off, set  draft: true  in {record.source}"
             )
         ledger.set_state(record, at, SKIPPED, "skipped by a person")
+        ledger.note_asked()
     return f"Delivery {delivery_id} ({record.slug}/{record.channel}) will not be sent."
 
 

@@ -443,6 +443,23 @@ def test_an_older_backup_of_the_ledger_restored_never_sends_again(stage, tmp_pat
     assert ["Text of two" in p["message"] for p in stage.graph.page_posts()].count(True) == 1
 
 
+def test_a_post_saved_while_a_pass_builds_the_site_is_published_by_the_next_pass(stage):
+    """A pass that built the site remembers what it read, so that the next cron pass a
+    minute later is not taken for one with nothing new to do."""
+    stage.add_post("first", "2026-12-01 09:00", facebook="{at: 2026-12-01 09:00}")
+    held = stage.graph.hold("POST", "/*/feed")  # the pass is busy after building the site
+    process = stage.start("2026-12-01T09:00")
+    assert held.wait_held(60)
+    stage.add_post("second", "2026-12-01 08:55", facebook="false", instagram="false")
+    held.release()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, out + err
+    assert "second/website" not in out  # read before it was saved
+    result = stage.run("2026-12-01T09:01")
+    assert "second/website published" in result.stdout, result.stdout + result.stderr
+    assert (stage.project.output / "posts/second/index.html").is_file()
+
+
 def test_expired_token_stops_the_channel_with_a_plain_message(stage):
     stage.add_post("one", "2026-12-01 09:00")
     stage.add_post("two", "2026-12-01 09:01")

@@ -458,3 +458,66 @@ def test_the_service_builds_a_deleted_site_again_within_a_minute(stage, monkeypa
     finally:
         service.stopping.set()
         service.stop()
+
+
+def test_a_retry_asked_while_the_service_runs_goes_out_within_a_minute(stage, monkeypatch, caplog):
+    """`publisher retry` changes only the ledger: the service's once-a-minute clock check
+    notices it and runs a pass, rather than waiting for the next job (days, maybe)."""
+    import logging
+
+    from publisher.ledger import MISSED, PUBLISHED
+    from publisher.scheduler import Service
+
+    for key, value in stage.env.items():
+        if key.startswith("PUBLISHER_"):
+            monkeypatch.setenv(key, value)
+    stage.add_post("neck", "2026-11-01 09:00", instagram="false")  # weeks ago: missed
+    service = Service(stage.project.config_path)
+    service.scheduler.start()
+    caplog.set_level(logging.INFO, logger="publisher")
+    try:
+        service.run_pass("first")
+        service.asked_since_last_look()
+        missed = stage.records()["neck/facebook"]
+        assert missed.state == MISSED
+        caplog.clear()
+        service.clock_check()  # nothing asked: no pass
+        assert not [r for r in caplog.records if r.getMessage().startswith("pass:")]
+        asked = stage.command("retry", str(missed.id))
+        assert asked.returncode == 0, asked.stderr
+        assert "within a minute when publisher run is running" in asked.stdout
+        service.clock_check()
+        assert "pass: a person asked for a retry or a skip" in caplog.text
+        assert stage.records()["neck/facebook"].state == PUBLISHED
+        assert len(stage.graph.page_posts()) == 1
+    finally:
+        service.stopping.set()
+        service.stop()
+
+
+def test_a_change_seen_during_a_pass_gets_a_pass_of_its_own(stage, monkeypatch):
+    """The watcher's job for a change is skipped while the job of the last change still
+    runs (one at a time): the running pass then goes round once more."""
+
+    from publisher.scheduler import Service
+
+    for key, value in stage.env.items():
+        if key.startswith("PUBLISHER_"):
+            monkeypatch.setenv(key, value)
+    now = datetime.now(NY).replace(microsecond=0)
+    post_due(stage, "first", now - timedelta(minutes=2), now - timedelta(minutes=2))
+    service = Service(stage.project.config_path)
+    service.scheduler.start()
+    held = stage.graph.hold("POST", "/*/feed")
+    try:
+        service.changed()  # a change: the job's pass posts "first", and waits on Meta
+        assert held.wait_held(30)
+        post_due(stage, "second", now - timedelta(minutes=1), now - timedelta(minutes=1))
+        service.changed()  # seen by the watcher while that pass runs
+        held.release()
+        wait_until(lambda: "second/facebook" in published_times(stage), timeout=20)
+    finally:
+        held.release()
+        service.stopping.set()
+        service.stop()
+    assert len(stage.graph.page_posts()) == 2
