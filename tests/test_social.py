@@ -317,3 +317,18 @@ def test_channel_settings_in_config(make_project):
     project.write_config('[instagram]\nimage_fit = "stretch"\n', base=BASE_CONFIG)
     with pytest.raises(ConfigError, match=r"\[instagram.image_fit\] must be 'pad'"):
         load_config(project.config_path)
+
+
+def test_the_list_gets_its_room_back_when_the_texts_hashtags_are_cut_off():
+    """A long article that ends with many hashtags: shortened, it loses them, and the post's
+    tags and the clinic's take their room again instead of being lost too."""
+    words = " ".join(f"Stretch slowly and breathe, step {i} of the routine." for i in range(60))
+    body = words + "\n\n" + " ".join(f"#tag{i}x" for i in range(28))
+    post = _post("Title", body, [], ["a1", "b2", "c3", "d4", "e5"])
+    rendered = render_markdown(body)
+    ig = SocialRenderer(_config()).instagram(post, rendered)
+    assert ig.shortened and "#tag0x" not in ig.caption  # the text's hashtags were cut off
+    listed = collect_hashtags([], ["a1", "b2", "c3", "d4", "e5"], _config().instagram.hashtags)
+    assert ig.caption.splitlines()[-1] == " ".join(listed)
+    assert caption_length(ig.caption) <= INSTAGRAM_CAPTION_MAX
+    assert len(hashtags_in(ig.caption)) <= INSTAGRAM_HASHTAGS_MAX

@@ -258,25 +258,37 @@ class SocialRenderer:
             return InstagramPost(caption, image_url, post.image_alt or "", tuple(problems))
 
         context["body"] = _BODY_MARK
-        context["hashtags"] = tags
-        draft = _tidy(self._render("instagram.txt.j2", context))
-        fixed = draft.replace(_BODY_MARK, "")
         # The hashtag list gives way to hashtags the staff wrote in the text itself.
         body_text = rendered.text_instagram
-        fixed_tags = len(hashtags_in(fixed))
-        while tags and fixed_tags + len(hashtags_in(body_text)) > INSTAGRAM_HASHTAGS_MAX:
-            tags.pop()
+        given_up: list[str] = []
+
+        def fit(tags: list[str]) -> tuple[str, str, int]:
+            """(the caption's template text, the text shortened to fit beside it, the
+            template's hashtags) with these hashtags on the list."""
             context["hashtags"] = tags
             draft = _tidy(self._render("instagram.txt.j2", context))
             fixed = draft.replace(_BODY_MARK, "")
             fixed_tags = len(hashtags_in(fixed))
-        budget = INSTAGRAM_CAPTION_MAX - caption_length(fixed)
-        body = shorten_text(body_text, budget)
-        body = _trim_to_counts(
-            body,
-            INSTAGRAM_HASHTAGS_MAX - fixed_tags,
-            INSTAGRAM_MENTIONS_MAX - len(mentions_in(fixed)),
-        )
+            body = shorten_text(body_text, INSTAGRAM_CAPTION_MAX - caption_length(fixed))
+            body = _trim_to_counts(
+                body,
+                INSTAGRAM_HASHTAGS_MAX - fixed_tags,
+                INSTAGRAM_MENTIONS_MAX - len(mentions_in(fixed)),
+            )
+            return draft, body, fixed_tags
+
+        draft, body, fixed_tags = fit(tags)
+        while tags and fixed_tags + len(hashtags_in(body_text)) > INSTAGRAM_HASHTAGS_MAX:
+            given_up.append(tags.pop())
+            draft, body, fixed_tags = fit(tags)
+        # The text's own hashtags cut off with its end (a long article) leave their room to
+        # the list again: the post's tags and the clinic's are not lost for nothing.
+        while given_up and fixed_tags + len(hashtags_in(body)) < INSTAGRAM_HASHTAGS_MAX:
+            more = fit([*tags, given_up[-1]])
+            if more[2] + len(hashtags_in(more[1])) > INSTAGRAM_HASHTAGS_MAX:
+                break
+            tags.append(given_up.pop())
+            draft, body, fixed_tags = more
         caption = _tidy(draft.replace(_BODY_MARK, body))
         problems.extend(_caption_problems(caption, None))
         return InstagramPost(
