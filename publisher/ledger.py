@@ -416,13 +416,17 @@ class Ledger:
         remote_id: str | None,
         permalink: str | None,
         how: str = "published",
+        text: str | None = None,
     ) -> Record:
-        """The delivery went out (proven by the channel's answer or by reading it back)."""
+        """The delivery went out (proven by the channel's answer or by reading it back).
+        `text`: for an article's page, what its text was (publish.body_fingerprint): a post
+        renamed, retitled and dated again in one edit is still known by it."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE deliveries SET state = ?, remote_id = ?, permalink = ?, published_at = ?, "
-                "last_error = NULL, next_attempt_at = NULL, step = NULL, forced = 0, updated_at = ? WHERE id = ?",
-                (PUBLISHED, remote_id, permalink, _iso(now), _iso(now), record.id),
+                "last_error = NULL, next_attempt_at = NULL, step = NULL, forced = 0, updated_at = ?, "
+                "content_hash = coalesce(?, content_hash) WHERE id = ?",
+                (PUBLISHED, remote_id, permalink, _iso(now), _iso(now), text, record.id),
             )
             self._log(
                 db, record.id, how, json.dumps({"id": remote_id, "permalink": permalink}), now
@@ -525,13 +529,6 @@ class Ledger:
                 (permalink, _iso(now), record.id),
             )
             self._log(db, record.id, "moved", permalink, now)
-
-    def note_text(self, record: Record, fingerprint: str) -> None:
-        """What a published article's text was (body_fingerprint): a post renamed, retitled
-        and dated again in one edit is still known by it."""
-        self.db.execute(
-            "UPDATE deliveries SET content_hash = ? WHERE id = ?", (fingerprint, record.id)
-        )
 
     def set_source(self, slug: str, source: str, now: datetime) -> None:
         """The file a post's deliveries come from, after the file was renamed."""

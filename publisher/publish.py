@@ -434,8 +434,7 @@ class PublishingPass:
                     delivery, FAILED, f"the page could not be built: {reason}", needs_person=True
                 )
                 continue
-            record = self.ledger.published(record, self.now, None, url)
-            self.ledger.note_text(record, body_fingerprint(delivery.post))
+            self.ledger.published(record, self.now, None, url, text=body_fingerprint(delivery.post))
             self.outcome(delivery, PUBLISHED, url)
         self.ledger.set_meta("site_fingerprint", fingerprint)
 
