@@ -228,6 +228,14 @@ def _other_case(missing: Path) -> str:
     return "check the file name and folder"
 
 
+def _tag_words(tag: str) -> str:
+    """A tag as its words, whatever their capitals, accents, spaces and hyphens: tags that
+    give the same are one tag, written two ways ("Back Pain", "back-pain", "Café", "cafe")."""
+    plain = unicodedata.normalize("NFKD", tag.casefold())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[-_\s]+", " ", plain).split())
+
+
 def _key_hint(key: str) -> str:
     """What to write instead of an unknown front-matter key: the key in lower case, a close
     spelling, a channel's own key that belongs indented under it, or the list of keys."""
@@ -719,7 +727,14 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
             # as it is first
             by_page: dict[str, str] = {}
             for tag in cleaned:
-                by_page.setdefault(tag_slug(tag), tag)
+                first = by_page.setdefault(tag_slug(tag), tag)
+                if _tag_words(first) != _tag_words(tag):
+                    problem(
+                        f"tags {first!r} and {tag!r} would share one page, "
+                        f"/tags/{tag_slug(tag)}/, and {tag!r} would not show: write them "
+                        "apart in letters or digits (for example C plus plus)",
+                        "tags",
+                    )
             tags = tuple(by_page.values())
         else:
             problem("tags must be a list, for example  tags: [back pain, posture]", "tags")

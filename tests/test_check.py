@@ -252,6 +252,15 @@ def test_an_image_named_with_other_capitals_says_so(project):
     )
 
 
+def test_tags_that_would_share_a_page_are_named_one_tag_written_two_ways_is_not(project):
+    project.post("a.md", "title: A\ndate: 2026-01-01\ntags: [C++, C#, neck]")
+    project.post("b.md", "title: B\ndate: 2026-01-01\ntags: [Back Pain, back-pain, Café, cafe]")
+    assert problems(project) == [
+        "posts/a.md:4: tags 'C++' and 'C#' would share one page, /tags/c/, and 'C#' would "
+        "not show: write them apart in letters or digits (for example C plus plus)"
+    ]
+
+
 def test_config_errors_name_the_key(project):
     project.write_config("[site]\nposts_per_pag = 3\n", base="")
     result = run(project, "check")
