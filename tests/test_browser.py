@@ -173,6 +173,26 @@ def test_long_words_and_addresses_stay_inside_a_phone_screen(
             with opened(browser, base + path, WIDTHS[0]) as (page, errors):
                 shot = artifacts / f"site-long-words{path.replace('/', '-')}390.png"
                 check_page(page, errors, shot, images=0)
+    # a link under the pointer keeps WCAG AA's 4.5:1 against the page
+    with serving(result.output) as base, opened(browser, base + "/posts/long/", 1280) as (page, _):
+        link = page.locator(".post-body a").first
+        link.hover()
+        colours = link.evaluate(
+            "e => [getComputedStyle(e).color, getComputedStyle(document.body).backgroundColor]"
+        )
+        assert contrast(*colours) >= 4.5, colours
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG's contrast ratio of two CSS rgb() colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in colour[colour.index("(") + 1 : -1].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 
 
 def test_seed_preview_in_chromium(browser: Browser, seed, artifacts: Path) -> None:

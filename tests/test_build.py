@@ -651,4 +651,7 @@ def test_the_first_card_of_a_list_loads_its_photo_at_once(project):
         images = BeautifulSoup(files[path], "html.parser").select(".card img")
         # on screen as the page opens: not lazy, or the page's largest picture waits
         assert images[0].get("loading") is None, path
+        # the title's link names the card; the photo's own link is not read out again
+        links = BeautifulSoup(files[path], "html.parser").select("a.card-image")
+        assert {(a.get("aria-hidden"), a.get("tabindex")) for a in links} == {("true", "-1")}
         assert [img.get("loading") for img in images[1:]] == ["lazy"] * (len(images) - 1)
