@@ -165,6 +165,7 @@ def format_table(rows: list[dict[str, Any]], config: Config) -> str:
         out.append(
             "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:5])) + "  " + line[5]
         )
+    out.append(f"Times are {config.site.timezone}'s (the site's time zone).")
     return "\n".join(row.rstrip() for row in out)
 
 

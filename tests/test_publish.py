@@ -697,6 +697,9 @@ def test_status_hides_only_long_finished_deliveries_and_dates_a_later_retry(stag
     )
     row["next_attempt"] = today.replace(hour=23, minute=59).isoformat()
     assert "next try 23:59:" in format_table([row], stage.config)
+    # the server may keep another time (UTC): the table says whose times it shows
+    table = format_table([row], stage.config).splitlines()
+    assert table[-1] == "Times are America/New_York's (the site's time zone)."
 
 
 def test_status_shows_a_delivery_a_person_sent_long_after_its_time(stage):
