@@ -51,6 +51,7 @@ from publisher.render.images import (
     WEB_MAX_SIDE,
     WEB_QUALITY,
     ImageUnusable,
+    card_size,
     instagram_image,
     web_image,
     web_size,
@@ -102,16 +103,19 @@ def plan_post(
     problems: list[ContentError] = []
     taken: set[str] = {INSTAGRAM_FILE, "index.html"}
 
+    def free_name(wanted: str) -> str:
+        stem, dot, ext = wanted.rpartition(".")
+        name, n = wanted, 1
+        while name in taken:
+            n += 1
+            name = f"{stem}-{n}{dot}{ext}"
+        taken.add(name)
+        return name
+
     def place(source: Path) -> ImageRef:
         name = copies.get(source)
         if name is None:
-            stem, dot, ext = source.name.rpartition(".")
-            name, n = source.name, 1
-            while name in taken:
-                n += 1
-                name = f"{stem}-{n}{dot}{ext}"
-            taken.add(name)
-            copies[source] = name
+            name = copies[source] = free_name(source.name)
         info = inspect_image(source)
         width, height = web_size(info) or (info.width, info.height)  # _site_image's size
         return ImageRef(  # the file keeps its name; its address is URL-encoded (spaces...)
@@ -119,6 +123,13 @@ def plan_post(
         )
 
     hero = place(post.image) if post.image else None
+    small: OutputFile | None = None
+    if hero is not None and (size := card_size(inspect_image(post.image))) is not None:
+        stem, dot, ext = post.image.name.rpartition(".")
+        name = free_name(f"{stem}-{size[0]}w{dot}{ext}")
+        small = OutputFile(folder + name, source=post.image, size=size)
+        url = f"{_prefix(config)}/{folder}{quote(name)}"
+        hero = replace(hero, small=(url, *size))
 
     def resolve(src: str) -> ImageRef | None:
         written, path = _image_in_text(post, src)
@@ -168,6 +179,8 @@ def plan_post(
         rendered = replace(rendered, html=_with_base_path(rendered.html, prefix))
     page = PostPage(post=post, rendered=rendered, image=hero, path=folder)
     files = [OutputFile(folder + name, source=source) for source, name in copies.items()]
+    if small is not None:
+        files.append(small)
     return page, files, []
 
 
@@ -274,11 +287,12 @@ def _copy_blob(cache: Cache, source: Path) -> str:
 _WORKER: dict[str, object] = {}
 
 
-def _site_image(cache: Cache, source: Path) -> str:
+def _site_image(cache: Cache, source: Path, size: tuple[int, int] | None = None) -> str:
     """The cached file a post's image is on the website as: the file itself (_copy_blob),
-    or for a large photo its website copy (web_image), made once per version of the photo.
-    ImageUnusable when its picture cannot be read whole."""
-    size = web_size(inspect_image(source))
+    or for a large photo its website copy (web_image), made once per version of the photo;
+    with `size`, its copy at that size (the cards'). ImageUnusable when its picture cannot
+    be read whole."""
+    size = size or web_size(inspect_image(source))
     if size is None:
         return _copy_blob(cache, source)
     data = source.read_bytes()
@@ -355,7 +369,8 @@ def prepare_file(
     for item in files:
         assert item.source is not None
         try:
-            images.append((item.path.rsplit("/", 1)[1], _site_image(cache, Path(item.source))))
+            site_image = _site_image(cache, Path(item.source), item.size)
+            images.append((item.path.rsplit("/", 1)[1], site_image))
         except ImageUnusable as exc:
             prepared.problems = [_image_problem(post, Path(item.source), exc)]
             _depend_on_files_wanted(prepared, prepared.problems)

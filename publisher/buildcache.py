@@ -22,7 +22,7 @@ from publisher.config import Config
 from publisher.files import status
 
 # Bump when what is cached changes shape or meaning.
-CACHE_FORMAT = "build-11"  # 11: site links under the base path; 10: large photos as web copies
+CACHE_FORMAT = "build-12"  # 12: the cards' copy of wide photos; 11: links under the base path
 SCHEMA_VERSION = 4
 
 Signature = tuple[int, int, int]  # size, mtime_ns, inode

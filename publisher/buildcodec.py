@@ -40,7 +40,7 @@ _FIELDS = {
         "post", "path", "image", "description", "summary", "reading_minutes", "key",
     ),
     "CardPost": ("slug", "title", "date", "author", "image_alt", "tags", "display"),
-    "ImageRef": ("url", "width", "height"),
+    "ImageRef": ("url", "width", "height", "small"),
 }  # fmt: skip
 _CHECKED: set[type] = set()
 
@@ -177,7 +177,14 @@ def _page(page: Any, post: Any) -> tuple[Any, ...] | None:
             _text(slim.display),
         ),
         _text(card.path),
-        None if image is None else (_text(image.url), int(image.width), int(image.height)),
+        None
+        if image is None
+        else (
+            _text(image.url),
+            int(image.width),
+            int(image.height),
+            None if image.small is None else (_text(image.small[0]), *map(int, image.small[1:])),
+        ),
         _text(card.description),
         _text(card.summary),
         int(card.reading_minutes),

@@ -655,3 +655,39 @@ def test_the_first_card_of_a_list_loads_its_photo_at_once(project):
         links = BeautifulSoup(files[path], "html.parser").select("a.card-image")
         assert {(a.get("aria-hidden"), a.get("tabindex")) for a in links} == {("true", "-1")}
         assert [img.get("loading") for img in images[1:]] == ["lazy"] * (len(images) - 1)
+
+
+def test_a_wide_photo_gets_a_copy_for_the_cards_and_a_srcset_on_its_page(project):
+    """A phone's photo went to every card as its 2,000 px website copy (about 700 KB, shown
+    some 350 px wide): cards get an 800 px copy, made once; the page offers both."""
+    project.image("images/wide.jpg", (4032, 3024))
+    project.image("images/small.jpg", (900, 600))  # narrow enough as it is
+    project.post("w.md", "title: W\ndate: 2026-11-02\nimage: images/wide.jpg\nimage_alt: A room")
+    project.post("s.md", "title: S\ndate: 2026-11-01\nimage: images/small.jpg\nimage_alt: A desk")
+    build_site(project.config, NOW)
+    files = project.files()
+    with Image.open(io.BytesIO(files["posts/w/wide-800w.jpg"])) as small:
+        assert small.size == (800, 600)
+    cards = {
+        img["alt"]: (img["src"], img["width"], img["height"])
+        for img in BeautifulSoup(files["index.html"], "html.parser").select(".card img")
+    }
+    assert cards == {
+        "A room": ("/posts/w/wide-800w.jpg", "800", "600"),
+        "A desk": ("/posts/s/small.jpg", "900", "600"),
+    }
+    hero = BeautifulSoup(files["posts/w/index.html"], "html.parser").select_one(".hero img")
+    assert hero["src"] == "/posts/w/wide.jpg" and hero["width"] == "2000"
+    assert hero["srcset"] == "/posts/w/wide-800w.jpg 800w, /posts/w/wide.jpg 2000w"
+    assert (
+        "srcset"
+        not in BeautifulSoup(files["posts/s/index.html"], "html.parser")
+        .select_one(".hero img")
+        .attrs
+    )
+    assert "posts/s/small-800w.jpg" not in files
+    # the copies are kept: a build after an edit elsewhere makes none again
+    cached = sorted(project.config.cache_dir.joinpath("web").iterdir())
+    project.post("s.md", "title: S again\ndate: 2026-11-01\nimage: images/small.jpg\nimage_alt: A")
+    build_site(project.config, NOW)
+    assert sorted(project.config.cache_dir.joinpath("web").iterdir()) == cached

@@ -212,6 +212,20 @@ def web_size(info: ImageInfo) -> tuple[int, int] | None:
     return max(1, round(info.width * scale)), max(1, round(info.height * scale))
 
 
+# A card in a list shows its photo at most about 400 CSS pixels wide, twice that on a sharp
+# screen: a photo much wider gets a copy this wide for the cards (and for the article's
+# hero on a phone, through srcset), instead of sending the 2,000 px copy to every card.
+CARD_WIDTH = 800
+
+
+def card_size(info: ImageInfo) -> tuple[int, int] | None:
+    """The size of the cards' copy of a photo, or None when the photo itself (or its website
+    copy) is small enough, a GIF, or a picture that moves."""
+    if info.width <= CARD_WIDTH * 5 // 4 or info.format == "GIF" or info.animated:
+        return None
+    return CARD_WIDTH, max(1, round(info.height * CARD_WIDTH / info.width))
+
+
 def web_image(data: bytes, size: tuple[int, int]) -> bytes:
     """The website's copy of a large photo, at `size` (web_size): turned upright, in sRGB,
     in its own format (a camera's MPO as a JPEG), without the camera's data (where and

@@ -56,6 +56,8 @@ class ImageRef:
     url: str  # URL to put in src
     width: int
     height: int
+    # a narrower copy for the lists' cards and srcset (url, width, height), for a wide photo
+    small: tuple[str, int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class OutputFile:
     path: str
     data: bytes | None = None
     source: Path | str | None = None  # a str only for list pages a build keeps in its cache
+    size: tuple[int, int] | None = None  # a photo's copy at this size (the cards' copy)
 
 
 @dataclass(frozen=True)
