@@ -444,19 +444,18 @@ def accounts(ctx: Context, as_json: bool) -> None:
     import json
 
     from publisher.status import check_accounts
+    from publisher.tokens import token_source
 
     reports = check_accounts(ctx.config)
     for channel, report in reports:
+        source = token_source(channel, ctx.config)  # which token was checked: no token itself
         if as_json:
-            click.echo(
-                json.dumps(
-                    report if isinstance(report, dict) else report.as_dict(), ensure_ascii=False
-                )
-            )
+            fields = report if isinstance(report, dict) else report.as_dict()
+            click.echo(json.dumps({**fields, "token_from": source}, ensure_ascii=False))
         elif isinstance(report, dict):
             click.echo(f"{channel}: {report['problems'][0]}")
         else:
-            click.echo("\n".join(report.lines()))
+            click.echo("\n".join([*report.lines(), f"  token used: {source}"]))
     if any((r["problems"] if isinstance(r, dict) else not r.ok) for _, r in reports):
         sys.exit(1)
 

@@ -83,6 +83,28 @@ def channel_token(
     return None
 
 
+def token_source(channel: str, config: Config, environ: dict[str, str] | None = None) -> str:
+    """Where the token channel_token() gives for `channel` comes from, in words: which
+    variable, and whether from the environment (which wins) or the secrets file."""
+    env = os.environ if environ is None else environ
+    names = [TOKEN_VARIABLES[channel]]
+    if channel == "instagram":
+        names.append(TOKEN_VARIABLES["facebook"])
+    secrets = (
+        read_secrets_file(config.folder(config.graph.secrets_file))
+        if config.graph.secrets_file
+        else {}
+    )
+    for name in names:
+        fallback = f" (the Facebook token: {names[0]} is not set)" if name != names[0] else ""
+        if env.get(name, "").strip():
+            also = " (it wins over the secrets file's)" if secrets.get(name, "").strip() else ""
+            return f"{name}{fallback}, from the environment{also}"
+        if secrets.get(name, "").strip():
+            return f"{name}{fallback}, from {config.graph.secrets_file}"
+    return "none"
+
+
 def known_tokens(config: Config) -> list[str]:
     """Every token value publisher could use (the environment's and the secrets file's),
     to keep out of anything it writes down; a secrets file that cannot be read adds none."""

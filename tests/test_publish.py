@@ -895,6 +895,26 @@ def test_accounts_reports_in_plain_words(stage):
     assert 'facebook: Facebook Page "Riverside Clinic"' in result.stdout
     assert "instagram: Instagram account @riversideclinic" in result.stdout
     assert "permissions: " in result.stdout and "pages_manage_posts" in result.stdout
+    # which token was checked (the environment's wins over the secrets file's), never itself
+    assert "token used: PUBLISHER_FACEBOOK_TOKEN, from the environment\n" in result.stdout
+    assert (
+        "token used: PUBLISHER_FACEBOOK_TOKEN (the Facebook token: PUBLISHER_INSTAGRAM_TOKEN "
+        "is not set), from the environment"
+    ) in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+    secrets = stage.project.root / "secrets.env"
+    secrets.write_text(f"PUBLISHER_FACEBOOK_TOKEN={TOKEN}\n")
+    secrets.chmod(0o600)
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(text + '\n[graph]\nsecrets_file = "secrets.env"\n')
+    listed = stage.command("accounts", "--json")
+    assert '"token_from": "PUBLISHER_FACEBOOK_TOKEN, from the environment (it wins over the' in (
+        listed.stdout
+    )
+    env = {k: v for k, v in stage.env.items() if k != "PUBLISHER_FACEBOOK_TOKEN"}
+    listed = stage.command("accounts", env=env)
+    assert "token used: PUBLISHER_FACEBOOK_TOKEN, from secrets.env" in listed.stdout
+    stage.project.config_path.write_text(text)
     import socket
 
     with socket.socket() as closed:  # a port nobody answers on: Meta cannot be reached
