@@ -273,8 +273,13 @@ def preview(
 @click.option(
     "--wait", is_flag=True, help="Wait for a pass already running instead of doing nothing."
 )
+@click.option(
+    "--quiet", is_flag=True, help="Print nothing when nothing was due (for a log of cron passes)."
+)
 @pass_context
-def publish(ctx: Context, due: bool, now_text: str | None, dry_run: bool, wait: bool) -> None:
+def publish(
+    ctx: Context, due: bool, now_text: str | None, dry_run: bool, wait: bool, quiet: bool
+) -> None:
     """One publishing pass (run it from cron every minute, or let `publisher run` do it)."""
     from publisher.publish import publish_due
 
@@ -282,7 +287,7 @@ def publish(ctx: Context, due: bool, now_text: str | None, dry_run: bool, wait: 
     report = publish_due(config, parse_now(now_text, config), dry_run=dry_run, wait=wait)
     if report.locked_out:
         return
-    if not report.outcomes:
+    if not report.outcomes and not quiet:
         click.echo("Nothing was due.")
     if report.needs_person:  # (the pass's log has said what, each problem once)
         click.echo("Something needs a person: see above, or run  publisher status", err=True)

@@ -339,8 +339,13 @@ def test_the_crontab_line_logs_its_own_errors_too(project, tmp_path):
     said = cron(crontab_command(tmp_path / "nowhere", env_file, log))
     assert str(tmp_path / "nowhere") in said.splitlines()[-1]
     env_file.write_text("PUBLISHER_FACEBOOK_TOKEN=\n")
+    before = said
+    assert cron(crontab_command(project.root, env_file, log)) == before  # nothing due: quiet
+    project.post("a.md", "title: A\ndate: 2026-01-01")
     said = cron(crontab_command(project.root, env_file, log))
-    assert said.splitlines()[-1].endswith("Nothing was due.")  # and the pass itself
+    event = said[len(before) :].splitlines()[0]  # the pass itself: an event, with its time
+    assert event.endswith("a/website published: https://clinic.example/posts/a/"), said
+    assert event[:4].isdigit()
 
 
 def test_instagram_plan_keeps_the_slots_of_deliveries_that_are_over(make_project):
