@@ -259,7 +259,14 @@ def preview(
         for item in previews:
             click.echo(json.dumps(preview_json(item, config, at), ensure_ascii=False))
     else:
-        click.echo("\n".join(preview_text(item, config, at) for item in previews), nl=False)
+        from publisher.preview_html import changed_since_sent, read_agenda
+
+        changed = changed_since_sent(read_agenda(config, at))
+        texts = (
+            preview_text(item, config, at, changed.get(item.post.slug, []) if item.post else [])
+            for item in previews
+        )
+        click.echo("\n".join(texts), nl=False)
     if any(item.problems for item in previews):
         sys.exit(1)
 

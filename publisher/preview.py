@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -162,12 +163,21 @@ def _boxed(text: str) -> list[str]:
     return ["  │ " + line if line else "  │" for line in text.splitlines()]
 
 
-def preview_text(preview: PostPreview, config: Config, at: datetime) -> str:
-    """The preview as a person reads it in a terminal."""
+def preview_text(
+    preview: PostPreview, config: Config, at: datetime, changed: Sequence[str] = ()
+) -> str:
+    """The preview as a person reads it in a terminal. `changed`: the channels that got the
+    post before it was edited (agenda's "changed since published")."""
     post = preview.post
     lines = [f"{preview.source}: {post.title if post else '(has problems: see below)'}"]
     if post:
         lines.append(f"  status: {preview.status(at)}")
+        if changed:
+            lines.append(
+                f"  edited since it went out: {' and '.join(changed)} keep the text they got; "
+                "what is shown below for them is the new text, which goes nowhere (the website "
+                "shows the edit)"
+            )
         for channel in CHANNELS:
             moment = preview.times.get(channel)
             when = f"{moment:%a %d %b %Y %H:%M %Z}" if moment else "not sent (off for this post)"

@@ -350,13 +350,24 @@ def read_agenda(config: Config, at: datetime) -> list[AgendaEntry]:
         ) from None
 
 
+def changed_since_sent(deliveries: Sequence[AgendaEntry]) -> dict[str, list[str]]:
+    """The social channels, by post slug, that got a post's text before it was edited: they
+    keep what they got, which the preview of the new text must not pass for."""
+    changed: dict[str, list[str]] = {}
+    for entry in deliveries:
+        if entry.changed:
+            changed.setdefault(entry.slug, []).append(CHANNEL_NAMES[entry.channel])
+    return changed
+
+
 def write_preview_site(config: Config, previews: Sequence[PostPreview], at: datetime) -> Path:
     """Write the preview folder ([site] preview) in one swap and return it."""
     entries = plan_preview(config, previews, at)
     paths = {e.preview.source: e.path for e in entries if e.path is not None}
-    calendar = plan_calendar(read_agenda(config, at), paths, at.astimezone(config.tz))
+    deliveries = read_agenda(config, at)
+    calendar = plan_calendar(deliveries, paths, at.astimezone(config.tz))
     renderer = PreviewRenderer(config)
-    files = list(renderer.files(entries, at, calendar))
+    files = list(renderer.files(entries, at, calendar, changed_since_sent(deliveries)))
     for entry in entries:
         files.extend(entry.files)
     write_tree(files, config.preview_dir)
@@ -533,7 +544,11 @@ class PreviewRenderer:
         return render_template(self.env, self.folder, display, template, context).encode("utf-8")
 
     def files(
-        self, entries: Sequence[PreviewEntry], at: datetime, calendar: ContentCalendar
+        self,
+        entries: Sequence[PreviewEntry],
+        at: datetime,
+        calendar: ContentCalendar,
+        changed: dict[str, list[str]] | None = None,
     ) -> Iterator[OutputFile]:
         """The index, the calendar, one page per post that has one, the stylesheet, robots.txt."""
         statuses = [entry.status for entry in entries]
@@ -555,12 +570,17 @@ class PreviewRenderer:
             if entry.path is None or entry.preview.post is None:
                 continue
             link = calendar_link(calendar, entry.preview.post.date.astimezone(self.config.tz))
-            yield OutputFile(entry.path + "index.html", self.post_page(entry, at, link))
+            sent = (changed or {}).get(entry.preview.post.slug, [])
+            yield OutputFile(entry.path + "index.html", self.post_page(entry, at, link, sent))
         yield OutputFile(STYLESHEET, source=self.folder / STYLESHEET)
         yield OutputFile("robots.txt", ROBOTS)
 
     def post_page(
-        self, entry: PreviewEntry, at: datetime, calendar_href: str = CALENDAR_PAGE
+        self,
+        entry: PreviewEntry,
+        at: datetime,
+        calendar_href: str = CALENDAR_PAGE,
+        changed: Sequence[str] = (),
     ) -> bytes:
         """One post's page: the Facebook card, the Instagram post, counts, times, problems."""
         assert entry.path is not None
@@ -588,4 +608,5 @@ class PreviewRenderer:
             nav=None,
             calendar_page=CALENDAR_PAGE,
             calendar_href=calendar_href,
+            changed=list(changed),
         )

@@ -834,6 +834,33 @@ def test_status_keeps_what_went_out_for_a_deleted_or_drafted_post(stage):
     assert "published (changed since published)" in line
 
 
+def test_the_preview_of_a_post_edited_after_it_went_out_says_the_channels_keep_the_old(stage):
+    from bs4 import BeautifulSoup
+
+    edited = stage.add_post("edited", "2026-12-01 09:00")
+    stage.add_post("untouched", "2026-12-01 09:00")
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    edited.write_text(edited.read_text().replace("Text of edited.", "New words of edited."))
+    said = stage.command("preview", "posts/edited.md", "--now", "2026-12-02T09:00")
+    assert (
+        "edited since it went out: Facebook and Instagram keep the text they got; what is "
+        "shown below for them is the new text, which goes nowhere"
+    ) in said.stdout
+    assert "New words of edited." in said.stdout  # the new text, shown as such
+    other = stage.command("preview", "posts/untouched.md", "--now", "2026-12-02T09:00")
+    assert "edited since it went out" not in other.stdout
+    html = stage.command("preview", "--html", "--now", "2026-12-02T09:00")
+    assert html.returncode == 0, html.stderr
+    folder = stage.config.preview_dir / "posts"
+    page = BeautifulSoup((folder / "edited/index.html").read_text(), "html.parser")
+    box = page.select_one(".changed-box")
+    assert box is not None and "Facebook and Instagram got this post before the edit" in (
+        box.get_text(" ", strip=True)
+    )
+    untouched = BeautifulSoup((folder / "untouched/index.html").read_text(), "html.parser")
+    assert untouched.select_one(".changed-box") is None
+
+
 def test_a_photo_replaced_under_the_same_name_reaches_the_site(stage):
     stage.add_post("photo", "2026-12-01 09:00", instagram="false")
     publish_due(stage.config, at("2026-12-01T09:31"))
