@@ -28,8 +28,20 @@ from publisher.calendar import (
     plan_deliveries,
 )
 from publisher.config import Config, parse_duration
-from publisher.content import Post, is_post_name, read_post
-from publisher.exceptions import ChannelError, ConfigError, OutcomeUnknown, PublisherError
+from publisher.content import (
+    NEW_POST_PLACEHOLDER,
+    Post,
+    is_post_name,
+    read_post,
+    split_front_matter,
+)
+from publisher.exceptions import (
+    ChannelError,
+    ConfigError,
+    ContentError,
+    OutcomeUnknown,
+    PublisherError,
+)
 from publisher.files import SITE_MARKER
 from publisher.ledger import (
     DONE_STATES,
@@ -59,7 +71,8 @@ SITE_FAILURES = "site_failures"  # ledger meta: failed builds or deploys in a ro
 RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a read-back post
 # A first send this late may have gone out already from a ledger that is gone (deleted,
 # moved to another path, an older backup restored, a new server): the channel is read first.
-LOOK_FIRST_AFTER = timedelta(minutes=10)
+LOOK_FIRST_AFTER = timedelta(minutes=2)  # a cron pass a minute is never this late
+LOOK = "look"  # the step of a delivery whose look at the channel before sending failed
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
@@ -205,7 +218,7 @@ class PublishingPass:
         self.stopped.update(self.channels.broken)
         # since when this ledger has recorded every send: one due before then may have gone
         # out from a ledger that is gone
-        self.keeping_since = ledger.keeping_since(now)
+        self.keeping_since = now if dry_run else ledger.keeping_since(now)  # (records nothing)
 
     # The pass
 
@@ -326,12 +339,19 @@ class PublishingPass:
         fresh = [p for p in posts if p.slug not in known_slugs and p.display not in known_sources]
         dates = [r.due_at for r in gone.values()]
         texts = [r.content_hash for r in gone.values() if r.content_hash]
+        fingerprints: dict[str, str | None] = {}
+
+        def _text_of(post: Post) -> str | None:
+            if post.display not in fingerprints:
+                fingerprints[post.display] = body_fingerprint(post)
+            return fingerprints[post.display]
+
         for slug, website in gone.items():
             same = [p for p in fresh if p.date == website.due_at]
             if len(same) == 1 and dates.count(website.due_at) == 1:
                 moved[slug] = same[0]
             elif website.content_hash and texts.count(website.content_hash) == 1:
-                same = [p for p in fresh if body_fingerprint(p) == website.content_hash]
+                same = [p for p in fresh if _text_of(p) == website.content_hash]
                 if len(same) == 1:
                     moved[slug] = same[0]
         for old, post in moved.items():
@@ -594,7 +614,10 @@ class PublishingPass:
         """A first send the ledger cannot vouch for: due before it began to keep records,
         or long enough ago that a ledger since lost (deleted, an older backup restored,
         another path in config.toml, a new server) may have seen it go out."""
-        return record.attempts == 0 and (
+        if record.forced:  # a person asked for it, having looked (`publisher retry`)
+            return False
+        first = record.attempts == 0 or record.step == LOOK  # (a look that failed counts)
+        return first and (
             delivery.due < self.keeping_since or self.now - delivery.due > LOOK_FIRST_AFTER
         )
 
@@ -604,15 +627,36 @@ class PublishingPass:
         """Look on the Page or account for this delivery's words, made since it was due and
         not recorded as another delivery; when found, record it as published instead of
         sending it again. ChannelError when the channel cannot be read (nothing is sent)."""
-        if delivery.channel == "facebook":
-            text_key, where = "message", "Page"
-            recent = client.recent_page_posts(self.config.facebook.page_id, limit=50)
-            made_at = "created_time"
-        else:
-            text_key, where = "caption", "account"
-            recent = client.ig_recent_media(self.config.instagram.account_id, limit=50)
-            made_at = "timestamp"
+        text_key = "message" if delivery.channel == "facebook" else "caption"
         text = (payload.get(text_key) or "").strip()
+        checked = [
+            other.id
+            for other in self.ledger.in_state(SENDING)
+            if other.channel == delivery.channel
+            and other.id != record.id
+            and ((other.payload or {}).get(text_key) or "").strip() == text
+        ]
+        if checked:
+            # a post with these words may be that delivery's: which one went out is told
+            # once its check is made (at the next pass); until then this one waits
+            why = (
+                f"waiting: delivery {', '.join(map(str, checked))} with the same words is being "
+                "checked; this one goes after"
+            )
+            self.outcome(delivery, "waiting", why)
+            return True
+        where, made_at = (
+            ("Page", "created_time") if text_key == "message" else ("account", "timestamp")
+        )
+        try:
+            if delivery.channel == "facebook":
+                recent = client.recent_page_posts(self.config.facebook.page_id, limit=50)
+            else:
+                recent = client.ig_recent_media(self.config.instagram.account_id, limit=50)
+        except ChannelError:
+            # counted as an attempt (max_attempts, back-off), and looked at again next time
+            self.ledger.note_step(record, self.now, LOOK, attempt=True)
+            raise
         # since it was due, on Meta's clock (the real one: a pass's `now` may be --now)
         due_ago = self.now - delivery.due
         since = datetime.now(UTC) - due_ago + client.clock_offset - RECONCILE_WINDOW
@@ -1023,9 +1067,20 @@ class PublishingPass:
         ]
 
 
-def body_fingerprint(post: Post) -> str:
-    """The article's text, as a hash: the same whatever its title, date, slug or file."""
-    words = " ".join(post.body.split())
+def body_fingerprint(post: Post) -> str | None:
+    """The article's text, as a hash: the same whatever its title, date, slug or file. A
+    post a pass took from the build cache has no text: it is read from its file. None for
+    a post with no text of its own (a photo alone, or `publisher new`'s placeholder): such
+    posts cannot be told apart by it."""
+    text = post.body
+    if not text.strip():
+        try:
+            text = split_front_matter(post.source.read_text(encoding="utf-8"), post.display)[1]
+        except (OSError, UnicodeDecodeError, ContentError):
+            return None
+    words = " ".join(text.split())
+    if not words or NEW_POST_PLACEHOLDER in words:
+        return None
     return "text " + hashlib.sha256(words.encode("utf-8")).hexdigest()[:32]
 
 

@@ -237,10 +237,11 @@ def test_two_lost_sends_with_the_same_words_are_left_to_a_person_when_one_went_o
     words = "{at: 2026-12-01 09:00, message: Book your December massage now.}"
     stage.add_post("bee", "2026-12-01 09:00", facebook=words, instagram="false")
     stage.add_post("ant", "2026-12-01 09:00", facebook=words, instagram="false")
-    # one request is lost before Meta acts on it, the other after Meta made the post
+    # one request is lost before Meta acts on it, the other after Meta made the post (both
+    # on time: a late one would wait for the other's check, having the same words)
     stage.graph.drop("POST", "/*/feed", times=1)
     stage.graph.drop("POST", "/*/feed", times=1, after=1, after_effect=True)
-    publish_due(stage.config, at("2026-12-01T09:05"))
+    publish_due(stage.config, at("2026-12-01T09:00"))
     records = stage.records()
     assert {records["bee/facebook"].state, records["ant/facebook"].state} == {SENDING}
     assert len(stage.graph.page_posts()) == 1
@@ -1330,3 +1331,138 @@ def test_an_instagram_container_waits_while_its_post_has_a_problem(stage):
     publish_due(stage.config, at("2026-12-01T12:30"))
     assert stage.records()["mend/instagram"].state == PUBLISHED
     assert len(stage.graph.ig_media()) == 1
+
+
+# Found by the review of the look before a late send and of the text fingerprint
+
+
+def test_a_post_renamed_retitled_and_redated_after_passes_cached_it_is_not_sent_again(stage):
+    # the usual way: written days ahead, so passes before its date see it (and cache it)
+    path = stage.add_post("hips", "2026-12-01 09:00", facebook="{at: 2026-12-01 09:00}")
+    publish_due(stage.config, at("2026-11-28T09:00"))
+    publish_due(stage.config, at("2026-12-01T09:00"))
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+    # a new title and date, the file named after them: only the text is the same
+    new = path.with_name("hip-flexors.md")
+    new.write_text(
+        path.read_text()
+        .replace("title: Post hips", "title: Hip flexors")
+        .replace("slug: hips", "slug: hip-flexors")
+        .replace("2026-12-01 09:00", "2026-12-01 08:00")
+    )
+    path.unlink()
+    publish_due(stage.config, at("2026-12-01T13:30"))
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+
+
+def test_a_new_article_does_not_take_the_history_of_a_deleted_one(stage):
+    old = stage.add_post("withdrawn", "2026-12-01 09:00", instagram="false")
+    publish_due(stage.config, at("2026-11-28T09:00"))
+    publish_due(stage.config, at("2026-12-01T09:00"))
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    assert len(stage.graph.page_posts()) == 1
+    # a wholly different article, written ahead and seen by a pass
+    stage.project.post(
+        "knees.md",
+        "title: Knees\nslug: knees\ndate: 2026-12-10 09:00\ninstagram: false\n"
+        "image: images/photo.jpg\nimage_alt: A calm room",
+        "Something else entirely about knees.\n",
+    )
+    publish_due(stage.config, at("2026-12-02T09:00"))
+    old.unlink()  # the first article is withdrawn
+    publish_due(stage.config, at("2026-12-02T10:00"))
+    publish_due(stage.config, at("2026-12-10T09:00"))
+    publish_due(stage.config, at("2026-12-10T09:30"))
+    records = stage.records()
+    assert records["knees/website"].state == PUBLISHED
+    assert len(stage.graph.page_posts()) == 2, {
+        k: (r.state, r.last_error) for k, r in records.items()
+    }
+
+
+def test_a_look_first_that_keeps_failing_is_counted_and_given_up(stage):
+    """After a lost ledger, a late first send reads the Page first: if that read fails
+    every time, the delivery is not left retrying for ever nor sent blind."""
+    from datetime import timedelta
+
+    from publisher.ledger import FAILED
+
+    stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    assert stage.run("2026-12-01T09:30").returncode == 0  # its Facebook post goes out
+    for path in _ledger_files(stage):
+        path.unlink()
+    # Meta's posts cannot be read (a proxy's 502), however often it is asked
+    stage.graph.fail_http("GET", f"/{stage.graph.page_id}/published_posts", times=None)
+    moment = at("2026-12-01T09:40")
+    for _ in range(20):  # more than max_attempts (8), each after the longest back-off
+        publish_due(stage.config, moment)
+        moment += timedelta(minutes=15)
+    record = stage.records()["one/facebook"]
+    assert len(stage.graph.page_posts()) == 1  # never sent blind
+    assert record.state == FAILED, (record.state, record.attempts, record.last_error)
+    assert "gave up after 8 attempts" in record.last_error
+
+
+def test_a_late_send_does_not_take_the_post_of_another_still_being_checked(stage):
+    words = "{at: 2026-12-01 09:00, message: Book your December massage now.}"
+    stage.add_post("bee", "2026-12-01 09:00", facebook=words, instagram="false")
+    stage.add_post("ant", "2026-12-01 09:00", facebook=words, instagram="false")
+    # late (the service was down, or the deploy failed until 09:30): the first send's
+    # answer is lost after Meta made the post
+    stage.graph.drop("POST", "/*/feed", times=1, after_effect=True)
+    publish_due(stage.config, at("2026-12-01T09:30"))
+    publish_due(stage.config, at("2026-12-01T10:00"))  # the lost one is checked
+    links = sorted(
+        p["link"].split("?")[0].rstrip("/").rsplit("/", 1)[-1] for p in stage.graph.page_posts()
+    )
+    records = stage.records()
+    assert links == ["ant", "bee"], (
+        links,
+        {k: (r.state, r.remote_id, r.last_error) for k, r in records.items() if "facebook" in k},
+    )
+
+
+def test_an_older_ledger_taken_up_minutes_after_a_send_does_not_send_it_again(stage, tmp_path):
+    import sqlite3
+
+    stage.add_post("one", "2026-12-01 09:00")  # Facebook at 09:30
+    assert stage.run("2026-12-01T09:00").returncode == 0
+    backup = tmp_path / "backup.db"  # a backup; or the copy taken to the new server
+    with sqlite3.connect(stage.config.ledger_path) as live, sqlite3.connect(backup) as copy:
+        live.backup(copy)
+    assert stage.run("2026-12-01T09:30").returncode == 0  # on time, from the old ledger
+    assert len(stage.graph.page_posts()) == 1
+    for path in sorted(stage.config.ledger_path.parent.glob(stage.config.ledger_path.name + "*")):
+        path.unlink()
+    backup.rename(stage.config.ledger_path)
+    result = stage.run("2026-12-01T09:36")  # the older ledger's first pass, 6 minutes on
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(stage.graph.page_posts()) == 1, result.stdout
+
+
+def test_retry_as_told_after_two_lost_sends_sends_the_one_not_out(stage):
+    from publisher.ledger import FAILED
+    from publisher.status import retry_delivery, skip_delivery
+
+    words = "{at: 2026-12-01 09:00, message: Book your December massage now.}"
+    stage.add_post("bee", "2026-12-01 09:00", facebook=words, instagram="false")
+    stage.add_post("ant", "2026-12-01 09:00", facebook=words, instagram="false")
+    stage.graph.drop("POST", "/*/feed", times=1)
+    stage.graph.drop("POST", "/*/feed", times=1, after=1, after_effect=True)
+    publish_due(stage.config, at("2026-12-01T09:00"))  # on time: both sent, both answers lost
+    publish_due(stage.config, at("2026-12-01T09:30"))
+    records = stage.records()
+    assert {records["bee/facebook"].state, records["ant/facebook"].state} == {FAILED}
+    # the person looks at the Page, as the message says: the post there links to one of them
+    (post,) = stage.graph.page_posts()
+    out = "ant" if "/posts/ant/" in post["link"] else "bee"
+    other = "bee" if out == "ant" else "ant"
+    skip_delivery(stage.config, records[f"{out}/facebook"].id, at("2026-12-01T09:40"))
+    retry_delivery(stage.config, records[f"{other}/facebook"].id, at("2026-12-01T09:40"))
+    publish_due(stage.config, at("2026-12-01T09:41"))
+    links = [p["link"] for p in stage.graph.page_posts()]
+    assert any(f"/posts/{other}/" in link for link in links), (
+        links,
+        stage.records()[f"{other}/facebook"].state,
+    )
