@@ -9,6 +9,7 @@ import re
 import tomllib
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -449,7 +450,7 @@ def build_table(cls: type, data: dict[str, Any], prefix: str) -> Any:
                     "secrets file named by [graph] secrets_file",
                     key=dotted,
                 )
-            suggestion = _closest(key, known)
+            suggestion = closest(key, known)
             hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
             raise ConfigError(
                 f"unknown key{hint}; known keys here: {', '.join(sorted(known))}", key=dotted
@@ -462,7 +463,8 @@ def build_table(cls: type, data: dict[str, Any], prefix: str) -> Any:
     return settings
 
 
-def _closest(word: str, options: set[str]) -> str | None:
+def closest(word: str, options: Iterable[str]) -> str | None:
+    """The option spelled most like `word` (a key mistyped), if one is close enough."""
     import difflib
 
     matches = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.75)

@@ -10,13 +10,13 @@ import os
 import re
 import stat as stat_module
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from publisher.config import Config
+from publisher.config import Config, closest
 from publisher.exceptions import ContentError
 from publisher.files import is_file, is_inside, real_path, snapshot, status
 from publisher.times import TimeError, parse_local_time
@@ -239,16 +239,14 @@ def _tag_words(tag: str) -> str:
 def _key_hint(key: str) -> str:
     """What to write instead of an unknown front-matter key: the key in lower case, a close
     spelling, a channel's own key that belongs indented under it, or the list of keys."""
-    import difflib
-
     if key.lower() in KNOWN_KEYS:
         return f"keys are written in lower case: {key.lower()}:"
     channels = [f"{c}:" for c, keys in CHANNEL_BLOCK_KEYS.items() if key in keys]
     if channels:
         return f"{key}: belongs to a channel: indent it under  {'  or  '.join(channels)}"
-    close = difflib.get_close_matches(key.lower(), KNOWN_KEYS, n=1, cutoff=0.7)
+    close = closest(key.lower(), KNOWN_KEYS)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return f"did you mean {close!r}?"
     return f"the keys a post can have are {', '.join(KNOWN_KEYS)}"
 
 
@@ -847,15 +845,20 @@ def post_files(posts_dir: Path) -> list[Path]:
 
 def post_file_names(posts_dir: Path) -> list[str]:
     """post_files, as strings (quicker when there are thousands)."""
-    if not posts_dir.is_dir():
-        return []
-    # Hidden files and folders inside the posts folder are skipped (editor backups, .git);
-    # the folders above it may be named anything.
     found: list[str] = []
-    for folder, dirs, files in os.walk(posts_dir):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+    for folder, files in _folders(posts_dir):
         found += [os.path.join(folder, f) for f in files if is_post_name(f)]
     return sorted(found)
+
+
+def _folders(posts_dir: Path) -> Iterator[tuple[str, list[str]]]:
+    """(folder, its file names) for the posts folder and those inside it. Hidden folders
+    inside it are skipped (editor backups, .git); the folders above it may be named anything."""
+    if not posts_dir.is_dir():
+        return
+    for folder, dirs, files in os.walk(posts_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        yield folder, files
 
 
 POST_SUFFIXES = (".md", ".markdown")
@@ -867,22 +870,17 @@ def stray_post_files(config: Config) -> list[ContentError]:
     read: a post saved as text (Notepad's notepad-post.md.txt) or as a word processor's
     document. Said by `check`, so that a post is never left out without a word."""
     found: list[ContentError] = []
-    if not config.posts_dir.is_dir():
-        return found
-    for folder, dirs, files in os.walk(config.posts_dir):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
+    for folder, names in _folders(config.posts_dir):
+        for name in names:
             lowered, path = name.lower(), Path(folder, name)
             if name.startswith(".") or is_post_name(name):
                 continue
             if lowered.endswith(DOCUMENT_SUFFIXES):
                 message = (
-                    "a word processor's document is not read as a post: paste its text into a "
-                    ".md file (publisher new makes one), then move this file out of the folder"
+                    "a word processor's document is not read as a post: paste its text into "
+                    "a .md file (publisher new makes one), then move this file out of the folder"
                 )
-            elif (
-                lowered.endswith(".txt") and path.read_bytes()[:3].lstrip(b"\xef\xbb\xbf") == b"---"
-            ):
+            elif lowered.endswith(".txt") and _starts_with_front_matter(path):
                 stem = name[: -len(".txt")]
                 stem = stem if stem.lower().endswith(POST_SUFFIXES) else stem + ".md"
                 message = f"a post saved as text is not read: rename it to {stem}"
@@ -890,6 +888,12 @@ def stray_post_files(config: Config) -> list[ContentError]:
                 continue
             found.append(ContentError(message, config.display_path(path)))
     return found
+
+
+def _starts_with_front_matter(path: Path) -> bool:
+    """Whether a file starts with a '---' line (after a byte-order mark): a post's start."""
+    with path.open("rb") as file:
+        return file.read(6).removeprefix(b"\xef\xbb\xbf").startswith(b"---")
 
 
 def is_post_name(name: str) -> bool:

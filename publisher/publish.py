@@ -73,6 +73,11 @@ RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a r
 # moved to another path, an older backup restored, a new server): the channel is read first.
 LOOK_FIRST_AFTER = timedelta(minutes=2)  # a cron pass a minute is never this late
 LOOK = "look"  # the step of a delivery whose look at the channel before sending failed
+# What a channel's read-back gives: the key of a post's words, of its time, and what it is on
+READ_BACK = {
+    "facebook": ("message", "created_time", "Page"),
+    "instagram": ("caption", "timestamp", "account"),
+}
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
@@ -627,32 +632,20 @@ class PublishingPass:
         """Look on the Page or account for this delivery's words, made since it was due and
         not recorded as another delivery; when found, record it as published instead of
         sending it again. ChannelError when the channel cannot be read (nothing is sent)."""
-        text_key = "message" if delivery.channel == "facebook" else "caption"
+        text_key, made_at, where = READ_BACK[delivery.channel]
         text = (payload.get(text_key) or "").strip()
-        checked = [
-            other.id
-            for other in self.ledger.in_state(SENDING)
-            if other.channel == delivery.channel
-            and other.id != record.id
-            and ((other.payload or {}).get(text_key) or "").strip() == text
-        ]
+        checked = _same_words_in_flight(self.ledger.in_state(SENDING), record, text_key, text)
         if checked:
             # a post with these words may be that delivery's: which one went out is told
             # once its check is made (at the next pass); until then this one waits
             why = (
-                f"waiting: delivery {', '.join(map(str, checked))} with the same words is being "
-                "checked; this one goes after"
+                f"waiting: delivery {', '.join(str(r.id) for r in checked)} with the same words "
+                "is being checked; this one goes after"
             )
             self.outcome(delivery, "waiting", why)
             return True
-        where, made_at = (
-            ("Page", "created_time") if text_key == "message" else ("account", "timestamp")
-        )
         try:
-            if delivery.channel == "facebook":
-                recent = client.recent_page_posts(self.config.facebook.page_id, limit=50)
-            else:
-                recent = client.ig_recent_media(self.config.instagram.account_id, limit=50)
+            recent = self.recent_on(delivery.channel, client)
         except ChannelError:
             # counted as an attempt (max_attempts, back-off), and looked at again next time
             self.ledger.note_step(record, self.now, LOOK, attempt=True)
@@ -941,7 +934,7 @@ class PublishingPass:
         the same; Meta does not let the link be read back, see META-GRAPH.md)."""
         message = (record.payload or {}).get("message", "").strip()
         others = self.ledger.claimed_ids("facebook", but=record.id)
-        recent = client.recent_page_posts(self.config.facebook.page_id, limit=50)
+        recent = self.recent_on("facebook", client)
         since = self._since(record, client)  # after the read: its answer dates Meta's clock
         matches = _same_words(recent, "message", "created_time", message, since, others)
         if self._cannot_tell(record, "message", len(matches)):
@@ -964,13 +957,8 @@ class PublishingPass:
         the same words were in flight too, and fewer posts with those words are out than
         deliveries that may have made them: which one went out cannot be told."""
         text = (record.payload or {}).get(text_key, "").strip()
-        peers = [
-            other
-            for other in self._in_flight  # as the pass found them: one failed here still counts
-            if other.channel == record.channel
-            and other.id != record.id
-            and (other.payload or {}).get(text_key, "").strip() == text
-        ]
+        # the deliveries in flight as the pass found them: one failed here still counts
+        peers = _same_words_in_flight(self._in_flight, record, text_key, text)
         if not peers or found == 0 or found > len(peers):
             return False
         ids = ", ".join(str(r.id) for r in [record, *peers])
@@ -1049,6 +1037,12 @@ class PublishingPass:
             record, "no container was saved and the caption is not on the account"
         )
 
+    def recent_on(self, channel: str, client: Any) -> list[dict]:
+        """The Page's recent posts or the account's recent media, newest first."""
+        if channel == "facebook":
+            return client.recent_page_posts(self.config.facebook.page_id, limit=50)
+        return client.ig_recent_media(self.config.instagram.account_id, limit=50)
+
     def find_instagram_media(self, client: Any, record: Record) -> str | None:
         """The id of the media this delivery made, if it is on the account."""
         found = self.instagram_media(client, record)
@@ -1059,7 +1053,7 @@ class PublishingPass:
         recorded as another delivery's, newest first."""
         caption = (record.payload or {}).get("caption", "").strip()
         others = self.ledger.claimed_ids("instagram", but=record.id)
-        recent = client.ig_recent_media(self.config.instagram.account_id, limit=50)
+        recent = self.recent_on("instagram", client)
         since = self._since(record, client)  # after the read: its answer dates Meta's clock
         return [
             item.get("id")
@@ -1082,6 +1076,20 @@ def body_fingerprint(post: Post) -> str | None:
     if not words or NEW_POST_PLACEHOLDER in words:
         return None
     return "text " + hashlib.sha256(words.encode("utf-8")).hexdigest()[:32]
+
+
+def _same_words_in_flight(
+    in_flight: Iterable[Record], record: Record, text_key: str, text: str
+) -> list[Record]:
+    """The deliveries of `in_flight` (sending: whether they went out is to be checked) of
+    `record`'s channel, other than it, with these words: a post that says them may be theirs."""
+    return [
+        other
+        for other in in_flight
+        if other.channel == record.channel
+        and other.id != record.id
+        and ((other.payload or {}).get(text_key) or "").strip() == text
+    ]
 
 
 def _same_words(

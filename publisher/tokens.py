@@ -64,45 +64,49 @@ def read_secrets_file(path: Path) -> dict[str, str]:
     return values
 
 
-def channel_token(
-    channel: str, config: Config, environ: dict[str, str] | None = None
-) -> str | None:
-    """The token for `channel`; Instagram falls back to the Facebook Page token."""
+def _find_token(
+    channel: str, config: Config, environ: dict[str, str] | None
+) -> tuple[str, str, str] | None:
+    """(token, variable, where) for `channel`: the environment wins over the secrets file,
+    and Instagram falls back to the Facebook Page token."""
     env = os.environ if environ is None else environ
-    sources: list[dict[str, str] | os._Environ[str]] = [env]
+    sources: list[tuple[str, dict[str, str] | os._Environ[str]]] = [("the environment", env)]
     if config.graph.secrets_file:
-        sources.append(read_secrets_file(config.folder(config.graph.secrets_file)))
+        file = config.graph.secrets_file
+        sources.append((file, read_secrets_file(config.folder(file))))
     names = [TOKEN_VARIABLES[channel]]
     if channel == "instagram":
         names.append(TOKEN_VARIABLES["facebook"])
     for name in names:
-        for source in sources:
+        for where, source in sources:
             value = source.get(name, "").strip()
             if value:
-                return value
+                return value, name, where
     return None
+
+
+def channel_token(
+    channel: str, config: Config, environ: dict[str, str] | None = None
+) -> str | None:
+    """The token for `channel`; Instagram falls back to the Facebook Page token."""
+    found = _find_token(channel, config, environ)
+    return found[0] if found else None
 
 
 def token_source(channel: str, config: Config, environ: dict[str, str] | None = None) -> str:
     """Where the token channel_token() gives for `channel` comes from, in words: which
     variable, and whether from the environment (which wins) or the secrets file."""
-    env = os.environ if environ is None else environ
-    names = [TOKEN_VARIABLES[channel]]
-    if channel == "instagram":
-        names.append(TOKEN_VARIABLES["facebook"])
-    secrets = (
-        read_secrets_file(config.folder(config.graph.secrets_file))
-        if config.graph.secrets_file
-        else {}
-    )
-    for name in names:
-        fallback = f" (the Facebook token: {names[0]} is not set)" if name != names[0] else ""
-        if env.get(name, "").strip():
-            also = " (it wins over the secrets file's)" if secrets.get(name, "").strip() else ""
-            return f"{name}{fallback}, from the environment{also}"
-        if secrets.get(name, "").strip():
-            return f"{name}{fallback}, from {config.graph.secrets_file}"
-    return "none"
+    found = _find_token(channel, config, environ)
+    if found is None:
+        return "none"
+    _, name, where = found
+    own = TOKEN_VARIABLES[channel]
+    fallback = f" (the Facebook token: {own} is not set)" if name != own else ""
+    also = ""
+    if where == "the environment" and config.graph.secrets_file:
+        kept = read_secrets_file(config.folder(config.graph.secrets_file))
+        also = " (it wins over the secrets file's)" if kept.get(name, "").strip() else ""
+    return f"{name}{fallback}, from {where}{also}"
 
 
 def known_tokens(config: Config) -> list[str]:

@@ -424,7 +424,7 @@ def _render_with_markdown_it_py(
 
 # what Markdown marks inline: emphasis, code, links, escapes (< and & are only text here)
 _INLINE_MARK = re.compile(r"[*_`\[\\]")
-_TAG = re.compile(r"<[^>]*>")
+ANY_TAG = re.compile(r"<[^>]*>")  # an HTML tag (markdown-it writes no ">" inside one)
 
 
 def plain_inline(text: str) -> str:
@@ -432,7 +432,7 @@ def plain_inline(text: str) -> str:
     the plain text a meta description, a card or a social post shows: Learn why it hurts."""
     if not _INLINE_MARK.search(text):
         return text
-    return unescape(_TAG.sub("", _parser(False).renderInline(text)))
+    return unescape(ANY_TAG.sub("", _parser(False).renderInline(text)))
 
 
 def reading_minutes(word_count: int, words_per_minute: int = 230) -> int:

@@ -34,6 +34,7 @@ from markdown_it_pyrs import MarkdownIt, Node
 from publisher.render.markdown import (
     _TABLE_WRAP_CLOSE,
     _TABLE_WRAP_OPEN,
+    ANY_TAG,
     BULLET,
     ImageResolver,
     RenderedMarkdown,
@@ -200,14 +201,13 @@ _ADDRESS_WITH_PERCENT = re.compile(r'(?:href|src)="[^"]*%')
 _PAGE_TAGS = re.compile(
     r'<(/?)(h[1-6]|p|ul|ol)\b[^>]*>|<img src="([^"]*)" alt="([^"]*)"(?: title="([^"]*)")?>'
 )
-_ANY_TAG = re.compile(r"<[^>]*>")
 
 
 def _text_of(html: str) -> str:
     """The text of a piece of the Rust renderer's HTML: tags out, its four entities decoded.
 
     Raw HTML is off, so every tag is markdown-it's and escape_html made every entity."""
-    text = _ANY_TAG.sub("", html)
+    text = ANY_TAG.sub("", html)
     if "&" in text:
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
         text = text.replace("&amp;", "&")
@@ -284,7 +284,7 @@ def render_page_with_markdown_it_pyrs(
         first_paragraph=first_paragraph,
         first_paragraph_facebook="",
         # the words of the plain text: code, link and heading text, no alt text or markers
-        word_count=len(_ANY_TAG.sub("", html).split()),  # an entity is never a space
+        word_count=len(ANY_TAG.sub("", html).split()),  # an entity is never a space
         headings=tuple(headings),
         image_sources=sources,
         for_social=False,
