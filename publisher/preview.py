@@ -150,8 +150,15 @@ def preview_json(preview: PostPreview, config: Config, at: datetime) -> dict[str
             "mentions": len(ig.mentions),
             "mentions_max": INSTAGRAM_MENTIONS_MAX,
             "shortened": ig.shortened,
+            "hashtags_left_out": list(ig.left_out),
         }
     return data
+
+
+LEFT_OUT_WHY = (
+    f"Instagram allows {INSTAGRAM_HASHTAGS_MAX} hashtags and {INSTAGRAM_CAPTION_MAX:,} "
+    "characters: the post's own hashtags come first, then its tags, then config.toml's"
+)
 
 
 def _count(label: str, value: int, limit: int) -> str:
@@ -202,6 +209,8 @@ def preview_text(
         lines += ["", f"  Instagram caption: {counts}"]
         if ig.shortened:
             lines.append("  (the article was shortened to fit; the full text is on the website)")
+        if ig.left_out:
+            lines.append(f"  (left out: {' '.join(ig.left_out)}; {LEFT_OUT_WHY})")
         lines += _boxed(ig.caption)
         lines.append(f"  image: {ig.image_url or 'none'}")
         lines.append(f"  alt text: {ig.alt_text or 'none'}")

@@ -26,7 +26,7 @@ from publisher.config import Config
 from publisher.exceptions import PublisherError
 from publisher.ledger import RETRY, SENDING
 from publisher.output import write_tree
-from publisher.preview import PostPreview
+from publisher.preview import LEFT_OUT_WHY, PostPreview
 from publisher.render.images import inspect_image
 from publisher.render.site import OutputFile
 from publisher.render.social import (
@@ -522,6 +522,7 @@ class PreviewRenderer:
             state_names=STATE_NAMES,
             state_meanings=STATE_MEANINGS,
             state_marks=STATE_MARKS,
+            left_out_why=LEFT_OUT_WHY,
         )
         self.env.filters.update(
             initials=initials,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -556,3 +557,37 @@ def test_the_calendar_legend_names_the_waiting_state():
 
     assert STATE_NAMES[WAITING] == "Waiting" and "fixed" in STATE_MEANINGS[WAITING]
     assert WAITING in STATE_MARKS
+
+
+def test_hashtags_over_instagrams_limit_are_named_where_staff_look(social):
+    """40 hashtags on a post: the caption carries 30, and the terminal preview, its JSON
+    and the HTML preview name the 10 that were left out."""
+    own = [f"relax{i}" for i in range(40)]
+    social.post(
+        "many.md",
+        f"title: Many\ndate: 2026-12-03 09:00\n{PHOTO}\ninstagram:\n  hashtags: [{', '.join(own)}]",
+    )
+    (preview,) = preview_posts(social.config)
+    ig = preview.instagram
+    assert len(ig.hashtags) == 30 and ig.left_out == tuple(f"#relax{i}" for i in range(30, 40))
+    assert preview.problems == []
+    text = run(social, "preview", "posts/many.md", "--now", "2026-12-01T09:00")
+    assert "left out: #relax30 #relax31" in text.stdout and "#relax39;" in text.stdout
+    data = run(social, "preview", "posts/many.md", "--json", "--now", "2026-12-01T09:00")
+    entry = json.loads(data.stdout)
+    assert entry["instagram"]["hashtags_left_out"][0] == "#relax30"
+    folder = write(social)
+    note = soup(folder / "posts/many/index.html").select_one(".hashtags-left-out")
+    assert note is not None and "#relax39" in note.get_text()
+
+
+def test_a_caption_of_their_own_names_the_hashtags_that_did_not_fit(social):
+    caption = "Relax. " * 312  # leaves room for only some of the list
+    social.post(
+        "own.md",
+        f"title: Own\ndate: 2026-12-03 09:00\n{PHOTO}\ntags: [neck pain]\n"
+        f"instagram:\n  hashtags: [shoulders]\n  caption: |\n    {caption}",
+    )
+    (preview,) = preview_posts(social.config)
+    ig = preview.instagram
+    assert ig.caption.splitlines()[-1] == "#shoulders" and ig.left_out == ("#neckpain",)

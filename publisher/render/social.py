@@ -99,7 +99,7 @@ def _trim_to_counts(body: str, hashtag_room: int, mention_room: int) -> str:
     cut = len(body)
     for pattern, room in ((HASHTAG, hashtag_room), (MENTION, mention_room)):
         found = list(pattern.finditer(body))
-        if len(found) > room:
+        if len(found) > max(room, 0):  # room is below 0 while the list itself is too long
             cut = min(cut, found[max(room, 0)].start())
     if cut == len(body):
         return body
@@ -138,6 +138,9 @@ class InstagramPost:
     alt_text: str
     problems: tuple[SocialProblem, ...] = ()
     shortened: bool = False
+    # Hashtags of the post's list (its own, its tags, the clinic's) that did not fit
+    # Instagram's limits, so that the preview can say which.
+    left_out: tuple[str, ...] = ()
 
     @property
     def length(self) -> int:
@@ -253,9 +256,11 @@ class SocialRenderer:
             )
         tags = collect_hashtags(post.instagram.hashtags, post.tags, settings.hashtags)
         if post.instagram.text is not None:
-            caption = _with_hashtags(post.instagram.text, tags)
+            caption, left_out = _with_hashtags(post.instagram.text, tags)
             problems.extend(_caption_problems(caption, "instagram.caption"))
-            return InstagramPost(caption, image_url, post.image_alt or "", tuple(problems))
+            return InstagramPost(
+                caption, image_url, post.image_alt or "", tuple(problems), left_out=left_out
+            )
 
         context["body"] = _BODY_MARK
         # The hashtag list gives way to hashtags the staff wrote in the text itself.
@@ -292,26 +297,31 @@ class SocialRenderer:
         caption = _tidy(draft.replace(_BODY_MARK, body))
         problems.extend(_caption_problems(caption, None))
         return InstagramPost(
-            caption, image_url, post.image_alt or "", tuple(problems), shortened=body != body_text
+            caption,
+            image_url,
+            post.image_alt or "",
+            tuple(problems),
+            shortened=body != body_text,
+            left_out=tuple(reversed(given_up)),
         )
 
 
-def _with_hashtags(caption: str, tags: list[str]) -> str:
+def _with_hashtags(caption: str, tags: list[str]) -> tuple[str, tuple[str, ...]]:
     """A caption the staff wrote, with the post's hashtags (its own, its tags, the
     defaults) on a last line, as many as fit Meta's limits. A caption that has hashtags
-    of its own is left as it is: they chose them."""
+    of its own is left as it is: they chose them. Also the hashtags that did not fit."""
     if hashtags_in(caption):
-        return caption
+        return caption, ()
     room = INSTAGRAM_HASHTAGS_MAX
     while tags:
         line = " ".join(tags[:room])
         with_tags = f"{caption}\n\n{line}"
         if caption_length(with_tags) <= INSTAGRAM_CAPTION_MAX:
-            return with_tags
+            return with_tags, tuple(tags[room:])
         room = min(room, len(tags)) - 1
         if room <= 0:
             break
-    return caption
+    return caption, tuple(tags)
 
 
 def _tidy(text: str) -> str:
