@@ -842,7 +842,7 @@ def site_files(
     yield from renderer.index_pages(cards)
     tag_files = list(renderer.tag_pages(cards))
     yield from tag_files
-    updated = max((c.post.date for c in cards), default=at)
+    updated = max((c.post.modified for c in cards), default=at)
     # the articles' HTML is made when the feed is rendered (with the other lists, on every
     # core), and not at all when the feed shows the same as last time
     newest = [
@@ -856,7 +856,7 @@ def site_files(
     ]
     yield renderer.feed(newest, updated)
     entries: list[tuple[str, datetime | None]] = [("", updated)]
-    entries += [(c.path, c.post.date) for c in cards]
+    entries += [(c.path, c.post.modified) for c in cards]
     entries += [(f.path.removesuffix("index.html"), None) for f in tag_files]
     per_page = renderer.config.site.posts_per_page
     entries += [(f"page/{n}/", None) for n in range(2, -(-len(cards) // per_page) + 1)]

@@ -33,13 +33,14 @@ _FIELDS = {
     "Post": (
         "source", "display", "title", "date", "slug", "author", "body", "body_line", "summary",
         "image", "image_alt", "tags", "draft", "facebook", "instagram", "lines", "digest",
+        "updated",
     ),
     "ChannelOptions": ("enabled", "at", "text", "hashtags"),
     "PageResult": ("path", "page_blob", "html_blob", "images", "card"),
     "Card": (
         "post", "path", "image", "description", "summary", "reading_minutes", "key",
     ),
-    "CardPost": ("slug", "title", "date", "author", "image_alt", "tags", "display"),
+    "CardPost": ("slug", "title", "date", "author", "image_alt", "tags", "display", "updated"),
     "ImageRef": ("url", "width", "height", "small"),
 }  # fmt: skip
 _CHECKED: set[type] = set()
@@ -146,11 +147,21 @@ def _post(post: Any) -> tuple[Any, ...] | None:
         _channel(post.instagram),
         post.lines,
         _text(post.digest),
+        _when(post.updated),
     )
 
 
 def _card_post(post: Any) -> tuple[Any, ...]:
-    return (post.slug, post.title, post.date, post.author, post.image_alt, post.tags, post.display)
+    return (
+        post.slug,
+        post.title,
+        post.date,
+        post.author,
+        post.image_alt,
+        post.tags,
+        post.display,
+        post.updated,
+    )
 
 
 def _page(page: Any, post: Any) -> tuple[Any, ...] | None:
@@ -175,6 +186,7 @@ def _page(page: Any, post: Any) -> tuple[Any, ...] | None:
             _text(slim.image_alt),
             _strings(slim.tags),
             _text(slim.display),
+            _when(slim.updated),
         ),
         _text(card.path),
         None
@@ -228,7 +240,7 @@ def decode(blob: bytes) -> tuple[dict[str, Any], Any, list[Any], Any]:
     post = None
     if post_data is not None:
         (source, display, title, date, slug, author, body, body_line, summary, image, image_alt,
-         tags, draft, facebook, instagram, lines, digest) = post_data  # fmt: skip
+         tags, draft, facebook, instagram, lines, digest, updated) = post_data  # fmt: skip
         post = Post(
             Path(source),
             display,
@@ -247,6 +259,7 @@ def decode(blob: bytes) -> tuple[dict[str, Any], Any, list[Any], Any]:
             ChannelOptions(instagram[0], _from_when(instagram[1]), instagram[2], instagram[3]),
             lines,
             digest,
+            _from_when(updated),
         )
     problems = pickle.loads(problems_data) if problems_data else []
     page = None
@@ -256,9 +269,16 @@ def decode(blob: bytes) -> tuple[dict[str, Any], Any, list[Any], Any]:
         if slim is None:  # the post's own
             card_post = CardPost(*_card_post(post))
         else:
-            slug, title, date, author, image_alt, tags, slim_display = slim
+            slug, title, date, author, image_alt, tags, slim_display, updated = slim
             card_post = CardPost(
-                slug, title, _from_when(date), author, image_alt, tags, slim_display
+                slug,
+                title,
+                _from_when(date),
+                author,
+                image_alt,
+                tags,
+                slim_display,
+                _from_when(updated),
             )
         card = Card(
             card_post,

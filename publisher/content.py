@@ -22,7 +22,7 @@ from publisher.files import is_file, is_inside, real_path, snapshot, status
 from publisher.times import TimeError, parse_local_time
 
 REQUIRED_KEYS = ("title", "date")
-OPTIONAL_KEYS = ("slug", "author", "summary", "image", "image_alt", "tags", "draft")
+OPTIONAL_KEYS = ("slug", "author", "summary", "image", "image_alt", "tags", "draft", "updated")
 CHANNEL_KEYS = ("facebook", "instagram")
 KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS + CHANNEL_KEYS
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -184,6 +184,13 @@ class Post:
     instagram: ChannelOptions = field(default_factory=lambda: ChannelOptions())
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     digest: str = ""
+    # when the article was last changed in a way readers should know of (`updated:`)
+    updated: datetime | None = None
+
+    @property
+    def modified(self) -> datetime:
+        """When the article last changed: `updated:`, else its date."""
+        return self.updated or self.date
 
     def is_published(self, at: datetime) -> bool:
         """True once the post's date has come and it is not a draft."""
@@ -241,6 +248,8 @@ def _key_hint(key: str) -> str:
     spelling, a channel's own key that belongs indented under it, or the list of keys."""
     if key.lower() in KNOWN_KEYS:
         return f"keys are written in lower case: {key.lower()}:"
+    if key.lower() in ("modified", "lastmod", "last_modified", "last_updated", "update"):
+        return "the date an article was changed is written  updated: 2026-12-05"
     channels = [f"{c}:" for c, keys in CHANNEL_BLOCK_KEYS.items() if key in keys]
     if channels:
         return f"{key}: belongs to a channel: indent it under  {'  or  '.join(channels)}"
@@ -674,6 +683,21 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
         except TimeError as exc:
             problem(f"date: {exc}", "date")
 
+    updated = None
+    if meta.get("updated") not in (None, ""):
+        try:
+            updated = parse_local_time(meta["updated"], config.tz)
+        except TimeError as exc:
+            problem(f"updated: {exc}", "updated")
+        else:
+            if date is not None and updated < date:
+                problem(
+                    f"updated: {meta['updated']} is before the article's date: write when it "
+                    "was changed, after it went live (or leave updated: out)",
+                    "updated",
+                )
+                updated = None
+
     slug = _text(meta, "slug", wrong_type)
     if slug is not None:
         if not SLUG_PATTERN.match(slug) or len(slug) > MAX_SLUG_LENGTH:
@@ -795,6 +819,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
         instagram=channels["instagram"],
         lines=lines,
         digest=hashlib.sha256(raw).hexdigest(),
+        updated=updated,
     )
     return post, []
 

@@ -14,7 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 from PIL import Image
 
-from publisher.build import build_site
+from publisher.build import build_site, check_site
 from publisher.exceptions import TemplateError
 
 from .conftest import BASE_CONFIG
@@ -691,3 +691,48 @@ def test_a_wide_photo_gets_a_copy_for_the_cards_and_a_srcset_on_its_page(project
     project.post("s.md", "title: S again\ndate: 2026-11-01\nimage: images/small.jpg\nimage_alt: A")
     build_site(project.config, NOW)
     assert sorted(project.config.cache_dir.joinpath("web").iterdir()) == cached
+
+
+def _jsonld_article(page: bytes) -> dict:
+    soup = BeautifulSoup(page, "html.parser")
+    blocks = [json.loads(s.string) for s in soup.select('script[type="application/ld+json"]')]
+    return next(b for b in blocks if b.get("@type") == "BlogPosting")
+
+
+def test_an_article_updated_after_it_went_live_says_so_to_readers_and_search_engines(project):
+    project.post("a.md", "title: A\ndate: 2026-11-01 09:00\nupdated: 2026-11-20 14:30")
+    project.post("b.md", "title: B\ndate: 2026-11-02 09:00")
+    build_site(project.config, NOW)
+    files = project.files()
+    a, b = files["posts/a/index.html"], files["posts/b/index.html"]
+    assert _jsonld_article(a)["dateModified"] == "2026-11-20T14:30:00-05:00"
+    assert _jsonld_article(b)["dateModified"] == _jsonld_article(b)["datePublished"]
+    shown = BeautifulSoup(a, "html.parser").select_one(".post-meta .updated time")
+    assert shown["datetime"] == "2026-11-20T14:30:00-05:00" and shown.text == "Nov 20, 2026"
+    assert b'article:modified_time" content="2026-11-20T14:30:00-05:00"' in a
+    assert b"Updated" not in BeautifulSoup(b, "html.parser").select_one(".post-meta").encode()
+    feed = feedparser.parse(files["feed.xml"])
+    by_title = {e.title: e for e in feed.entries}
+    assert by_title["A"].updated == "2026-11-20T14:30:00-05:00"
+    assert by_title["A"].published == "2026-11-01T09:00:00-05:00"
+    assert feed.feed.updated == "2026-11-20T14:30:00-05:00"  # the newest change, not post
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    lastmod = {
+        url.find("s:loc", ns).text: url.find("s:lastmod", ns).text
+        for url in ElementTree.fromstring(files["sitemap.xml"]).findall("s:url", ns)
+        if url.find("s:lastmod", ns) is not None
+    }
+    assert lastmod["https://clinic.example/posts/a/"] == "2026-11-20T14:30:00-05:00"
+    assert lastmod["https://clinic.example/posts/b/"] == "2026-11-02T09:00:00-05:00"
+
+
+def test_an_update_date_that_cannot_be_is_named_on_its_line(project):
+    project.post("before.md", "title: Before\ndate: 2026-11-10\nupdated: 2026-11-01")
+    project.post("wrong.md", "title: Wrong\ndate: 2026-11-10\nupdated: last tuesday")
+    project.post("other.md", "title: Other\ndate: 2026-11-10\nlastmod: 2026-11-12")
+    problems = {str(p).split(":")[0]: str(p) for p in check_site(project.config, NOW)}
+    assert problems["posts/before.md"].startswith(
+        "posts/before.md:4: updated: 2026-11-01 is before the article's date"
+    )
+    assert problems["posts/wrong.md"].startswith("posts/wrong.md:4: updated: 'last tuesday'")
+    assert "updated: 2026-12-05" in problems["posts/other.md"]

@@ -87,6 +87,20 @@ def test_one_post_changed_gives_the_same_site_as_a_clean_build(make_project):
     assert_same_as_a_clean_build(project, make_project)
 
 
+def test_an_update_date_added_alone_reaches_the_page_feed_and_sitemap(make_project):
+    project = make_project()
+    many_posts(project, 4)
+    build_site(project.config, NOW)
+    edited = project.posts / "p002.md"
+    edited.write_text(edited.read_text().replace("tags: [t2]", "tags: [t2]\nupdated: 2026-11-25"))
+    result = build_site(project.config, NOW)
+    assert result.stats.changed >= 3  # the page, the feed, the sitemap
+    files = project.files()
+    assert b"2026-11-25T00:00:00-05:00" in files["feed.xml"]
+    assert b"2026-11-25T00:00:00-05:00" in files["sitemap.xml"]
+    assert_same_as_a_clean_build(project, make_project)
+
+
 def test_edited_template_or_config_changes_the_output(project, tmp_path):
     templates = tmp_path / "templates"
     shutil.copytree(REPO / "templates", templates)
@@ -331,6 +345,7 @@ def test_cache_entries_come_back_exactly_as_they_were_kept(project):
         "full.md",
         "title: Every field\ndate: 2026-11-01T07:30:00-08:00\nslug: every-field\nauthor: Ann\n"
         "summary: A summary.\nimage: images/photo.jpg\nimage_alt: A photo\ntags: [a, Bb]\n"
+        "updated: 2026-11-04 16:00\n"
         "facebook:\n  at: 2026-11-02 12:00\n  message: Hello\n"
         "instagram:\n  at: 2026-11-03 12:00\n  caption: Hi\n  hashtags: [one, two]",
     )
@@ -347,6 +362,8 @@ def test_cache_entries_come_back_exactly_as_they_were_kept(project):
     full = kept["posts/full.md"]
     assert full.post.date == datetime(2026, 11, 1, 10, 30, tzinfo=NY)  # 07:30 at -08:00
     assert full.post.facebook.at.tzinfo is config.tz and full.post.instagram.hashtags
+    assert full.post.updated == datetime(2026, 11, 4, 16, tzinfo=NY)
+    assert full.page.card.post.updated == full.post.updated
     assert full.page is not None and full.page.card.image is not None
     assert kept["posts/broken.md"].problems and kept["posts/broken.md"].post is None
     for entry in kept.values():

@@ -84,6 +84,12 @@ class CardPost:
     image_alt: str | None
     tags: tuple[str, ...]
     display: str
+    updated: datetime | None = None
+
+    @property
+    def modified(self) -> datetime:
+        """When the article last changed: `updated:`, else its date."""
+        return self.updated or self.date
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,9 @@ class Card:
     def of(cls, page: PostPage, key: str = "") -> Card:
         """The card of a rendered page."""
         p = page.post
-        slim = CardPost(p.slug, p.title, p.date, p.author, p.image_alt, p.tags, p.display)
+        slim = CardPost(
+            p.slug, p.title, p.date, p.author, p.image_alt, p.tags, p.display, p.updated
+        )
         return cls(
             slim, page.path, page.image, page.description, page.summary, page.reading_minutes, key
         )
