@@ -22,13 +22,17 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
-## Debian's Chromium for the browser tests (installed once, as root, if missing)
+## Debian's Chromium for the browser tests, and logrotate to check deploy/logrotate
+## (installed once, as root, if missing)
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@missing=""; \
+	[ -x $(CHROMIUM) ] || missing="chromium fonts-noto-color-emoji"; \
+	[ -x /usr/sbin/logrotate ] || missing="$$missing logrotate"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
+			apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 		else \
-			echo "The browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; \
+			echo "The tests need these Debian packages: sudo apt-get install $$missing" >&2; exit 1; \
 		fi; \
 	fi
 

@@ -78,7 +78,13 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     """Turn Markdown posts into the clinic's website, Facebook and Instagram posts."""
     # One line per event on stdout; journald stamps its own time, a cron log needs ours.
     stamp = "" if os.environ.get("JOURNAL_STREAM") or sys.stdout.isatty() else "%(asctime)s "
-    logging.basicConfig(level=logging.INFO, format=stamp + "%(message)s", stream=sys.stdout)
+    # the stamp says its offset from UTC: the server's zone is often not the site's
+    logging.basicConfig(
+        level=logging.INFO,
+        format=stamp + "%(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S%z",
+        stream=sys.stdout,
+    )
     ctx.obj = Context(config_path)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -346,6 +347,48 @@ def test_the_crontab_line_logs_its_own_errors_too(project, tmp_path):
     event = said[len(before) :].splitlines()[0]  # the pass itself: an event, with its time
     assert event.endswith("a/website published: https://clinic.example/posts/a/"), said
     assert event[:4].isdigit()
+
+
+def test_the_cron_log_is_rotated_by_deploy_logrotate_and_written_on_after(project, tmp_path):
+    """deploy/logrotate, on this test's paths and user, run by the real logrotate: the log
+    moves aside whole, and the next cron pass writes to a new one."""
+    import grp
+    import pwd
+
+    from .conftest import REPO
+
+    log = tmp_path / "log" / "publisher.log"
+    log.parent.mkdir()
+    env_file = tmp_path / "publisher.env"
+    env_file.write_text("PUBLISHER_FACEBOOK_TOKEN=\n")
+    user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    rules = (
+        (REPO / "deploy" / "logrotate")
+        .read_text()
+        .replace("/var/log/publisher/publisher.log", str(log))
+        .replace("publisher publisher", f"{user} {group}")
+    )
+    conf = tmp_path / "logrotate.conf"
+    conf.write_text(rules)
+    assert str(log) in rules and f"su {user} {group}" in rules
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    command = crontab_command(project.root, env_file, log)
+    subprocess.run(["/bin/sh", "-c", command])
+    first = log.read_text()
+    assert "a/website published" in first
+    state = tmp_path / "logrotate.state"
+    rotated = subprocess.run(
+        ["/usr/sbin/logrotate", "--force", "--state", str(state), str(conf)],
+        capture_output=True,
+        text=True,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert (log.parent / "publisher.log.1").read_text() == first  # delaycompress: plain
+    assert log.read_text() == "" and oct(log.stat().st_mode & 0o777) == "0o640"
+    project.post("b.md", "title: B\ndate: 2026-01-02")
+    subprocess.run(["/bin/sh", "-c", command])
+    assert "b/website published" in log.read_text()
+    assert "b/website" not in (log.parent / "publisher.log.1").read_text()
 
 
 def test_instagram_plan_keeps_the_slots_of_deliveries_that_are_over(make_project):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from datetime import timedelta
@@ -1466,3 +1467,17 @@ def test_retry_as_told_after_two_lost_sends_sends_the_one_not_out(stage):
         links,
         stage.records()[f"{other}/facebook"].state,
     )
+
+
+def test_a_cron_log_line_says_its_zone(stage):
+    """A pass under cron writes a time on each line; the server's clock is often UTC while
+    the posts are in the site's zone, so each stamp carries its offset from UTC."""
+    stage.add_post("hips", "2026-12-01 09:00", instagram="false")
+    env = {**stage.env, "TZ": "Asia/Kolkata"}
+    env.pop("JOURNAL_STREAM", None)
+    result = stage.command("publish", "--due", "--now", "2026-12-01T09:05", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines and all(
+        re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+0530 ", line) for line in lines
+    ), lines
