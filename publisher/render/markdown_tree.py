@@ -194,8 +194,13 @@ def render_with_markdown_it_pyrs(
 # heading or a thematic break, a table, an image whose alt text is more than plain words
 # (entities, escapes, emphasis, code, brackets), a percent-encoded address (its host), or a
 # code span of spaces alone.
-_QUOTE_LINE = re.compile(r"(?:^|\n) {0,3}>")
-_UNDERLINE_LINE = re.compile(r"\n {0,3}(?:=+|-+|\*+|_+)[ \t]*(?:\n|$)")
+# Indented any amount, and after list markers: inside a list item (even a nested one) a quote
+# or an underline is indented past the three spaces of the top level.
+_QUOTE_LINE = re.compile(r"(?:^|\n)[ \t]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)*>")
+_UNDERLINE_LINE = re.compile(
+    r"\n[ \t]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)*"
+    r"(?:(?:=[ \t]*)+|(?:-[ \t]*)+|(?:\*[ \t]*)+|(?:_[ \t]*)+)(?:\n|$)"
+)
 _PLAIN_IMAGE = re.compile(r"!\[[^\[\]\\&*_~`<>!\n]*\]\(")
 _ADDRESS_WITH_PERCENT = re.compile(r'(?:href|src)="[^"]*%')
 _PAGE_TAGS = re.compile(
