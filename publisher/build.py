@@ -57,7 +57,7 @@ from publisher.render.images import (
     web_size,
 )
 from publisher.render.images import inspect_image_once as inspect_image
-from publisher.render.markdown import ImageRef, render_markdown
+from publisher.render.markdown import ImageRef, RenderedMarkdown, render_markdown
 from publisher.render.site import Card, FeedEntry, OutputFile, PostPage, SiteRenderer
 from publisher.times import now as current_time
 
@@ -174,6 +174,8 @@ def plan_post(
     )
     if problems:
         return None, [], problems
+    if "<h1" in rendered.html and _TOP_HEADING.search(rendered.html):
+        rendered = _headings_under_the_title(rendered)
     prefix = _prefix(config)
     if prefix and 'href="/' in rendered.html:
         rendered = replace(rendered, html=_with_base_path(rendered.html, prefix))
@@ -219,6 +221,18 @@ def _prefix(config: Config) -> str:
 
 # a link from the top of the site ("/posts/other/"), not to another host ("//host/...")
 _SITE_LINK = re.compile(r'(<a\b[^>]*?\shref=")(/(?!/)[^"]*)"')
+
+
+_TOP_HEADING = re.compile(r"<h1[ >]")
+_HEADING_TAG = re.compile(r"<(/?)h([1-5])(?=[ >])")
+
+
+def _headings_under_the_title(rendered: RenderedMarkdown) -> RenderedMarkdown:
+    """The text's headings one level down when it has a top-level one (# Heading): the page's
+    one h1 is the article's title, and the text's own outline stays as written below it."""
+    html = _HEADING_TAG.sub(lambda tag: f"<{tag[1]}h{int(tag[2]) + 1}", rendered.html)
+    headings = tuple((min(level + 1, 6), text, id_) for level, text, id_ in rendered.headings)
+    return replace(rendered, html=html, headings=headings)
 
 
 def _with_base_path(html: str, prefix: str) -> str:

@@ -243,6 +243,25 @@ def _tag_words(tag: str) -> str:
     return " ".join(re.sub(r"[-_\s]+", " ", plain).split())
 
 
+_FIRST_HEADING = re.compile(r"\A(?:[ \t]*\n)*[ \t]{0,3}#[ \t]+([^\n]*?)(?:[ \t]+#+)?[ \t]*$", re.M)
+
+
+def _words(text: str) -> list[str]:
+    """A text's words, whatever their capitals, accents and punctuation."""
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    return re.findall(r"\w+", "".join(c for c in plain if not unicodedata.combining(c)))
+
+
+def _without_repeated_title(body: str, title: str) -> str:
+    """The body without a first line that repeats the title as a heading (# Title, as pasted
+    from a document), which the page already shows above the text. The line is left empty,
+    so that the lines of the body keep their numbers in messages."""
+    found = _FIRST_HEADING.match(body)
+    if found is None or _words(found[1].replace("*", "").replace("_", " ")) != _words(title):
+        return body
+    return body[: found.start(1)].rstrip(" \t#") + body[found.end() :]
+
+
 def _key_hint(key: str) -> str:
     """What to write instead of an unknown front-matter key: the key in lower case, a close
     spelling, a channel's own key that belongs indented under it, or the list of keys."""
@@ -670,6 +689,9 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
             "missing title: add a line like  title: My article",
             "title" if "title" in meta else None,
         )
+
+    if title and body.lstrip().startswith("#"):
+        body = _without_repeated_title(body, title)
 
     date = None
     if meta.get("date") in (None, ""):

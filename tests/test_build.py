@@ -736,3 +736,48 @@ def test_an_update_date_that_cannot_be_is_named_on_its_line(project):
     )
     assert problems["posts/wrong.md"].startswith("posts/wrong.md:4: updated: 'last tuesday'")
     assert "updated: 2026-12-05" in problems["posts/other.md"]
+
+
+def test_the_title_is_the_pages_one_top_heading(make_project):
+    """A text pasted with its title as a first heading (# Title) does not show it twice, and
+    a text whose sections are # headings keeps its outline one level below the title."""
+    project = make_project(base=BASE_CONFIG)
+    project.image("images/a.jpg")
+    photo = "image: images/a.jpg\nimage_alt: A stretch"
+    project.post(
+        "a.md",
+        f"title: Why Your Hips Hurt\ndate: 2026-11-01\n{photo}",
+        "# Why your hips *hurt*\n\nSitting all day.\n\n# The muscles\n\nPsoas.\n\n"
+        "## Deeper\n\nIliacus.\n\n```\n# not a heading\n```\n\n![broken](images/none.jpg)\n",
+    )
+    project.post("b.md", f"title: B\ndate: 2026-11-02\n{photo}", "# Another title\n\nText.\n")
+    build_site(project.config, NOW)
+    assert "posts/why-your-hips-hurt/index.html" not in project.files()  # the image, below
+    assert "posts/b/index.html" in project.files()
+    problems = [str(p) for p in check_site(project.config, NOW)]
+    assert problems == ["posts/a.md:23: image 'images/none.jpg' in the text was not found"
+                        " (looked for posts/images/none.jpg): check the file name and folder"
+                        " (from the post's file)"]  # fmt: skip
+    (project.posts / "a.md").write_text(
+        (project.posts / "a.md").read_text().replace("\n![broken](images/none.jpg)\n", "")
+    )
+    build_site(project.config, NOW)
+    files = project.files()
+    page = BeautifulSoup(files["posts/why-your-hips-hurt/index.html"], "html.parser")
+    assert [h.get_text() for h in page.select("h1")] == ["Why Your Hips Hurt"]
+    body = page.select_one(".post-body")
+    assert [(h.name, h.get_text()) for h in body.select("h2, h3, h4")] == [
+        ("h2", "The muscles"),
+        ("h3", "Deeper"),
+    ]
+    assert body.select_one("p").get_text() == "Sitting all day."
+    assert "# not a heading" in body.select_one("pre").get_text()
+    other = BeautifulSoup(files["posts/b/index.html"], "html.parser")
+    assert [h.get_text() for h in other.select("h1")] == ["B"]  # not the title: kept, as h2
+    assert other.select_one(".post-body h2").get_text() == "Another title"
+    feed = _feed_contents(files["feed.xml"])
+    assert not any("<h1" in html for html in feed)
+    from publisher.preview import preview_posts
+
+    caption = {p.post.slug: p.instagram.caption for p in preview_posts(project.config)}
+    assert caption["why-your-hips-hurt"].lower().count("why your hips") == 1
