@@ -294,10 +294,32 @@ def publish(
     ctx: Context, due: bool, now_text: str | None, dry_run: bool, wait: bool, quiet: bool
 ) -> None:
     """One publishing pass (run it from cron every minute, or let `publisher run` do it)."""
+    import signal
+    import threading
+
     from publisher.publish import publish_due
 
     config = ctx.config
-    report = publish_due(config, parse_now(now_text, config), dry_run=dry_run, wait=wait)
+    # SIGTERM (systemctl stop, a shutdown, `timeout`) or a hang-up: the pass finishes what is
+    # in flight (the build, the deploy command, the delivery being sent) and sends nothing more
+    stopping = threading.Event()
+
+    def stop(number: int, frame: object) -> None:
+        if not stopping.is_set():
+            logging.getLogger("publisher.publish").info(
+                "%s: finishing what is in flight, then stopping", signal.Signals(number).name
+            )
+        stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+    report = publish_due(
+        config,
+        parse_now(now_text, config),
+        dry_run=dry_run,
+        wait=wait,
+        should_stop=stopping.is_set,
+    )
     if report.locked_out:
         return
     if not report.outcomes and not quiet:

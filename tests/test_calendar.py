@@ -273,6 +273,12 @@ def test_deploy_files_run_commands_that_exist():
         line.split("=", 1) for line in service.splitlines() if "=" in line and line[0] != "#"
     )
     assert settings["KillMode"] == "mixed"
+    # the same for a pass started by the timer (test_publish.py: a pass told to stop)
+    pass_settings = dict(
+        line.split("=", 1) for line in timer_service.splitlines() if "=" in line and line[0] != "#"
+    )
+    assert pass_settings["KillMode"] == "mixed" and pass_settings["KillSignal"] == "SIGTERM"
+    assert pass_settings["TimeoutStopSec"] == settings["TimeoutStopSec"]
     stop = settings["TimeoutStopSec"]
     assert stop.endswith("min") and int(stop[:-3]) * 60 > DEPLOY_TIMEOUT + 120
     # the commands to install it are the README's

@@ -1481,3 +1481,31 @@ def test_a_cron_log_line_says_its_zone(stage):
     assert lines and all(
         re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+0530 ", line) for line in lines
     ), lines
+
+
+def test_a_pass_told_to_stop_lets_the_deploy_in_flight_finish_and_sends_nothing_more(stage):
+    """systemctl stop (KillMode=mixed: SIGTERM to publisher alone) or a shutdown during a
+    pass: the deploy command it is running finishes, nothing more is sent, and the next
+    pass sends the rest."""
+    started, done = stage.project.root / "deploy-started", stage.project.root / "deploy-done"
+    command = f"touch {started}; sleep 2; touch {done}"
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(
+        text.replace("[site]\n", f"[site]\ndeploy_command = '{command}'\n", 1)
+    )
+    stage.add_post("hips", "2026-12-01 09:00", instagram="false")
+    process = stage.start("2026-12-01T09:45")
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, out + err
+    assert done.exists()  # the deploy was not cut off
+    assert "SIGTERM: finishing what is in flight, then stopping" in out
+    records = stage.records()
+    assert records["hips/website"].state == PUBLISHED
+    assert stage.graph.page_posts() == [] and "hips/facebook" not in records
+    assert stage.run("2026-12-01T09:46").returncode == 0
+    assert len(stage.graph.page_posts()) == 1
