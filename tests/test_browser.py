@@ -152,6 +152,17 @@ def test_seed_article_in_chromium(browser: Browser, seed, tmp_path: Path, artifa
                 assert box is not None and box["width"] >= min(width - 60, 600)
                 natural = hero.evaluate("img => img.naturalWidth / img.naturalHeight")
                 assert abs(box["width"] / box["height"] - natural) < 0.02
+                # Keyboard users: the first Tab shows a link past the menu, Enter follows it.
+                skip = page.locator(".skip-link")
+                page.evaluate("window.scrollTo(0, 0)")
+                hidden = skip.bounding_box()
+                assert hidden is not None and hidden["y"] + hidden["height"] <= 0  # off screen
+                page.keyboard.press("Tab")
+                expect(skip).to_be_focused()
+                shown = skip.bounding_box()
+                assert shown is not None and shown["y"] >= 0 and shown["height"] > 10
+                page.keyboard.press("Enter")
+                assert page.evaluate("document.activeElement.id") == "content"
 
 
 def test_long_words_and_addresses_stay_inside_a_phone_screen(
