@@ -724,7 +724,8 @@ class GraphClient:
         """Poll a container with doubling pauses until FINISHED; returns FINISHED or PUBLISHED.
 
         PUBLISHED means the container already went out: find the media instead of publishing.
-        ERROR, EXPIRED and running out of time raise ChannelError.
+        ERROR, EXPIRED and running out of time raise ChannelError (running out of time with
+        subcode IG_SUB_NOT_READY, as Meta's answer to publishing it too soon).
         """
         started, slept, delay = time.monotonic(), 0.0, first_delay
         last = "no answer yet"
@@ -751,11 +752,14 @@ class GraphClient:
             waited = max(time.monotonic() - started, slept)
             remaining = timeout - waited
             if remaining <= 0:
+                # Meta's own subcode for a container still being processed (9007 / 2207027):
+                # the caller keeps this container and looks at it again, never makes another
                 raise ChannelError(
                     f"Instagram container {container_id} was not ready after {timeout:g} s"
                     f" ({redact(last, self._secrets)}): publisher will look at it again later",
                     channel=self.channel,
                     transient=True,
+                    subcode=IG_SUB_NOT_READY,
                 )
             pause = min(delay, remaining, IG_POLL_MAX_DELAY)
             sleep(pause)

@@ -79,6 +79,7 @@ READ_BACK = {
     "instagram": ("caption", "timestamp", "account"),
 }
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
+IG_SUB_NOT_READY = 2207027  # Meta's subcode for a container not ready to publish (graph.py)
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
 NOTHING_SCHEDULED = timedelta(
@@ -840,19 +841,41 @@ class PublishingPass:
             )
             record = self.ledger.note_step(record, self.now, "container", container_id=container)
         resumed = record.step == "publish"  # media_publish again, after an unknown answer
-        status = client.ig_wait_until_finished(record.container_id, timeout=IG_FINISH_TIMEOUT)
-        if status != "PUBLISHED":
-            record = self.ledger.note_step(record, self.now, "publish", attempt=resumed)
-            crashpoint("instagram-before-publish")
-            media_id = client.ig_publish(account, record.container_id)
-            crashpoint("instagram-after-publish")
-        else:
-            media_id = self.find_instagram_media(client, record)
+        try:
+            status = client.ig_wait_until_finished(record.container_id, timeout=IG_FINISH_TIMEOUT)
+            if status != "PUBLISHED":
+                record = self.ledger.note_step(record, self.now, "publish", attempt=resumed)
+                crashpoint("instagram-before-publish")
+                media_id = client.ig_publish(account, record.container_id)
+                crashpoint("instagram-after-publish")
+            else:
+                media_id = self.find_instagram_media(client, record)
+        except ChannelError as exc:
+            if exc.subcode != IG_SUB_NOT_READY:
+                raise
+            self.container_not_ready(delivery, record, exc)
+            return
         record = self.ledger.published(record, self.now, media_id, None)
         if media_id:
             self.add_permalink(delivery, record, lambda: client.ig_media_permalink(media_id))
         else:
             self.outcome(delivery, PUBLISHED, "published (found by its container)")
+
+    def container_not_ready(
+        self, delivery: Delivery | Record, record: Record, exc: ChannelError
+    ) -> None:
+        """Meta is still processing the container: it stays the delivery's, looked at again
+        (its status) at a later pass and published once FINISHED. A new container made now
+        could go out beside it."""
+        record = self.ledger.by_id(record.id)  # type: ignore[assignment]
+        when = self.now + backoff(record.attempts, self.config, exc.retry_after)
+        self.ledger.retry_later(record, self.now, when, exc.message, unknown=True)
+        self.outcome(
+            delivery,
+            SENDING,
+            f"{exc.message}; its container {record.container_id} is looked at again at "
+            f"{when:%H:%M:%S %Z}",
+        )
 
     # Reconciling deliveries whose outcome is unknown
 

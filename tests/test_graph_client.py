@@ -224,6 +224,7 @@ def test_a_stuck_container_ends_the_wait_in_time(graph: GraphStandin, image_url:
     pauses: list[float] = []
     err = raised(lambda: ig.ig_wait_until_finished(container, timeout=10, sleep=pauses.append))
     assert err.transient and "not ready after 10 s" in err.message
+    assert err.subcode == 2207027  # as Meta says it of a container published too soon
     assert sum(pauses) == pytest.approx(10) and pauses[:3] == [1.0, 2.0, 4.0]
     started = time.monotonic()  # and with real sleeping, the bound holds in real time
     raised(lambda: ig.ig_wait_until_finished(container, timeout=0.2, first_delay=0.02))

@@ -579,6 +579,25 @@ def test_container_error_is_a_plain_failure(stage):
     assert stage.graph.ig_media() == []
 
 
+def test_a_container_not_ready_to_publish_is_published_later_not_made_again(stage):
+    # Meta: 9007 / 2207027 "media not ready": wait until the container is FINISHED, then
+    # publish it. A second container for the same post could go out beside the first.
+    stage.add_post("notready", "2026-12-01 09:00", facebook="false")
+    stage.graph.fail_graph(
+        "POST", "/*/media_publish", code=9007, subcode=2207027, message="Media ID is not available"
+    )
+    report = publish_due(stage.config, at("2026-12-01T12:05"))
+    assert not report.needs_person
+    (container,) = stage.graph.containers()
+    record = stage.records()["notready/instagram"]
+    assert record.container_id == container.id and stage.graph.ig_media() == []
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    assert [c.id for c in stage.graph.containers()] == [container.id]
+    (media,) = stage.graph.ig_media()
+    assert media["container_id"] == container.id
+    assert stage.records()["notready/instagram"].state == PUBLISHED
+
+
 def test_late_social_deliveries_are_missed_until_a_person_retries(stage):
     stage.add_post("old", "2026-11-01 09:00")
     report = publish_due(stage.config, at("2026-12-01T09:00"))
