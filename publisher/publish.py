@@ -8,6 +8,7 @@ in the ledger, and a delivery whose outcome is unknown is reconciled before it i
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from publisher.calendar import (
     SOCIAL_CHANNELS,
@@ -594,6 +596,7 @@ class PublishingPass:
             return
         if record is None:
             record = self.ledger.ensure(post.slug, channel, post.display, delivery.due, self.now)
+        problems += unreachable_by_meta(graph_url(self.config), payload)
         if problems:
             reason = "; ".join(problems)
             self.ledger.set_state(record, self.now, FAILED, reason)
@@ -1126,6 +1129,35 @@ def _same_words(
         if (item.get(text_key) or "").strip() == text
         and ((made := _graph_time(item.get(time_key))) is None or made >= since)
         and item.get("id") not in others
+    ]
+
+
+def _on_this_machine(url: str) -> bool:
+    """Whether a URL's host is this machine or a private network (as written: no DNS look-up)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return (
+        address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
+    )
+
+
+def unreachable_by_meta(graph: str, payload: dict[str, Any]) -> list[str]:
+    """The article link or Instagram photo of a payload that Meta's servers cannot fetch (Meta
+    reads the link's page for its card, and fetches image_url when the container is made):
+    on this machine or a private network, while the Graph API is not itself on one."""
+    if _on_this_machine(graph):
+        return []  # a Graph API on this machine or network (a stand-in) can reach them
+    return [
+        f"{payload[key]} is on this machine or a private network, where Meta cannot fetch it:"
+        " set [site] base_url in config.toml to the site's public address, then run"
+        " `publisher retry`"
+        for key in ("link", "image_url")
+        if payload.get(key) and _on_this_machine(str(payload[key]))
     ]
 
 

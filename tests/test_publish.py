@@ -598,6 +598,23 @@ def test_a_container_not_ready_to_publish_is_published_later_not_made_again(stag
     assert stage.records()["notready/instagram"].state == PUBLISHED
 
 
+def test_a_site_address_meta_cannot_reach_is_never_sent_to_meta(tmp_path):
+    # Meta fetches image_url when the container is made, and reads the link for its card:
+    # both must be on a public server. This stage's site is on 127.0.0.1, which Meta's own
+    # Graph API (not the stand-in beside it) cannot reach: nothing may be sent.
+    for stage in staged(tmp_path, "\n[graph]\ntimeout = 2.0\n"):
+        stage.add_post("local", "2026-12-01 09:00")
+        os.environ["PUBLISHER_GRAPH_URL"] = "https://graph.facebook.com"  # (restored after)
+        report = publish_due(stage.config, at("2026-12-01T12:05"))
+        records = stage.records()
+        assert records["local/website"].state == PUBLISHED and report.needs_person
+        for channel in ("facebook", "instagram"):
+            record = records[f"local/{channel}"]
+            assert record.state == FAILED and record.attempts == 0
+            assert f"{stage.site_url}/posts/local/" in record.last_error
+            assert "set [site] base_url" in record.last_error
+
+
 def test_late_social_deliveries_are_missed_until_a_person_retries(stage):
     stage.add_post("old", "2026-11-01 09:00")
     report = publish_due(stage.config, at("2026-12-01T09:00"))
