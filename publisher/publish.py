@@ -1041,6 +1041,19 @@ class PublishingPass:
                 how = f"its container is {status_code}, not published"
                 if self.missed_if_too_late(delivery, record) or self._gave_up(record, how):
                     return
+                if status_code == "IN_PROGRESS":
+                    # Meta is still processing it: read again at the next pass, not waited on
+                    # here (a pass a minute would otherwise spend each minute waiting on it)
+                    when = self.now + timedelta(minutes=1)
+                    self.ledger.retry_later(
+                        record, self.now, when, "Instagram is still processing it", unknown=True
+                    )
+                    log.info(
+                        "%s waiting: Instagram is still processing its container %s",
+                        delivery.key,
+                        record.container_id,
+                    )
+                    return
                 log.info("%s reconciled: %s; publishing it", delivery.key, how)
                 try:
                     self.send_instagram(delivery, record, client, record.payload or {})

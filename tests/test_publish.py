@@ -598,6 +598,33 @@ def test_a_container_not_ready_to_publish_is_published_later_not_made_again(stag
     assert stage.records()["notready/instagram"].state == PUBLISHED
 
 
+def test_a_container_meta_keeps_processing_is_read_once_a_pass_not_waited_on(stage, monkeypatch):
+    """A container stuck IN_PROGRESS: the pass that made it waits its while, and each later
+    pass reads its status once and moves on (a pass a minute must not spend the minute
+    waiting on it); once FINISHED, that container is published, and no other is made."""
+    import publisher.publish
+
+    monkeypatch.setattr(publisher.publish, "IG_FINISH_TIMEOUT", 0.5)  # Meta's pace, shortened
+    stage.add_post("slow", "2026-12-01 09:00", facebook="false")
+    stage.graph.container_outcome("stuck")
+    publish_due(stage.config, at("2026-12-01T12:05"))
+    (container,) = stage.graph.containers()
+    record = stage.records()["slow/instagram"]
+    assert record.state == SENDING and record.container_id == container.id
+    for minute in ("12:20", "12:40"):  # past any back-off: the pass looks at it
+        before = len(stage.graph.requests)
+        report = publish_due(stage.config, at(f"2026-12-01T{minute}"))
+        reads = [r for r in stage.graph.requests[before:] if r.path == f"/{container.id}"]
+        assert len(reads) == 1 and not report.needs_person
+        assert stage.records()["slow/instagram"].state == SENDING
+    stage.graph.set_container(container.id, "FINISHED")
+    publish_due(stage.config, at("2026-12-01T12:41"))
+    assert stage.records()["slow/instagram"].state == PUBLISHED
+    assert [c.id for c in stage.graph.containers()] == [container.id]
+    (media,) = stage.graph.ig_media()
+    assert media["container_id"] == container.id
+
+
 def test_a_site_address_meta_cannot_reach_is_never_sent_to_meta(tmp_path):
     # Meta fetches image_url when the container is made, and reads the link for its card:
     # both must be on a public server. This stage's site is on 127.0.0.1, which Meta's own
