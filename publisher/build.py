@@ -43,6 +43,7 @@ from publisher.output import (
     TreeMemory,
     WriteStats,
     first_staging,
+    output_lock,
     stage_files,
     write_linked_tree,
 )
@@ -891,9 +892,10 @@ def build_site(
     """
     at = at or current_time(config.tz)
     target = output or config.output_dir
-    index = BuildIndex(config.cache_dir, environment_fingerprint(config))
-    with _cycle_collector_paused(), snapshot():
-        return _build(config, at, target, index, instagram)
+    with output_lock(target):
+        index = BuildIndex(config.cache_dir, environment_fingerprint(config))
+        with _cycle_collector_paused(), snapshot():
+            return _build(config, at, target, index, instagram)
 
 
 @contextmanager

@@ -234,6 +234,26 @@ class TreeMemory:
         return cls(output, output_id, dict(output or {}) if spare == "=" else full(spare), spare_id)
 
 
+@contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """Hold the lock of builds into `output`: one at a time (a pass of the service or of
+    cron, a person's `publisher build` or `serve`). Two at once would each update and swap
+    in the spare copy, and could leave a mix of both sites, or pages missing, in place.
+
+    The lock is a file beside the output (`.NAME.lock`): the folders themselves are swapped
+    and deleted, so a lock on one of them would not keep out a build that opened another."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(output.with_name(f".{output.name}.lock"), os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # let go by the system when the build dies (kill -9)
+        except OSError:
+            pass  # no locks on this file system (as the spare copy's lock, see _spare_lock)
+        yield
+    finally:
+        os.close(fd)
+
+
 def spare_folder(output: Path) -> Path:
     """Where the previous site is kept, and the next one is made."""
     return output.with_name(f".{output.name}.previous")

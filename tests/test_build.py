@@ -328,9 +328,10 @@ def test_failed_build_leaves_previous_site_untouched(project, tmp_path):
         build_site(project.config, NOW)
     after = {p: (d, os.stat(project.output / p).st_mtime_ns) for p, d in project.files().items()}
     assert after == before
-    # Nothing half-written is left beside it (the cache and the previous site are kept on purpose).
+    # Nothing half-written is left beside it (the cache, the previous site and the builds'
+    # lock are kept on purpose).
     leftovers = {p.name for p in project.root.iterdir() if p.name.startswith(".")}
-    assert leftovers <= {".cache", ".public.previous"}
+    assert leftovers <= {".cache", ".public.previous", ".public.lock"}
 
 
 def test_unchanged_rebuild_rewrites_nothing(project):

@@ -1,0 +1,68 @@
+"""The server's side of durability: builds and passes that overlap, folders that vanish,
+full disks. Real processes, real files, real SQLite."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import Project
+
+LINK = re.compile(r'(?:href|src)="(/[^"#?]*)')
+
+
+def publisher(project: Project, *args: str) -> subprocess.Popen[str]:
+    """`publisher ARGS` on the project, started as a real process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "publisher", "--config", str(project.config_path), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=project.root,
+    )
+
+
+def broken_links(site: Path) -> list[str]:
+    """Every address a page of the site links to that the site does not hold."""
+    missing = []
+    for page in site.rglob("*.html"):
+        for link in LINK.findall(page.read_text(encoding="utf-8")):
+            target = site / link.lstrip("/")
+            if link.endswith("/"):
+                target = target / "index.html"
+            if not target.is_file():
+                missing.append(f"{page.relative_to(site)} -> {link}")
+    return missing
+
+
+def write_posts(project: Project, count: int, edit: str) -> None:
+    for n in range(count):
+        project.post(
+            f"p{n:02d}.md",
+            f"title: Post {n} {edit}\nslug: p{n}\ndate: 2026-10-{1 + n % 28:02d} 09:00\ntags: [t{n % 4}]",
+            f"Article {n}, {edit}.\n",
+        )
+
+
+def test_builds_started_together_never_leave_a_mixed_or_partial_site(project):
+    """A person's `publisher build` beside the service's or cron's pass: builds into one
+    folder used to update and swap the spare copy together (the lock was on a folder that
+    is swapped and deleted), leaving pages missing and links to nothing."""
+    for round in range(6):
+        write_posts(project, 12 + round, f"edit {round}")
+        if round % 2:  # a site deleted by hand: builds from nothing, started together
+            for name in ("public", ".public.previous"):
+                subprocess.run(["rm", "-rf", str(project.root / name)], check=True)
+        builds = [
+            publisher(project, "build", "--now", "2026-11-01T09:00", "--output", "public")
+            for _ in range(4)
+        ]
+        for build in builds:
+            _, err = build.communicate(timeout=120)
+            assert build.returncode == 0, err
+        pages = sorted(p.parent.name for p in project.output.glob("posts/*/index.html"))
+        assert len(pages) == 12 + round, f"round {round}: {pages}"
+        assert broken_links(project.output) == [], f"round {round}"
+        assert f"Post 0 edit {round}" in (project.output / "posts/p0/index.html").read_text()
