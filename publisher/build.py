@@ -32,6 +32,7 @@ from publisher.content import (
     load_posts,
     post_file_names,
     read_post,
+    require_posts_folder,
     settle_posts,
     stray_post_files,
 )
@@ -892,6 +893,7 @@ def build_site(
     """
     at = at or current_time(config.tz)
     target = output or config.output_dir
+    require_posts_folder(config)
     with output_lock(target):
         index = BuildIndex(config.cache_dir, environment_fingerprint(config))
         with _cycle_collector_paused(), snapshot():

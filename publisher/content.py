@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.config import Config, closest
-from publisher.exceptions import ContentError
+from publisher.exceptions import ContentError, PublisherError
 from publisher.files import is_file, is_inside, real_path, snapshot, status
 from publisher.times import TimeError, parse_local_time
 
@@ -883,6 +883,18 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
     except ImageUnusable as exc:
         raise ImageFileProblem(f"image {value!r} {exc}", candidate) from None
     return candidate
+
+
+def require_posts_folder(config: Config) -> None:
+    """Stop a build or a pass when the posts folder is not there: with no posts it would
+    take every page off the website (and a deploy off the server), as if each post had been
+    deleted. A folder moved, renamed or on a disk not mounted is far likelier."""
+    if not config.posts_dir.is_dir():
+        raise PublisherError(
+            f"the posts folder {config.posts_dir} is missing (moved, renamed, or on a disk that "
+            "is not mounted): nothing is built or published until it is back, and the website "
+            "keeps its pages; if it moved, set [site] posts in config.toml"
+        )
 
 
 def post_files(posts_dir: Path) -> list[Path]:

@@ -35,6 +35,7 @@ from publisher.content import (
     Post,
     is_post_name,
     read_post,
+    require_posts_folder,
     split_front_matter,
 )
 from publisher.exceptions import (
@@ -1261,6 +1262,7 @@ def publish_due(
             log.info("another publishing pass is running; this one does nothing")
         return PassReport(locked_out=True)
     try:
+        require_posts_folder(config)
         sources, marker = source_inputs(config), built_site_marker(config)
         inputs = pass_inputs(sources, marker)
         if not dry_run and config.ledger_path.exists():

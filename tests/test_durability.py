@@ -66,3 +66,33 @@ def test_builds_started_together_never_leave_a_mixed_or_partial_site(project):
         assert len(pages) == 12 + round, f"round {round}: {pages}"
         assert broken_links(project.output) == [], f"round {round}"
         assert f"Post 0 edit {round}" in (project.output / "posts/p0/index.html").read_text()
+
+
+def test_a_posts_folder_gone_missing_leaves_the_website_as_it_was(project):
+    """A posts folder moved aside by a deploy, renamed by mistake or on a disk that did not
+    mount used to read as 'every post deleted': the build took every page off the site
+    (and the deploy off the server) and said all was well."""
+    project.write_config("[facebook]\nenabled = false\n")
+    write_posts(project, 3, "first")
+    built = publisher(project, "build", "--now", "2026-11-01T09:00", "--output", "public")
+    assert built.wait(120) == 0, built.stderr.read()
+    before = project.files()
+    assert "posts/p2/index.html" in before
+    project.posts.rename(project.root / "posts-aside")
+
+    for command in (
+        ("build", "--now", "2026-11-01T09:00", "--output", "public"),
+        ("publish", "--due", "--now", "2026-11-01T09:00"),
+    ):
+        process = publisher(project, *command)
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 1, out + err
+        assert f"the posts folder {project.posts} is missing" in err
+        assert "taken off" not in out + err
+        assert project.files() == before
+
+    (project.root / "posts-aside").rename(project.posts)
+    process = publisher(project, "publish", "--due", "--now", "2026-11-01T09:00")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, out + err
+    assert project.files().keys() == before.keys()
