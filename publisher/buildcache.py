@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import publisher
 from publisher.buildcodec import decode, encode
 from publisher.config import Config
+from publisher.exceptions import PublisherError, describe_failure
 from publisher.files import status
 
 # Bump when what is cached changes shape or meaning.
@@ -109,12 +112,17 @@ class BuildIndex:
     def __init__(self, folder: Path, environment: str):
         folder.mkdir(parents=True, exist_ok=True)
         self.environment = environment
-        path = folder / "build-index.sqlite"
+        path = self.path = folder / "build-index.sqlite"
         try:
             self._open(path)
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            if hasattr(self, "db"):  # (none when the file could not even be opened)
+                self.db.close()
+            if any(word in str(exc) for word in ("full", "disk I/O", "locked", "unable to open")):
+                # not the index's fault, and starting afresh would not help: it is kept,
+                # with the last good versions of live posts it holds
+                raise _cannot_use(path, exc) from None
             # A damaged index (a crash, a stray file) is only lost time: start a new one.
-            self.db.close()
             for leftover in (
                 path,
                 path.with_name(path.name + "-wal"),
@@ -201,6 +209,18 @@ class BuildIndex:
         `keep` and `unkeep`: last good versions to keep and to drop (load_kept)."""
         if not items and not forget and not keep and not unkeep:
             return
+        with self._writing():
+            self._store(items, forget, keep, unkeep)
+        for item in items:
+            item.encoded = None  # stored: no need to hold the bytes
+
+    def _store(
+        self,
+        items: list[Prepared],
+        forget: list[str],
+        keep: list[Prepared] | None,
+        unkeep: list[str] | None,
+    ) -> None:
         self.db.execute("BEGIN")
         try:
             self.db.executemany(
@@ -228,8 +248,6 @@ class BuildIndex:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
-        for item in items:
-            item.encoded = None  # stored: no need to hold the bytes
 
     def get_state(self, key: str) -> Any:
         """A value kept from the last build (its fingerprint...)."""
@@ -241,10 +259,37 @@ class BuildIndex:
 
     def set_state(self, key: str, value: Any) -> None:
         """Keep a value for the next build."""
-        self.db.execute(
-            "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, pickle.dumps(value))
-        )
+        with self._writing():
+            self.db.execute(
+                "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
+                (key, pickle.dumps(value)),
+            )
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write to the index whose failure (a full disk...) names the index."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise _cannot_use(self.path, exc) from None
 
     def close(self) -> None:
         """Close the database."""
         self.db.close()
+
+
+def _cannot_use(path: Path, exc: sqlite3.Error) -> PublisherError:
+    """The error for a build index SQLite could not open or write: where, and what to do.
+    SQLite says 'disk I/O error' when a full disk leaves no room for its shared memory."""
+    try:
+        full = "full" in str(exc) or shutil.disk_usage(path.parent).free < 1 << 20
+    except OSError:
+        full = False
+    if full:
+        advice = (
+            "the disk is full: free some space on it (the cache folder is safe to delete), "
+            "then run it again (nothing half-written was kept)"
+        )
+    else:
+        advice = describe_failure(exc)
+    return PublisherError(f"{path}: the build cache cannot be used ({exc}): {advice}")

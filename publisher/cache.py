@@ -50,6 +50,15 @@ class Cache:
     def put(self, kind: str, key: str, data: bytes, suffix: str = "") -> Path:
         """Store bytes atomically (a reader never sees half an entry); returns the path."""
         target = self.location(kind, key, suffix)
+        try:
+            return self._put(target, data)
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            # a write that failed (a full disk) names no file: the entry it was for
+            raise OSError(exc.errno, exc.strerror, target) from None
+
+    def _put(self, target: str, data: bytes) -> Path:
         folder = os.path.dirname(target)
         if folder not in _MADE:
             os.makedirs(folder, exist_ok=True)

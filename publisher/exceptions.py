@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -96,8 +97,13 @@ def describe_failure(exc: BaseException) -> str:
     """One line for a person about a failure of the system under publisher (a file it
     cannot write, a full disk, a damaged database), where publisher's own errors say more."""
     if isinstance(exc, OSError):
-        where = f": {exc.filename}" if exc.filename else ""
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        # a copy names the file it read first and the one it wrote second: the full disk's
+        name = exc.filename2 if full and exc.filename2 else exc.filename
+        where = f": {os.fsdecode(name)}" if name else ""
         what = exc.strerror or str(exc)
+        if full:
+            return f"{what}{where}: free some space on that disk, then run it again (nothing half-written was kept)"
         if isinstance(exc, PermissionError) and exc.filename:
             from publisher.ownership import cannot_write
 

@@ -3,10 +3,14 @@ full disks. Real processes, real files, real SQLite."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from .conftest import Project
 
@@ -96,3 +100,78 @@ def test_a_posts_folder_gone_missing_leaves_the_website_as_it_was(project):
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, out + err
     assert project.files().keys() == before.keys()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB file system of its own (tmpfs), to fill up."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small disk needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def fill(disk: Path) -> Path:
+    """Take every free byte of `disk`; returns the file to delete to give them back."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as file:
+        for size in (65536, 4096, 1):
+            try:
+                while file.write(b"\0" * size):
+                    pass
+            except OSError:
+                pass
+    return filler
+
+
+@pytest.mark.parametrize("full", ["output", "cache"])
+def test_a_full_disk_is_named_and_the_site_is_kept(project, small_disk, full):
+    """A full disk used to be reported without a place ('No space left on device: check
+    that...'), or with the wrong one: copying into a full output disk named the cache file
+    it copied from, which was on a disk with room."""
+    output, cache = project.root / "public", project.root / ".cache"
+    if full == "output":
+        output = small_disk / "public"
+    else:
+        cache = small_disk / "cache"
+    text = project.config_path.read_text()
+    folders = f'[site]\noutput = "{output}"\ncache = "{cache}"\n'
+    project.config_path.write_text(text.replace("[site]\n", folders, 1))
+    project.image("images/photo.jpg", (400, 300))
+    write_posts(project, 2, "first")
+    build = ("build", "--now", "2026-11-01T09:00", "--output", str(output))
+    first = publisher(project, *build)
+    assert first.wait(120) == 0, first.stderr.read()
+    pages = sorted(p.relative_to(output).as_posix() for p in output.rglob("*"))
+    filler = fill(small_disk)
+    for n in range(2, 6):  # new posts, with photos of their own: new files to write
+        project.image(f"images/photo{n}.jpg", (400, 300), color=f"#{n}{n}a")
+        project.post(
+            f"p{n:02d}.md",
+            f"title: Post {n}\nslug: p{n}\ndate: 2026-10-0{n} 09:00\n"
+            f"image: images/photo{n}.jpg\nimage_alt: A room",
+            "Text.\n",
+        )
+
+    process = publisher(project, *build)
+    out, err = process.communicate(timeout=120)
+
+    assert process.returncode == 1, out + err
+    assert "No space left on device" in err or "the disk is full" in err, err
+    assert f"{small_disk}/" in err, err  # the full disk's file, not one on another disk
+    assert "Traceback" not in err
+    assert sorted(p.relative_to(output).as_posix() for p in output.rglob("*")) == pages
+    filler.unlink()
+    process = publisher(project, *build)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, out + err
+    assert (output / "posts" / "p5" / "index.html").is_file()
