@@ -44,6 +44,7 @@ from publisher.exceptions import (
     ContentError,
     OutcomeUnknown,
     PublisherError,
+    describe_failure,
 )
 from publisher.files import SITE_MARKER
 from publisher.ledger import (
@@ -436,6 +437,10 @@ class PublishingPass:
             self.deploy()
         except PublisherError as exc:
             self.site_failed(pending, exc)
+            return
+        except OSError as exc:  # the site's disk (full, read-only): the social posts of
+            # pages already live still go out; this is retried, and said, as a failed build
+            self.site_failed(pending, PublisherError(describe_failure(exc)))
             return
         if self.ledger.meta(SITE_FAILURES):
             log.info("the site is built and deployed again")

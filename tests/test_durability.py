@@ -175,3 +175,40 @@ def test_a_full_disk_is_named_and_the_site_is_kept(project, small_disk, full):
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, out + err
     assert (output / "posts" / "p5" / "index.html").is_file()
+
+
+def test_a_site_that_cannot_be_written_holds_back_only_its_new_pages(tmp_path, small_disk):
+    """The output's disk full: the pass used to stop at the build's error, so the Facebook
+    post of an article live since the morning did not go out either (and, hours later,
+    was missed); the site's failure was not kept for `status` or retried with back-off."""
+    from publisher.ledger import PUBLISHED, RETRY
+
+    from .publishing import TOKEN, staged
+
+    for stage in staged(tmp_path):
+        output = small_disk / "public"
+        text = stage.project.config_path.read_text()
+        text = text.replace("[site]\n", f'[site]\noutput = "{output}"\n', 1)
+        stage.project.config_path.write_text(
+            text.replace("[facebook]\n", '[facebook]\noffset = "3h"\n')
+        )
+        stage.add_post("morning", "2026-12-01 09:00", instagram="false")
+        assert stage.run("2026-12-01T09:05").returncode == 0
+        filler = fill(small_disk)
+        stage.add_post("noon", "2026-12-01 11:00", instagram="false")
+
+        result = stage.run("2026-12-01T12:05")
+
+        records = stage.records()
+        assert records["morning/facebook"].state == PUBLISHED, result.stdout + result.stderr
+        assert len(stage.graph.page_posts()) == 1
+        assert records["noon/website"].state == RETRY, result.stdout + result.stderr
+        assert f"No space left on device: {small_disk}/" in records["noon/website"].last_error
+        assert "noon/facebook" not in records  # it waits for its page
+        assert "Traceback" not in result.stderr and TOKEN not in result.stdout + result.stderr
+        filler.unlink()
+        assert stage.run("2026-12-01T14:05").returncode == 0
+        records = stage.records()
+        assert records["noon/website"].state == PUBLISHED
+        assert records["noon/facebook"].state == PUBLISHED
+        assert len(stage.graph.page_posts()) == 2
