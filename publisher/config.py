@@ -213,6 +213,9 @@ class InstagramSettings(ChannelSettings):
     utm: bool = False
     utm_source: str = "instagram"
     hashtags: tuple[str, ...] = ()
+    # Instagram takes at most 5 hashtags in a caption since its change of 2025-2026 (30
+    # before): the post's own first, then its tags, then `hashtags`, as many as this allows
+    hashtags_max: int = 5
     image_fit: str = "pad"
     image_background: str = "#ffffff"
 
@@ -225,6 +228,11 @@ class InstagramSettings(ChannelSettings):
             "Instagram account",
             "PUBLISHER_INSTAGRAM_TOKEN",
         )
+        if not 0 <= self.hashtags_max <= 30:
+            raise ConfigError(
+                "must be from 0 to 30 (Instagram takes 5 in a caption now; 30 was its old limit)",
+                key="instagram.hashtags_max",
+            )
         if self.image_fit not in ("pad", "crop"):
             raise ConfigError(
                 f"must be 'pad' (keep the whole photo, add bars) or 'crop' (fill the frame), "

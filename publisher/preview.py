@@ -18,7 +18,6 @@ from publisher.render.site import PostPage
 from publisher.render.social import (
     FACEBOOK_MESSAGE_MAX,
     INSTAGRAM_CAPTION_MAX,
-    INSTAGRAM_HASHTAGS_MAX,
     INSTAGRAM_MENTIONS_MAX,
     FacebookPost,
     InstagramPost,
@@ -146,7 +145,7 @@ def preview_json(preview: PostPreview, config: Config, at: datetime) -> dict[str
             "characters": ig.length,
             "characters_max": INSTAGRAM_CAPTION_MAX,
             "hashtags": len(ig.hashtags),
-            "hashtags_max": INSTAGRAM_HASHTAGS_MAX,
+            "hashtags_max": config.instagram.hashtags_max,
             "mentions": len(ig.mentions),
             "mentions_max": INSTAGRAM_MENTIONS_MAX,
             "shortened": ig.shortened,
@@ -155,10 +154,13 @@ def preview_json(preview: PostPreview, config: Config, at: datetime) -> dict[str
     return data
 
 
-LEFT_OUT_WHY = (
-    f"Instagram allows {INSTAGRAM_HASHTAGS_MAX} hashtags and {INSTAGRAM_CAPTION_MAX:,} "
-    "characters: the post's own hashtags come first, then its tags, then config.toml's"
-)
+def left_out_why(config: Config) -> str:
+    """Why hashtags of a post's list were left out of its caption."""
+    return (
+        f"Instagram takes {config.instagram.hashtags_max} hashtags ([instagram] hashtags_max) "
+        f"and {INSTAGRAM_CAPTION_MAX:,} characters: the post's own hashtags come first, then "
+        "its tags, then config.toml's"
+    )
 
 
 def _count(label: str, value: int, limit: int) -> str:
@@ -202,7 +204,7 @@ def preview_text(
         counts = ", ".join(
             [
                 _count("characters", ig.length, INSTAGRAM_CAPTION_MAX),
-                _count("hashtags", len(ig.hashtags), INSTAGRAM_HASHTAGS_MAX),
+                _count("hashtags", len(ig.hashtags), config.instagram.hashtags_max),
                 _count("mentions", len(ig.mentions), INSTAGRAM_MENTIONS_MAX),
             ]
         )
@@ -210,7 +212,7 @@ def preview_text(
         if ig.shortened:
             lines.append("  (the article was shortened to fit; the full text is on the website)")
         if ig.left_out:
-            lines.append(f"  (left out: {' '.join(ig.left_out)}; {LEFT_OUT_WHY})")
+            lines.append(f"  (left out: {' '.join(ig.left_out)}; {left_out_why(config)})")
         lines += _boxed(ig.caption)
         lines.append(f"  image: {ig.image_url or 'none'}")
         lines.append(f"  alt text: {ig.alt_text or 'none'}")

@@ -26,7 +26,7 @@ from publisher.config import Config
 from publisher.exceptions import PublisherError
 from publisher.ledger import RETRY, SENDING
 from publisher.output import write_tree
-from publisher.preview import LEFT_OUT_WHY, PostPreview
+from publisher.preview import PostPreview, left_out_why
 from publisher.render.images import inspect_image
 from publisher.render.site import OutputFile
 from publisher.render.social import (
@@ -127,7 +127,9 @@ class Count:
     @property
     def percent(self) -> int:
         """How full the limit is, for the meter (0 to 100)."""
-        return min(100, math.ceil(100 * self.value / self.limit)) if self.value else 0
+        if not self.value:
+            return 0
+        return min(100, math.ceil(100 * self.value / self.limit)) if self.limit else 100
 
 
 @dataclass
@@ -142,6 +144,7 @@ class PreviewEntry:
     instagram_image: Picture | None = None
     not_going: dict[str, str] = field(default_factory=dict)  # channel -> why it is not sent
     files: list[OutputFile] = field(default_factory=list)
+    hashtags_max: int = INSTAGRAM_HASHTAGS_MAX  # config.toml's [instagram] hashtags_max
 
     @property
     def title(self) -> str:
@@ -167,7 +170,7 @@ class PreviewEntry:
             return []
         return [
             Count("Characters", ig.length, INSTAGRAM_CAPTION_MAX),
-            Count("Hashtags", len(ig.hashtags), INSTAGRAM_HASHTAGS_MAX),
+            Count("Hashtags", len(ig.hashtags), self.hashtags_max),
             Count("Mentions", len(ig.mentions), INSTAGRAM_MENTIONS_MAX),
         ]
 
@@ -382,7 +385,11 @@ def plan_preview(
     entries: list[PreviewEntry] = []
     taken: set[str] = set()
     for preview in previews:
-        entry = PreviewEntry(preview=preview, status=preview.status(at))
+        entry = PreviewEntry(
+            preview=preview,
+            status=preview.status(at),
+            hashtags_max=config.instagram.hashtags_max,
+        )
         entries.append(entry)
         post, page = preview.post, preview.page
         if post is None or page is None:
@@ -522,7 +529,7 @@ class PreviewRenderer:
             state_names=STATE_NAMES,
             state_meanings=STATE_MEANINGS,
             state_marks=STATE_MARKS,
-            left_out_why=LEFT_OUT_WHY,
+            left_out_why=left_out_why(config),
         )
         self.env.filters.update(
             initials=initials,

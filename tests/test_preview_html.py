@@ -191,7 +191,7 @@ def test_instagram_mock_has_the_caption_username_and_a_real_image(social):
         assert 4 / 5 <= photo.width / photo.height <= 1.91
         assert (image["width"], image["height"]) == (str(photo.width), str(photo.height))
     counts = [li.get_text(" ", strip=True) for li in page.select(".channel-instagram .count")]
-    assert counts[1:] == ["Hashtags 1 / 30", "Mentions 1 / 20"]
+    assert counts[1:] == ["Hashtags 1 / 5", "Mentions 1 / 20"]
     assert counts[0].startswith("Characters ") and counts[0].endswith(" / 2,200")
 
 
@@ -559,9 +559,15 @@ def test_the_calendar_legend_names_the_waiting_state():
     assert WAITING in STATE_MARKS
 
 
-def test_hashtags_over_instagrams_limit_are_named_where_staff_look(social):
-    """40 hashtags on a post: the caption carries 30, and the terminal preview, its JSON
-    and the HTML preview name the 10 that were left out."""
+@pytest.mark.parametrize("limit", [None, 30])
+def test_hashtags_over_instagrams_limit_are_named_where_staff_look(make_project, limit):
+    """40 hashtags on a post: the caption carries as many as Instagram takes (5, or 30 as
+    before 2026 when config.toml says so), and the terminal preview, its JSON and the HTML
+    preview name the ones left out."""
+    extra = "" if limit is None else f"[instagram]\nhashtags_max = {limit}\n"
+    social = make_project(extra, base=BASE_CONFIG)
+    social.image("images/photo.jpg", (1200, 800))
+    limit = limit or 5
     own = [f"relax{i}" for i in range(40)]
     social.post(
         "many.md",
@@ -569,16 +575,22 @@ def test_hashtags_over_instagrams_limit_are_named_where_staff_look(social):
     )
     (preview,) = preview_posts(social.config)
     ig = preview.instagram
-    assert len(ig.hashtags) == 30 and ig.left_out == tuple(f"#relax{i}" for i in range(30, 40))
+    assert len(ig.hashtags) == limit
+    assert ig.left_out == tuple(f"#relax{i}" for i in range(limit, 40))
     assert preview.problems == []
     text = run(social, "preview", "posts/many.md", "--now", "2026-12-01T09:00")
-    assert "left out: #relax30 #relax31" in text.stdout and "#relax39;" in text.stdout
+    assert f"left out: #relax{limit} #relax{limit + 1}" in text.stdout
+    assert f"hashtags {limit} / {limit} (ok)" in text.stdout and "#relax39;" in text.stdout
     data = run(social, "preview", "posts/many.md", "--json", "--now", "2026-12-01T09:00")
     entry = json.loads(data.stdout)
-    assert entry["instagram"]["hashtags_left_out"][0] == "#relax30"
+    assert entry["instagram"]["hashtags_left_out"][0] == f"#relax{limit}"
+    assert entry["instagram"]["hashtags_max"] == limit
     folder = write(social)
-    note = soup(folder / "posts/many/index.html").select_one(".hashtags-left-out")
+    page = soup(folder / "posts/many/index.html")
+    note = page.select_one(".hashtags-left-out")
     assert note is not None and "#relax39" in note.get_text()
+    counts = [li.get_text(" ", strip=True) for li in page.select(".channel-instagram .count")]
+    assert f"Hashtags {limit} / {limit}" in counts
 
 
 def test_a_caption_of_their_own_names_the_hashtags_that_did_not_fit(social):

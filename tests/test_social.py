@@ -60,9 +60,9 @@ def test_seed_instagram_caption_matches_the_reviewed_golden_file(seed):
     assert ig.caption + "\n" == (GOLDEN / "psoas-back-pain.instagram.txt").read_text()
     assert ig.length <= INSTAGRAM_CAPTION_MAX
     assert ig.shortened
-    assert ig.caption.splitlines()[-1] == (
-        "#backpain #psoas #massagetherapy #posture #pittsburgh #kneadedtranquility"
-    )
+    # Instagram takes 5 hashtags: the post's tags first, then the clinic's, as many as fit
+    assert ig.caption.splitlines()[-1] == "#backpain #psoas #massagetherapy #posture #pittsburgh"
+    assert ig.left_out == ("#kneadedtranquility",)
     assert "Schedule today · 📞 412-932-5535" in ig.caption
     assert ig.image_url == "http://127.0.0.1:8000/posts/psoas-back-pain/instagram.jpg"
     assert ig.alt_text == "A girl leaning over experiencing back pain"
@@ -174,8 +174,9 @@ def test_generated_captions_always_hold_meta_limits(title, body, hashtags, tags)
     fixed_too_long = caption_length(title) > 1500
     if not fixed_too_long:
         assert caption_length(ig.caption) <= INSTAGRAM_CAPTION_MAX
-    if len(hashtags_in(title)) <= INSTAGRAM_HASHTAGS_MAX:
-        assert len(hashtags_in(ig.caption)) <= INSTAGRAM_HASHTAGS_MAX
+    limit = config.instagram.hashtags_max  # Instagram's 5 now (INSTAGRAM_HASHTAGS_MAX before)
+    if len(hashtags_in(title)) <= limit:
+        assert len(hashtags_in(ig.caption)) <= limit
     if len(mentions_in(title)) <= INSTAGRAM_MENTIONS_MAX:
         assert len(mentions_in(ig.caption)) <= INSTAGRAM_MENTIONS_MAX
     # Never cut in half: every hashtag in the caption is whole, as written in a source.
@@ -190,11 +191,24 @@ def test_generated_captions_always_hold_meta_limits(title, body, hashtags, tags)
 
 
 def test_instagram_list_gives_way_to_hashtags_in_the_text():
-    body = " ".join(f"#tag{i}x" for i in range(25))
-    post = _post("Title", body, [f"extra{i}" for i in range(20)])
-    ig = SocialRenderer(_config()).instagram(post, render_markdown(body))
-    assert len(ig.hashtags) == INSTAGRAM_HASHTAGS_MAX
-    assert ig.caption.count("#extra") == 5
+    config = _config()
+    assert config.instagram.hashtags_max == 5  # Instagram's limit since 2026
+    body = "Stretch with #tag0x, #tag1x and #tag2x every day."
+    post = _post("Title", body, [f"extra{i}" for i in range(4)])
+    ig = SocialRenderer(config).instagram(post, render_markdown(body))
+    assert ig.hashtags == ["tag0x", "tag1x", "tag2x", "extra0", "extra1"]
+    assert ig.left_out[:2] == ("#extra2", "#extra3") and not ig.shortened
+    # More in the text than Instagram takes: the first 5 stay hashtags, the others stay as
+    # words (the article reads the same), and the text is not cut there.
+    body = "Good for " + ", ".join(f"#part{i}" for i in range(7)) + ". Breathe out slowly."
+    post = _post("Title", body, ["extra"])
+    ig = SocialRenderer(config).instagram(post, render_markdown(body))
+    assert ig.hashtags == [f"part{i}" for i in range(5)] and not ig.shortened
+    assert "#part4, part5, part6. Breathe out slowly." in ig.caption
+    assert ig.problems == ()
+    wide = replace(config, instagram=replace(config.instagram, hashtags_max=30))
+    ig = SocialRenderer(wide).instagram(post, render_markdown(body))
+    assert len(ig.hashtags) == 8  # the 7 of the text, then the post's list
 
 
 def _social_project(make_project):
@@ -332,3 +346,26 @@ def test_the_list_gets_its_room_back_when_the_texts_hashtags_are_cut_off():
     assert ig.caption.splitlines()[-1] == " ".join(listed)
     assert caption_length(ig.caption) <= INSTAGRAM_CAPTION_MAX
     assert len(hashtags_in(ig.caption)) <= INSTAGRAM_HASHTAGS_MAX
+
+
+def test_a_caption_of_their_own_with_more_hashtags_than_instagram_takes_is_a_problem(
+    make_project,
+):
+    project = _social_project(make_project)
+    project.post(
+        "six.md",
+        "title: Six\ndate: 2026-12-01 09:00\nimage: images/photo.jpg\nimage_alt: x\n"
+        "instagram:\n  caption: Relax #a1 #b2 #c3 #d4 #e5 #f6",
+    )
+    (problem,) = [str(p) for p in check_site(project.config)]
+    assert problem == (
+        "posts/six.md:7: the Instagram caption has 6 hashtags; Instagram takes 5 "
+        "([instagram] hashtags_max in config.toml): remove some"
+    )
+    project.write_config("[instagram]\nhashtags_max = 31\n", base=BASE_CONFIG)
+    from publisher.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[instagram.hashtags_max\] must be from 0 to 30"):
+        load_config(project.config_path)
+    project.write_config("[instagram]\nhashtags_max = 6\n", base=BASE_CONFIG)
+    assert list(check_site(load_config(project.config_path))) == []

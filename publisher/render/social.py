@@ -18,7 +18,7 @@ from publisher.render.templates import render_template
 # Meta's limits, in one place.
 FACEBOOK_MESSAGE_MAX = 63_206
 INSTAGRAM_CAPTION_MAX = 2_200
-INSTAGRAM_HASHTAGS_MAX = 30
+INSTAGRAM_HASHTAGS_MAX = 30  # the API's own; Instagram takes 5 now ([instagram] hashtags_max)
 INSTAGRAM_MENTIONS_MAX = 20
 
 HASHTAG = re.compile(r"(?<![\w&#])#(\w*[^\W\d_]\w*)")
@@ -95,12 +95,20 @@ def shorten_text(text: str, budget: int) -> str:
 
 
 def _trim_to_counts(body: str, hashtag_room: int, mention_room: int) -> str:
-    """Shorten the body before the first hashtag or mention that would break a count limit."""
+    """The body within the count limits: its hashtags past their room lose their '#' (the
+    words stay, as the article has them), and it is shortened before the first @-mention
+    past its room. A room below 0 (the list alone is too long) is none."""
+    found = list(HASHTAG.finditer(body))[max(hashtag_room, 0) :]
+    if found:
+        kept, done = [], 0
+        for tag in found:
+            kept.append(body[done : tag.start()])
+            done = tag.start() + 1  # past the '#'
+        body = "".join(kept) + body[done:]
     cut = len(body)
-    for pattern, room in ((HASHTAG, hashtag_room), (MENTION, mention_room)):
-        found = list(pattern.finditer(body))
-        if len(found) > max(room, 0):  # room is below 0 while the list itself is too long
-            cut = min(cut, found[max(room, 0)].start())
+    mentions = list(MENTION.finditer(body))
+    if len(mentions) > max(mention_room, 0):
+        cut = mentions[max(mention_room, 0)].start()
     if cut == len(body):
         return body
     # A hashtag or mention starts at a word boundary, so cutting there never splits a word.
@@ -255,9 +263,10 @@ class SocialRenderer:
                 )
             )
         tags = collect_hashtags(post.instagram.hashtags, post.tags, settings.hashtags)
+        limit = settings.hashtags_max
         if post.instagram.text is not None:
-            caption, left_out = _with_hashtags(post.instagram.text, tags)
-            problems.extend(_caption_problems(caption, "instagram.caption"))
+            caption, left_out = _with_hashtags(post.instagram.text, tags, limit)
+            problems.extend(_caption_problems(caption, "instagram.caption", limit))
             return InstagramPost(
                 caption, image_url, post.image_alt or "", tuple(problems), left_out=left_out
             )
@@ -277,43 +286,44 @@ class SocialRenderer:
             body = shorten_text(body_text, INSTAGRAM_CAPTION_MAX - caption_length(fixed))
             body = _trim_to_counts(
                 body,
-                INSTAGRAM_HASHTAGS_MAX - fixed_tags,
+                limit - fixed_tags,
                 INSTAGRAM_MENTIONS_MAX - len(mentions_in(fixed)),
             )
             return draft, body, fixed_tags
 
         draft, body, fixed_tags = fit(tags)
-        while tags and fixed_tags + len(hashtags_in(body_text)) > INSTAGRAM_HASHTAGS_MAX:
+        while tags and fixed_tags + len(hashtags_in(body_text)) > limit:
             given_up.append(tags.pop())
             draft, body, fixed_tags = fit(tags)
         # The text's own hashtags cut off with its end (a long article) leave their room to
         # the list again: the post's tags and the clinic's are not lost for nothing.
-        while given_up and fixed_tags + len(hashtags_in(body)) < INSTAGRAM_HASHTAGS_MAX:
+        while given_up and fixed_tags + len(hashtags_in(body)) < limit:
             more = fit([*tags, given_up[-1]])
-            if more[2] + len(hashtags_in(more[1])) > INSTAGRAM_HASHTAGS_MAX:
+            if more[2] + len(hashtags_in(more[1])) > limit:
                 break
             tags.append(given_up.pop())
             draft, body, fixed_tags = more
         caption = _tidy(draft.replace(_BODY_MARK, body))
-        problems.extend(_caption_problems(caption, None))
+        problems.extend(_caption_problems(caption, None, limit))
         return InstagramPost(
             caption,
             image_url,
             post.image_alt or "",
             tuple(problems),
-            shortened=body != body_text,
+            # (a hashtag of the text past the limit loses only its '#': not shortened)
+            shortened=body.replace("#", "") != body_text.replace("#", ""),
             left_out=tuple(reversed(given_up)),
         )
 
 
-def _with_hashtags(caption: str, tags: list[str]) -> tuple[str, tuple[str, ...]]:
+def _with_hashtags(caption: str, tags: list[str], limit: int) -> tuple[str, tuple[str, ...]]:
     """A caption the staff wrote, with the post's hashtags (its own, its tags, the
     defaults) on a last line, as many as fit Meta's limits. A caption that has hashtags
     of its own is left as it is: they chose them. Also the hashtags that did not fit."""
     if hashtags_in(caption):
         return caption, ()
-    room = INSTAGRAM_HASHTAGS_MAX
-    while tags:
+    room = limit
+    while tags and room > 0:
         line = " ".join(tags[:room])
         with_tags = f"{caption}\n\n{line}"
         if caption_length(with_tags) <= INSTAGRAM_CAPTION_MAX:
@@ -334,7 +344,7 @@ def _tidy(text: str) -> str:
     return "\n".join(out).strip()
 
 
-def _caption_problems(caption: str, key: str | None) -> list[SocialProblem]:
+def _caption_problems(caption: str, key: str | None, limit: int) -> list[SocialProblem]:
     problems = []
     where = "the caption: shorten it" if key else "the caption template's fixed text"
     if caption_length(caption) > INSTAGRAM_CAPTION_MAX:
@@ -345,11 +355,11 @@ def _caption_problems(caption: str, key: str | None) -> list[SocialProblem]:
                 key,
             )
         )
-    if len(hashtags_in(caption)) > INSTAGRAM_HASHTAGS_MAX:
+    if len(hashtags_in(caption)) > limit:
         problems.append(
             SocialProblem(
                 f"the Instagram caption has {len(hashtags_in(caption))} hashtags; Instagram "
-                f"allows {INSTAGRAM_HASHTAGS_MAX}: remove some",
+                f"takes {limit} ([instagram] hashtags_max in config.toml): remove some",
                 key,
             )
         )
