@@ -83,6 +83,11 @@ READ_BACK = {
     "instagram": ("caption", "timestamp", "account"),
 }
 IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
+# The real time of the last full pass, kept in the ledger: a clock found further back than
+# this went back (a reset at boot before NTP), and a pass on it would take every article
+# dated after it off the website.
+REAL_CLOCK = "real_clock"
+CLOCK_BACK = timedelta(minutes=5)
 IG_SUB_NOT_READY = 2207027  # Meta's subcode for a container not ready to publish (graph.py)
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
@@ -1151,6 +1156,23 @@ def _same_words(
     ]
 
 
+def _check_clock(ledger: Ledger, real: datetime, config: Config) -> None:
+    """Refuse a pass whose clock is behind the last full pass's: the clock went back."""
+    last = ledger.meta(REAL_CLOCK)
+    if not last or real >= datetime.fromisoformat(last) - CLOCK_BACK:
+        return
+    shown = [
+        f"{moment.astimezone(config.tz):%Y-%m-%d %H:%M %Z}"
+        for moment in (real, datetime.fromisoformat(last))
+    ]
+    raise PublisherError(
+        f"the server's clock reads {shown[0]}, before the last publishing pass ({shown[1]}): "
+        "it went back (reset at start, before the network time was set?). Nothing is built, "
+        "taken off the website or sent on it: set the clock right (timedatectl, NTP), and "
+        "the next pass goes on"
+    )
+
+
 def _on_this_machine(url: str) -> bool:
     """Whether a URL's host is this machine or a private network (as written: no DNS look-up)."""
     host = (urlsplit(url).hostname or "").lower()
@@ -1270,8 +1292,10 @@ def publish_due(
         require_posts_folder(config)
         sources, marker = source_inputs(config), built_site_marker(config)
         inputs = pass_inputs(sources, marker)
+        real = datetime.now(UTC)
         if not dry_run and config.ledger_path.exists():
             with Ledger(config.ledger_path) as ledger:
+                _check_clock(ledger, real, config)
                 quiet = ledger.meta("quiet")
                 if quiet and quiet_holds(quiet, inputs, ledger_signature(ledger), now):
                     return PassReport()
@@ -1298,6 +1322,7 @@ def publish_due(
                     # pass read them (a post saved meanwhile is for the next pass to see)
                     inputs = pass_inputs(sources, built_site_marker(config))
                     quiet = f"{inputs} {until} {since} {ledger_signature(ledger)}"
+                ledger.set_meta(REAL_CLOCK, real.isoformat())
                 ledger.set_meta("quiet", quiet)
         report.problems[:0] = [str(p) for p in loaded.problems if str(p) not in report.problems]
         for problem in report.problems:  # once, in the log (the service's and the cron job's)

@@ -1572,3 +1572,32 @@ def test_a_pass_told_to_stop_lets_the_deploy_in_flight_finish_and_sends_nothing_
     assert stage.graph.page_posts() == [] and "hips/facebook" not in records
     assert stage.run("2026-12-01T09:46").returncode == 0
     assert len(stage.graph.page_posts()) == 1
+
+
+def test_a_clock_gone_back_takes_nothing_off_the_site(stage):
+    """The server's clock set back (a reset at boot, before the network time): a pass would
+    take every article dated after it off the website, and deploy that. It refuses instead,
+    and says so, until the clock is right again."""
+    from datetime import UTC, datetime
+
+    from publisher.ledger import Ledger
+
+    stage.add_post("hips", "2026-11-01 09:00", facebook="false", instagram="false")
+    assert stage.run("2026-11-20T09:00").returncode == 0
+    page = stage.config.output_dir / "posts/hips/index.html"
+    assert page.exists() and stage.records()["hips/website"].state == PUBLISHED
+
+    def last_pass(moment: datetime) -> None:
+        with Ledger(stage.config.ledger_path) as ledger:
+            ledger.set_meta("real_clock", moment.isoformat())  # publish.REAL_CLOCK
+
+    # as if the last pass ran a day from now: this machine's clock is a day behind it
+    last_pass(datetime.now(UTC) + timedelta(days=1))
+    said = stage.run("2026-10-01T09:00")  # and the pass's time is well before the post's
+    assert said.returncode == 1
+    assert "before the last publishing pass" in said.stdout + said.stderr
+    assert "set the clock right" in said.stdout + said.stderr
+    assert page.exists() and stage.records()["hips/website"].state == PUBLISHED
+    last_pass(datetime.now(UTC) - timedelta(minutes=1))  # the clock is right again
+    assert stage.run("2026-11-20T09:05").returncode == 0
+    assert page.exists() and stage.records()["hips/website"].state == PUBLISHED
