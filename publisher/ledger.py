@@ -183,6 +183,8 @@ def _cannot_open(path: Path, exc: sqlite3.DatabaseError, access: str | None) -> 
             "it is damaged: restore it from a backup. Do not just delete it: it is "
             "the record of what went out, and without it recent posts could go out again"
         )
+    elif path.is_dir():
+        advice = "it is a folder: [publish] ledger in config.toml names a file (publisher.db)"
     else:
         advice = access or "check the disk (space, permissions) and run publisher again"
     return PublisherError(f"{path}: the ledger cannot be opened ({exc}): {advice}")
@@ -194,7 +196,10 @@ class Ledger:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        except sqlite3.DatabaseError as exc:  # a folder where the ledger goes, say
+            raise _cannot_open(path, exc, cannot_write(ledger_files(path))) from None
         try:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")

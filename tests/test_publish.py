@@ -1601,3 +1601,13 @@ def test_a_clock_gone_back_takes_nothing_off_the_site(stage):
     last_pass(datetime.now(UTC) - timedelta(minutes=1))  # the clock is right again
     assert stage.run("2026-11-20T09:05").returncode == 0
     assert page.exists() and stage.records()["hips/website"].state == PUBLISHED
+
+
+def test_a_ledger_path_that_is_a_folder_is_named_with_what_to_do(stage):
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(text.replace("[publish]\n", '[publish]\nledger = "db"\n'))
+    (stage.project.root / "db").mkdir()
+    said = stage.run("2026-12-01T09:00")
+    assert said.returncode == 1 and "Traceback" not in said.stderr
+    assert f"{stage.project.root / 'db'}: the ledger cannot be opened" in said.stderr
+    assert "it is a folder: [publish] ledger in config.toml names a file" in said.stderr
