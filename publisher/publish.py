@@ -865,10 +865,18 @@ class PublishingPass:
             else:
                 media_id = self.find_instagram_media(client, record)
         except ChannelError as exc:
-            if exc.subcode != IG_SUB_NOT_READY:
-                raise
-            self.container_not_ready(delivery, record, exc)
-            return
+            if exc.subcode == IG_SUB_NOT_READY:
+                self.container_not_ready(delivery, record, exc)
+                return
+            if exc.transient and record.step == "publish":
+                # media_publish answered a passing error: Meta may have published all the
+                # same. The container is kept and its status read before anything else
+                # (PUBLISHED: it is out; FINISHED: it is published, once; else a new one).
+                self.container_not_ready(
+                    delivery, record, exc, "its container's status is read before anything"
+                )
+                return
+            raise
         record = self.ledger.published(record, self.now, media_id, None)
         if media_id:
             self.add_permalink(delivery, record, lambda: client.ig_media_permalink(media_id))
@@ -876,20 +884,21 @@ class PublishingPass:
             self.outcome(delivery, PUBLISHED, "published (found by its container)")
 
     def container_not_ready(
-        self, delivery: Delivery | Record, record: Record, exc: ChannelError
+        self,
+        delivery: Delivery | Record,
+        record: Record,
+        exc: ChannelError,
+        what: str = "its container {container} is looked at again",
     ) -> None:
-        """Meta is still processing the container: it stays the delivery's, looked at again
-        (its status) at a later pass and published once FINISHED. A new container made now
-        could go out beside it."""
+        """Meta is still processing the container, or answered media_publish with a passing
+        error: the container stays the delivery's, its status read at a later pass (out if
+        PUBLISHED, published once if FINISHED). A new container made now could go out
+        beside it."""
         record = self.ledger.by_id(record.id)  # type: ignore[assignment]
         when = self.now + backoff(record.attempts, self.config, exc.retry_after)
         self.ledger.retry_later(record, self.now, when, exc.message, unknown=True)
-        self.outcome(
-            delivery,
-            SENDING,
-            f"{exc.message}; its container {record.container_id} is looked at again at "
-            f"{when:%H:%M:%S %Z}",
-        )
+        what = what.format(container=record.container_id)
+        self.outcome(delivery, SENDING, f"{exc.message}; {what} at {when:%H:%M:%S %Z}")
 
     # Reconciling deliveries whose outcome is unknown
 

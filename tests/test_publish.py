@@ -1611,3 +1611,27 @@ def test_a_ledger_path_that_is_a_folder_is_named_with_what_to_do(stage):
     assert said.returncode == 1 and "Traceback" not in said.stderr
     assert f"{stage.project.root / 'db'}: the ledger cannot be opened" in said.stderr
     assert "it is a folder: [publish] ledger in config.toml names a file" in said.stderr
+
+
+def test_an_error_answered_to_media_publish_never_leads_to_a_second_container(stage):
+    """Meta answers media_publish with a passing error (2207001, Instagram's server error)
+    after it did publish: a new container at the next try would be a second post. The
+    container is kept and its status read first: PUBLISHED, the post is recorded as out."""
+    stage.add_post("twice", "2026-12-01 09:00", facebook="false")
+    stage.graph.fail_graph(
+        "POST", "/*/media_publish", code=-1, subcode=2207001, is_transient=True, after_effect=True
+    )
+    publish_due(stage.config, at("2026-12-01T12:05"))
+    assert len(stage.graph.ig_media()) == 1  # it went out, though Meta said otherwise
+    assert stage.records()["twice/instagram"].state != PUBLISHED
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    publish_due(stage.config, at("2026-12-01T13:30"))
+    assert len(stage.graph.ig_media()) == 1 and len(stage.graph.containers()) == 1
+    assert stage.records()["twice/instagram"].state == PUBLISHED
+    # the same error where Meta did not publish: the same container goes out, once
+    stage.add_post("once", "2026-12-02 09:00", facebook="false")
+    stage.graph.fail_graph("POST", "/*/media_publish", code=-1, subcode=2207001, is_transient=True)
+    publish_due(stage.config, at("2026-12-02T12:05"))
+    publish_due(stage.config, at("2026-12-02T13:05"))
+    assert stage.records()["once/instagram"].state == PUBLISHED
+    assert len(stage.graph.ig_media()) == 2 and len(stage.graph.containers()) == 2
