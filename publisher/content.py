@@ -252,12 +252,21 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", "".join(c for c in plain if not unicodedata.combining(c)))
 
 
+def _same_title(heading: str, title: str) -> bool:
+    """Whether a heading repeats the title: the same words, or for a title without words
+    (emoji, signs) the same characters, spaces aside."""
+    words = _words(title)
+    if words:
+        return _words(heading.replace("*", "").replace("_", " ")) == words
+    return "".join(heading.split()) == "".join(title.split())
+
+
 def _without_repeated_title(body: str, title: str) -> str:
     """The body without a first line that repeats the title as a heading (# Title, as pasted
     from a document), which the page already shows above the text. The line is left empty,
     so that the lines of the body keep their numbers in messages."""
     found = _FIRST_HEADING.match(body)
-    if found is None or _words(found[1].replace("*", "").replace("_", " ")) != _words(title):
+    if found is None or not _same_title(found[1], title):
         return body
     return body[: found.start(1)].rstrip(" \t#") + body[found.end() :]
 

@@ -782,3 +782,22 @@ def test_the_title_is_the_pages_one_top_heading(make_project):
 
     caption = {p.post.slug: p.instagram.caption for p in preview_posts(project.config)}
     assert caption["why-your-hips-hurt"].lower().count("why your hips") == 1
+
+
+def test_a_first_heading_is_left_out_only_when_it_repeats_the_title(project):
+    """A title of emoji or signs alone has no words to compare: a first heading of other
+    signs is the text's own and stays; the same signs are the title pasted again."""
+    project.post("a.md", "title: 🌿🌿\nslug: leaves\ndate: 2026-11-01", "# 🌸\n\nText.\n")
+    project.post("b.md", "title: '???'\nslug: asks\ndate: 2026-11-02", "# !!!\n\nText.\n")
+    project.post("c.md", "title: 🌿 🌿\nslug: again\ndate: 2026-11-03", "# 🌿🌿\n\nText.\n")
+    build_site(project.config, NOW)
+    files = project.files()
+
+    def headings(slug: str) -> list[tuple[str, str]]:
+        page = BeautifulSoup(files[f"posts/{slug}/index.html"], "html.parser")
+        return [(h.name, h.get_text()) for h in page.select("h1, h2")]
+
+    assert headings("leaves") == [("h1", "🌿🌿"), ("h2", "🌸")]
+    assert headings("asks") == [("h1", "???"), ("h2", "!!!")]
+    assert headings("again") == [("h1", "🌿 🌿")]
+
