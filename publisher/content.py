@@ -243,7 +243,8 @@ def _tag_words(tag: str) -> str:
     return " ".join(re.sub(r"[-_\s]+", " ", plain).split())
 
 
-_FIRST_HEADING = re.compile(r"\A(?:[ \t]*\n)*[ \t]{0,3}#[ \t]+([^\n]*?)(?:[ \t]+#+)?[ \t]*$", re.M)
+# up to three spaces before the '#': a tab (or four spaces) makes the line a code block
+_FIRST_HEADING = re.compile(r"\A(?:[ \t]*\n)*[ ]{0,3}#[ \t]+([^\n]*?)(?:[ \t]+#+)?[ \t]*$", re.M)
 
 
 def _words(text: str) -> list[str]:

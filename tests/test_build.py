@@ -801,3 +801,10 @@ def test_a_first_heading_is_left_out_only_when_it_repeats_the_title(project):
     assert headings("asks") == [("h1", "???"), ("h2", "!!!")]
     assert headings("again") == [("h1", "🌿 🌿")]
 
+
+def test_a_first_line_indented_by_a_tab_is_code_not_the_title(project):
+    """A tab before '# Title' makes it an indented code block, not a heading: it stays."""
+    project.post("a.md", "title: Run this\ndate: 2026-11-01", "\t# Run this\n\nText.\n")
+    build_site(project.config, NOW)
+    page = BeautifulSoup(project.files()["posts/run-this/index.html"], "html.parser")
+    assert page.select_one(".post-body pre code").get_text() == "# Run this\n"
