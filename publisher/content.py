@@ -729,6 +729,8 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
                     "updated",
                 )
                 updated = None
+            elif updated == date:
+                updated = None  # (the date copied down): nothing changed since it went live
 
     slug = _text(meta, "slug", wrong_type)
     if slug is not None:

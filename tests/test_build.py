@@ -808,3 +808,14 @@ def test_a_first_line_indented_by_a_tab_is_code_not_the_title(project):
     build_site(project.config, NOW)
     page = BeautifulSoup(project.files()["posts/run-this/index.html"], "html.parser")
     assert page.select_one(".post-body pre code").get_text() == "# Run this\n"
+
+
+def test_an_update_at_the_articles_own_time_is_no_update(project):
+    """`updated:` equal to `date:` (copied from the line above) changed nothing after the
+    article went live: the page does not say 'Updated' beside its own date."""
+    project.post("a.md", "title: A\ndate: 2026-11-01 09:00\nupdated: 2026-11-01 09:00")
+    build_site(project.config, NOW)
+    page = project.files()["posts/a/index.html"]
+    assert BeautifulSoup(page, "html.parser").select_one(".post-meta .updated") is None
+    assert b"article:modified_time" not in page
+    assert _jsonld_article(page)["dateModified"] == "2026-11-01T09:00:00-05:00"
