@@ -724,8 +724,9 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
         else:
             if date is not None and updated < date:
                 problem(
-                    f"updated: {meta['updated']} is before the article's date: write when it "
-                    "was changed, after it went live (or leave updated: out)",
+                    f"updated: {meta['updated']} is before the article's date "
+                    f"({date:%Y-%m-%d %H:%M}): write when it was changed, after it went live "
+                    "(a date alone is midnight: add the time), or leave updated: out",
                     "updated",
                 )
                 updated = None

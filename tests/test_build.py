@@ -819,3 +819,14 @@ def test_an_update_at_the_articles_own_time_is_no_update(project):
     assert BeautifulSoup(page, "html.parser").select_one(".post-meta .updated") is None
     assert b"article:modified_time" not in page
     assert _jsonld_article(page)["dateModified"] == "2026-11-01T09:00:00-05:00"
+
+
+def test_an_update_the_same_day_without_its_time_says_why_it_is_before(project):
+    """`updated: 2026-11-10` on an article of 2026-11-10 09:00 is midnight, before it: the
+    message shows the article's time and says to write the update's."""
+    project.post("a.md", "title: A\ndate: 2026-11-10 09:00\nupdated: 2026-11-10")
+    (problem,) = [str(p) for p in check_site(project.config, NOW)]
+    assert problem.startswith(
+        "posts/a.md:4: updated: 2026-11-10 is before the article's date (2026-11-10 09:00)"
+    )
+    assert "a date alone is midnight: add the time" in problem
