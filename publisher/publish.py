@@ -1182,18 +1182,22 @@ def _check_clock(ledger: Ledger, real: datetime, config: Config) -> None:
     )
 
 
+# Names only this machine or its own network can resolve (RFC 6761, 6762, 8375; .internal
+# is reserved by ICANN for private use; .lan is home routers' usual suffix).
+_LOCAL_NAMES = (".localhost", ".local", ".home.arpa", ".internal", ".lan")
+
+
 def _on_this_machine(url: str) -> bool:
     """Whether a URL's host is this machine or a private network (as written: no DNS look-up)."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if host == "localhost" or host.endswith(_LOCAL_NAMES):
         return True
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return (
-        address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
-    )
+        return "." not in host  # a name without a dot (a server's own name) is not public
+    # not global: private, loopback, link-local, carrier-grade NAT (Tailscale), reserved...
+    return not address.is_global
 
 
 def unreachable_by_meta(graph: str, payload: dict[str, Any]) -> list[str]:

@@ -1635,3 +1635,35 @@ def test_an_error_answered_to_media_publish_never_leads_to_a_second_container(st
     publish_due(stage.config, at("2026-12-02T13:05"))
     assert stage.records()["once/instagram"].state == PUBLISHED
     assert len(stage.graph.ig_media()) == 2 and len(stage.graph.containers()) == 2
+
+
+@pytest.mark.parametrize(
+    "site",
+    [
+        "http://100.101.102.103:8000",  # a Tailscale (carrier-grade NAT) address
+        "http://clinic-server:8000",  # a name only the local network knows
+        "http://clinic.local",  # mDNS
+        "http://publisher.home.arpa",
+        "http://intranet.internal",
+        "http://[fd00::5]:8000",
+        "http://[::ffff:192.168.1.5]/",
+    ],
+)
+def test_a_site_on_a_private_network_is_not_sent_to_meta_whatever_its_address(site):
+    from publisher.publish import unreachable_by_meta
+
+    payload = {"link": f"{site}/posts/a/", "image_url": f"{site}/posts/a/instagram.jpg"}
+    problems = unreachable_by_meta("https://graph.facebook.com", payload)
+    assert len(problems) == 2 and all("set [site] base_url" in p for p in problems), problems
+
+
+def test_a_public_site_address_is_sent_to_meta():
+    from publisher.publish import unreachable_by_meta
+
+    for site in (
+        "https://www.kneadedtranquility.com",
+        "http://93.184.216.34",
+        "https://xn--mnchen-3ya.de",
+    ):
+        payload = {"link": f"{site}/posts/a/", "image_url": f"{site}/posts/a/instagram.jpg"}
+        assert unreachable_by_meta("https://graph.facebook.com", payload) == []
