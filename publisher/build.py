@@ -885,16 +885,19 @@ def build_site(
     at: datetime | None = None,
     output: Path | None = None,
     instagram: set[str] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> BuildResult:
     """Build the site as it is at `at` (default: now) and swap it into the output folder.
 
     `instagram`: the posts whose Instagram delivery can still go out (they need the
     Instagram-ready image on the site); by default read from the ledger and calendar.
+    `should_stop`: while another build into the folder runs, give up (Stopped) when it
+    says so.
     """
     at = at or current_time(config.tz)
     target = output or config.output_dir
     require_posts_folder(config)
-    with output_lock(target):
+    with output_lock(target, should_stop):
         index = BuildIndex(config.cache_dir, environment_fingerprint(config))
         with _cycle_collector_paused(), snapshot():
             return _build(config, at, target, index, instagram)

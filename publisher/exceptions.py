@@ -11,6 +11,10 @@ class PublisherError(Exception):
     """Base of every error publisher raises on purpose; its text is for a person."""
 
 
+class Stopped(PublisherError):
+    """Told to stop (SIGTERM, the service's stop) before the work began: none was done."""
+
+
 class ConfigError(PublisherError):
     """A problem in config.toml, naming the key."""
 

@@ -5,19 +5,23 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import itertools
+import logging
 import marshal
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.exceptions import PublisherError
+from publisher.exceptions import PublisherError, Stopped
 from publisher.files import SITE_MARKER as MARKER
 from publisher.render.site import OutputFile
 
+log = logging.getLogger(__name__)
+LOCK_RETRY_SECONDS = 0.5  # how often a build that may be told to stop asks for the lock again
 MARKER_TEXT = b"This folder is written by publisher build; edits here are lost.\n"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -235,23 +239,44 @@ class TreeMemory:
 
 
 @contextmanager
-def output_lock(output: Path) -> Iterator[None]:
+def output_lock(output: Path, should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
     """Hold the lock of builds into `output`: one at a time (a pass of the service or of
     cron, a person's `publisher build` or `serve`). Two at once would each update and swap
     in the spare copy, and could leave a mix of both sites, or pages missing, in place.
+    While another build holds it, say so and wait; with `should_stop` (a publishing pass),
+    raise Stopped as soon as it says so.
 
     The lock is a file beside the output (`.NAME.lock`): the folders themselves are swapped
     and deleted, so a lock on one of them would not keep out a build that opened another."""
     output.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(output.with_name(f".{output.name}.lock"), os.O_RDONLY | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # let go by the system when the build dies (kill -9)
-        except OSError:
-            pass  # no locks on this file system (as the spare copy's lock, see _spare_lock)
+        _lock_builds(fd, output, should_stop)
         yield
     finally:
         os.close(fd)
+
+
+def _lock_builds(fd: int, output: Path, should_stop: Callable[[], bool] | None) -> None:
+    """Take the builds' lock on `fd` (let go by the system when the build dies, even by
+    kill -9), saying so when another build has it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        log.info("waiting for another build into %s to finish", output)
+    except OSError:
+        return  # no locks on this file system (as the spare copy's lock, see _spare_lock)
+    # A blocking flock cannot be cut short by a signal or by the service's stop (another
+    # thread), so a build that may be told to stop asks again and again instead.
+    while True:
+        if should_stop is not None and should_stop():
+            raise Stopped(f"told to stop while another build into {output} ran: nothing built")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if should_stop is None else fcntl.LOCK_NB))
+            return
+        except BlockingIOError:
+            time.sleep(LOCK_RETRY_SECONDS)
 
 
 def spare_folder(output: Path) -> Path:

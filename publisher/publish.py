@@ -44,6 +44,7 @@ from publisher.exceptions import (
     ContentError,
     OutcomeUnknown,
     PublisherError,
+    Stopped,
     describe_failure,
 )
 from publisher.files import SITE_MARKER
@@ -438,8 +439,13 @@ class PublishingPass:
         if self.site_waits():
             return
         try:
-            result = build_site(self.config, self.now)
+            if self.should_stop():  # told before the build began: none is in flight
+                raise Stopped("told to stop before the build")
+            result = build_site(self.config, self.now, should_stop=self.should_stop)
             self.deploy()
+        except Stopped:
+            log.info("stopping: the site is built and deployed at the next pass")
+            return
         except PublisherError as exc:
             self.site_failed(pending, exc)
             return

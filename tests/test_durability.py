@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -212,3 +213,26 @@ def test_a_site_that_cannot_be_written_holds_back_only_its_new_pages(tmp_path, s
         assert records["noon/website"].state == PUBLISHED
         assert records["noon/facebook"].state == PUBLISHED
         assert len(stage.graph.page_posts()) == 2
+
+
+def test_a_build_waiting_for_another_says_so(project):
+    """A person's `publisher build` while the service's pass builds into public/ waits for
+    it: it says so at once, rather than hang without a word, then builds."""
+    import fcntl
+
+    write_posts(project, 2, "first")
+    lock = os.open(project.output.with_name(".public.lock"), os.O_RDONLY | os.O_CREAT)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other build
+        build = publisher(project, "build", "--now", "2026-11-01T09:00", "--output", "public")
+        assert build.stdout is not None
+        said, _, _ = select.select([build.stdout], [], [], 60)
+        assert said, "it waits without a word"
+        line = build.stdout.readline()
+        assert "waiting for another build into public to finish" in line, line
+        assert build.poll() is None and not project.output.exists()
+    finally:
+        os.close(lock)
+    out, err = build.communicate(timeout=120)
+    assert build.returncode == 0, out + err
+    assert (project.output / "posts" / "p1" / "index.html").is_file()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import time
 from datetime import timedelta
 
@@ -1667,3 +1668,49 @@ def test_a_public_site_address_is_sent_to_meta():
     ):
         payload = {"link": f"{site}/posts/a/", "image_url": f"{site}/posts/a/instagram.jpg"}
         assert unreachable_by_meta("https://graph.facebook.com", payload) == []
+
+
+def _catches(pid: int, number: int) -> bool:
+    """Whether process `pid` has a handler for signal `number` (its SigCgt mask)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (number - 1) & 1)
+    return False
+
+
+def test_a_pass_told_to_stop_before_its_build_neither_builds_nor_deploys(stage):
+    """SIGTERM while the pass waits for another build into public/ (a person's `publisher
+    build`), or before it began its own: no build was in flight, so none is started and
+    no deploy runs; the pass stops at once instead of waiting for the other build."""
+    import fcntl
+
+    deployed = stage.project.root / "deployed"
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(
+        text.replace("[site]\n", f"[site]\ndeploy_command = 'touch {deployed}'\n", 1)
+    )
+    stage.add_post("hips", "2026-12-01 09:00", instagram="false")
+    lock = os.open(stage.config.output_dir.with_name(".public.lock"), os.O_RDONLY | os.O_CREAT)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another build into public/ is running
+        process = stage.start("2026-12-01T09:45")
+        deadline = time.monotonic() + 60
+        while not _catches(process.pid, signal.SIGTERM):
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        try:
+            out, err = process.communicate(timeout=20)  # while the other build still runs
+        except subprocess.TimeoutExpired:
+            pass
+    finally:
+        os.close(lock)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, out + err
+    assert not deployed.exists() and not (stage.config.output_dir / "posts" / "hips").exists()
+    assert (
+        "hips/website" not in stage.records() or stage.records()["hips/website"].state != PUBLISHED
+    )
+    assert stage.run("2026-12-01T09:46").returncode == 0
+    assert deployed.exists() and stage.records()["hips/website"].state == PUBLISHED
