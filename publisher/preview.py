@@ -158,8 +158,8 @@ def left_out_why(config: Config) -> str:
     """Why hashtags of a post's list were left out of its caption."""
     return (
         f"Instagram takes {config.instagram.hashtags_max} hashtags ([instagram] hashtags_max) "
-        f"and {INSTAGRAM_CAPTION_MAX:,} characters: the post's own hashtags come first, then "
-        "its tags, then config.toml's"
+        f"and {INSTAGRAM_CAPTION_MAX:,} characters: the hashtags in the article's text come "
+        "first, then the post's own, then its tags, then config.toml's"
     )
 
 

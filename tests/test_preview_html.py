@@ -603,3 +603,19 @@ def test_a_caption_of_their_own_names_the_hashtags_that_did_not_fit(social):
     (preview,) = preview_posts(social.config)
     ig = preview.instagram
     assert ig.caption.splitlines()[-1] == "#shoulders" and ig.left_out == ("#neckpain",)
+
+
+def test_hashtags_left_out_for_the_articles_own_say_why(make_project):
+    """The article's text has Instagram's 5 hashtags: the post's list is left out for them,
+    and the preview says the text's own come first (not 'the post's own hashtags')."""
+    social = make_project(base=BASE_CONFIG)
+    social.image("images/photo.jpg", (1200, 800))
+    social.post(
+        "tags.md",
+        f"title: Tags\ndate: 2026-12-03 09:00\n{PHOTO}\ninstagram:\n  hashtags: [shoulders]",
+        "Five of them: #one #two #three #four #five.\n",
+    )
+    text = run(social, "preview", "posts/tags.md", "--now", "2026-12-01T09:00")
+    (line,) = [line for line in text.stdout.splitlines() if "left out:" in line]
+    assert line.startswith("  (left out: #shoulders")
+    assert "the hashtags in the article's text come first, then the post's own" in line, line
