@@ -1045,6 +1045,7 @@ def input_signature(
 
 def check_site(config: Config, at: datetime | None = None) -> list[ContentError]:
     """Every problem in the posts, rendering each one as a build would (whatever its date)."""
+    require_posts_folder(config)  # not 'all is well' while builds refuse to run
     with snapshot():
         return _check_site(config)
 

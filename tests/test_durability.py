@@ -236,3 +236,15 @@ def test_a_build_waiting_for_another_says_so(project):
     out, err = build.communicate(timeout=120)
     assert build.returncode == 0, out + err
     assert (project.output / "posts" / "p1" / "index.html").is_file()
+
+
+def test_check_says_the_posts_folder_is_missing_not_that_all_is_well(project):
+    """Staff run `publisher check` first: with the posts folder gone it said 'All posts
+    and config.toml look good' (exit 0) while every build and pass refused to run."""
+    write_posts(project, 1, "first")
+    project.posts.rename(project.root / "posts-aside")
+    process = publisher(project, "check")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, out + err
+    assert f"the posts folder {project.posts} is missing" in err
+    assert "look good" not in out + err
