@@ -162,7 +162,7 @@ def test_seed_article_in_chromium(browser: Browser, seed, tmp_path: Path, artifa
                 shown = skip.bounding_box()
                 assert shown is not None and shown["y"] >= 0 and shown["height"] > 10
                 page.keyboard.press("Enter")
-                assert page.evaluate("document.activeElement.id") == "content"
+                assert page.evaluate("document.activeElement.id") == "main_content"
 
 
 def test_long_words_and_addresses_stay_inside_a_phone_screen(

@@ -830,3 +830,18 @@ def test_an_update_the_same_day_without_its_time_says_why_it_is_before(project):
         "posts/a.md:4: updated: 2026-11-10 is before the article's date (2026-11-10 09:00)"
     )
     assert "a date alone is midnight: add the time" in problem
+
+
+def test_the_skip_links_target_is_the_only_element_with_its_id(project):
+    """A heading's id is made from its words: 'Content' or 'Main content' must not give a
+    second element the id the skip link jumps to (the link to that heading would land on
+    the top of the page instead)."""
+    project.post(
+        "a.md", "title: A\ndate: 2026-11-01", "Intro.\n\n## Content\n\n## Main content\n\nText.\n"
+    )
+    build_site(project.config, NOW)
+    page = BeautifulSoup(project.files()["posts/a/index.html"], "html.parser")
+    ids = [tag["id"] for tag in page.select("[id]")]
+    assert len(ids) == len(set(ids)), ids
+    target = page.select_one("a.skip-link")["href"].removeprefix("#")
+    assert [tag.name for tag in page.select(f"[id='{target}']")] == ["main"]
