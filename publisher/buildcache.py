@@ -25,7 +25,7 @@ from publisher.exceptions import PublisherError, describe_failure
 from publisher.files import status
 
 # Bump when what is cached changes shape or meaning.
-CACHE_FORMAT = "build-13"  # 13: updated:, headings under the title; 12: the cards' copy of wide photos; 11: links under the base path
+CACHE_FORMAT = "build-14"  # 14: how updated: and a first heading are read; 13: updated:, headings under the title; 12: the cards' copy of wide photos; 11: links under the base path
 SCHEMA_VERSION = 4
 
 Signature = tuple[int, int, int]  # size, mtime_ns, inode
