@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import jinja2
 from markupsafe import Markup, escape
@@ -403,9 +403,9 @@ def plan_preview(
         entry.path = path
         entry.url = post_url(config, post)
         if page.image is not None and post.image is not None:
-            name = page.image.url.rsplit("/", 1)[-1]
+            name = page.image.url.rsplit("/", 1)[-1]  # as a link spells it: IMG%202041.JPG
             entry.og_image = Picture(name, page.image.width, page.image.height)
-            entry.files.append(OutputFile(path + name, source=post.image))
+            entry.files.append(OutputFile(path + unquote(name), source=post.image))
         for channel in ("facebook", "instagram"):
             reason = not_going_reason(preview, channel, config)
             if reason:

@@ -390,3 +390,29 @@ def test_calendar_in_chromium(browser: Browser, busy_calendar, artifacts: Path) 
                 page.wait_for_load_state("load")
                 assert page.url.endswith("/calendar/index.html")
                 assert errors == []
+
+
+def test_preview_shows_a_phone_photo_whose_name_has_a_space(
+    browser: Browser, make_project, tmp_path: Path
+) -> None:
+    """A photo straight from a phone ('IMG 2041.JPG') shows in the preview's Facebook card
+    and on the index, as it does on the website: its file is written under its own name,
+    not under the name as it is spelled in a link."""
+    project = make_project(base=BASE_CONFIG)
+    project.image("images/IMG 2041.JPG", (1200, 800))
+    project.post(
+        "shoulders.md",
+        "title: Why your shoulders hold stress\ndate: 2026-12-03 09:00\n"
+        "image: images/IMG 2041.JPG\nimage_alt: Hands on a shoulder",
+    )
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+    folder = write_preview_site(project.config, preview_posts(project.config), at)
+    with serving(folder) as base:
+        for width in WIDTHS:
+            with opened(
+                browser, base + "/posts/why-your-shoulders-hold-stress/index.html", width
+            ) as (page, errors):
+                expect(page.locator(".fb-card-image")).to_be_visible()
+                check_page(page, errors, tmp_path / f"preview-photo-{width}.png", images=2)
+            with opened(browser, base + "/index.html", width) as (page, errors):
+                check_page(page, errors, tmp_path / f"preview-index-{width}.png", images=1)
