@@ -155,11 +155,12 @@ def preview_json(preview: PostPreview, config: Config, at: datetime) -> dict[str
 
 
 def left_out_why(config: Config) -> str:
-    """Why hashtags of a post's list were left out of its caption."""
+    """Why hashtags of a post (its list's, or its text's) were left out of its caption."""
     return (
         f"Instagram takes {config.instagram.hashtags_max} hashtags ([instagram] hashtags_max) "
-        f"and {INSTAGRAM_CAPTION_MAX:,} characters: the hashtags in the article's text come "
-        "first, then the post's own, then its tags, then config.toml's"
+        f"and {INSTAGRAM_CAPTION_MAX:,} characters: the article's own hashtags come first, "
+        "then the post's, its tags, then config.toml's; a hashtag in the article past the "
+        "limit stays there as a word, without its #"
     )
 
 

@@ -618,4 +618,32 @@ def test_hashtags_left_out_for_the_articles_own_say_why(make_project):
     text = run(social, "preview", "posts/tags.md", "--now", "2026-12-01T09:00")
     (line,) = [line for line in text.stdout.splitlines() if "left out:" in line]
     assert line.startswith("  (left out: #shoulders")
-    assert "the hashtags in the article's text come first, then the post's own" in line, line
+    assert "the article's own hashtags come first, then the post's" in line, line
+
+
+def test_hashtags_in_the_text_are_neither_repeated_nor_named_as_left_out(make_project):
+    """Hashtags typed at the end of the article: the list does not add a second #pittsburgh,
+    and the preview names as left out only what is not in the caption: the text's hashtags
+    past Instagram's 5 (they stay as words) and the list's that gave way."""
+    social = make_project(
+        '[instagram]\nhashtags = ["massagetherapy", "pittsburgh"]\n', base=BASE_CONFIG
+    )
+    social.image("images/photo.jpg", (1200, 800))
+    social.post(
+        "gifts.md",
+        f"title: Gift cards\ndate: 2026-12-03 09:00\n{PHOTO}\ntags: [gift cards, Holidays]",
+        "Stop by or call us. #giftcards #shoplocal #Pittsburgh #selfcare #massage #relax\n",
+    )
+    social.post(
+        "steelers.md",
+        f"title: Steelers Sunday\ndate: 2026-12-06 09:00\n{PHOTO}\ntags: [sports]",
+        "Cheering all day? Come see us Monday. #Pittsburgh\n",
+    )
+    result = run(social, "preview", "posts/gifts.md", "--now", "2026-12-01T09:00")
+    assert result.returncode == 0, result.stderr
+    assert "#giftcards #shoplocal #Pittsburgh #selfcare #massage relax" in result.stdout
+    assert "(left out: #relax #Holidays #massagetherapy;" in result.stdout
+    result = run(social, "preview", "posts/steelers.md", "--now", "2026-12-01T09:00")
+    assert result.returncode == 0, result.stderr
+    caption = result.stdout.split("Instagram caption:")[1]
+    assert "│ #sports #massagetherapy\n" in caption and caption.lower().count("#pittsburgh") == 1

@@ -272,8 +272,11 @@ class SocialRenderer:
             )
 
         context["body"] = _BODY_MARK
-        # The hashtag list gives way to hashtags the staff wrote in the text itself.
+        # The hashtag list gives way to hashtags the staff wrote in the text itself, and
+        # leaves out those the text has already (a second #Pittsburgh would take a place).
         body_text = rendered.text_instagram
+        in_text = {tag.lower() for tag in hashtags_in(body_text)}
+        tags = [tag for tag in tags if tag[1:].lower() not in in_text]
         given_up: list[str] = []
 
         def fit(tags: list[str]) -> tuple[str, str, int]:
@@ -305,6 +308,14 @@ class SocialRenderer:
             draft, body, fixed_tags = more
         caption = _tidy(draft.replace(_BODY_MARK, body))
         problems.extend(_caption_problems(caption, None, limit))
+        # Left out: the text's own hashtags that lost their '#' (or went with its end), then
+        # the list's that gave way; never one that is in the caption.
+        seen = {tag.lower() for tag in hashtags_in(caption)}
+        left_out: list[str] = []
+        for tag in [f"#{t}" for t in hashtags_in(body_text)] + given_up[::-1]:
+            if tag[1:].lower() not in seen:
+                seen.add(tag[1:].lower())
+                left_out.append(tag)
         return InstagramPost(
             caption,
             image_url,
@@ -312,7 +323,7 @@ class SocialRenderer:
             tuple(problems),
             # (a hashtag of the text past the limit loses only its '#': not shortened)
             shortened=body.replace("#", "") != body_text.replace("#", ""),
-            left_out=tuple(reversed(given_up)),
+            left_out=tuple(left_out),
         )
 
 
