@@ -593,6 +593,14 @@ def _as_staff_write_it(yaml_text: str, display: str) -> str:
     return "\n".join(rows) if changed else yaml_text
 
 
+def _unquoted(tag: str) -> str:
+    """A tag without the curly quotes a word processor put around it ([“stress”]): quotes
+    around a tag are YAML's, as straight ones are, never part of the topic."""
+    if len(tag) >= 2 and (tag[0], tag[-1]) in (("“", "”"), ("‘", "’")):
+        return tag[1:-1].strip()
+    return tag
+
+
 def _quoted_end(value: str) -> int:
     """Where the quoted scalar that `value` starts with ends (after its closing quote), or
     -1 when the quote is not closed on this line."""
@@ -779,7 +787,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
         if isinstance(raw_tags, list) and all(
             isinstance(t, (str, int, float)) and not isinstance(t, bool) for t in raw_tags
         ):
-            cleaned = [str(t).strip() for t in raw_tags if str(t).strip()]
+            cleaned = [_unquoted(str(t).strip()) for t in raw_tags if _unquoted(str(t).strip())]
             # one per page: "Back Pain", "back pain" and "back-pain" are one tag, written
             # as it is first
             by_page: dict[str, str] = {}

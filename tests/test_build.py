@@ -254,6 +254,21 @@ def test_a_tag_written_three_ways_in_one_post_is_one_tag(project):
     assert page.count('href="/tags/neck/"') == 1
 
 
+def test_tags_in_a_word_processors_curly_quotes_are_the_words_inside(project):
+    """Quotes around a tag are YAML's, not the tag's: curly ones (a word processor's) too,
+    so the topic is not shown as “stress” on the post and on its page."""
+    project.post("a.md", "title: A\ndate: 2026-11-01\ntags: [“stress”, ‘neck pain’, don’t]")
+    project.post("b.md", "title: B\ndate: 2026-11-02\ntags: [stress]")
+    result = build_site(project.config, NOW)
+    assert result.ok, result.problems
+    files = project.files()
+    page = files["posts/a/index.html"].decode()
+    assert ">stress</a>" in page and ">neck pain</a>" in page and ">don’t</a>" in page
+    assert "“" not in page and "‘" not in page
+    topic = BeautifulSoup(files["tags/stress/index.html"], "html.parser")
+    assert topic.select_one("h1").get_text(strip=True) == "Topic: stress"
+
+
 def test_an_image_named_with_spaces_gets_a_valid_address(project):
     project.image("images/my photo.jpg")
     project.post(
