@@ -183,10 +183,12 @@ def preview_text(
     if post:
         lines.append(f"  status: {preview.status(at)}")
         if changed:
+            they, them = ("it", "it") if len(changed) == 1 else ("they", "them")
+            keep = "keeps" if len(changed) == 1 else "keep"
             lines.append(
-                f"  edited since it went out: {' and '.join(changed)} keep the text they got; "
-                "what is shown below for them is the new text, which goes nowhere (the website "
-                "shows the edit)"
+                f"  edited since it went out: {' and '.join(changed)} {keep} the text {they} "
+                f"got; what is shown below for {them} is the new text, which goes nowhere (the "
+                "website shows the edit)"
             )
         for channel in CHANNELS:
             moment = preview.times.get(channel)

@@ -927,6 +927,27 @@ def test_the_preview_of_a_post_edited_after_it_went_out_says_the_channels_keep_t
     assert untouched.select_one(".changed-box") is None
 
 
+def test_the_preview_of_an_edited_post_that_went_to_facebook_alone_says_it(stage):
+    from bs4 import BeautifulSoup
+
+    edited = stage.add_post("edited", "2026-12-01 09:00", instagram="false")
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    edited.write_text(edited.read_text().replace("Text of edited.", "New words of edited."))
+    said = stage.command("preview", "posts/edited.md", "--now", "2026-12-02T09:00")
+    assert (
+        "edited since it went out: Facebook keeps the text it got; what is shown below for it "
+        "is the new text, which goes nowhere"
+    ) in said.stdout
+    html = stage.command("preview", "--html", "--now", "2026-12-02T09:00")
+    assert html.returncode == 0, html.stderr
+    page = stage.config.preview_dir / "posts/edited/index.html"
+    box = BeautifulSoup(page.read_text(), "html.parser").select_one(".changed-box")
+    assert box is not None and (
+        "Facebook got this post before the edit and keeps the text it got: what is shown "
+        "below for it is the new text"
+    ) in box.get_text(" ", strip=True)
+
+
 def test_a_photo_replaced_under_the_same_name_reaches_the_site(stage):
     stage.add_post("photo", "2026-12-01 09:00", instagram="false")
     publish_due(stage.config, at("2026-12-01T09:31"))
