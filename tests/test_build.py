@@ -860,3 +860,36 @@ def test_the_skip_links_target_is_the_only_element_with_its_id(project):
     assert len(ids) == len(set(ids)), ids
     target = page.select_one("a.skip-link")["href"].removeprefix("#")
     assert [tag.name for tag in page.select(f"[id='{target}']")] == ["main"]
+
+
+def test_what_the_staff_commands_leave_in_a_checkout_is_ignored_by_git(tmp_path):
+    """`make run`, `serve --now` and `preview --html` in the project's git checkout: every
+    file they write (the site, the cache, the ledger, the previews and their locks) is in
+    .gitignore, so `git status` shows only the posts and `git add -A` adds nothing else."""
+    import shutil
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    checkout = tmp_path / "clinic"
+    checkout.mkdir()
+    for name in (".gitignore", "config.toml"):
+        shutil.copy(REPO / name, checkout / name)
+    shutil.copytree(REPO / "templates", checkout / "templates")
+    shutil.copytree(REPO / "posts", checkout / "posts")
+
+    def run(*args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(args, cwd=checkout, capture_output=True, text=True, timeout=300)
+        assert done.returncode in ok, done.stderr
+        return done
+
+    run("git", "init", "-q")
+    run("git", "add", "-A")
+    publisher = (sys.executable, "-m", "publisher")
+    run(*publisher, "build")
+    run(*publisher, "build", "--now", "2026-12-02T09:00")
+    run(*publisher, "preview", "--html")
+    run(*publisher, "publish", "--due", ok=(0, 1))  # 1: the seed's social posts are missed
+    status = run("git", "status", "--porcelain", "--untracked-files=all").stdout
+    assert [line for line in status.splitlines() if not line.startswith("A ")] == []
