@@ -235,12 +235,16 @@ def _other_case(missing: Path) -> str:
     return "check the file name and folder"
 
 
+def _folded(text: str) -> str:
+    """A text without its capitals and accents ("Café" is "cafe")."""
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in plain if not unicodedata.combining(c))
+
+
 def _tag_words(tag: str) -> str:
     """A tag as its words, whatever their capitals, accents, spaces and hyphens: tags that
     give the same are one tag, written two ways ("Back Pain", "back-pain", "Café", "cafe")."""
-    plain = unicodedata.normalize("NFKD", tag.casefold())
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[-_\s]+", " ", plain).split())
+    return " ".join(re.sub(r"[-_\s]+", " ", _folded(tag)).split())
 
 
 # up to three spaces before the '#': a tab (or four spaces) makes the line a code block
@@ -249,8 +253,7 @@ _FIRST_HEADING = re.compile(r"\A(?:[ \t]*\n)*[ ]{0,3}#[ \t]+([^\n]*?)(?:[ \t]+#+
 
 def _words(text: str) -> list[str]:
     """A text's words, whatever their capitals, accents and punctuation."""
-    plain = unicodedata.normalize("NFKD", text.casefold())
-    return re.findall(r"\w+", "".join(c for c in plain if not unicodedata.combining(c)))
+    return re.findall(r"\w+", _folded(text))
 
 
 def _same_title(heading: str, title: str) -> bool:
@@ -787,7 +790,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
         if isinstance(raw_tags, list) and all(
             isinstance(t, (str, int, float)) and not isinstance(t, bool) for t in raw_tags
         ):
-            cleaned = [_unquoted(str(t).strip()) for t in raw_tags if _unquoted(str(t).strip())]
+            cleaned = [tag for t in raw_tags if (tag := _unquoted(str(t).strip()))]
             # one per page: "Back Pain", "back pain" and "back-pain" are one tag, written
             # as it is first
             by_page: dict[str, str] = {}

@@ -1173,13 +1173,11 @@ def _same_words(
 
 def _check_clock(ledger: Ledger, real: datetime, config: Config) -> None:
     """Refuse a pass whose clock is behind the last full pass's: the clock went back."""
-    last = ledger.meta(REAL_CLOCK)
-    if not last or real >= datetime.fromisoformat(last) - CLOCK_BACK:
+    kept = ledger.meta(REAL_CLOCK)
+    last = datetime.fromisoformat(kept) if kept else None
+    if last is None or real >= last - CLOCK_BACK:
         return
-    shown = [
-        f"{moment.astimezone(config.tz):%Y-%m-%d %H:%M %Z}"
-        for moment in (real, datetime.fromisoformat(last))
-    ]
+    shown = [f"{moment.astimezone(config.tz):%Y-%m-%d %H:%M %Z}" for moment in (real, last)]
     raise PublisherError(
         f"the server's clock reads {shown[0]}, before the last publishing pass ({shown[1]}): "
         "it went back (reset at start, before the network time was set?). Nothing is built, "

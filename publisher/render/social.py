@@ -146,8 +146,9 @@ class InstagramPost:
     alt_text: str
     problems: tuple[SocialProblem, ...] = ()
     shortened: bool = False
-    # Hashtags of the post's list (its own, its tags, the clinic's) that did not fit
-    # Instagram's limits, so that the preview can say which.
+    # Hashtags that are not in the caption for Instagram's limits: the text's own past the
+    # limit (left as words), then the list's (its own, its tags, the clinic's) that gave way,
+    # so that the preview can say which.
     left_out: tuple[str, ...] = ()
 
     @property
@@ -340,8 +341,6 @@ def _with_hashtags(caption: str, tags: list[str], limit: int) -> tuple[str, tupl
         if caption_length(with_tags) <= INSTAGRAM_CAPTION_MAX:
             return with_tags, tuple(tags[room:])
         room = min(room, len(tags)) - 1
-        if room <= 0:
-            break
     return caption, tuple(tags)
 
 
