@@ -900,14 +900,19 @@ def test_status_keeps_what_went_out_for_a_deleted_or_drafted_post(stage):
     assert "published (changed since published)" in line
 
 
+def _edited_after_it_went_out(stage, **front: str):
+    """A post published at 12:30, then edited: its terminal preview the next day."""
+    edited = stage.add_post("edited", "2026-12-01 09:00", **front)
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    edited.write_text(edited.read_text().replace("Text of edited.", "New words of edited."))
+    return stage.command("preview", "posts/edited.md", "--now", "2026-12-02T09:00")
+
+
 def test_the_preview_of_a_post_edited_after_it_went_out_says_the_channels_keep_the_old(stage):
     from bs4 import BeautifulSoup
 
-    edited = stage.add_post("edited", "2026-12-01 09:00")
     stage.add_post("untouched", "2026-12-01 09:00")
-    publish_due(stage.config, at("2026-12-01T12:30"))
-    edited.write_text(edited.read_text().replace("Text of edited.", "New words of edited."))
-    said = stage.command("preview", "posts/edited.md", "--now", "2026-12-02T09:00")
+    said = _edited_after_it_went_out(stage)
     assert (
         "edited since it went out: Facebook and Instagram keep the text they got; what is "
         "shown below for them is the new text, which goes nowhere"
@@ -930,10 +935,7 @@ def test_the_preview_of_a_post_edited_after_it_went_out_says_the_channels_keep_t
 def test_the_preview_of_an_edited_post_that_went_to_facebook_alone_says_it(stage):
     from bs4 import BeautifulSoup
 
-    edited = stage.add_post("edited", "2026-12-01 09:00", instagram="false")
-    publish_due(stage.config, at("2026-12-01T12:30"))
-    edited.write_text(edited.read_text().replace("Text of edited.", "New words of edited."))
-    said = stage.command("preview", "posts/edited.md", "--now", "2026-12-02T09:00")
+    said = _edited_after_it_went_out(stage, instagram="false")
     assert (
         "edited since it went out: Facebook keeps the text it got; what is shown below for it "
         "is the new text, which goes nowhere"
