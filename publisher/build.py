@@ -36,7 +36,7 @@ from publisher.content import (
     settle_posts,
     stray_post_files,
 )
-from publisher.exceptions import ContentError
+from publisher.exceptions import ContentError, PublisherError
 from publisher.files import existing_status, is_file, is_inside, real_path, snapshot
 from publisher.forks import fork_map
 from publisher.output import (
@@ -886,13 +886,15 @@ def build_site(
     output: Path | None = None,
     instagram: set[str] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    allow_empty: bool = False,
 ) -> BuildResult:
     """Build the site as it is at `at` (default: now) and swap it into the output folder.
 
     `instagram`: the posts whose Instagram delivery can still go out (they need the
     Instagram-ready image on the site); by default read from the ledger and calendar.
     `should_stop`: while another build into the folder runs, give up (Stopped) when it
-    says so.
+    says so. `allow_empty`: a posts folder with no post at all empties a site that has
+    articles (refused otherwise: see refuse_emptying).
     """
     at = at or current_time(config.tz)
     target = output or config.output_dir
@@ -900,7 +902,7 @@ def build_site(
     with output_lock(target, should_stop):
         index = BuildIndex(config.cache_dir, environment_fingerprint(config))
         with _cycle_collector_paused(), snapshot():
-            return _build(config, at, target, index, instagram)
+            return _build(config, at, target, index, instagram, allow_empty)
 
 
 @contextmanager
@@ -919,11 +921,18 @@ def _cycle_collector_paused() -> Iterator[None]:
 
 
 def _build(
-    config: Config, at: datetime, target: Path, index: BuildIndex, instagram: set[str] | None
+    config: Config,
+    at: datetime,
+    target: Path,
+    index: BuildIndex,
+    instagram: set[str] | None,
+    allow_empty: bool = False,
 ) -> BuildResult:
     try:
         given = instagram  # None: read from the ledger, so the ledger is an input too
         names = post_file_names(config.posts_dir)
+        if not allow_empty:
+            refuse_emptying(config, names, target, index)
         known_depends = index.get_state("depends") or []
         quick = input_signature(config, index, known_depends, given, names)
         last = index.get_state("last_build")
@@ -970,6 +979,29 @@ def _build(
     return BuildResult(
         output=target, published=published, stats=stats, problems=problems, removed=removed
     )
+
+
+def refuse_emptying(config: Config, names: list[str], site: Path, index: BuildIndex) -> None:
+    """Stop when the posts folder holds no post file at all (`names`) while the site built
+    into `site` has articles: a disk that did not mount leaves its mount point an empty
+    folder, which is far likelier than every post deleted. Nothing is built, deployed, sent
+    or forgotten by the cache; `publisher build --allow-empty` empties the site on purpose."""
+    if names:
+        return
+    pages = _pages_in(site)
+    if not pages:  # the folder deleted by hand: what the last build into it put there
+        kept = index.get_state(f"tree {site}")
+        if isinstance(kept, bytes):
+            pages = TreeMemory.from_bytes(kept).output or {}
+    articles = sum(1 for p in pages if p.startswith("posts/") and p.endswith("/index.html"))
+    if articles:
+        raise PublisherError(
+            f"the posts folder {config.posts_dir} holds no posts, while the website built "
+            f"into {config.display_path(site)} has {articles} article(s): if the posts are on a "
+            "disk of their own, check that it is mounted. Nothing is built, deployed or sent, "
+            "and the website keeps its pages, until the posts are back. To empty the website "
+            "on purpose, run  publisher build --allow-empty"
+        )
 
 
 def _pages_in(output: Path) -> dict[str, str]:
@@ -1091,11 +1123,18 @@ def live_versions(config: Config, broken: set[str]) -> list[Post]:
 def load_posts_cached(config: Config, at: datetime) -> LoadedPosts:
     """Every post, quickly: from the build cache where unchanged (their text is left out).
 
-    For deciding what is due; read a post's file again (read_post) for its text.
+    For deciding what is due; read a post's file again (read_post) for its text. Stops
+    (PublisherError) when the posts folder is missing, or holds no post while the site has
+    articles (refuse_emptying).
     """
+    require_posts_folder(config)
     index = BuildIndex(config.cache_dir, environment_fingerprint(config))
     try:
+        # a posts folder with nothing in it would make the index forget every post, and
+        # the last good version it keeps of a live post with a problem
+        names = post_file_names(config.posts_dir)
+        refuse_emptying(config, names, config.output_dir, index)
         with _cycle_collector_paused(), snapshot():
-            return gather(config, at, index, pages=False).loaded
+            return gather(config, at, index, pages=False, names=names).loaded
     finally:
         index.close()

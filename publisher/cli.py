@@ -157,15 +157,20 @@ def live_post_files(config: Config) -> set[str]:
     type=click.Path(file_okay=False),
     help="Write here instead of [site] output (with --now: instead of the preview site folder).",
 )
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Build even when the posts folder holds no post and the site has articles (it empties the site).",
+)
 @pass_context
-def build(ctx: Context, now_text: str | None, output: str | None) -> None:
+def build(ctx: Context, now_text: str | None, output: str | None, allow_empty: bool) -> None:
     """Build the website from the posts folder."""
     from publisher.build import build_site
 
     config = ctx.config
     at = parse_now(now_text, config)
     target = Path(output) if output else (config.preview_site_dir if at else None)
-    result = build_site(config, at, target)
+    result = build_site(config, at, target, allow_empty=allow_empty)
     for problem in result.problems:
         click.echo(f"problem: {problem}", err=True)
     for path in result.removed:

@@ -90,6 +90,12 @@ retry_delay_max = "10m"
             f"{slug}.md", "\n".join(lines), f"Text of {slug}. It helps your back.\n"
         )
 
+    def add_draft(self) -> Path:
+        """A draft post, which sends nothing: with it, deleting the other posts does not
+        leave the posts folder with no post at all, which is refused while the site has
+        articles (it is what a posts disk that did not mount looks like)."""
+        return self.project.post("draft.md", "title: Later\ndate: 2026-12-09\ndraft: true")
+
     def run(
         self, now: str, *args: str, crashpoint: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:

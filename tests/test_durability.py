@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +103,136 @@ def test_a_posts_folder_gone_missing_leaves_the_website_as_it_was(project):
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, out + err
     assert project.files().keys() == before.keys()
+
+
+# A deploy that mirrors public/ into server/ (files gone from the site go from the server, as
+# with rsync --delete), and counts its runs.
+MIRROR = (
+    "rm -rf server.new && cp -a public server.new && rm -rf server && mv server.new server"
+    " && echo deployed >> deploys.log"
+)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder`, by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_an_empty_posts_folder_leaves_the_site_the_server_and_the_ledger_as_they_were(tmp_path):
+    """A posts disk that did not mount leaves its mount point, an empty folder: every post
+    read as deleted, so the build, the pass and the service emptied the website and the
+    deploy then emptied the server. They now stop, say so, and touch nothing until the
+    posts are back."""
+    from publisher.ledger import PUBLISHED
+
+    from .publishing import staged
+
+    for stage in staged(tmp_path):
+        project = stage.project
+        text = project.config_path.read_text()
+        project.config_path.write_text(
+            text.replace("[site]\n", f'[site]\ndeploy_command = "{MIRROR}"\n', 1)
+        )
+        stage.add_post("morning", "2026-12-01 09:00", instagram="false")
+        stage.add_post(
+            "noon", "2026-12-01 09:00", instagram="false", facebook="{at: '2026-12-01 12:00'}"
+        )
+        first = stage.run("2026-12-01T09:05")
+        assert first.returncode == 0, first.stdout + first.stderr
+        server = project.root / "server"
+        site, served, ledger = tree(project.output), tree(server), stage.ledger_dump()
+        assert "posts/noon/index.html" in served
+        assert "noon/facebook" not in stage.records()  # due at noon
+        project.posts.rename(project.root / "posts-disk")
+        project.posts.mkdir()  # the mount point, with the disk not mounted
+
+        said = []
+        for command in (
+            ("build", "--now", "2026-12-01T12:05", "--output", "public"),
+            ("publish", "--due", "--now", "2026-12-01T12:05"),
+        ):
+            result = stage.command(*command)
+            assert result.returncode == 1, result.stdout + result.stderr
+            said.append(result.stderr)
+        service = subprocess.Popen(
+            [sys.executable, "-m", "publisher", "--config", str(project.config_path), "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=stage.env,
+            cwd=project.root,
+        )
+        hung = threading.Timer(120, service.kill)  # a service that never says it: ends the wait
+        hung.start()
+        try:
+            assert service.stdout is not None
+            for line in service.stdout:
+                if "holds no posts" in line:
+                    said.append(line)
+                    break
+        finally:
+            hung.cancel()
+            service.send_signal(signal.SIGTERM)
+            rest, _ = service.communicate(timeout=60)
+        assert len(said) == 3, rest
+        for message in said:
+            assert f"the posts folder {project.posts} holds no posts" in message, message
+            assert "the website built into public has 2 article(s)" in message
+            assert "check that it is mounted" in message
+            assert "publisher build --allow-empty" in message
+        assert "taken off the website" not in rest and "deployed: " not in rest, rest
+        assert tree(project.output) == site
+        assert tree(server) == served
+        assert (project.root / "deploys.log").read_text() == "deployed\n"
+        assert stage.ledger_dump() == ledger  # nothing marked, nothing forgotten
+
+        project.posts.rmdir()
+        (project.root / "posts-disk").rename(project.posts)  # mounted
+        again = stage.run("2026-12-01T12:05")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert stage.records()["noon/facebook"].state == PUBLISHED
+        assert tree(server).keys() == served.keys()
+
+
+def test_only_drafts_is_a_site_with_no_articles_and_allow_empty_empties_it(project):
+    """A posts folder of drafts (or of posts still to come) is the clinic's choice: built
+    as it is. A folder with no post at all is refused while the site has articles, until
+    `build --allow-empty` empties the site on purpose; passes then go on from there."""
+    build = ("build", "--now", "2026-11-01T09:00", "--output", "public")
+    write_posts(project, 2, "first")
+    assert publisher(project, *build).wait(120) == 0
+    for n in range(2):
+        (project.posts / f"p{n:02d}.md").unlink()
+    project.post("draft.md", "title: Soon\ndate: 2026-10-01 09:00\ndraft: true")
+
+    drafts = publisher(project, *build)
+    out, err = drafts.communicate(timeout=120)
+    assert drafts.returncode == 0, out + err
+    assert "taken off the site: /posts/p0/" in out
+    assert not (project.output / "posts").exists()
+
+    write_posts(project, 2, "second")
+    (project.posts / "draft.md").unlink()
+    assert publisher(project, *build).wait(120) == 0
+    for n in range(2):
+        (project.posts / f"p{n:02d}.md").unlink()
+    refused = publisher(project, *build)
+    out, err = refused.communicate(timeout=120)
+    assert refused.returncode == 1 and "holds no posts" in err, out + err
+    assert (project.output / "posts" / "p1" / "index.html").is_file()
+
+    emptied = publisher(project, *build, "--allow-empty")
+    out, err = emptied.communicate(timeout=120)
+    assert emptied.returncode == 0, out + err
+    assert "taken off the site: /posts/p1/" in out
+    assert not (project.output / "posts").exists()
+    passed = publisher(project, "publish", "--due", "--now", "2026-11-01T09:00")
+    out, err = passed.communicate(timeout=120)
+    assert passed.returncode == 0, out + err
 
 
 @pytest.fixture

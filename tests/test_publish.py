@@ -257,6 +257,7 @@ def test_two_lost_sends_with_the_same_words_are_left_to_a_person_when_one_went_o
 
 def test_a_post_withdrawn_while_its_instagram_container_waits_is_not_published(stage):
     path = stage.add_post("pulled", "2026-12-01 09:00", facebook="false")
+    stage.add_draft()  # the posts folder is not left with no post at all
     kill_at(
         stage.start("2026-12-01T12:05", crashpoint="instagram-before-publish"),
         "crashpoint instagram-before-publish",
@@ -1083,6 +1084,7 @@ def test_a_broken_live_post_comes_down_when_deleted_or_withdrawn_at_the_next_pas
     """A published post edited into a problem stays on the site as it was; deleting its
     file, or fixing it into a draft, takes it down at the next pass, as for any post."""
     page = stage.config.output_dir / "posts/hips/index.html"
+    stage.add_draft()  # the posts folder is not left with no post at all
     for withdraw in ("delete", "draft"):
         source = stage.add_post("hips", "2026-12-01 09:00")
         publish_due(stage.config, at("2026-12-01T09:05"))
@@ -1160,6 +1162,7 @@ def test_a_pass_logs_a_page_it_takes_off_the_website(stage, caplog):
 
     caplog.set_level(logging.INFO, logger="publisher.publish")
     source = stage.add_post("hips", "2026-12-01 09:00")
+    stage.add_draft()  # the posts folder is not left with no post at all
     publish_due(stage.config, at("2026-12-01T09:05"))
     source.unlink()
     publish_due(stage.config, at("2026-12-01T09:10"))
@@ -1237,6 +1240,7 @@ def test_a_lost_send_of_a_post_deleted_since_is_still_checked(stage):
     """Passes with nothing to do stop at once; one whose send's outcome is still to be
     checked is not among them, even when its post file is gone."""
     post = stage.add_post("gone", "2026-12-01 09:00", instagram="false")
+    stage.add_draft()  # the posts folder is not left with no post at all
     stage.graph.drop("POST", "/*/feed", times=1)  # not created
     publish_due(stage.config, at("2026-12-01T09:31"))
     assert stage.records()["gone/facebook"].state == SENDING
