@@ -887,6 +887,7 @@ def build_site(
     instagram: set[str] | None = None,
     should_stop: Callable[[], bool] | None = None,
     allow_empty: bool = False,
+    then: Callable[[], None] | None = None,
 ) -> BuildResult:
     """Build the site as it is at `at` (default: now) and swap it into the output folder.
 
@@ -894,7 +895,9 @@ def build_site(
     Instagram-ready image on the site); by default read from the ledger and calendar.
     `should_stop`: while another build into the folder runs, give up (Stopped) when it
     says so. `allow_empty`: a posts folder with no post at all empties a site that has
-    articles (refused otherwise: see refuse_emptying).
+    articles (refused otherwise: see refuse_emptying). `then`: run once the site is in
+    place, before another build into the folder may begin (a pass's deploy command, which
+    copies the folder: a build swapping it meanwhile would be copied in part).
     """
     at = at or current_time(config.tz)
     target = output or config.output_dir
@@ -902,7 +905,10 @@ def build_site(
     with output_lock(target, should_stop):
         index = BuildIndex(config.cache_dir, environment_fingerprint(config))
         with _cycle_collector_paused(), snapshot():
-            return _build(config, at, target, index, instagram, allow_empty)
+            result = _build(config, at, target, index, instagram, allow_empty)
+        if then is not None:
+            then()
+        return result
 
 
 @contextmanager

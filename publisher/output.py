@@ -264,7 +264,11 @@ def _lock_builds(fd: int, output: Path, should_stop: Callable[[], bool] | None) 
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return
     except BlockingIOError:
-        log.info("waiting for another build into %s to finish", output)
+        log.info(
+            "waiting for another build into %s to finish (a publishing pass's ends when its "
+            "deploy command does)",
+            output,
+        )
     except OSError:
         return  # no locks on this file system (as the spare copy's lock, see _spare_lock)
     # A blocking flock cannot be cut short by a signal or by the service's stop (another

@@ -441,8 +441,10 @@ class PublishingPass:
         try:
             if self.should_stop():  # told before the build began: none is in flight
                 raise Stopped("told to stop before the build")
-            result = build_site(self.config, self.now, should_stop=self.should_stop)
-            self.deploy()
+            # the deploy runs under the build's lock: no other build swaps the folder it copies
+            result = build_site(
+                self.config, self.now, should_stop=self.should_stop, then=self.deploy
+            )
         except Stopped:
             log.info("stopping: the site is built and deployed at the next pass")
             return

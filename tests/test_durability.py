@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,6 +114,14 @@ MIRROR = (
 )
 
 
+def set_deploy(project: Project, command: str) -> None:
+    """Give config.toml's [site] this deploy command."""
+    text = project.config_path.read_text()
+    project.config_path.write_text(
+        text.replace("[site]\n", f'[site]\ndeploy_command = "{command}"\n', 1)
+    )
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file under `folder`, by relative path."""
     return {
@@ -133,10 +142,7 @@ def test_an_empty_posts_folder_leaves_the_site_the_server_and_the_ledger_as_they
 
     for stage in staged(tmp_path):
         project = stage.project
-        text = project.config_path.read_text()
-        project.config_path.write_text(
-            text.replace("[site]\n", f'[site]\ndeploy_command = "{MIRROR}"\n', 1)
-        )
+        set_deploy(project, MIRROR)
         stage.add_post("morning", "2026-12-01 09:00", instagram="false")
         stage.add_post(
             "noon", "2026-12-01 09:00", instagram="false", facebook="{at: '2026-12-01 12:00'}"
@@ -368,6 +374,68 @@ def test_a_build_waiting_for_another_says_so(project):
     out, err = build.communicate(timeout=120)
     assert build.returncode == 0, out + err
     assert (project.output / "posts" / "p1" / "index.html").is_file()
+
+
+DEPLOY_SCRIPT = """#!/bin/sh
+# copies the site twice, with a pause between, as a slow rsync reads it
+cp -a "$PUBLISHER_OUTPUT" first
+touch started
+while [ ! -e go ]; do sleep 0.1; done
+cp -a "$PUBLISHER_OUTPUT" second
+if [ -e fail ]; then echo 'the server said no' >&2; exit 3; fi
+"""
+
+
+def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 120) -> None:
+    """Wait until `path` exists (while `process` runs)."""
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} never came"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("deploy", ["works", "fails", "stopped"])
+def test_a_build_waits_for_the_deploy_of_the_pass_before_it(project, deploy):
+    """A pass built the site, let go of the builds' lock, then ran the deploy command: a
+    person's `publisher build` in that window swapped public/ under the deploy, which copied
+    part of one site and part of the other. The lock is now held until the deploy ends,
+    whether it works, fails, or the pass is told to stop (it finishes what is in flight)."""
+    script = project.root / "deploy.sh"
+    script.write_text(DEPLOY_SCRIPT)
+    script.chmod(0o755)
+    project.write_config("[facebook]\nenabled = false\n")
+    set_deploy(project, "./deploy.sh")
+    if deploy == "fails":
+        (project.root / "fail").touch()
+    write_posts(project, 3, "first")
+    publishing = publisher(project, "publish", "--due", "--now", "2026-11-01T09:00")
+    wait_for(project.root / "started", publishing)
+    write_posts(project, 4, "second")
+
+    build = publisher(project, "build", "--now", "2026-11-01T09:00", "--output", "public")
+    assert build.stdout is not None
+    said, _, _ = select.select([build.stdout], [], [], 120)
+    line = build.stdout.readline() if said else ""
+    if deploy == "stopped":
+        publishing.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # what the build would do meanwhile, it has done
+    (project.root / "go").touch()
+    passed, passed_err = publishing.communicate(timeout=120)
+    built, built_err = build.communicate(timeout=120)
+
+    assert "waiting for another build into public to finish" in line, line + built
+    assert tree(project.root / "first") == tree(project.root / "second")
+    assert "posts/p3/index.html" not in tree(project.root / "second")
+    assert build.returncode == 0, built + built_err
+    assert "Post 0 second" in (project.output / "posts" / "p0" / "index.html").read_text()
+    assert (project.output / "posts" / "p3" / "index.html").is_file()
+    if deploy == "fails":
+        assert "the deploy command failed (exit 3): the server said no" in passed, passed
+    else:
+        assert "deployed: ./deploy.sh" in passed, passed + passed_err
+    if deploy == "stopped":
+        assert "SIGTERM: finishing what is in flight, then stopping" in passed, passed
 
 
 def test_check_says_the_posts_folder_is_missing_not_that_all_is_well(project):
