@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -536,18 +537,11 @@ class PublishingPass:
         env["PUBLISHER_OUTPUT"] = str(self.config.output_dir)
         secrets = known_tokens(self.config)
         try:
-            done = subprocess.run(
-                command,
-                shell=True,
-                cwd=self.config.root,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=DEPLOY_TIMEOUT,
-            )
+            done = run_whole(command, self.config.root, env, DEPLOY_TIMEOUT)
         except subprocess.TimeoutExpired:
             raise PublisherError(
-                f"the deploy command took more than {DEPLOY_TIMEOUT} s: {redact(command, secrets)}"
+                f"the deploy command took more than {DEPLOY_TIMEOUT} s and was stopped: "
+                f"{redact(command, secrets)}"
             ) from None
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
@@ -1126,6 +1120,34 @@ class PublishingPass:
             item.get("id")
             for item in _same_words(recent, "caption", "timestamp", caption, since, others)
         ]
+
+
+def run_whole(
+    command: str, cwd: Path, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run a shell command in a process group of its own, its output captured. At `timeout`
+    (TimeoutExpired), or when the pass is interrupted, the whole group is ended: what the
+    shell started too (an rsync), which would otherwise go on copying the site after the
+    pass has let other builds swap it."""
+    with subprocess.Popen(
+        command,
+        shell=True,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # ended meanwhile
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def body_fingerprint(post: Post) -> str | None:

@@ -438,6 +438,38 @@ def test_a_build_waits_for_the_deploy_of_the_pass_before_it(project, deploy):
         assert "SIGTERM: finishing what is in flight, then stopping" in passed, passed
 
 
+def running(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(") ")[2][:1] != "Z"
+
+
+def test_a_deploy_past_its_time_limit_is_stopped_whole(tmp_path, monkeypatch):
+    """The deploy command's time limit ended its shell alone: what the shell started (an
+    rsync) went on copying public/ after the pass had let other builds in to swap it."""
+    from publisher import publish
+    from publisher.ledger import RETRY
+
+    from .publishing import at, staged
+
+    monkeypatch.setattr(publish, "DEPLOY_TIMEOUT", 2)
+    for stage in staged(tmp_path):
+        set_deploy(stage.project, "sleep 60 & echo $! > copier.pid; wait")
+        stage.add_post("hips", "2026-12-01 09:00", instagram="false", facebook="false")
+        publish.publish_due(stage.config, at("2026-12-01T09:05"))
+        copier = int((stage.project.root / "copier.pid").read_text())
+        stopped = not running(copier)
+        if not stopped:
+            os.kill(copier, signal.SIGKILL)
+        assert stopped, "the deploy's copy goes on"
+        record = stage.records()["hips/website"]
+        assert record.state == RETRY
+        assert "the deploy command took more than 2 s and was stopped" in record.last_error
+
+
 def test_check_says_the_posts_folder_is_missing_not_that_all_is_well(project):
     """Staff run `publisher check` first: with the posts folder gone it said 'All posts
     and config.toml look good' (exit 0) while every build and pass refused to run."""
