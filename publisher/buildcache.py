@@ -23,6 +23,7 @@ from publisher.buildcodec import decode, encode
 from publisher.config import Config
 from publisher.exceptions import PublisherError, describe_failure
 from publisher.files import status
+from publisher.ownership import cannot_write
 
 # Bump when what is cached changes shape or meaning.
 CACHE_FORMAT = "build-14"  # 14: how updated: and a first heading are read; 13: updated:, headings under the title; 12: the cards' copy of wide photos; 11: links under the base path
@@ -118,9 +119,13 @@ class BuildIndex:
         except sqlite3.DatabaseError as exc:
             if hasattr(self, "db"):  # (none when the file could not even be opened)
                 self.db.close()
-            if any(word in str(exc) for word in ("full", "disk I/O", "locked", "unable to open")):
-                # not the index's fault, and starting afresh would not help: it is kept,
-                # with the last good versions of live posts it holds
+            if any(
+                word in str(exc)
+                for word in ("full", "disk I/O", "locked", "unable to open", "readonly")
+            ):
+                # not the index's fault (a full disk, files this user cannot write: a
+                # `sudo publisher build` made them root's), and starting afresh would not
+                # help: it is kept, with the last good versions of live posts it holds
                 raise _cannot_use(path, exc) from None
             # A damaged index (a crash, a stray file) is only lost time: start a new one.
             for leftover in (
@@ -290,6 +295,14 @@ def _cannot_use(path: Path, exc: sqlite3.Error) -> PublisherError:
             "the disk is full: free some space on it (the cache folder is safe to delete), "
             "then run it again (nothing half-written was kept)"
         )
-    else:
-        advice = describe_failure(exc)
-    return PublisherError(f"{path}: the build cache cannot be used ({exc}): {advice}")
+        return PublisherError(f"{path}: the build cache cannot be used ({exc}): {advice}")
+    index = [path.parent, path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))]
+    blocked = cannot_write(index)
+    if blocked is None:
+        return PublisherError(
+            f"{path}: the build cache cannot be used ({exc}): {describe_failure(exc)}"
+        )
+    return PublisherError(
+        f"the build cache in {path.parent} cannot be written ({exc}): {blocked}; or delete "
+        f"{path.parent} (the cache is safe to delete: the next build takes longer)"
+    )

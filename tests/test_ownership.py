@@ -166,3 +166,40 @@ def test_a_read_only_ledger_is_named_with_what_to_do(server_project):
     assert f"{ledger}: the ledger cannot be written" in result.stderr
     assert "(owner " in result.stderr and "mode 444" in result.stderr
     assert f"chmod u+w {ledger}" in result.stderr
+
+
+def test_a_build_cache_root_made_is_named_and_kept_not_started_again(server_project):
+    """`sudo publisher build` leaves the build cache root's. The service's builds and passes
+    took its index, which they could not write, for a damaged one, and started it again
+    (deleting it where the folder let them, else failing on the deletion). They now say
+    the cache cannot be written, whose it is and what to do, and leave it and the website
+    as they were."""
+    project = server_project
+    build = ("build", "--now", "2026-11-03T10:00", "--output", "public")
+    as_root = publisher(project, *build)
+    assert as_root.returncode == 0, as_root.stderr
+    cache, index = project.root / ".cache", project.root / ".cache" / "build-index.sqlite"
+    assert index.stat().st_uid == 0
+    kept, site = index.read_bytes(), project.files()
+    project.post("back.md", POST, "Edited since.\n")
+
+    for command in (build, ("publish", "--due", "--now", "2026-11-03T10:00")):
+        result = publisher(project, *command, user=SERVICE_USER)
+        assert result.returncode == 1, result.stdout + result.stderr
+        error = result.stderr.strip().splitlines()[-1]
+        assert error.startswith(
+            f"error: the build cache in {cache} cannot be written "
+            "(attempt to write a readonly database): "
+        ), error
+        assert f"{index} (owner root, mode 644)" in error
+        assert f"sudo chown {SERVICE_USER}: -R {cache} " in error
+        assert f"or delete {cache} (the cache is safe to delete" in error
+        assert "damaged" not in error and "Permission denied" not in error
+        assert index.read_bytes() == kept and index.stat().st_uid == 0
+        assert project.files() == site
+
+    for path in [project.root, *project.root.rglob("*")]:
+        os.chown(path, *_ids(SERVICE_USER), follow_symlinks=False)
+    mended = publisher(project, *build, user=SERVICE_USER)
+    assert mended.returncode == 0, mended.stderr
+    assert "Edited since." in (project.output / "posts" / "back" / "index.html").read_text()
