@@ -261,6 +261,11 @@ class Ledger:
         except sqlite3.OperationalError as exc:
             # "attempt to write a readonly database" names no file: say which, and whose
             advice = cannot_write(ledger_files(self.path))
+            if advice is None and "full" in str(exc):  # "database or disk is full"
+                advice = (
+                    "free some space on that disk and run publisher again; what it recorded "
+                    "before this is kept"
+                )
             if advice is None:
                 raise
             raise PublisherError(
@@ -526,14 +531,17 @@ class Ledger:
                 changes[old] = new
         return {old: new for old, new in changes.items() if old != new}
 
-    def set_permalink(self, record: Record, permalink: str, now: datetime) -> None:
-        """A published delivery's link, after its post moved to another address."""
+    def set_permalink(
+        self, record: Record, permalink: str, now: datetime, kind: str = "moved"
+    ) -> None:
+        """A published delivery's link: after its post moved to another address, or (`kind`
+        "permalink") as the channel gave it once the post was out."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE deliveries SET permalink = ?, updated_at = ? WHERE id = ?",
                 (permalink, _iso(now), record.id),
             )
-            self._log(db, record.id, "moved", permalink, now)
+            self._log(db, record.id, kind, permalink, now)
 
     def set_source(self, slug: str, source: str, now: datetime) -> None:
         """The file a post's deliveries come from, after the file was renamed."""

@@ -830,9 +830,17 @@ class PublishingPass:
             )
             permalink = None
         if permalink:
-            self.ledger.db.execute(
-                "UPDATE deliveries SET permalink = ? WHERE id = ?", (permalink, record.id)
-            )
+            try:
+                self.ledger.set_permalink(record, permalink, self.now, kind="permalink")
+            except PublisherError as exc:  # (a full disk) the post is recorded as published
+                self.outcome(
+                    delivery,
+                    PUBLISHED,
+                    f"{permalink} (recorded as published, so never sent again; but its link "
+                    f"could not be kept: {exc})",
+                    needs_person=True,
+                )
+                return
         self.outcome(delivery, PUBLISHED, permalink or f"id {record.remote_id}")
 
     def send_instagram(

@@ -353,6 +353,49 @@ def test_a_site_that_cannot_be_written_holds_back_only_its_new_pages(tmp_path, s
         assert len(stage.graph.page_posts()) == 2
 
 
+def test_a_permalink_that_cannot_be_kept_leaves_the_post_published_and_says_where(
+    tmp_path, small_disk
+):
+    """The ledger's disk filled up between the Facebook post and the read of its link:
+    keeping the link failed with SQLite's bare 'database or disk is full', naming neither
+    the ledger nor the delivery. It now says both, and that the post is recorded as
+    published; it is never sent again."""
+    from publisher.ledger import PUBLISHED
+
+    from .publishing import TOKEN, staged
+
+    for stage in staged(tmp_path):
+        ledger = small_disk / "publisher.db"
+        text = stage.project.config_path.read_text()
+        stage.project.config_path.write_text(
+            text.replace("[publish]\n", f'[publish]\nledger = "{ledger}"\n', 1)
+        )
+        stage.add_post("hips", "2026-12-01 09:00", instagram="false")
+        assert stage.run("2026-12-01T09:05").returncode == 0
+        link = stage.graph.hold("GET", f"/{stage.graph.page_id}_*")  # the new post's link
+        process = stage.start("2026-12-01T09:31")
+        assert link.wait_held(60), process.communicate()
+        filler = fill(small_disk)
+        link.release()
+        out, err = process.communicate(timeout=120)
+
+        assert process.returncode == 1, out + err
+        said = [line for line in out.splitlines() if "hips/facebook published" in line]
+        assert len(said) == 1, out + "\nERR:" + err
+        assert (
+            "recorded as published, so never sent again; but its link could not be kept: "
+            in said[0]
+        )
+        assert f"{ledger}: the ledger cannot be written (database or disk is full)" in said[0]
+        assert "free some space on that disk and run publisher again" in said[0]
+        assert "Traceback" not in err and TOKEN not in out + err
+        filler.unlink()
+        record = stage.records()["hips/facebook"]
+        assert record.state == PUBLISHED and record.remote_id
+        assert stage.run("2026-12-01T09:40").returncode == 0
+        assert len(stage.graph.page_posts()) == 1
+
+
 def test_a_build_waiting_for_another_says_so(project):
     """A person's `publisher build` while the service's pass builds into public/ waits for
     it: it says so at once, rather than hang without a word, then builds."""
