@@ -987,15 +987,16 @@ def _build(
     )
 
 
-def refuse_emptying(config: Config, names: list[str], site: Path, index: BuildIndex) -> None:
+def refuse_emptying(config: Config, names: list[str], site: Path, index: BuildIndex | None) -> None:
     """Stop when the posts folder holds no post file at all (`names`) while the site built
     into `site` has articles: a disk that did not mount leaves its mount point an empty
     folder, which is far likelier than every post deleted. Nothing is built, deployed, sent
-    or forgotten by the cache; `publisher build --allow-empty` empties the site on purpose."""
+    or forgotten by the cache; `publisher build --allow-empty` empties the site on purpose.
+    `index`: where to look when the site's folder was deleted (None: in the folder only)."""
     if names:
         return
     pages = _pages_in(site)
-    if not pages:  # the folder deleted by hand: what the last build into it put there
+    if not pages and index is not None:  # deleted by hand: what the last build put there
         kept = index.get_state(f"tree {site}")
         if isinstance(kept, bytes):
             pages = TreeMemory.from_bytes(kept).output or {}
@@ -1084,6 +1085,8 @@ def input_signature(
 def check_site(config: Config, at: datetime | None = None) -> list[ContentError]:
     """Every problem in the posts, rendering each one as a build would (whatever its date)."""
     require_posts_folder(config)  # not 'all is well' while builds refuse to run
+    # (the site's folder only: a command that only looks makes no build cache)
+    refuse_emptying(config, post_file_names(config.posts_dir), config.output_dir, None)
     with snapshot():
         return _check_site(config)
 

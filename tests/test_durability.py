@@ -513,6 +513,22 @@ def test_a_deploy_past_its_time_limit_is_stopped_whole(tmp_path, monkeypatch):
         assert "the deploy command took more than 2 s and was stopped" in record.last_error
 
 
+def test_check_says_an_empty_posts_folder_is_refused_not_that_all_is_well(project):
+    """With the posts disk not mounted (an empty folder), `check` said 'All posts and
+    config.toml look good' while every build and pass refused to run."""
+    write_posts(project, 1, "first")
+    assert (
+        publisher(project, "build", "--now", "2026-11-01T09:00", "--output", "public").wait(120)
+        == 0
+    )
+    (project.posts / "p00.md").unlink()
+    process = publisher(project, "check")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, out + err
+    assert f"the posts folder {project.posts} holds no posts" in err
+    assert "look good" not in out + err
+
+
 def test_check_says_the_posts_folder_is_missing_not_that_all_is_well(project):
     """Staff run `publisher check` first: with the posts folder gone it said 'All posts
     and config.toml look good' (exit 0) while every build and pass refused to run."""
