@@ -387,7 +387,10 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
 @click.option("--from", "start", metavar="DATE", help="First day to show (default: today).")
 @click.option("--to", "end", metavar="DATE", help="Last day to show.")
 @click.option(
-    "--channel", type=click.Choice(["website", "facebook", "instagram"]), help="One channel only."
+    "--channel",
+    # people write `--channel Instagram` as they write the name: any case will do
+    type=click.Choice(["website", "facebook", "instagram"], case_sensitive=False),
+    help="One channel only (website, facebook or instagram, in any case).",
 )
 @click.option("--all", "show_all", is_flag=True, help="From the first post on, not from today.")
 @click.option(

@@ -203,6 +203,9 @@ def test_calendar_command_lists_and_filters(make_project):
     december = calendar("--from", "2026-12-01", "--to", "2026-12-31", "--channel", "facebook")
     lines = december.splitlines()[1:]
     assert len(lines) == 1 and "facebook" in lines[0] and "scheduled" in lines[0]
+    # the channel as people write its name, in any case
+    for name in ("Facebook", "FACEBOOK"):
+        assert calendar("--from", "2026-12-01", "--to", "2026-12-31", "--channel", name) == december
     ics = project.root / "cal.ics"
     assert "Wrote 4 deliveries" in calendar("--ics", str(ics))
     assert len(icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")) == 4
