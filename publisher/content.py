@@ -235,10 +235,49 @@ def _other_case(missing: Path) -> str:
     return "check the file name and folder"
 
 
+# The scripts whose combining marks are accents, left out when words are compared ("Café"
+# is "cafe"; Arabic's and Hebrew's are vowel points, mostly not written). In the others the
+# marks are letters of the word (the vowel signs and viramas of Devanagari, Tamil, Bengali,
+# Thai's vowels): मालिश is not मलश, and they stay.
+_ACCENTED_SCRIPTS = ("LATIN ", "GREEK ", "CYRILLIC ", "ARABIC ", "HEBREW ")
+
+
 def _folded(text: str) -> str:
-    """A text without its capitals and accents ("Café" is "cafe")."""
+    """A text without its capitals and accents ("Café" is "cafe"), in one canonical form
+    (NFKD); the marks of other scripts' letters are kept (see _ACCENTED_SCRIPTS)."""
     plain = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in plain if not unicodedata.combining(c))
+    if plain.isascii():
+        return plain
+    kept: list[str] = []
+    accent = True  # whether a mark here would be an accent (of the letter before it)
+    for char in plain:
+        if unicodedata.category(char)[0] != "M":
+            accent = char.isascii() or unicodedata.name(char, "").startswith(_ACCENTED_SCRIPTS)
+        elif accent:
+            continue
+        kept.append(char)
+    return "".join(kept)
+
+
+class _MarksAsWordCharacters(dict[int, int]):
+    """A str.translate table: each combining mark as '_', any other character as itself
+    (filled in as characters are met)."""
+
+    def __missing__(self, code: int) -> int:
+        self[code] = ord("_") if unicodedata.category(chr(code)) in ("Mn", "Mc") else code
+        return self[code]
+
+
+_MARKS_AS_WORD_CHARACTERS = _MarksAsWordCharacters()
+
+
+def word_view(text: str) -> str:
+    """The text with each combining mark as '_', the rest as it is (so positions are the
+    text's), for patterns to read its words whole: Python's \\w leaves marks out, but in
+    most of the world's scripts they are letters of the word (the vowel signs and viramas
+    of Devanagari, Tamil or Bengali: योग, மசாஜ், মাসাজ; Thai's vowels and tone marks). As
+    '_' they are word characters, and never a letter."""
+    return text if text.isascii() else text.translate(_MARKS_AS_WORD_CHARACTERS)
 
 
 def _tag_words(tag: str) -> str:
@@ -253,7 +292,8 @@ _FIRST_HEADING = re.compile(r"\A(?:[ \t]*\n)*[ ]{0,3}#[ \t]+([^\n]*?)(?:[ \t]+#+
 
 def _words(text: str) -> list[str]:
     """A text's words, whatever their capitals, accents and punctuation."""
-    return re.findall(r"\w+", _folded(text))
+    folded = _folded(text)
+    return [folded[w.start() : w.end()] for w in re.finditer(r"\w+", word_view(folded))]
 
 
 def _same_title(heading: str, title: str) -> bool:

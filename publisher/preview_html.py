@@ -23,6 +23,7 @@ from publisher.build import INSTAGRAM_FILE, instagram_copy, wants_instagram_imag
 from publisher.cache import Cache
 from publisher.calendar import CHANNELS
 from publisher.config import Config
+from publisher.content import word_view
 from publisher.exceptions import PublisherError
 from publisher.ledger import RETRY, SENDING
 from publisher.output import write_tree
@@ -451,9 +452,11 @@ def marked_text(text: str, patterns: Sequence[re.Pattern[str]], css: str) -> Mar
     combined = re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
     out: list[str] = []
     last = 0
-    for match in combined.finditer(text):
+    for match in combined.finditer(word_view(text)):  # a hashtag with its marks (#योग)
         out.append(escape(text[last : match.start()]))
-        out.append(Markup('<span class="{}">{}</span>').format(css, match.group(0)))
+        out.append(
+            Markup('<span class="{}">{}</span>').format(css, text[match.start() : match.end()])
+        )
         last = match.end()
     out.append(escape(text[last:]))
     return Markup("").join(out)

@@ -817,6 +817,29 @@ def test_a_first_heading_is_left_out_only_when_it_repeats_the_title(project):
     assert headings("again") == [("h1", "🌿 🌿")]
 
 
+def test_a_first_heading_one_vowel_sign_or_virama_apart_from_the_title_stays(project):
+    """In Tamil or Hindi a vowel sign or a virama makes another word (மசாஜ் is massage,
+    மசாஜ is not a word): a first heading that differs from the title so is the text's own;
+    the title pasted again, or with other capitals and accents, is left out."""
+    project.post("a.md", "title: மசாஜ்\nslug: ta\ndate: 2026-11-01", "# மசாஜ\n\nText.\n")
+    project.post("b.md", "title: मालिश\nslug: hi\ndate: 2026-11-02", "# मलश\n\nText.\n")
+    project.post("c.md", "title: मालिश\nslug: again\ndate: 2026-11-03", "# मालिश\n\nText.\n")
+    project.post(
+        "d.md", "title: Café Knots\nslug: cafe\ndate: 2026-11-04", "# CAFE KNOTS\n\nText.\n"
+    )
+    build_site(project.config, NOW)
+    files = project.files()
+
+    def headings(slug: str) -> list[str]:
+        page = BeautifulSoup(files[f"posts/{slug}/index.html"], "html.parser")
+        return [h.get_text() for h in page.select("h1, h2")]
+
+    assert headings("ta") == ["மசாஜ்", "மசாஜ"]
+    assert headings("hi") == ["मालिश", "मलश"]
+    assert headings("again") == ["मालिश"]
+    assert headings("cafe") == ["Café Knots"]
+
+
 def test_a_first_line_indented_by_a_tab_is_code_not_the_title(project):
     """A tab before '# Title' makes it an indented code block, not a heading: it stays."""
     project.post("a.md", "title: Run this\ndate: 2026-11-01", "\t# Run this\n\nText.\n")

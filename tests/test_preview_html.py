@@ -195,6 +195,22 @@ def test_instagram_mock_has_the_caption_username_and_a_real_image(social):
     assert counts[0].startswith("Characters ") and counts[0].endswith(" / 2,200")
 
 
+def test_hashtags_in_indian_scripts_are_shown_whole_on_both_networks(social):
+    """Facebook and Instagram link a hashtag with its vowel signs and viramas (#मालिश,
+    #மசாஜ்): the previews mark it whole, and Instagram's caption carries the tags so."""
+    social.post(
+        "a.md",
+        f"title: Massage\ndate: 2026-12-03 09:00\n{PHOTO}\ntags: [मालिश, மசாஜ்]\n"
+        "facebook:\n  message: Book a #मालिश or a #மசாஜ் today.\n",
+    )
+    page = soup(write(social) / "posts/massage/index.html")
+    message = page.select_one(".fb-message .fold-body")
+    assert [s.get_text() for s in message.select(".fb-link")] == ["#मालिश", "#மசாஜ்"]
+    caption = page.select_one(".ig-post .ig-text")
+    assert caption.get_text().splitlines()[-1] == "#मालिश #மசாஜ்"
+    assert [s.get_text() for s in caption.select(".ig-link")] == ["#मालिश", "#மசாஜ்"]
+
+
 def test_username_from_config(make_project):
     project = make_project('[instagram]\nusername = "testclinic.pgh"\n', base=BASE_CONFIG)
     project.image("images/photo.jpg")

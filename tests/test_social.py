@@ -96,6 +96,27 @@ def test_hashtags_are_normalised(raw, expected):
     assert normalise_hashtag(raw) == expected
 
 
+@pytest.mark.parametrize(
+    ("tag", "hashtag"),
+    [
+        ("योग", "#योग"),  # yoga, in Hindi: its vowel sign
+        ("मालिश", "#मालिश"),  # massage, in Hindi: two vowel signs
+        ("மசாஜ்", "#மசாஜ்"),  # massage, in Tamil: a vowel sign and a virama
+        ("গভীর মাসাজ", "#গভীরমাসাজ"),  # deep massage, in Bengali
+        ("นวดแผนไทย", "#นวดแผนไทย"),  # Thai massage
+        ("ผู้หญิง", "#ผู้หญิง"),  # women, in Thai: a vowel and a tone mark
+        ("Café", "#Café"),
+        ("Cafe\u0301", "#Café"),  # the accent typed apart is the one letter
+    ],
+)
+def test_hashtags_keep_the_marks_that_are_letters_of_their_words(tag, hashtag):
+    """In Devanagari, Tamil, Bengali or Thai a vowel sign or a virama is part of the word
+    (मालिश without them would be मलश): the hashtag keeps them, and a text's hashtag is
+    read whole, as Instagram links it."""
+    assert normalise_hashtag(tag) == hashtag
+    assert hashtags_in(f"Try {hashtag}, or {hashtag}। Then rest.") == [hashtag[1:]] * 2
+
+
 def test_hashtags_are_deduplicated_case_insensitively_post_first():
     assert collect_hashtags(
         ["Pittsburgh", "back pain"], ["#BackPain", "pittsburgh", "wellness"]
@@ -135,7 +156,8 @@ def _post(title: str, body: str, hashtags: list[str], tags: list[str] = ()) -> P
     )
 
 
-words = st.text(alphabet=string.ascii_letters + "éü_", min_size=1, max_size=12)
+# with Devanagari's letters, vowel signs and virama: marks that are letters of the word
+words = st.text(alphabet=string.ascii_letters + "éü_" + "मलशयग" + "ािो्", min_size=1, max_size=12)
 tokens = st.one_of(
     words,
     words.map(lambda w: "#" + w),
@@ -188,6 +210,19 @@ def test_generated_captions_always_hold_meta_limits(title, body, hashtags, tags)
         assert tag.lower() in whole
     # The call to action is always kept.
     assert "Read the full article: link in bio." in ig.caption or fixed_too_long
+
+
+def test_indic_tags_are_whole_hashtags_in_the_caption_and_said_once():
+    """A post tagged in Hindi and Tamil: the caption's hashtags are the words as written;
+    the one the article has already is not repeated on the hashtag line, and the counts
+    see each whole."""
+    config = _config()
+    body = "दिन में दो बार #योग करें। Then rest."
+    post = _post("Title", body, [], ["योग", "மசாஜ்", "मालिश"])
+    ig = SocialRenderer(config).instagram(post, render_markdown(body))
+    assert ig.caption.splitlines()[-1] == "#மசாஜ் #मालिश"
+    assert "दिन में दो बार #योग करें।" in ig.caption
+    assert ig.hashtags == ["योग", "மசாஜ்", "मालिश"] and ig.left_out == ()
 
 
 def test_instagram_list_gives_way_to_hashtags_in_the_text():

@@ -11,7 +11,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import jinja2
 
 from publisher.config import Config
-from publisher.content import Post
+from publisher.content import Post, word_view
 from publisher.render.markdown import RenderedMarkdown
 from publisher.render.templates import render_template
 
@@ -21,6 +21,8 @@ INSTAGRAM_CAPTION_MAX = 2_200
 INSTAGRAM_HASHTAGS_MAX = 30  # the API's own; Instagram takes 5 now ([instagram] hashtags_max)
 INSTAGRAM_MENTIONS_MAX = 20
 
+# Read in a text's word_view(): a hashtag runs on through the combining marks of its word
+# (#योग, #மசாஜ்), as Instagram links it.
 HASHTAG = re.compile(r"(?<![\w&#])#(\w*[^\W\d_]\w*)")
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?)")
 _BODY_MARK = "\x00BODY\x00"
@@ -34,7 +36,7 @@ def caption_length(text: str) -> int:
 
 def hashtags_in(text: str) -> list[str]:
     """The hashtags a text contains, as Instagram would link them."""
-    return HASHTAG.findall(text)
+    return [text[found.start(1) : found.end(1)] for found in HASHTAG.finditer(word_view(text))]
 
 
 def mentions_in(text: str) -> list[str]:
@@ -45,7 +47,13 @@ def mentions_in(text: str) -> list[str]:
 def normalise_hashtag(raw: str) -> str | None:
     """'#Back Pain!' -> '#BackPain'; None when nothing usable is left (or only digits)."""
     text = unicodedata.normalize("NFC", str(raw)).strip().lstrip("#")
-    word = "".join(ch for ch in text if ch.isalnum() or ch == "_")
+    kept: list[str] = []
+    joined = False  # whether the character before was kept: a mark goes with its letter
+    for char, read in zip(text, word_view(text), strict=True):
+        joined = char.isalnum() or char == "_" or (read == "_" and joined)
+        if joined:
+            kept.append(char)
+    word = "".join(kept)
     if not word or not any(ch.isalpha() for ch in word):
         return None
     return "#" + word
@@ -98,7 +106,7 @@ def _trim_to_counts(body: str, hashtag_room: int, mention_room: int) -> str:
     """The body within the count limits: its hashtags past their room lose their '#' (the
     words stay, as the article has them), and it is shortened before the first @-mention
     past its room. A room below 0 (the list alone is too long) is none."""
-    found = list(HASHTAG.finditer(body))[max(hashtag_room, 0) :]
+    found = list(HASHTAG.finditer(word_view(body)))[max(hashtag_room, 0) :]
     if found:
         kept, done = [], 0
         for tag in found:
