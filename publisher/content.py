@@ -344,8 +344,12 @@ def default_slug(title: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def tag_slug(tag: str) -> str:
-    """The URL part of a tag's page; tags with no ASCII letters get a short stable hash."""
-    return slugify(tag) or "tag-" + hashlib.sha1(tag.encode("utf-8")).hexdigest()[:8]
+    """The URL part of a tag's page; tags with no ASCII letters get a short stable hash of
+    their words (_tag_words), so that one tag written two ways has one page (Йога, йога),
+    and tags one vowel sign apart have two (मालिश, मलश). As NFC: a tag written as most
+    keyboards write it keeps the hash of its own text, as before."""
+    words = unicodedata.normalize("NFC", _tag_words(tag))
+    return slugify(tag) or "tag-" + hashlib.sha1(words.encode("utf-8")).hexdigest()[:8]
 
 
 def split_front_matter(text: str, display: str) -> tuple[str, str, int]:

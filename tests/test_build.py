@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -252,6 +253,28 @@ def test_a_tag_written_three_ways_in_one_post_is_one_tag(project):
     page = project.files()["posts/a/index.html"].decode()
     assert page.count('href="/tags/back-pain/"') == 1 and ">Back Pain</a>" in page
     assert page.count('href="/tags/neck/"') == 1
+
+
+def test_tags_in_other_scripts_share_a_page_when_they_are_one_word(project):
+    """A tag without Latin letters has a page named by a code: written with other capitals
+    (Йога, йога), or with a vowel sign typed as one character or two (যোগ), it is still
+    one tag, on one page; tags one virama apart are two words, on two pages."""
+    bengali = "\u09af\u09cb\u0997"  # যোগ, its vowel sign as one character
+    project.post("a.md", f"title: A\ndate: 2026-11-01\ntags: [Йога, {bengali}, மசாஜ்]")
+    project.post("b.md", "title: B\ndate: 2026-11-02\ntags: [йога, \u09af\u09c7\u09be\u0997, மசாஜ]")
+    result = build_site(project.config, NOW)
+    assert result.ok, result.problems
+    files = project.files()
+    topics = {
+        path: [a.get_text() for a in BeautifulSoup(data, "html.parser").select("h2 a")]
+        for path, data in files.items()
+        if path.startswith("tags/tag-") and path.endswith("/index.html")
+    }
+    assert sorted(topics.values()) == [["A"], ["B"], ["B", "A"], ["B", "A"]]
+    # the page of a tag written as keyboards write it keeps its address
+    assert f"tags/tag-{hashlib.sha1(bengali.encode()).hexdigest()[:8]}/index.html" in files
+    listing = BeautifulSoup(files["tags/index.html"], "html.parser").get_text()
+    assert "மசாஜ்" in listing and "மசாஜ" in listing
 
 
 def test_tags_in_a_word_processors_curly_quotes_are_the_words_inside(project):
