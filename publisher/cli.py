@@ -328,7 +328,12 @@ def publish(
     if report.locked_out:
         return
     if not report.outcomes and not quiet:
-        click.echo("Nothing was due.")
+        # (a rebuild is said above, in the pass's log: an idle pass says only this)
+        click.echo(
+            "Nothing else was due: no article went live, nothing on Facebook or Instagram."
+            if report.rebuilt
+            else "Nothing was due."
+        )
     if report.needs_person:  # (the pass's log has said what, each problem once)
         click.echo("Something needs a person: see above, or run  publisher status", err=True)
         sys.exit(1)

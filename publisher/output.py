@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from publisher.exceptions import PublisherError, Stopped
@@ -34,6 +34,8 @@ class WriteStats:
     files: int = 0
     changed: int = 0
     unchanged: int = 0
+    # the site's paths of those new or changed (write_linked_tree), to say what a build did
+    changed_paths: list[str] = field(default_factory=list)
 
 
 def check_output_folder(output: Path) -> None:
@@ -353,7 +355,8 @@ def write_linked_tree(
     else:
         present, present_id = _read_tree(output, wanted), output_id or ""
     stats = WriteStats(files=len(wanted) + 1)
-    stats.changed = sum(1 for p, blob in wanted.items() if present.get(p) != blob)
+    stats.changed_paths = [p for p, blob in wanted.items() if present.get(p) != blob]
+    stats.changed = len(stats.changed_paths)
     stats.unchanged = stats.files - stats.changed
     if output_id is not None and not stats.changed and present.keys() == wanted.keys():
         if output_id != wanted_id:

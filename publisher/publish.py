@@ -124,6 +124,8 @@ class PassReport:
     outcomes: list[Outcome] = field(default_factory=list)
     locked_out: bool = False
     problems: list[str] = field(default_factory=list)
+    # what a build of the website changed, when no article of it went live (an edit)
+    rebuilt: str = ""
 
     @property
     def needs_person(self) -> bool:
@@ -464,6 +466,10 @@ class PublishingPass:
         self.ledger.set_page_problems(p.path for p in result.problems)
         for path in result.removed:
             log.info("taken off the website: %s/%s", self.config.base_url, path)
+        if not pending:  # an edit: said when an article's page changed
+            self.report.rebuilt = rebuilt_pages(result.stats.changed_paths)
+            if self.report.rebuilt:
+                log.info("website rebuilt: %s", self.report.rebuilt)
         output = self.config.output_dir
         for delivery in pending:
             record = self.ledger.ensure(
@@ -1255,6 +1261,24 @@ def _stops_channel(exc: ChannelError) -> bool:
     """A token or permission problem: it fails every call of the channel, so the pass
     stops sending on it."""
     return exc.code in ACCOUNT_ERROR_CODES or (exc.code is not None and 200 <= exc.code < 300)
+
+
+def rebuilt_pages(changed: list[str], named: int = 5) -> str:
+    """What a build changed, for people: the articles whose page changed (by slug, the
+    first few) and how many files were written; "" when no article's page did (a first
+    build of a site with no posts yet, whose feed and sitemap carry the build's time)."""
+    slugs = sorted(
+        path.split("/")[1]
+        for path in changed
+        if path.startswith("posts/") and path.endswith("/index.html") and path.count("/") == 2
+    )
+    if not slugs:
+        return ""
+    files = f"{len(changed):,} file(s) written"
+    shown = ", ".join(slugs[:named])
+    if len(slugs) > named:
+        shown += f" and {len(slugs) - named:,} more"
+    return f"the page{'s' if len(slugs) > 1 else ''} of {shown} changed ({files})"
 
 
 def site_failures(ledger: Ledger) -> tuple[int, datetime | None, str]:

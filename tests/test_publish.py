@@ -464,6 +464,32 @@ def test_a_post_saved_while_a_pass_builds_the_site_is_published_by_the_next_pass
     assert (stage.project.output / "posts/second/index.html").is_file()
 
 
+def test_a_pass_that_only_rebuilt_an_edited_page_says_so_an_idle_one_stays_short(stage):
+    """An edit to a published article is built by the next pass with nothing due: the pass
+    says which page it rebuilt (in the cron log too, with --quiet), not 'Nothing was due.',
+    which read as if it had done nothing; a pass that truly did nothing is as before."""
+    path = stage.add_post("calm", "2026-12-01 09:00", facebook="false", instagram="false")
+    first = stage.run("2026-12-01T09:00")
+    assert "calm/website published" in first.stdout, first.stdout + first.stderr
+    idle = stage.run("2026-12-01T09:01")
+    assert idle.stdout == "Nothing was due.\n", idle.stdout + idle.stderr
+    assert stage.run("2026-12-01T09:02", "--quiet").stdout == ""
+
+    path.write_text(path.read_text() + "A correction.\n")
+    edited = stage.run("2026-12-01T09:03")
+    assert edited.returncode == 0, edited.stdout + edited.stderr
+    rebuilt = r" website rebuilt: the page of calm changed \(\d file\(s\) written\)"
+    said = edited.stdout.splitlines()
+    assert len(said) == 2 and re.search(rebuilt + "$", said[0]), said
+    assert (
+        said[1] == "Nothing else was due: no article went live, nothing on Facebook or Instagram."
+    )
+    path.write_text(path.read_text() + "Another.\n")
+    logged = stage.run("2026-12-01T09:04", "--quiet").stdout
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d{4}" + rebuilt + "\n", logged), logged
+    assert stage.run("2026-12-01T09:05", "--quiet").stdout == ""
+
+
 def test_expired_token_stops_the_channel_with_a_plain_message(stage):
     stage.add_post("one", "2026-12-01 09:00")
     stage.add_post("two", "2026-12-01 09:01")
