@@ -1083,19 +1083,21 @@ def input_signature(
 
 
 def check_site(config: Config, at: datetime | None = None) -> list[ContentError]:
-    """Every problem in the posts, rendering each one as a build would (whatever its date)."""
+    """Every problem in the posts, rendering each one as a build would (whatever its date),
+    and the warnings (ContentWarning: likely mistakes that stop nothing) as of `at`."""
     require_posts_folder(config)  # not 'all is well' while builds refuse to run
     # (the site's folder only: a command that only looks makes no build cache)
     refuse_emptying(config, post_file_names(config.posts_dir), config.output_dir, None)
     with snapshot():
-        return _check_site(config)
+        return _check_site(config, at or current_time(config.tz))
 
 
-def _check_site(config: Config) -> list[ContentError]:
+def _check_site(config: Config, at: datetime) -> list[ContentError]:
+    from publisher.content import updates_to_come
     from publisher.render.social import SocialRenderer, social_problems  # not for a build
 
     loaded = load_posts(config)
-    problems = [*loaded.problems, *stray_post_files(config)]
+    problems = [*loaded.problems, *stray_post_files(config), *updates_to_come(loaded.posts, at)]
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)
     for post in loaded.posts:

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from publisher.config import Config, load_config
-from publisher.exceptions import PublisherError, describe_failure
+from publisher.exceptions import ContentWarning, PublisherError, describe_failure
 from publisher.times import TimeError, parse_local_time
 
 
@@ -96,7 +96,9 @@ def check(ctx: Context, now_text: str | None) -> None:
     from publisher.build import check_site
 
     config = ctx.config
-    problems: list[PublisherError] = list(check_site(config, parse_now(now_text, config)))
+    found = check_site(config, parse_now(now_text, config))
+    problems: list[PublisherError] = [p for p in found if not isinstance(p, ContentWarning)]
+    warnings = [p for p in found if isinstance(p, ContentWarning)]
     if config.graph.secrets_file:  # a pass would not be able to read the tokens
         from publisher.tokens import read_secrets_file
 
@@ -126,9 +128,15 @@ def check(ctx: Context, now_text: str | None) -> None:
                     "templates or config.toml changed since it was built, or the cache was "
                     "deleted; fix it first)"
                 )
+    for warning in warnings:  # after the problems: they stop nothing
+        click.echo(str(warning))
+    also = f", and {len(warnings)} warning(s)" if warnings else ""
     if problems:
-        click.echo(f"{len(problems)} problem(s) found.", err=True)
+        click.echo(f"{len(problems)} problem(s) found{also}.", err=True)
         sys.exit(1)
+    if warnings:
+        click.echo(f"No problem found, but {len(warnings)} warning(s): see above.", err=True)
+        return
     click.echo("All posts and config.toml look good.", err=True)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.config import Config, closest
-from publisher.exceptions import ContentError, PublisherError
+from publisher.exceptions import ContentError, ContentWarning, PublisherError
 from publisher.files import is_file, is_inside, real_path, snapshot, status
 from publisher.times import TimeError, parse_local_time
 
@@ -951,6 +951,23 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
     except ImageUnusable as exc:
         raise ImageFileProblem(f"image {value!r} {exc}", candidate) from None
     return candidate
+
+
+def updates_to_come(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
+    """The posts whose `updated:` has not come yet at `at` (a mistyped year, most likely):
+    warned of, not refused, as a post scheduled ahead may carry one. The page shows it as
+    written (a build does not change with the clock but for a post going live)."""
+    return [
+        ContentWarning(
+            f"updated: {post.updated:%Y-%m-%d %H:%M} has not come yet (it is "
+            f"{at:%Y-%m-%d %H:%M}): the article's page says it was updated then; write when "
+            "it was changed (a mistyped year?), or leave updated: out",
+            post.display,
+            post.line_of("updated"),
+        )
+        for post in posts
+        if post.updated is not None and post.updated > at
+    ]
 
 
 def require_posts_folder(config: Config) -> None:

@@ -54,6 +54,14 @@ class ContentError(PublisherError):
         return (type(self), (self.message, self.path, self.line))
 
 
+class ContentWarning(ContentError):
+    """Something in a post that is likely a mistake but stops nothing, with its file and line."""
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: warning: {self.message}"
+
+
 class TemplateError(ContentError):
     """A problem in one of the site's templates (not a post), with its file and line."""
 

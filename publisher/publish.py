@@ -38,6 +38,7 @@ from publisher.content import (
     read_post,
     require_posts_folder,
     split_front_matter,
+    updates_to_come,
 )
 from publisher.exceptions import (
     ChannelError,
@@ -463,6 +464,9 @@ class PublishingPass:
             self.ledger.set_meta(SITE_FAILURES, "")
         for problem in result.problems:
             self.report.problems.append(str(problem))
+        live = [post for post in posts if post.is_published(self.now)]
+        for warning in updates_to_come(live, self.now):  # said at each build, until mended
+            log.warning("%s", warning)
         self.ledger.set_page_problems(p.path for p in result.problems)
         for path in result.removed:
             log.info("taken off the website: %s/%s", self.config.base_url, path)

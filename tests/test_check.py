@@ -35,6 +35,29 @@ def test_clean_project_passes(project):
     assert result.stdout == ""
 
 
+def test_an_update_dated_ahead_is_a_warning_at_its_line_not_a_problem(project):
+    """updated: 2027 for 2026, a slip of the finger: check says so at the line, and what to
+    do, but it stops nothing (a post scheduled ahead may carry an update of its own time)."""
+    project.post("a.md", "title: A\ndate: 2026-01-01\nupdated: 2027-01-05 10:00")
+    project.post("b.md", "title: B\ndate: 2026-01-02\nupdated: 2026-01-05 10:00")
+    project.post("c.md", "title: C\ndate: 2026-12-01\nupdated: 2026-12-24 10:00")  # scheduled
+    result = run(project, "check", "--now", "2026-11-30T09:00")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "posts/a.md:4: warning: updated: 2027-01-05 10:00 has not come yet (it is "
+        "2026-11-30 09:00): the article's page says it was updated then; write when it was "
+        "changed (a mistyped year?), or leave updated: out",
+        "posts/c.md:4: warning: updated: 2026-12-24 10:00 has not come yet (it is "
+        "2026-11-30 09:00): the article's page says it was updated then; write when it was "
+        "changed (a mistyped year?), or leave updated: out",
+    ]
+    assert result.stderr == "No problem found, but 2 warning(s): see above.\n"
+    project.post("d.md", "title: D\ndate: someday")  # a problem as well: that one is counted
+    result = run(project, "check", "--now", "2026-11-30T09:00")
+    assert result.returncode == 1 and result.stdout.startswith("posts/d.md:3: date: ")
+    assert result.stderr == "1 problem(s) found, and 2 warning(s).\n"
+
+
 @pytest.mark.parametrize(
     ("front", "expected"),
     [

@@ -490,6 +490,29 @@ def test_a_pass_that_only_rebuilt_an_edited_page_says_so_an_idle_one_stays_short
     assert stage.run("2026-12-01T09:05", "--quiet").stdout == ""
 
 
+def test_a_pass_that_builds_a_page_updated_ahead_warns_at_its_line(stage):
+    """The pass that builds an article whose updated: is still to come says so in its log,
+    at the file and line, and goes on (exit 0): the page is out, with the date as written."""
+    path = stage.add_post(
+        "ahead", "2026-12-01 09:00", facebook="false", instagram="false", updated="2027-12-02"
+    )
+    result = stage.run("2026-12-01T09:00")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ahead/website published" in result.stdout
+    (warning,) = [line for line in result.stdout.splitlines() if "warning:" in line]
+    assert warning.endswith(
+        "posts/ahead.md:9: warning: updated: 2027-12-02 00:00 has not come yet (it is "
+        "2026-12-01 09:00): the article's page says it was updated then; write when it was "
+        "changed (a mistyped year?), or leave updated: out"
+    )
+    page = (stage.project.output / "posts/ahead/index.html").read_text()
+    assert 'Updated <time datetime="2027-12-02T00:00:00-05:00">' in page
+    assert "warning" not in stage.run("2026-12-01T09:01").stdout  # an idle pass: quiet
+    path.write_text(path.read_text().replace("updated: 2027-12-02", "updated: 2026-12-01 09:30"))
+    mended = stage.run("2026-12-01T09:45")
+    assert "website rebuilt" in mended.stdout and "warning" not in mended.stdout, mended.stdout
+
+
 def test_expired_token_stops_the_channel_with_a_plain_message(stage):
     stage.add_post("one", "2026-12-01 09:00")
     stage.add_post("two", "2026-12-01 09:01")
