@@ -60,7 +60,15 @@ from publisher.render.images import (
 )
 from publisher.render.images import inspect_image_once as inspect_image
 from publisher.render.markdown import ImageRef, RenderedMarkdown, render_markdown
-from publisher.render.site import Card, FeedEntry, OutputFile, PostPage, SiteRenderer
+from publisher.render.site import (
+    FIRST_PAGE,
+    Card,
+    FeedEntry,
+    OutputFile,
+    PostPage,
+    SiteRenderer,
+    redirect_page,
+)
 from publisher.times import now as current_time
 
 INSTAGRAM_FILE = "instagram.jpg"
@@ -802,7 +810,8 @@ def site_manifest(
     for old, new in old_addresses(config).items():
         path, target = f"posts/{old}/index.html", f"posts/{new}/index.html"
         if path not in manifest and target in manifest:
-            page = redirect_page(renderer.url(f"posts/{new}/"), config.site.language)
+            url = renderer.url(f"posts/{new}/")
+            page = redirect_page(url, config.site.language, "Moved", "This article has moved:")
             manifest[path] = _blob(cache, page)
     return manifest, len(results), problems
 
@@ -816,19 +825,6 @@ def old_addresses(config: Config) -> dict[str, str]:
 
     with Ledger.for_reading(config.ledger_path) as ledger:
         return ledger.slug_changes()
-
-
-def redirect_page(url: str, language: str = "en") -> bytes:
-    """A page at a post's old address that sends browsers and search engines to its new one."""
-    from html import escape
-
-    href = escape(url)
-    return (
-        f'<!doctype html>\n<html lang="{escape(language)}">\n<head>\n<meta charset="utf-8">\n'
-        f'<title>Moved</title>\n<link rel="canonical" href="{href}">\n'
-        f'<meta http-equiv="refresh" content="0; url={href}">\n<meta name="robots" content="noindex">\n'
-        f'</head>\n<body>\n<p>This article has moved: <a href="{href}">{href}</a></p>\n</body>\n</html>\n'
-    ).encode()
 
 
 def feed_html(result: PageResult, config: Config, cache: Cache) -> str:
@@ -873,7 +869,11 @@ def site_files(
     yield renderer.feed(newest, updated)
     entries: list[tuple[str, datetime | None]] = [("", updated)]
     entries += [(c.path, c.post.modified) for c in cards]
-    entries += [(f.path.removesuffix("index.html"), None) for f in tag_files]
+    entries += [
+        (path, None)
+        for f in tag_files
+        if not (path := f.path.removesuffix("index.html")).endswith(FIRST_PAGE)  # a redirect
+    ]
     per_page = renderer.config.site.posts_per_page
     entries += [(f"page/{n}/", None) for n in range(2, -(-len(cards) // per_page) + 1)]
     yield renderer.sitemap(entries)

@@ -18,7 +18,7 @@ from PIL import Image
 from publisher.build import build_site, check_site
 from publisher.exceptions import TemplateError
 
-from .conftest import BASE_CONFIG
+from .conftest import BASE_CONFIG, WEBSITE_ONLY
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=NY)
@@ -54,7 +54,11 @@ def test_hostile_text_is_escaped_everywhere(project):
     feed = feedparser.parse(files["feed.xml"])
     assert not feed.bozo
     assert feed.entries[0].title == f"Relief {HOSTILE} now"
-    tag_pages = [p for p in files if p.startswith("tags/") and p != "tags/index.html"]
+    tag_pages = [
+        p
+        for p in files
+        if p.startswith("tags/") and p != "tags/index.html" and "/page/1/" not in p  # redirects
+    ]
     assert len(tag_pages) == 2
 
 
@@ -268,7 +272,7 @@ def test_tags_in_other_scripts_share_a_page_when_they_are_one_word(project):
     topics = {
         path: [a.get_text() for a in BeautifulSoup(data, "html.parser").select("h2 a")]
         for path, data in files.items()
-        if path.startswith("tags/tag-") and path.endswith("/index.html")
+        if path.startswith("tags/tag-") and path.count("/") == 2  # (not page/1/: redirects)
     }
     assert sorted(topics.values()) == [["A"], ["B"], ["B", "A"], ["B", "A"]]
     # the page of a tag written as keyboards write it keeps its address
@@ -324,13 +328,43 @@ def test_feed_and_sitemap_list_exactly_the_published_posts(project):
     pages = {
         "https://clinic.example/" + path.removesuffix("index.html")
         for path in files
-        if path.endswith("index.html")
+        if path.endswith("index.html") and not path.endswith("page/1/index.html")  # redirects
     }
     assert urls == pages
     assert {f"https://clinic.example/posts/post-{d}/" for d in range(1, 6)} <= urls
     assert "https://clinic.example/page/3/" in urls  # 5 posts, 2 a page
     assert not any("later" in u or "draft" in u for u in urls)
     assert "Sitemap: https://clinic.example/sitemap.xml" in files["robots.txt"].decode()
+
+
+def test_page_one_of_each_list_sends_to_the_list_and_is_made_once(make_project):
+    """/page/1/ is the home page, as /tags/TAG/page/1/ is the tag's (Hugo's site had those
+    addresses): each is a small page that sends there (and says so, with the link), kept
+    out of search results and of the sitemap, and left as it is by every later build."""
+    project = make_project(base=WEBSITE_ONLY.replace('.example"', '.example/blog"'))
+    for day in range(1, 4):
+        project.post(f"p{day}.md", f"title: Post {day}\ndate: 2026-11-0{day}\ntags: [Neck Pain]")
+    build_site(project.config, NOW)
+    files = project.files()
+    for first, home in (("page/1/", ""), ("tags/neck-pain/page/1/", "tags/neck-pain/")):
+        url = f"https://clinic.example/blog/{home}"
+        page = BeautifulSoup(files[first + "index.html"], "html.parser")
+        assert page.select_one('meta[http-equiv="refresh"]')["content"] == f"0; url={url}"
+        assert page.select_one('link[rel="canonical"]')["href"] == url
+        assert page.select_one('meta[name="robots"]')["content"] == "noindex"
+        assert page.select_one("body a")["href"] == url
+        assert f"{home}page/2/index.html" in files  # the list's own pages are as they were
+    assert b"page/1/" not in files["sitemap.xml"]
+    assert "tags/neck-pain/page/2/" in files["sitemap.xml"].decode()
+
+    firsts = [project.output / p for p in ("page/1/index.html", "tags/neck-pain/page/1/index.html")]
+    before = [os.stat(p) for p in firsts]
+    assert build_site(project.config, NOW).stats.changed == 0  # nothing to do: nothing written
+    project.post("p4.md", "title: Post 4\ndate: 2026-11-04\ntags: [Neck Pain]")
+    assert build_site(project.config, NOW).stats.changed > 0
+    for path, was in zip(firsts, before, strict=True):
+        now = os.stat(path)
+        assert (now.st_ino, now.st_mtime_ns) == (was.st_ino, was.st_mtime_ns), path
 
 
 def test_pagination_links_every_post_once(project):

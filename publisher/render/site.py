@@ -24,6 +24,7 @@ from publisher.render.markdown import ImageRef, RenderedMarkdown, reading_minute
 from publisher.render.templates import render_template
 
 DESCRIPTION_LENGTH = 160
+FIRST_PAGE = "page/1/"  # under a list's address: a page that sends to the list (page 1)
 
 
 @dataclass(frozen=True)
@@ -356,6 +357,12 @@ class SiteRenderer:
         """A list split into pages of posts_per_page: BASE, BASE/page/2/, ..."""
         per_page = self.config.site.posts_per_page
         count = max(1, math.ceil(len(pages) / per_page))
+        # page 1 is BASE: its would-be address sends there (as Hugo's does), for a visitor
+        # who counts the pages up from /page/2/; not in the sitemap (noindex)
+        yield OutputFile(
+            f"{base}{FIRST_PAGE}index.html",
+            redirect_page(self.url(base), self.config.site.language, "Page 1", "The first page is"),
+        )
         for number in range(1, count + 1):
             chunk = pages[(number - 1) * per_page : number * per_page]
             path = base if number == 1 else f"{base}page/{number}/"
@@ -432,6 +439,18 @@ class SiteRenderer:
                     yield OutputFile(
                         "static/" + path.relative_to(self.static_dir).as_posix(), source=path
                     )
+
+
+def redirect_page(url: str, language: str, title: str, text: str) -> bytes:
+    """A small page that sends browsers and search engines to `url` (from a post's old
+    address, a list's page 1), with `text` and the link for a browser that does not go."""
+    href = escape(url)
+    return (
+        f'<!doctype html>\n<html lang="{escape(language)}">\n<head>\n<meta charset="utf-8">\n'
+        f'<title>{escape(title)}</title>\n<link rel="canonical" href="{href}">\n'
+        f'<meta http-equiv="refresh" content="0; url={href}">\n<meta name="robots" content="noindex">\n'
+        f'</head>\n<body>\n<p>{escape(text)} <a href="{href}">{href}</a></p>\n</body>\n</html>\n'
+    ).encode()
 
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
