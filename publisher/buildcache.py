@@ -22,7 +22,7 @@ import publisher
 from publisher.buildcodec import decode, encode
 from publisher.config import Config
 from publisher.exceptions import PublisherError, describe_failure
-from publisher.files import status
+from publisher.files import folder_files, status
 from publisher.ownership import cannot_write
 
 # Bump when what is cached changes shape or meaning.
@@ -42,11 +42,10 @@ def folder_fingerprint(folder: Path) -> str:
     """A hash of every file's path and bytes under `folder` (templates: small and few)."""
     digest = hashlib.sha256()
     if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                digest.update(str(path.relative_to(folder)).encode() + b"\0")
-                digest.update(path.read_bytes())
-                digest.update(b"\0")
+        for path in folder_files(folder):
+            digest.update(str(path.relative_to(folder)).encode() + b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
     return digest.hexdigest()
 
 

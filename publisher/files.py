@@ -10,6 +10,7 @@ service or preview server never sees a file as it was before.
 from __future__ import annotations
 
 import os
+import re
 import stat as stat_module
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,32 @@ from pathlib import Path
 # In a built site: the file that names its build (written by publisher.output; here, so
 # that a publishing pass can look for it without loading the build's code).
 SITE_MARKER = ".publisher-output"
+
+# What editors write beside a file while it is open or being saved, and take away again:
+# vim's swap files (.NAME.swp, .swo... .swx) and its test of the folder (4913), emacs's lock
+# (.#NAME) and auto-save (#NAME#), backups (NAME~), GNOME's saves (.goutputstream-XXXXXX),
+# LibreOffice's lock (.~lock.NAME#). Not a change to the site, nor part of it.
+_EDITOR_SCRATCH = re.compile(
+    r"\.[^/]*\.sw[a-px]|4913|\.#[^/]*|#[^/]*#|[^/]*~|\.goutputstream-[^/]*|\.~lock\.[^/]*#"
+)
+
+
+def is_editor_scratch(name: str) -> bool:
+    """Whether a file name is one of an editor's passing files (see _EDITOR_SCRATCH)."""
+    if name[:1] not in ".#" and name[-1:] != "~" and name != "4913":
+        return False  # at once, for the thousands of posts and photos a pass looks at
+    return _EDITOR_SCRATCH.fullmatch(name) is not None
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """The files under a folder (templates, the site's static files), in order, without an
+    editor's passing files: one open on a template is no change to the site."""
+    return [
+        path
+        for path in sorted(folder.rglob("*"))
+        if not is_editor_scratch(path.name) and path.is_file()
+    ]
+
 
 _depth = 0
 _stats: dict[str, os.stat_result | None] = {}

@@ -49,7 +49,7 @@ from publisher.exceptions import (
     Stopped,
     describe_failure,
 )
-from publisher.files import SITE_MARKER
+from publisher.files import SITE_MARKER, folder_files, is_editor_scratch
 from publisher.ledger import (
     DONE_STATES,
     DRY_RUN,
@@ -1323,11 +1323,9 @@ def site_fingerprint(
     for post in sorted(posts, key=lambda p: p.display):
         if post.is_published(now):
             digest.update(f"{post.display}\0{post.digest}\n".encode())
-    for folder in (config.templates_dir / "site",):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                info = path.stat()
-                digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    for path in folder_files(config.templates_dir / "site"):
+        info = path.stat()
+        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     if config.path:
         digest.update(config.path.read_bytes())
     digest.update(posts_folder_signature(config, markdown=False).encode())  # the photos
@@ -1417,7 +1415,8 @@ def posts_folder_signature(config: Config, *, markdown: bool = True) -> str:
     for folder, dirs, files in os.walk(config.posts_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.startswith(".") or (not markdown and is_post_name(name)):
+            skipped = name.startswith(".") or (not markdown and is_post_name(name))
+            if skipped or is_editor_scratch(name):
                 continue
             try:
                 info = os.stat(os.path.join(folder, name))
@@ -1447,10 +1446,9 @@ def source_inputs(config: Config) -> str:
     """A quick hash of the files a pass reads: post files and the photos beside them,
     config and templates."""
     digest = hashlib.sha256(posts_folder_signature(config).encode())
-    for path in sorted((config.templates_dir).rglob("*")):
-        if path.is_file():
-            info = path.stat()
-            digest.update(f"{path} {info.st_size} {info.st_mtime_ns}\n".encode())
+    for path in folder_files(config.templates_dir):
+        info = path.stat()
+        digest.update(f"{path} {info.st_size} {info.st_mtime_ns}\n".encode())
     if config.path:
         digest.update(config.path.read_bytes())
     return digest.hexdigest()

@@ -28,6 +28,7 @@ from typing import Any
 from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
 from publisher.config import Config, load_config
 from publisher.exceptions import PublisherError, describe_failure
+from publisher.files import is_editor_scratch
 from publisher.ledger import DONE_STATES, RETRY, SCHEDULED, SENDING, Ledger
 from publisher.publish import publish_due, site_failures, site_is_built
 from publisher.times import now as current_time
@@ -275,6 +276,12 @@ class Service:
         again on the new one and run a pass (what changed meanwhile was not seen)."""
         import watchfiles
 
+        ignored = watchfiles.DefaultFilter()  # (.git, __pycache__, .swp, ~...)
+
+        def edits(change: Any, path: str) -> bool:
+            """Whether a change is one to report and act on: not an editor's passing file."""
+            return ignored(change, path) and not is_editor_scratch(os.path.basename(path))
+
         first = True
         while not self.stopping.is_set():
             self._rewatch.clear()
@@ -300,7 +307,7 @@ class Service:
                 self._watch_changes(
                     paths,
                     True,
-                    watchfiles.DefaultFilter(),
+                    edits,
                     AnyOf(self.stopping, self._rewatch),
                     on_start=None if first else self.changed,
                 )

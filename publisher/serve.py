@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from publisher.exceptions import PublisherError
+from publisher.files import is_editor_scratch
 
 log = logging.getLogger("publisher.serve")
 
@@ -107,6 +108,8 @@ def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:
         for folder, dirs, files in os.walk(root):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             for name in files:
+                if is_editor_scratch(name):  # an editor's passing file: not an edit
+                    continue
                 path = os.path.join(folder, name)
                 try:
                     info = os.stat(path)

@@ -101,6 +101,47 @@ def test_an_update_date_added_alone_reaches_the_page_feed_and_sitemap(make_proje
     assert_same_as_a_clean_build(project, make_project)
 
 
+# What vim, emacs, GNOME's editors and LibreOffice leave beside a file while it is open
+EDITORS_FILES = [
+    ".NAME.swp",
+    ".NAME.swx",
+    "4913",
+    ".#NAME",
+    "#NAME#",
+    "NAME~",
+    ".goutputstream-X1Y2Z3",
+    ".~lock.NAME#",
+]
+
+
+def test_an_editors_passing_files_are_not_the_site_nor_a_change_to_it(project, tmp_path):
+    """A template or a post open in an editor leaves its swap, lock and backup files in the
+    folder: they are not published (a swap file holds the text and who edits it) and are
+    no change, so neither a build nor a publishing pass does anything for them."""
+    from publisher.publish import site_fingerprint, source_inputs
+
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    text = project.config_path.read_text().replace(str(REPO / "templates"), templates.as_posix())
+    project.config_path.write_text(text)
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    first = build_site(project.config, NOW)
+    files = set(project.files())
+    config = project.config
+    inputs = source_inputs(config), site_fingerprint(config, NOW, [], [])
+    for folder, name in (
+        (templates / "site" / "static", "style.css"),
+        (templates / "site", "post.html"),
+        (project.posts, "a.md"),
+    ):
+        for scratch in EDITORS_FILES:
+            (folder / scratch.replace("NAME", name)).write_text("b0VIM 9.0 jo@clinic-pc")
+    again = build_site(project.config, NOW)
+    assert again.stats.changed == 0 and again.stats.files == first.stats.files
+    assert set(project.files()) == files  # nothing of theirs under static/
+    assert (source_inputs(config), site_fingerprint(config, NOW, [], [])) == inputs
+
+
 def test_edited_template_or_config_changes_the_output(project, tmp_path):
     templates = tmp_path / "templates"
     shutil.copytree(REPO / "templates", templates)

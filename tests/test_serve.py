@@ -125,6 +125,25 @@ def test_serve_builds_serves_and_rebuilds_on_change(project):
         stop(process)
 
 
+def test_serve_does_not_rebuild_for_an_editors_passing_files(project):
+    """vim's swap file, emacs's lock, a backup~...: written and taken away as a post is
+    edited, they are no change to the site; saving the post is."""
+    post = project.post("a.md", "title: First title\ndate: 2026-01-01")
+    process, address = start_serve(project)
+    try:
+        time.sleep(1)  # the watcher has taken its first look
+        for name in (".a.md.swp", "4913", "#a.md#", "a.md~", ".goutputstream-X1", ".~lock.a.md#"):
+            (project.posts / name).write_text("b0VIM 9.0")
+        time.sleep(2)  # four looks of the watcher
+        post.write_text(post.read_text().replace("First title", "Second title"))
+        base = address.rstrip("/")
+        wait_for(lambda: requests.get(base + "/posts/second-title/", timeout=5).status_code == 200)
+    finally:
+        stop(process)
+    output = process.stdout.read()
+    assert output.count("Rebuilt:") == 1, output  # for the post alone
+
+
 def test_serve_on_a_port_in_use_says_so_and_builds_nothing(project):
     import socket
 

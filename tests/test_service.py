@@ -180,6 +180,35 @@ def test_config_saved_by_replacing_the_file_is_read_again_every_time(stage):
     assert "after/facebook" not in stage.records()
 
 
+def test_the_log_names_edits_not_an_editors_passing_files(stage):
+    """While a post is open in an editor, its swap, lock and backup files come and go: the
+    service's log does not report them as changes, nor runs a pass for them; saving the
+    post is one change."""
+    post = stage.add_post("calm", "2026-01-01 09:00", facebook="false", instagram="false")
+    process = start_service(stage)
+    scratch = [".calm.md.swp", ".calm.md.swx", "4913", "#calm.md#", "calm.md~"]
+    scratch += [".goutputstream-X1Y2Z3", ".~lock.calm.md#"]
+    try:
+        wait_until(lambda: stage.project.output.joinpath("posts/calm/index.html").exists())
+        time.sleep(2)  # the watch has started
+        for name in scratch:
+            (stage.project.posts / name).write_text("b0VIM 9.0")
+        (stage.project.posts / ".#calm.md").symlink_to("jo@clinic-pc.1234")
+        time.sleep(3)
+        post.write_text(post.read_text() + "A correction.\n")
+        wait_until(
+            lambda: (
+                "Text of calm. It helps your back.\nA correction."
+                in (stage.project.output / "posts/calm/index.html").read_text()
+            )
+        )
+    finally:
+        output = stop_service(process)
+    changes = [line for line in output.splitlines() if "changed: " in line]
+    assert len(changes) == 1 and changes[0].endswith("changed: calm.md"), output
+    assert output.count("pass: posts or config changed") == 1, output
+
+
 def replace_posts_folder(posts: Path, how: str) -> None:
     """Replace the posts folder whole, with a copy of itself, as a deploy would."""
     root = posts.parent

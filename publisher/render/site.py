@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 
 from publisher.config import Config
 from publisher.content import Post, tag_slug
+from publisher.files import folder_files
 from publisher.render.markdown import ImageRef, RenderedMarkdown, reading_minutes
 from publisher.render.templates import render_template
 
@@ -434,11 +435,10 @@ class SiteRenderer:
         # no canonical address: the page answers for every address that is not there
         yield OutputFile("404.html", self.render("404.html", canonical=None))
         if self.static_dir.is_dir():
-            for path in sorted(self.static_dir.rglob("*")):
-                if path.is_file():
-                    yield OutputFile(
-                        "static/" + path.relative_to(self.static_dir).as_posix(), source=path
-                    )
+            for path in folder_files(self.static_dir):  # (never an editor's swap file)
+                yield OutputFile(
+                    "static/" + path.relative_to(self.static_dir).as_posix(), source=path
+                )
 
 
 def redirect_page(url: str, language: str, title: str, text: str) -> bytes:
