@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import click
@@ -14,6 +14,21 @@ import click
 from publisher.config import Config, load_config
 from publisher.exceptions import ContentWarning, PublisherError, describe_failure
 from publisher.times import TimeError, parse_local_time
+
+
+class LogLines(logging.Formatter):
+    """One line per event, stamped (when `stamped`) with its time and offset from UTC in
+    the site's zone once config.toml is read (the server's until then): the times in the
+    lines are the site's, and a log read beside them in another zone would mislead."""
+
+    zone: tzinfo | None = None
+
+    def __init__(self, stamped: bool):
+        super().__init__(("%(asctime)s " if stamped else "") + "%(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, self.zone)
+        return (moment if self.zone else moment.astimezone()).strftime("%Y-%m-%d %H:%M:%S%z")
 
 
 class Context:
@@ -28,6 +43,7 @@ class Context:
         """config.toml, loaded on first use."""
         if self._config is None:
             self._config = load_config(self.config_path)
+            LogLines.zone = self._config.tz
         return self._config
 
 
@@ -77,14 +93,9 @@ class Group(click.Group):
 def main(ctx: click.Context, config_path: str | None) -> None:
     """Turn Markdown posts into the clinic's website, Facebook and Instagram posts."""
     # One line per event on stdout; journald stamps its own time, a cron log needs ours.
-    stamp = "" if os.environ.get("JOURNAL_STREAM") or sys.stdout.isatty() else "%(asctime)s "
-    # the stamp says its offset from UTC: the server's zone is often not the site's
-    logging.basicConfig(
-        level=logging.INFO,
-        format=stamp + "%(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S%z",
-        stream=sys.stdout,
-    )
+    lines = logging.StreamHandler(sys.stdout)
+    lines.setFormatter(LogLines(not (os.environ.get("JOURNAL_STREAM") or sys.stdout.isatty())))
+    logging.basicConfig(level=logging.INFO, handlers=[lines])
     ctx.obj = Context(config_path)
 
 
@@ -358,7 +369,9 @@ def run(ctx: Context, serve_port: int | None) -> None:
 
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     path = Path(ctx.config_path) if ctx.config_path else None
-    sys.exit(Service(path, serve_port=serve_port).run())
+    service = Service(path, serve_port=serve_port)
+    LogLines.zone = service.config.tz
+    sys.exit(service.run())
 
 
 @main.command()

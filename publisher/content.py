@@ -960,7 +960,7 @@ def updates_to_come(posts: Iterable[Post], at: datetime) -> list[ContentWarning]
     return [
         ContentWarning(
             f"updated: {post.updated:%Y-%m-%d %H:%M} has not come yet (it is "
-            f"{at:%Y-%m-%d %H:%M}): the article's page says it was updated then; write when "
+            f"{at.astimezone(post.updated.tzinfo):%Y-%m-%d %H:%M %Z}): the article's page says it was updated then; write when "
             "it was changed (a mistyped year?), or leave updated: out",
             post.display,
             post.line_of("updated"),

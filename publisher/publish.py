@@ -403,7 +403,7 @@ class PublishingPass:
             record = self.ledger.get(post.slug, "website")
             if record is None or record.state != PUBLISHED:
                 continue
-            when = f"{post.date.astimezone(self.config.tz):%Y-%m-%d %H:%M}"
+            when = f"{post.date.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z}"
             if record.due_at == post.date:  # not moved: it went out early
                 why = (
                     f"it was published before its date, {when} (by a pass run with --now, or "
@@ -515,7 +515,7 @@ class PublishingPass:
             self.outcome(delivery, RETRY, message, needs_person=give_up)
         if not pending:
             log.warning(
-                "%s; trying again at %s", message, f"{again.astimezone(self.config.tz):%H:%M}"
+                "%s; trying again at %s", message, f"{again.astimezone(self.config.tz):%H:%M %Z}"
             )
         if give_up:
             self.site_needs_person = True
@@ -530,7 +530,8 @@ class PublishingPass:
         self.site_retry_at = again
         if failures >= self.config.publish.max_attempts:
             self.site_needs_person = True
-            self.report.problems.append(f"{message}: fix it; the next try is at {again:%H:%M}")
+            again = again.astimezone(self.config.tz)
+            self.report.problems.append(f"{message}: fix it; the next try is at {again:%H:%M %Z}")
         return True
 
     def deploy(self) -> None:

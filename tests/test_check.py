@@ -45,10 +45,10 @@ def test_an_update_dated_ahead_is_a_warning_at_its_line_not_a_problem(project):
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
         "posts/a.md:4: warning: updated: 2027-01-05 10:00 has not come yet (it is "
-        "2026-11-30 09:00): the article's page says it was updated then; write when it was "
+        "2026-11-30 09:00 EST): the article's page says it was updated then; write when it was "
         "changed (a mistyped year?), or leave updated: out",
         "posts/c.md:4: warning: updated: 2026-12-24 10:00 has not come yet (it is "
-        "2026-11-30 09:00): the article's page says it was updated then; write when it was "
+        "2026-11-30 09:00 EST): the article's page says it was updated then; write when it was "
         "changed (a mistyped year?), or leave updated: out",
     ]
     assert result.stderr == "No problem found, but 2 warning(s): see above.\n"

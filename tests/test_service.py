@@ -180,11 +180,14 @@ def test_config_saved_by_replacing_the_file_is_read_again_every_time(stage):
     assert "after/facebook" not in stage.records()
 
 
-def test_the_log_names_edits_not_an_editors_passing_files(stage):
+def test_the_log_names_edits_not_an_editors_files_and_is_stamped_in_the_sites_time(stage):
     """While a post is open in an editor, its swap, lock and backup files come and go: the
     service's log does not report them as changes, nor runs a pass for them; saving the
-    post is one change."""
+    post is one change. Each line's stamp is in the site's zone, with its offset, as the
+    times in the lines are, on a server whose own zone is another."""
     post = stage.add_post("calm", "2026-01-01 09:00", facebook="false", instagram="false")
+    stage.env["TZ"] = "Asia/Tokyo"
+    stage.env.pop("JOURNAL_STREAM", None)
     process = start_service(stage)
     scratch = [".calm.md.swp", ".calm.md.swx", "4913", "#calm.md#", "calm.md~"]
     scratch += [".goutputstream-X1Y2Z3", ".~lock.calm.md#"]
@@ -207,6 +210,11 @@ def test_the_log_names_edits_not_an_editors_passing_files(stage):
     changes = [line for line in output.splitlines() if "changed: " in line]
     assert len(changes) == 1 and changes[0].endswith("changed: calm.md"), output
     assert output.count("pass: posts or config changed") == 1, output
+    offset = datetime.now(NY).strftime("%z")  # -0500, or -0400 in summer
+    for line in output.splitlines():
+        stamp = datetime.strptime(line[:24], "%Y-%m-%d %H:%M:%S%z")
+        assert line[19:24] == offset, line
+        assert abs(stamp - datetime.now(NY)) < timedelta(minutes=2), line
 
 
 def replace_posts_folder(posts: Path, how: str) -> None:
