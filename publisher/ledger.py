@@ -34,8 +34,10 @@ DRY_RUN = "dry-run"  # no token or account id: shown, not sent
 STATES = (SCHEDULED, SENDING, RETRY, PUBLISHED, FAILED, MISSED, SKIPPED, DRY_RUN)
 DONE_STATES = (PUBLISHED, FAILED, MISSED, SKIPPED, DRY_RUN)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
+# The ledger as this release makes it, one statement each (they run in one transaction,
+# which executescript would commit).
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY,
     slug TEXT NOT NULL,
     channel TEXT NOT NULL,
@@ -57,21 +59,21 @@ CREATE TABLE IF NOT EXISTS deliveries (
     published_at TEXT,
     updated_at TEXT NOT NULL,
     UNIQUE (slug, channel)
-);
-CREATE TABLE IF NOT EXISTS events (
+)""",
+    """CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
     at TEXT NOT NULL,
     kind TEXT NOT NULL,
     detail TEXT
-);
-CREATE INDEX IF NOT EXISTS events_by_delivery ON events (delivery_id);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'the attempt log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'the attempt log is append-only'); END;
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS events_by_delivery ON events (delivery_id)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the attempt log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the attempt log is append-only'); END""",
+)
 
 
 # Ledger meta: when the ledger began to record deliveries (its first pass).
@@ -83,6 +85,8 @@ ASKED = "asked"
 PAGE_PROBLEMS = "page_problems"
 # Ledger meta: the channels the last pass held back, and why (a token problem, Meta's limits).
 HELD_CHANNELS = "held"
+# Ledger meta: until when the last pass found nothing to do (publish.quiet_holds).
+QUIET = "quiet"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -91,6 +95,75 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+# The ledger's version, kept in SQLite's user_version. Releases before it was kept left 0
+# there, whatever their shape: 1 (the first) or 2 (intent_clock added), told apart by their
+# columns. A change to SCHEMA comes with the next number and its step in UPGRADES.
+LEDGER_VERSION = 3
+UNVERSIONED_FIRST, UNVERSIONED_LAST = 1, 2
+
+
+def _add_intent_clock(db: sqlite3.Connection, now: datetime) -> None:
+    """1 to 2: the real clock at each intent. An older intent has none, and reading back
+    after its lost answer looks at every recent post (publish._since): a wider look, so
+    that a post it made is found whenever Meta stamped it."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN intent_clock TEXT")
+
+
+def _settle_unversioned(db: sqlite3.Connection, now: datetime) -> None:
+    """2 to 3: what a release before versions left with another meaning than this one's."""
+    # Since when the ledger keeps records is its first event (Ledger.keeping_since), noted
+    # before the events below, which carry the upgrade's time.
+    first = db.execute("SELECT min(at) FROM events").fetchone()[0]
+    if first:
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            (KEEPING_SINCE, first),
+        )
+    # An Instagram media_publish answered with a passing error went to `retry`, and the next
+    # try made a new container: a second post when Meta had published the first. This
+    # release leaves such a delivery in `sending`, its container's status read before
+    # anything else (PUBLISHED: out; FINISHED: published once; ERROR or EXPIRED: a new one).
+    why = (
+        "publisher was upgraded: media_publish of container {container} was answered with a "
+        "passing error, and Meta may have published it all the same: its status is read "
+        "before anything is sent"
+    )
+    rows = db.execute(
+        "SELECT id, container_id FROM deliveries WHERE channel = 'instagram' AND state = ? "
+        "AND step = 'publish' AND container_id IS NOT NULL",
+        (RETRY,),
+    ).fetchall()
+    for delivery_id, container in rows:
+        db.execute(
+            "UPDATE deliveries SET state = ?, updated_at = ? WHERE id = ?",
+            (SENDING, _iso(now), delivery_id),
+        )
+        db.execute(
+            "INSERT INTO events (delivery_id, at, kind, detail) VALUES (?, ?, 'upgraded', ?)",
+            (delivery_id, _iso(now), why.format(container=container)),
+        )
+
+
+# Each step takes the ledger from its version (the key) to the next, inside the upgrade's
+# transaction.
+UPGRADES: dict[int, Callable[[sqlite3.Connection, datetime], None]] = {
+    1: _add_intent_clock,
+    2: _settle_unversioned,
+}
+
+
+def _version(db: sqlite3.Connection) -> int:
+    """The ledger's version: its user_version, or for one from before versions were kept,
+    its shape; 0 for a new, empty one."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version:
+        return version
+    columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+    if not columns:
+        return 0
+    return UNVERSIONED_LAST if "intent_clock" in columns else UNVERSIONED_FIRST
 
 
 @dataclass(frozen=True)
@@ -202,10 +275,12 @@ class Ledger:
             raise _cannot_open(path, exc, cannot_write(ledger_files(path))) from None
         try:
             self.db.row_factory = sqlite3.Row
+            version = _version(self.db)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")  # an intent survives a power cut
             self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.executescript(SCHEMA)
+            if version < LEDGER_VERSION:
+                self._upgrade()
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise _cannot_open(path, exc, cannot_write(ledger_files(path))) from None
@@ -220,7 +295,8 @@ class Ledger:
         if not path.exists():
             ledger.db = sqlite3.connect(":memory:", isolation_level=None)
             ledger.db.row_factory = sqlite3.Row
-            ledger.db.executescript(SCHEMA)
+            for statement in SCHEMA:
+                ledger.db.execute(statement)
             return ledger
         uri = f"{path.resolve().as_uri()}?mode=ro"
         ledger.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
@@ -235,6 +311,25 @@ class Ledger:
             )
             raise _cannot_open(path, exc, advice) from None
         return ledger
+
+    def _upgrade(self) -> None:
+        """Bring the ledger to LEDGER_VERSION (a new one: made) in one transaction: all of
+        it, or, if anything stops it (an error, a kill, a power cut), none of it."""
+        from publisher.crashpoint import crashpoint  # only here: the upgrade is rare
+
+        with self.transaction() as db:
+            version = _version(db)  # again: another process may have upgraded it meanwhile
+            if version >= LEDGER_VERSION:
+                return
+            now = datetime.now(UTC)
+            for step in range(version or LEDGER_VERSION, LEDGER_VERSION):
+                UPGRADES[step](db, now)
+            for statement in SCHEMA:  # all of a new ledger; anything an old one lacked
+                db.execute(statement)
+            # the first pass of a new release is a whole one, whatever the last pass found
+            db.execute("DELETE FROM meta WHERE key = ?", (QUIET,))
+            db.execute(f"PRAGMA user_version = {LEDGER_VERSION}")
+            crashpoint("ledger-upgrade")
 
     def close(self) -> None:
         """Close the database."""

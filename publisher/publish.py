@@ -13,9 +13,7 @@ import json
 import logging
 import os
 import random
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from publisher.content import (
     split_front_matter,
     updates_to_come,
 )
+from publisher.crashpoint import crashpoint
 from publisher.exceptions import (
     ChannelError,
     ConfigError,
@@ -56,6 +55,7 @@ from publisher.ledger import (
     FAILED,
     MISSED,
     PUBLISHED,
+    QUIET,
     RETRY,
     SCHEDULED,
     SENDING,
@@ -73,7 +73,6 @@ from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
 
 log = logging.getLogger("publisher.publish")
 
-CRASHPOINT_VARIABLE = "PUBLISHER_CRASHPOINT"
 SITE_FAILURES = "site_failures"  # ledger meta: failed builds or deploys in a row
 RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a read-back post
 # A first send this late may have gone out already from a ledger that is gone (deleted,
@@ -97,14 +96,6 @@ ACCOUNT_ERROR_CODES = (190, 102, 10)
 NOTHING_SCHEDULED = timedelta(
     days=3650
 )  # with nothing ahead, only a change wakes a pass  # token expired or invalid, session, permission
-
-
-def crashpoint(name: str) -> None:
-    """For crash tests: stop here, as if the power went, when $PUBLISHER_CRASHPOINT names this point."""
-    if os.environ.get(CRASHPOINT_VARIABLE) == name:
-        print(f"crashpoint {name}", file=sys.stderr, flush=True)
-        while True:  # the test kills the process with SIGKILL here
-            signal.pause()
 
 
 @dataclass
@@ -1372,7 +1363,7 @@ def publish_due(
         if not dry_run and config.ledger_path.exists():
             with Ledger(config.ledger_path) as ledger:
                 _check_clock(ledger, real, config)
-                quiet = ledger.meta("quiet")
+                quiet = ledger.meta(QUIET)
                 if quiet and quiet_holds(quiet, inputs, ledger_signature(ledger), now):
                     return PassReport()
         from publisher.build import load_posts_cached
@@ -1399,7 +1390,7 @@ def publish_due(
                     inputs = pass_inputs(sources, built_site_marker(config))
                     quiet = f"{inputs} {until} {since} {ledger_signature(ledger)}"
                 ledger.set_meta(REAL_CLOCK, real.isoformat())
-                ledger.set_meta("quiet", quiet)
+                ledger.set_meta(QUIET, quiet)
         report.problems[:0] = [str(p) for p in loaded.problems if str(p) not in report.problems]
         for problem in report.problems:  # once, in the log (the service's and the cron job's)
             log.info("problem: %s", problem)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -162,6 +164,23 @@ retry_delay_max = "10m"
     def close(self) -> None:
         self.site_server.shutdown()
         self.site_server.server_close()
+
+
+def kill_at(process, marker: str, timeout: float = 60) -> None:
+    """Wait for the process to reach `marker` on stderr, then SIGKILL it."""
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        seen += line
+        if marker in line:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+            return
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError(f"never reached {marker}: {seen}")
 
 
 def staged(tmp_path: Path, extra_config: str = "") -> Iterator[Stage]:

@@ -16,7 +16,7 @@ from publisher.preview import preview_posts
 from publisher.publish import publish_due
 from publisher.status import retry_delivery, skip_delivery
 
-from .publishing import NY, TOKEN, at, staged
+from .publishing import NY, TOKEN, at, kill_at, staged
 
 
 @pytest.fixture
@@ -119,23 +119,6 @@ CRASHPOINTS = [
     ("instagram-before-publish", "instagram"),
     ("instagram-after-publish", "instagram"),
 ]
-
-
-def kill_at(process, marker: str, timeout: float = 60) -> None:
-    """Wait for the process to reach `marker` on stderr, then SIGKILL it."""
-    deadline = time.monotonic() + timeout
-    seen = ""
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        seen += line
-        if marker in line:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(10)
-            return
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError(f"never reached {marker}: {seen}")
 
 
 @pytest.mark.parametrize(("point", "channel"), CRASHPOINTS)
