@@ -293,8 +293,7 @@ class Ledger:
         ledger = cls.__new__(cls)
         ledger.path = path
         if not path.exists():
-            ledger.db = sqlite3.connect(":memory:", isolation_level=None)
-            ledger.db.row_factory = sqlite3.Row
+            ledger._in_memory()
             for statement in SCHEMA:
                 ledger.db.execute(statement)
             return ledger
@@ -302,7 +301,7 @@ class Ledger:
         ledger.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
         ledger.db.row_factory = sqlite3.Row
         try:
-            ledger.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            version = _version(ledger.db)
         except sqlite3.DatabaseError as exc:
             ledger.db.close()
             # reading a ledger in WAL mode needs its -shm file, made in its folder if missing
@@ -310,7 +309,19 @@ class Ledger:
                 [path.parent, path.with_name(path.name + "-shm")]
             )
             raise _cannot_open(path, exc, advice) from None
+        if version < LEDGER_VERSION:
+            # An earlier release's ledger, which the next pass upgrades: read as it will
+            # be, from an upgraded copy in memory; the file is left as it is.
+            kept = ledger.db
+            ledger._in_memory()
+            kept.backup(ledger.db)
+            kept.close()
+            ledger._upgrade()
         return ledger
+
+    def _in_memory(self) -> None:
+        self.db = sqlite3.connect(":memory:", isolation_level=None)
+        self.db.row_factory = sqlite3.Row
 
     def _upgrade(self) -> None:
         """Bring the ledger to LEDGER_VERSION (a new one: made) in one transaction: all of

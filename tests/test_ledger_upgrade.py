@@ -167,6 +167,22 @@ def test_a_ledger_of_an_earlier_shape_is_upgraded_by_a_pass_that_sends_nothing_t
     out_before = (graph.page_posts(), graph.ig_media(), graph.containers())
     assert [len(made) for made in out_before] == [2, 2, 2]  # done and lostfb; done and lostig
 
+    # Commands that only look show the old ledger as it will be, and leave it as it is.
+    unchanged = digest(path)
+    shown = stage.command("status", "--json")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    states = {
+        f"{r['post']}/{r['channel']}": r["state"]
+        for r in map(json.loads, shown.stdout.splitlines())
+    }
+    assert states["lostig/instagram"] == SENDING and states["refused/facebook"] == FAILED
+    assert states["done/instagram"] == PUBLISHED and states["again/facebook"] == RETRY
+    calendar = stage.command("calendar", "--all", "--channel", "instagram")
+    assert calendar.returncode == 0, calendar.stdout + calendar.stderr
+    (line,) = [line for line in calendar.stdout.splitlines() if "lostig" in line]
+    assert SENDING in line
+    assert digest(path) == unchanged and user_version(path) == 0
+
     calls = len(graph.requests)
     result = stage.run("2026-12-01T09:05")
     assert result.returncode == 0, result.stdout + result.stderr
