@@ -166,6 +166,16 @@ def _version(db: sqlite3.Connection) -> int:
     return UNVERSIONED_LAST if "intent_clock" in columns else UNVERSIONED_FIRST
 
 
+def _written_by_newer(path: Path, version: int) -> PublisherError:
+    """The error for a ledger a later release of publisher wrote: it is never changed."""
+    return PublisherError(
+        f"{path}: the ledger was written by a newer publisher (ledger version {version}; this "
+        f"publisher knows up to {LEDGER_VERSION}), and is left as it is: upgrade publisher "
+        "(see README, 'Upgrade publisher') and run the command again; or, to go back to this "
+        "release, stop the service and put back the copy of the ledger taken before the upgrade"
+    )
+
+
 @dataclass(frozen=True)
 class Record:
     """One delivery as the ledger knows it."""
@@ -276,6 +286,8 @@ class Ledger:
         try:
             self.db.row_factory = sqlite3.Row
             version = _version(self.db)
+            if version > LEDGER_VERSION:  # looked at before anything could change it
+                raise _written_by_newer(path, version)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")  # an intent survives a power cut
             self.db.execute("PRAGMA foreign_keys=ON")
@@ -284,6 +296,9 @@ class Ledger:
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise _cannot_open(path, exc, cannot_write(ledger_files(path))) from None
+        except PublisherError:
+            self.db.close()
+            raise
 
     @classmethod
     def for_reading(cls, path: Path) -> Ledger:
@@ -309,6 +324,9 @@ class Ledger:
                 [path.parent, path.with_name(path.name + "-shm")]
             )
             raise _cannot_open(path, exc, advice) from None
+        if version > LEDGER_VERSION:
+            ledger.db.close()
+            raise _written_by_newer(path, version)
         if version < LEDGER_VERSION:
             # An earlier release's ledger, which the next pass upgrades: read as it will
             # be, from an upgraded copy in memory; the file is left as it is.
@@ -330,7 +348,9 @@ class Ledger:
 
         with self.transaction() as db:
             version = _version(db)  # again: another process may have upgraded it meanwhile
-            if version >= LEDGER_VERSION:
+            if version > LEDGER_VERSION:
+                raise _written_by_newer(self.path, version)
+            if version == LEDGER_VERSION:
                 return
             now = datetime.now(UTC)
             for step in range(version or LEDGER_VERSION, LEDGER_VERSION):

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from publisher.exceptions import PublisherError
 from publisher.ledger import (
     DONE_STATES,
     FAILED,
@@ -19,12 +22,13 @@ from publisher.ledger import (
     PUBLISHED,
     QUIET,
     RETRY,
+    SCHEDULED,
     SENDING,
     SKIPPED,
     Ledger,
 )
 from publisher.publish import publish_due
-from publisher.status import skip_delivery
+from publisher.status import delivery_rows, retry_delivery, skip_delivery
 
 from .publishing import at, kill_at, staged
 
@@ -345,3 +349,45 @@ def test_an_upgrade_reads_what_an_earlier_release_left_as_it_meant(tmp_path, sha
         # the ledger kept records since its first event, not since the upgrade
         assert ledger.keeping_since(at("2026-12-02T09:00")) == datetime.fromisoformat(due)
         assert ledger.meta(QUIET) is None  # the first pass of the new release is a whole one
+
+
+def test_a_ledger_written_by_a_newer_publisher_is_refused_and_never_changed(make_project):
+    project = make_project()
+    config = project.config
+    path = config.ledger_path
+    with Ledger(path) as ledger:
+        now = at("2026-12-01T09:00")
+        ledger.ensure("out", "website", "posts/out.md", now, now)
+        ledger.db.execute(f"PRAGMA user_version = {LEDGER_VERSION + 1}")
+    unchanged = digest(path)
+    said = f"{path}: the ledger was written by a newer publisher"
+    for look in (
+        lambda: Ledger(path),
+        lambda: Ledger.for_reading(path),
+        lambda: publish_due(config, at("2026-12-01T09:30")),
+        lambda: delivery_rows(config, at("2026-12-01T09:30")),
+        lambda: retry_delivery(config, 1, at("2026-12-01T09:30")),
+    ):
+        with pytest.raises(PublisherError, match="upgrade publisher") as refused:
+            look()
+        assert str(refused.value).startswith(said)
+    # as a pass from cron or the service says it: one line, what to do, no traceback
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "publisher",
+            "--config",
+            str(project.config_path),
+            "publish",
+            "--due",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=project.root,
+        timeout=120,
+    )
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr
+    assert said in ran.stderr and "upgrade publisher" in ran.stderr
+    assert digest(path) == unchanged and user_version(path) == LEDGER_VERSION + 1
+    assert [row["state"] for row in table(path, "deliveries")] == [SCHEDULED]
