@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from publisher.calendar import (
     SOCIAL_CHANNELS,
@@ -90,6 +91,9 @@ IG_FINISH_TIMEOUT = 60.0  # seconds to wait for a container within one pass
 # dated after it off the website.
 REAL_CLOCK = "real_clock"
 CLOCK_BACK = timedelta(minutes=5)
+# The [site] timezone the last pass read the posts' dates in: changed since, an article
+# already out may be dated after now, and a pass would take it off the website.
+SITE_ZONE = "site_timezone"
 IG_SUB_NOT_READY = 2207027  # Meta's subcode for a container not ready to publish (graph.py)
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
@@ -1220,6 +1224,48 @@ def _check_clock(ledger: Ledger, real: datetime, config: Config) -> None:
     )
 
 
+def _check_zone(
+    ledger: Ledger, config: Config, posts: Iterable[Post], now: datetime, *, keep: bool
+) -> None:
+    """Refuse a pass after [site] timezone changed, when the posts' dates read in the new
+    zone would take articles already out off the website (they are linked from Facebook and
+    Instagram) until a time still to come. `keep`: note the zone the dates were read in."""
+    zone = config.site.timezone
+    before = ledger.meta(SITE_ZONE)
+    if before == zone:
+        return
+    try:
+        old = ZoneInfo(before) if before else None
+    except (ZoneInfoNotFoundError, ValueError):
+        old = None
+    if old is not None:
+        out = {r.slug: r for r in ledger.all() if r.channel == "website" and r.state == PUBLISHED}
+        later = [
+            (post, out[post.slug].due_at.astimezone(old))
+            for post in posts
+            if post.slug in out
+            and not post.draft
+            and post.date > now
+            and post.date != out[post.slug].due_at
+            # its `date:` as written, only read in another zone (a date moved is another matter)
+            and post.date.replace(tzinfo=None)
+            == out[post.slug].due_at.astimezone(old).replace(tzinfo=None)
+        ]
+        if later:
+            dates = "; ".join(f"{post.display}: date: {went.isoformat()}" for post, went in later)
+            raise ConfigError(
+                f"changed from {before} to {zone} since the last publishing pass: read in "
+                f"{zone}, the dates of {len(later)} article(s) already published (and linked "
+                "from Facebook and Instagram) are still to come, and the website would take "
+                "them off until then. Nothing is built, taken off or sent: set timezone back "
+                f'to "{before}", or keep {zone} and give each the time it went out, with its '
+                f"offset ({dates}); the next pass goes on",
+                key="site.timezone",
+            )
+    if keep:
+        ledger.set_meta(SITE_ZONE, zone)
+
+
 # Names only this machine or its own network can resolve (RFC 6761, 6762, 8375; .internal
 # is reserved by ICANN for private use; .lan is home routers' usual suffix).
 _LOCAL_NAMES = (".localhost", ".local", ".home.arpa", ".internal", ".lan")
@@ -1370,6 +1416,7 @@ def publish_due(
 
         loaded = load_posts_cached(config, now)
         with Ledger(config.ledger_path) as ledger:
+            _check_zone(ledger, config, loaded.posts, now, keep=not dry_run)
             publishing = PublishingPass(
                 config, ledger, now, dry_run=dry_run, should_stop=should_stop or (lambda: False)
             )

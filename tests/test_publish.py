@@ -1779,3 +1779,30 @@ def test_a_pass_told_to_stop_before_its_build_neither_builds_nor_deploys(stage):
     )
     assert stage.run("2026-12-01T09:46").returncode == 0
     assert deployed.exists() and stage.records()["hips/website"].state == PUBLISHED
+
+
+def test_a_new_timezone_takes_no_article_already_out_off_the_site(stage):
+    """[site] timezone changed after articles went out (a wrong zone put right): their dates,
+    read in the new zone, may be still to come, and a pass would take them off the website
+    while Facebook and Instagram link to them. It refuses instead, saying what to write, and
+    goes on once the dates keep the time they went out."""
+    post = stage.add_post("hips", "2026-11-20 09:00", facebook="false", instagram="false")
+    assert stage.run("2026-11-20T09:05").returncode == 0
+    page = stage.config.output_dir / "posts/hips/index.html"
+    assert page.exists() and stage.records()["hips/website"].state == PUBLISHED
+    config = stage.project.config_path
+    config.write_text(config.read_text().replace('"America/New_York"', '"America/Chicago"'))
+    said = stage.run("2026-11-20T08:10")  # 09:10 in New York: 09:00 in Chicago is to come
+    assert said.returncode == 1, said.stdout + said.stderr
+    assert "[site.timezone] changed from America/New_York to America/Chicago" in said.stderr
+    assert "hips.md: date: 2026-11-20T09:00:00-05:00" in said.stderr
+    assert page.exists() and stage.records()["hips/website"].state == PUBLISHED
+    # the date written with the offset it went out with: the pass goes on, the page stays
+    post.write_text(
+        post.read_text().replace("date: 2026-11-20 09:00", "date: 2026-11-20T09:00:00-05:00")
+    )
+    stage.add_post("neck", "2026-11-20 08:30", facebook="false", instagram="false")
+    said = stage.run("2026-11-20T08:40")
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert page.exists() and stage.records()["hips/website"].state == PUBLISHED
+    assert stage.records()["neck/website"].state == PUBLISHED
