@@ -70,7 +70,7 @@ from publisher.ownership import cannot_write
 from publisher.render.markdown import render_markdown
 from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
 from publisher.times import now as current_time
-from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
+from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url, missing_token
 
 log = logging.getLogger("publisher.publish")
 
@@ -149,8 +149,9 @@ class Channels:
         self.config = config
         self._clients: dict[str, Any] = {}
         self.why_dry: dict[str, str] = {}
-        self.broken: dict[str, str] = {}  # channel -> why its token cannot be read
-        self.tokenless: set[str] = set()  # channels with an account id and no token
+        # channel -> why it cannot send though it should: its token cannot be read, or is
+        # not where this pass runs (the deliveries wait for a pass that has it)
+        self.broken: dict[str, str] = {}
         for channel in SOCIAL_CHANNELS:
             account = self.account_id(channel)
             try:
@@ -158,14 +159,10 @@ class Channels:
             except ConfigError as exc:  # the secrets file: the website goes out all the same
                 self.broken[channel] = str(exc)
                 continue
-            if not token:
+            if not token and account:  # meant to go out: never settled as a dry run
+                self.broken[channel] = missing_token(channel)
+            elif not token:
                 self.why_dry[channel] = f"no token: set {TOKEN_VARIABLES[channel]}"
-                if account:  # meant to go out: a token forgotten or lost, for a person to see
-                    self.why_dry[channel] += (
-                        f" (config.toml names the {'Page' if channel == 'facebook' else 'account'}"
-                        ", so this was meant to go out), then  publisher retry ID"
-                    )
-                    self.tokenless.add(channel)
             elif not account:
                 key = "page_id" if channel == "facebook" else "account_id"
                 self.why_dry[channel] = f"no account: set [{channel}] {key} in config.toml"
@@ -788,8 +785,7 @@ class PublishingPass:
             self.ledger.set_state(
                 record, self.now, DRY_RUN, why, payload=json.dumps(payload, ensure_ascii=False)
             )
-        tokenless = no_client and channel in self.channels.tokenless and not self.dry_run
-        self.outcome(delivery, DRY_RUN, why, needs_person=tokenless)
+        self.outcome(delivery, DRY_RUN, why)
 
     def live(self, delivery: Delivery, record: Record, payload: dict[str, Any]) -> bool:
         """With [site] verify_live: the article (and Instagram image) must answer 200 before posting."""

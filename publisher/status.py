@@ -11,7 +11,7 @@ from publisher.config import Config, parse_duration
 from publisher.exceptions import PublisherError
 from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger, Record
 from publisher.times import now as current_time
-from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url
+from publisher.tokens import channel_token, graph_url, missing_token
 
 KEEP_SHOWING = timedelta(days=30)  # published or skipped longer ago: with --all only
 
@@ -265,7 +265,7 @@ def check_accounts(config: Config) -> list[tuple[str, Any]]:
                 f"no account: set [{channel}] {key} in config.toml (publishing runs as a dry run)"
             )
         elif not token:
-            problem = f"no token: set {TOKEN_VARIABLES[channel]} (publishing runs as a dry run)"
+            problem = missing_token(channel)
         if problem:
             reports.append((channel, {"channel": channel, "ok": False, "problems": [problem]}))
             continue

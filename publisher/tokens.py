@@ -109,6 +109,18 @@ def token_source(channel: str, config: Config, environ: dict[str, str] | None = 
     return f"{name}{fallback}, from {where}{also}"
 
 
+def missing_token(channel: str) -> str:
+    """Why a channel whose account config.toml names cannot send from this process, and what
+    to do: its token is not in this process's environment (nor the secrets file)."""
+    account = "Page" if channel == "facebook" else "account"
+    return (
+        f"no token: {TOKEN_VARIABLES[channel]} is not set where publisher runs now, though "
+        f"config.toml names the {account}: its deliveries wait for a pass that has it. Set it "
+        "in the environment file the service and cron read, or, by hand, run publisher with "
+        "that file read (README, Tokens)"
+    )
+
+
 def known_tokens(config: Config) -> list[str]:
     """Every token value publisher could use (the environment's and the secrets file's),
     to keep out of anything it writes down; a secrets file that cannot be read adds none."""

@@ -14,7 +14,7 @@ import pytest
 from publisher.ledger import DRY_RUN, FAILED, MISSED, PUBLISHED, RETRY, SENDING
 from publisher.preview import preview_posts
 from publisher.publish import publish_due
-from publisher.status import retry_delivery, skip_delivery
+from publisher.status import delivery_rows, retry_delivery, skip_delivery
 
 from .publishing import NY, TOKEN, at, kill_at, staged
 
@@ -522,24 +522,36 @@ def test_expired_token_stops_the_channel_with_a_plain_message(stage):
     assert "two/facebook" not in records
 
 
-def test_no_token_runs_as_a_dry_run_and_records_nothing_as_published(stage):
+def test_no_token_where_the_page_is_named_holds_the_deliveries_for_a_pass_that_has_it(stage):
+    """config.toml names the Page and the account, and a pass runs without the tokens (the
+    engineer runs one by hand, without the environment file the service and cron read):
+    nothing is sent, and nothing is settled either; the next pass that has the token sends
+    them, with no `publisher retry`. Without a Page or account, a dry run is what was asked for."""
     stage.seed()
-    stage.env.pop("PUBLISHER_FACEBOOK_TOKEN")
-    result = stage.run("2025-10-21T12:00")
-    # config.toml names the Page and the account: meant to go out, so a person must look
+    env = dict(stage.env)
+    env.pop("PUBLISHER_FACEBOOK_TOKEN")
+    result = stage.command("publish", "--due", "--now", "2025-10-21T12:00", env=env)
+    # meant to go out, so a person must look
     assert result.returncode == 1, result.stderr
-    assert "dry run (no token: set PUBLISHER_FACEBOOK_TOKEN (config.toml names the Page" in (
-        result.stdout
-    )
-    assert f"/v26.0/{stage.graph.page_id}/feed" in result.stdout
-    assert "access_token: ***" in result.stdout
+    assert "PUBLISHER_FACEBOOK_TOKEN is not set where publisher runs now" in result.stdout
+    assert "its deliveries wait for a pass that has it" in result.stdout
     assert stage.graph.requests == []
     records = stage.records()
-    assert records["psoas-back-pain/facebook"].state == DRY_RUN
-    assert records["psoas-back-pain/instagram"].state == DRY_RUN
     assert records["psoas-back-pain/website"].state == PUBLISHED
-    assert "set PUBLISHER_FACEBOOK_TOKEN" in records["psoas-back-pain/facebook"].last_error
-    # without a Page or account in config.toml either, a dry run is what was asked for
+    assert "psoas-back-pain/facebook" not in records
+    assert "psoas-back-pain/instagram" not in records
+    rows = {
+        (r["channel"], r["state"]): r for r in delivery_rows(stage.config, at("2025-10-21T12:01"))
+    }
+    assert "PUBLISHER_FACEBOOK_TOKEN is not set" in rows[("facebook", "due")]["error"]
+    assert TOKEN not in result.stdout + result.stderr
+    # the cron job's next pass, with the environment file read
+    sent = stage.run("2025-10-21T12:05")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    records = stage.records()
+    assert records["psoas-back-pain/facebook"].state == PUBLISHED
+    assert records["psoas-back-pain/instagram"].state == PUBLISHED
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
     text = stage.project.config_path.read_text()
     stage.project.config_path.write_text(
         text.replace(f'page_id = "{stage.graph.page_id}"', 'page_id = ""').replace(
@@ -547,9 +559,11 @@ def test_no_token_runs_as_a_dry_run_and_records_nothing_as_published(stage):
         )
     )
     stage.add_post("later", "2025-10-22 09:00")
-    quiet = stage.run("2025-10-22T12:00")
+    quiet = stage.command("publish", "--due", "--now", "2025-10-22T12:00", env=env)
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
     assert "later/facebook dry run (no token: set PUBLISHER_FACEBOOK_TOKEN): would" in quiet.stdout
+    assert "access_token: ***" in quiet.stdout
+    assert stage.records()["later/facebook"].state == DRY_RUN
 
 
 def test_dry_run_flag_sends_and_records_nothing(stage):
@@ -1076,6 +1090,15 @@ def test_accounts_reports_in_plain_words(stage):
     assert result.returncode == 1
     assert result.stdout.count("token: not checked (the Graph API could not be reached)") == 2
     assert "not working" not in result.stdout
+    # run by hand without the environment file the service reads: no claim of a dry run
+    bare = {k: v for k, v in stage.env.items() if not k.startswith("PUBLISHER_")}
+    told = stage.command("accounts", env=bare)
+    assert told.returncode == 1
+    assert (
+        "facebook: no token: PUBLISHER_FACEBOOK_TOKEN is not set where publisher runs now"
+    ) in told.stdout
+    assert "the environment file the service and cron read" in told.stdout
+    assert "dry run" not in told.stdout
 
 
 def test_usage_headers_near_the_limit_hold_the_rest_for_later(stage):
