@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
@@ -18,6 +19,21 @@ DRAFT = "draft"
 DUE = "due"
 WAITING = "waiting"  # the post's file has a problem; its live version is on the website
 CHANGED = "changed since published"
+
+
+def same_words(payload: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Whether a social post says what was sent, the site's address aside: a new [site]
+    base_url changes every link and photo address, but no post was edited."""
+
+    def words(fields: dict[str, Any]) -> dict[str, Any]:
+        return {
+            key: urlsplit(value)._replace(scheme="", netloc="").geturl()
+            if key in ("link", "image_url") and isinstance(value, str)
+            else value
+            for key, value in fields.items()
+        }
+
+    return words(payload) == words(sent)
 
 
 @dataclass(frozen=True)
@@ -112,7 +128,9 @@ def agenda(
             if social_post and record.content_hash and not held_back:
                 rendered = render_markdown(post.body, allow_html=config.site.allow_html)
                 payload, _ = delivery_payload(post, delivery.channel, rendered, social)
-                changed = payload_hash(payload) != record.content_hash
+                changed = payload_hash(payload) != record.content_hash and not (
+                    record.payload is not None and same_words(payload, record.payload)
+                )
         elif held_back:
             state, detail = WAITING, "goes out when the problem is fixed"
             if delivery.channel in SOCIAL_CHANNELS and at - delivery.due > late:

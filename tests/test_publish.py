@@ -950,6 +950,28 @@ def test_status_keeps_what_went_out_for_a_deleted_or_drafted_post(stage):
     assert "published (changed since published)" in line
 
 
+def test_a_new_site_address_is_not_an_edit_of_the_posts_that_went_out(stage):
+    """[site] base_url changed after posts went out (the site moved to its real address):
+    every link and photo address changes, but no post was edited; a post whose words
+    changed still says so."""
+    from publisher.status import delivery_rows
+
+    stage.add_post("moved", "2026-12-01 09:00")
+    stage.add_post("edited", "2026-12-01 09:00")
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(
+        text.replace(f'base_url = "{stage.site_url}"', 'base_url = "https://www.clinic.example"')
+    )
+    edited = stage.project.posts / "edited.md"
+    edited.write_text(edited.read_text().replace("Text of edited.", "New words of edited."))
+    rows = delivery_rows(stage.config, at("2026-12-02T09:00"))
+    changed = {(r["post"], r["channel"]): r["changed_since_published"] for r in rows}
+    assert stage.records()["moved/instagram"].state == PUBLISHED
+    assert changed[("moved", "facebook")] is False and changed[("moved", "instagram")] is False
+    assert changed[("edited", "facebook")] is True and changed[("edited", "instagram")] is True
+
+
 def _edited_after_it_went_out(stage, **front: str):
     """A post published at 12:30, then edited: its terminal preview the next day."""
     edited = stage.add_post("edited", "2026-12-01 09:00", **front)
