@@ -227,7 +227,8 @@ class PublishingPass:
         self._in_flight: list[Record] = []  # deliveries in `sending` when the pass began
         self._page_problems: set[str] | None = None
         self.missed: list[tuple[str, str, str, datetime, str]] = []
-        self.stopped.update(self.channels.broken)
+        if not dry_run:  # (--dry-run shows what would be sent, with or without a token)
+            self.stopped.update(self.channels.broken)
         # since when this ledger has recorded every send: one due before then may have gone
         # out from a ledger that is gone
         self.keeping_since = now if dry_run else ledger.keeping_since(now)  # (records nothing)

@@ -543,6 +543,9 @@ def test_no_token_where_the_page_is_named_holds_the_deliveries_for_a_pass_that_h
     rows = {
         (r["channel"], r["state"]): r for r in delivery_rows(stage.config, at("2025-10-21T12:01"))
     }
+    # --dry-run by hand without the token shows what would be sent, as it always does
+    shown = stage.command("publish", "--due", "--now", "2025-10-21T12:01", "--dry-run", env=env)
+    assert "psoas-back-pain/facebook dry run (--dry-run): would POST" in shown.stdout
     assert "PUBLISHER_FACEBOOK_TOKEN is not set" in rows[("facebook", "due")]["error"]
     assert TOKEN not in result.stdout + result.stderr
     # the cron job's next pass, with the environment file read
