@@ -249,6 +249,47 @@ def test_links_between_articles_work_on_a_site_under_a_path_and_in_its_feed(make
         assert address.removeprefix("/clinic/") + "index.html" in files
 
 
+def test_footnotes_on_the_page_in_the_lists_and_in_the_feed(project):
+    cited = (
+        "Massage lowers cortisol.[^1] It helps sleep.[^2]\n\n## Fn 1\n\nMore words.[^1]\n\n"
+        "[^1]: Field T. *Massage therapy research review*, 2016.\n"
+        "[^2]: Smith, 2020.\n"
+    )
+    project.post("a.md", "title: A\ndate: 2026-11-01\ntags: [sleep]", cited)
+    project.post("b.md", "title: B\ndate: 2026-11-02\ntags: [sleep]", "Rest.[^x]\n\n[^x]: Jones.\n")
+    result = build_site(project.config, NOW)
+    assert result.ok, result.problems
+    files = project.files()
+    page = BeautifulSoup(files["posts/a/index.html"], "html.parser")
+    ids = [tag["id"] for tag in page.select("[id]")]
+    assert len(ids) == len(set(ids))  # the skip link's target, headings and notes
+    assert {"main_content", "fn-1", "fn_1", "fn_2", "fnref_1", "fnref_1_2", "fnref_2"} <= set(ids)
+    for link in page.select(".post-body a[href^='#']"):
+        assert link["href"][1:] in ids
+    assert [li.get_text(" ", strip=True) for li in page.select("section.footnotes li")] == [
+        "Field T. Massage therapy research review , 2016. \u21a9\ufe0e \u21a9\ufe0e",
+        "Smith, 2020. \u21a9\ufe0e",
+    ]
+    # the description and the reading time: the words of the article, no markers or notes
+    description = page.select_one('meta[name="description"]')["content"]
+    assert description == "Massage lowers cortisol. It helps sleep."
+    article = json.loads(page.select_one('script[type="application/ld+json"]').string)
+    assert article["wordCount"] == 10  # Massage lowers cortisol. It helps sleep. Fn 1 More words.
+    # the home and topic pages show cards: the summary, never the notes
+    for listing in ("index.html", "tags/sleep/index.html"):
+        html = files[listing].decode()
+        assert "Massage lowers cortisol. It helps sleep." in html
+        assert "footnote" not in html and "[1]" not in html and "Field T." not in html
+    # the feed carries both articles whole: the notes' links lead to each article's page,
+    # and no id is there twice
+    contents = "".join(_feed_contents(files["feed.xml"]))
+    assert 'href="https://clinic.example/posts/a/#fn_1"' in contents
+    assert 'href="https://clinic.example/posts/b/#fn_1"' in contents
+    assert 'href="https://clinic.example/posts/a/#fnref_1_2"' in contents
+    assert contents.count("Field T.") == 1 and contents.count("Jones.") == 1
+    assert ' id="fn_' not in contents and ' id="fnref_' not in contents
+
+
 def test_a_tag_written_three_ways_in_one_post_is_one_tag(project):
     project.post(
         "a.md", "title: A\ndate: 2026-11-01\ntags: [Back Pain, back pain, back-pain, neck]"

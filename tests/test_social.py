@@ -69,6 +69,29 @@ def test_seed_instagram_caption_matches_the_reviewed_golden_file(seed):
     assert "**" not in ig.caption and "##" not in ig.caption
 
 
+def test_footnotes_stay_on_the_website(seed):
+    """The social texts drop the markers and leave the notes out: the article's link
+    carries them, and the caption's length counts only what is sent."""
+    config, post, _, social = seed
+    body = (
+        "Massage lowers cortisol.[^1] See [the study](https://example.org/s) [^2].\n\n"
+        "[^1]: Field T. *Massage therapy research review*, 2016.\n"
+        "[^2]: Smith, [Pain](https://example.org/pain), 2020.\n"
+    )
+    custom = replace(post, body=body, summary=None)
+    rendered = render_markdown(body)
+    fb = social.facebook(custom, rendered)
+    assert fb.message.startswith(
+        "Massage lowers cortisol. See the study (https://example.org/s).\n"
+    )
+    ig = social.instagram(custom, rendered)
+    assert "\n\nMassage lowers cortisol. See the study.\n\n" in ig.caption  # after the title
+    for sent in (fb.message, ig.caption):
+        assert "[1]" not in sent and "[^" not in sent
+        assert "Field" not in sent and "Smith" not in sent and "example.org/pain" not in sent
+    assert ig.length == caption_length(ig.caption)
+
+
 def test_plain_text_rules_for_each_network(seed):
     config, post, _, social = seed
     body = "Intro with [our prices](https://clinic.example/prices) and *calm*.\n\n## Steps\n\n1. One\n2. Two\n"

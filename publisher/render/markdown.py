@@ -4,6 +4,10 @@ The HTML (with heading ids, resolved images and scrollable tables) and a walk th
 text both read one parse of the source, so the web page, the Facebook post and the Instagram
 caption always say the same thing.
 
+Footnotes ("[^1]" and "[^1]: the note") are on the page, numbered by their first marker and
+listed after the article; the plain text, first paragraph and word count are the article's
+alone, without markers or notes.
+
 With ``allow_html=False`` (the default) markdown-it does not recognise raw HTML at all: it is
 ordinary text, escaped in the HTML and kept as written in the plain text, just as a reader sees
 it on the page. With ``allow_html=True`` raw HTML goes to the page untouched and is left out of
@@ -44,9 +48,43 @@ BULLET = "•"
 _FOLLOWABLE_PREFIXES = ("http://", "https://")
 _SHOWN_WITHOUT_SCHEME = ("mailto:", "tel:")
 _RESOLVER_KEY = "publisher_resolve_image"
+_IN_NOTE = "publisher_in_note"
 _IMAGE_LOADING = ' loading="lazy" decoding="async">'
 _TABLE_WRAP_OPEN = '<div class="table-wrap">\n'
 _TABLE_WRAP_CLOSE = "</div>\n"
+# Footnotes: a marker [1] in the text links to note 1 at the end of the article, and each
+# note links back to each of its markers. The ids have an underscore, which no heading's id
+# (made from its words) has, and are not the skip link's main_content.
+NOTES_OPEN = (
+    '<hr class="footnotes-sep">\n<section class="footnotes" aria-label="Notes">\n'
+    '<ol class="footnotes-list">\n'
+)
+NOTES_CLOSE = "</ol>\n</section>\n"
+
+
+def note_marker(number: int, nth: int) -> str:
+    """The marker of note `number` in the text, its `nth` (from 0) in the article."""
+    return (
+        f'<sup class="footnote-ref"><a href="#fn_{number}" id="{_marker_id(number, nth)}">'
+        f"[{number}]</a></sup>"
+    )
+
+
+def note_open(number: int) -> str:
+    """The start of note `number` in the list of notes."""
+    return f'<li id="fn_{number}" class="footnote-item">'
+
+
+def note_backlink(number: int, nth: int) -> str:
+    """The link from note `number` back to its `nth` marker (from 0) in the text."""
+    return (
+        f' <a href="#{_marker_id(number, nth)}" class="footnote-backref"'
+        ' aria-label="Back to the text">\u21a9\ufe0e</a>'
+    )
+
+
+def _marker_id(number: int, nth: int) -> str:
+    return f"fnref_{number}_{nth + 1}" if nth else f"fnref_{number}"
 
 
 @dataclass(frozen=True)
@@ -67,9 +105,9 @@ class RenderedMarkdown:
     html: str
     text_facebook: str  # plain text, links as "text (url)"
     text_instagram: str  # plain text, links as their text only (not clickable on Instagram)
-    first_paragraph: str  # plain text of the first paragraph, links as text only
+    first_paragraph: str  # plain text of the article's first paragraph, links as text only
     first_paragraph_facebook: str  # the same with links as "text (url)"
-    word_count: int  # words of the plain text, for "N min read"
+    word_count: int  # words of the plain text (no markers, no notes), for "N min read"
     headings: tuple[tuple[int, str, str], ...]  # (level, text, id)
     image_sources: tuple[str, ...]  # image src values as written in the Markdown, in order
     # False when rendered for the site's page alone: the plain texts are then left empty
@@ -145,6 +183,55 @@ def _table_close_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any
     return self.renderToken(tokens, idx, options, env) + _TABLE_WRAP_CLOSE
 
 
+def _note_marker_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Render a footnote's marker in the text."""
+    meta = tokens[idx].meta
+    return note_marker(meta["id"] + 1, meta.get("subId", 0))
+
+
+def _notes_open_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Open the notes at the end of the article."""
+    return NOTES_OPEN
+
+
+def _notes_close_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Close the notes at the end of the article."""
+    return NOTES_CLOSE
+
+
+def _note_open_rule(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Open one note."""
+    return note_open(tokens[idx].meta["id"] + 1)
+
+
+def _note_backlink_rule(
+    self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    """Link a note back to one of its markers."""
+    meta = tokens[idx].meta
+    return note_backlink(meta["id"] + 1, meta["subId"])
+
+
+def _note_outside_notes(state: Any, start_line: int, end_line: int, silent: bool) -> bool:
+    """mdit_py_plugins' footnote_def, for a note that is not inside another note.
+
+    It would read a note inside another (indented under it) as a second note, and then lose
+    the first note's text and leave the closing tags of what held the second (a list) in the
+    article. Here it is not a note."""
+    from mdit_py_plugins.footnote.index import footnote_def
+
+    inside = state.env.get(_IN_NOTE, False)
+    if inside and state.sCount[start_line] >= state.blkIndent:
+        return False  # indented under a note (a line at the margin ends that note first)
+    if silent:
+        return footnote_def(state, start_line, end_line, True)
+    state.env[_IN_NOTE] = True
+    try:
+        return footnote_def(state, start_line, end_line, False)
+    finally:
+        state.env[_IN_NOTE] = inside
+
+
 def escape_html(raw: str) -> str:
     """markdown-it's escapeHtml: "&", "<", ">" and '"' as entities (not "'")."""
     return (
@@ -154,10 +241,11 @@ def escape_html(raw: str) -> str:
 
 # Built once per process, when first needed: building a parser costs more than rendering a post.
 @functools.cache
-def _parser(allow_html: bool) -> MarkdownIt:
-    """Return a CommonMark parser with tables, strikethrough and heading ids."""
+def _parser(allow_html: bool, footnotes: bool = True) -> MarkdownIt:
+    """Return a CommonMark parser with tables, strikethrough, heading ids and footnotes."""
     from markdown_it import MarkdownIt
     from mdit_py_plugins.anchors import anchors_plugin
+    from mdit_py_plugins.footnote import footnote_plugin
 
     md = MarkdownIt("commonmark", {"html": allow_html, "xhtmlOut": False})
     md.enable(["table", "strikethrough"])
@@ -165,6 +253,14 @@ def _parser(allow_html: bool) -> MarkdownIt:
     md.add_render_rule("image", _image_rule)
     md.add_render_rule("table_open", _table_open_rule)
     md.add_render_rule("table_close", _table_close_rule)
+    if footnotes:
+        md.use(footnote_plugin)
+        md.block.ruler.at("footnote_def", _note_outside_notes, {"alt": ["paragraph", "reference"]})
+        md.add_render_rule("footnote_ref", _note_marker_rule)
+        md.add_render_rule("footnote_block_open", _notes_open_rule)
+        md.add_render_rule("footnote_block_close", _notes_close_rule)
+        md.add_render_rule("footnote_open", _note_open_rule)
+        md.add_render_rule("footnote_anchor", _note_backlink_rule)
     return md
 
 
@@ -225,7 +321,8 @@ def _inline_text(children: Sequence[Token], images: list[str]) -> tuple[str, str
     fb: list[str] = []
     ig: list[str] = []
     links: list[tuple[int, Token]] = []
-    after_image = False
+    after_dropped = False  # after an image or a footnote's marker, which plain text leaves out
+    after_marker = False
     for tok in children:
         kind = tok.type
         if kind in ("text", "code_inline", "text_special"):
@@ -245,21 +342,42 @@ def _inline_text(children: Sequence[Token], images: list[str]) -> tuple[str, str
             continue
         elif kind == "image":
             images.append(_written_link(str(tok.attrGet("src") or "")))
-            after_image = True
+            after_dropped, after_marker = True, False
+            continue
+        elif kind == "footnote_ref":
+            after_dropped = after_marker = True
             continue
         else:
             # emphasis, strong and strikethrough markers, raw HTML: nothing to read
             continue
-        if after_image:
-            # the image is gone; do not leave the spaces on both sides of it behind
-            after_image = False
-            if not ig or ig[-1][-1:].isspace():
-                piece = piece.lstrip(" ")
-                if not piece:
-                    continue
+        if after_dropped:
+            after_dropped = False
+            kept = after_dropped_piece(piece, fb, ig, after_marker)
+            if kept is None:
+                continue
+            piece = kept
         fb.append(piece)
         ig.append(piece)
     return "".join(fb).strip(), "".join(ig).strip()
+
+
+_ENDS_A_PHRASE = ".,;:!?)]}\u2019\u201d\u2026"
+
+
+def after_dropped_piece(piece: str, fb: list[str], ig: list[str], marker: bool) -> str | None:
+    """The piece of inline text after an image or a footnote's marker (`marker`), which plain
+    text leaves out, to add to fb and ig (Facebook's and Instagram's pieces so far); None for
+    none. The spaces on both sides of it would make two: one goes, and after a marker the one
+    before it goes where a punctuation mark follows ("the study [^2]." reads "the study.")."""
+    if marker and piece[:1] in _ENDS_A_PHRASE:
+        for pieces in (fb, ig):
+            if pieces:
+                pieces[-1] = pieces[-1].rstrip(" ")
+    if not ig or ig[-1][-1:].isspace():
+        piece = piece.lstrip(" ")
+        if not piece:
+            return None
+    return piece
 
 
 def _item_text(marker: str, blocks: list[str]) -> str:
@@ -273,7 +391,8 @@ def _item_text(marker: str, blocks: list[str]) -> str:
 
 
 def _plain_text(tokens: Sequence[Token], texts: dict[int, str]) -> str:
-    """Return the document as plain text, given the plain text of each inline token."""
+    """Return the document as plain text, given the plain text of each inline token (the
+    article's: its notes, after it, are not given)."""
     # Each open container (the document, a list, a list item) collects finished blocks.
     frames: list[list[str]] = [[]]
     markers: list[str] = []  # marker of each open list item
@@ -380,32 +499,43 @@ def _render_with_markdown_it_py(
     first_paragraph_facebook = ""
     word_count = 0  # counted from the texts, so bullets, numbers and " | " are not words
     list_depth = 0
+    # The notes come last, after the article: the page shows them, but they are no part of
+    # the plain text, the words or the first paragraph (the article's link carries them).
+    notes_at = len(tokens)
     for idx, token in enumerate(tokens):
         kind = token.type
         if kind == "inline":
-            fb_texts[idx], ig_texts[idx] = _inline_text(token.children or (), images)
-            word_count += len(ig_texts[idx].split())
+            fb_text, ig_text = _inline_text(token.children or (), images)
             before = tokens[idx - 1]
             if before.type == "heading_open":
-                text = " ".join(ig_texts[idx].split())
+                text = " ".join(ig_text.split())
                 headings.append((int(before.tag[1:]), text, str(before.attrGet("id") or "")))
-            elif (
+            if idx > notes_at:
+                continue
+            fb_texts[idx], ig_texts[idx] = fb_text, ig_text
+            word_count += len(ig_text.split())
+            if (
                 first_paragraph is None
                 and list_depth == 0
                 and before.type == "paragraph_open"
-                and ig_texts[idx]
+                and ig_text
             ):
-                first_paragraph = " ".join(ig_texts[idx].split())
-                first_paragraph_facebook = " ".join(fb_texts[idx].split())
+                first_paragraph = " ".join(ig_text.split())
+                first_paragraph_facebook = " ".join(fb_text.split())
+        elif idx > notes_at:
+            continue
         elif kind == "bullet_list_open" or kind == "ordered_list_open":
             list_depth += 1
         elif kind == "bullet_list_close" or kind == "ordered_list_close":
             list_depth -= 1
         elif kind == "code_block" or kind == "fence":
             word_count += len(token.content.split())
+        elif kind == "footnote_block_open":
+            notes_at = idx
 
-    text_instagram = _plain_text(tokens, ig_texts)
-    text_facebook = text_instagram if fb_texts == ig_texts else _plain_text(tokens, fb_texts)
+    article = tokens[:notes_at]
+    text_instagram = _plain_text(article, ig_texts)
+    text_facebook = text_instagram if fb_texts == ig_texts else _plain_text(article, fb_texts)
 
     env[_RESOLVER_KEY] = resolve_image
     html = md.renderer.render(tokens, md.options, env)
@@ -432,7 +562,7 @@ def plain_inline(text: str) -> str:
     the plain text a meta description, a card or a social post shows: Learn why it hurts."""
     if not _INLINE_MARK.search(text):
         return text
-    return unescape(ANY_TAG.sub("", _parser(False).renderInline(text)))
+    return unescape(ANY_TAG.sub("", _parser(False, footnotes=False).renderInline(text)))
 
 
 def reading_minutes(word_count: int, words_per_minute: int = 230) -> int:

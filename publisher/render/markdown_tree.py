@@ -15,6 +15,11 @@ corners of the syntax differently (listed below), and panics on a few inputs; wh
 could meet one of them, render_with_markdown_it_pyrs returns None and markdown-it-py renders
 the post. Such posts are rare and only slower, never different.
 
+Footnotes: a source with a marker ("[^1]") is read by a parser with markdown-it.rs's footnote
+plugin, whose notes _notes_as_markdown_it_py numbers, orders and writes as markdown-it-py does;
+the others keep the parser without it. A note written in the text ("^[...]") and the corners
+listed below go to markdown-it-py: only posts with footnotes can pay for them.
+
 A build needs no plain text for Facebook or Instagram, only the page: for that,
 render_page_with_markdown_it_pyrs reads the few things the page needs (heading text, the first
 paragraph, the words, the images) from the Rust renderer's HTML and builds no tree, which
@@ -36,6 +41,8 @@ from publisher.render.markdown import (
     _TABLE_WRAP_OPEN,
     ANY_TAG,
     BULLET,
+    NOTES_CLOSE,
+    NOTES_OPEN,
     ImageResolver,
     RenderedMarkdown,
     _image_html,
@@ -43,8 +50,12 @@ from publisher.render.markdown import (
     _link_for_facebook,
     _tidy,
     _written_link,
+    after_dropped_piece,
     escape_html,
     heading_slug,
+    note_backlink,
+    note_marker,
+    note_open,
 )
 
 # CommonMark's rules less html_block and html_inline, plus table and strikethrough: the
@@ -55,6 +66,9 @@ _RUST_RULES = [
     *("newline", "strikethrough", "table"),
 ]
 _RUST_PARSER = MarkdownIt("zero").enable_many(_RUST_RULES)
+# with footnotes, for a source that may have some ("[^1]", "^[a note]"): the others keep the
+# parser above, whose output the footnotes cannot change
+_RUST_NOTES_PARSER = MarkdownIt("zero").enable_many([*_RUST_RULES, "footnote"])
 
 # Where markdown-it.rs 0.6 reads a source unlike markdown-it-py, as the differential tests in
 # tests/test_markdown.py found. _rust_may_differ looks at the source for these:
@@ -96,6 +110,21 @@ _FENCE_MARKERS = ("```", "~~~")
 # - a link reference definition with an empty title and more text on its line: markdown-it-py
 #   drops the whole definition (its empty title reads as none), the port only the title
 _EMPTY_DEFINITION_TITLE = re.compile(r"""''|""|\(\)""")
+# - a footnote whose text starts four columns or more after its "]:": markdown-it-py reads a
+#   paragraph up to seven, the port code from four
+_NOTE_INDENTED = re.compile(r"\[\^[^\]\s]+\]:(?: {4}| {0,3}\t)")
+# - a footnote written twice: markdown-it-py shows the last, the port the first
+_NOTE_LABEL = re.compile(r"\[\^([^\]\s]+)\]:")
+# - a footnote that does not start its line (in a list or a quote, or indented inside another
+#   note, which markdown-it-py reads as the other note's text and the port as a note)
+_NOTE_NOT_FIRST = re.compile(r"(?m)^(?!\[\^)[^\n]*\[\^[^\]\s]+\]:")
+# - a note written in the text, "^[like this]" (rare: word processors write "[^1]"): the two
+#   end it at different brackets, and markdown-it-py keeps one inside a note never referenced
+# _notes_as_markdown_it_py hands back what it finds in the Rust renderer's footnotes that
+# markdown-it-py could read differently: a marker inside a note, in a link's text or in an
+# image's alt text (the port counts it twice), and "[^" left as text (a note written right
+# under a paragraph's line, which markdown-it-py reads as a note and the port as more of the
+# paragraph; a marker with no note).
 # The tree reader raises _NotLikeMarkdownItPy at these:
 # - a line in a block quote that starts a list that may not interrupt a paragraph, as in a
 #   table above: markdown-it-py ends the quote there, the port reads on in the paragraph
@@ -123,6 +152,7 @@ _EMPTY_BLOCKQUOTE = "<blockquote></blockquote>"
 _INLINE_NODES = frozenset(
     ("text", "text_special", "softbreak", "hardbreak", "code_inline", "em", "strong")
     + ("strikethrough", "link", "autolink", "image")
+    + ("footnote_ref", "footnote_inline", "footnote_ref_anchor")
 )
 _SILENT_NODES = frozenset(("hr", "definition"))  # blocks with nothing to read
 
@@ -138,14 +168,88 @@ def _as_markdown_it_py_reads(source: str) -> str:
     return source.replace("\0", "\ufffd")
 
 
-def _rust_html(source: str) -> str | None:
-    """The Rust renderer's HTML, or None where it panics."""
+def _has_notes(source: str) -> bool:
+    """Tell whether source may have footnotes (a marker "[^1]"; "^[a note]" is markdown-it-py's)."""
+    return "[^" in source
+
+
+def _rust_html(source: str, notes: bool) -> str | None:
+    """The Rust renderer's HTML, footnotes as markdown-it-py writes them when `notes`; or None
+    where it panics or its footnotes may not be markdown-it-py's."""
     try:
-        return _RUST_PARSER.render(source, xhtml=False)
+        if not notes:
+            return _RUST_PARSER.render(source, xhtml=False)
+        html = _RUST_NOTES_PARSER.render(source, xhtml=False)
     except BaseException as error:  # a Rust panic is a BaseException
         if type(error).__name__ != "PanicException":
             raise
         return None
+    return _notes_as_markdown_it_py(html)
+
+
+# The Rust renderer's footnotes: markdown-it.rs numbers the notes in the order they are
+# written and lists them so, numbers each marker on its own, and puts a line end after each
+# note's <li>; markdown-it-py numbers the notes in the order of their first marker, lists
+# them in that order, and numbers the markers of each note (our ids: markdown.py's note_*).
+_RUST_NOTES_OPEN = (
+    '<hr class="footnotes-sep">\n<section class="footnotes">\n<ol class="footnotes-list">\n'
+)
+_RUST_MARKER = re.compile(
+    r'<sup class="footnote-ref"><a href="#fn(\d+)" id="fnref(\d+)">\[\d+\]</a></sup>'
+)
+_RUST_NOTE_OPEN = re.compile(r'<li id="fn(\d+)" class="footnote-item">\n?')
+_RUST_BACKLINK = re.compile(r' <a href="#fnref(\d+)" class="footnote-backref">\u21a9\ufe0e</a>')
+_HEADING_OR_IMAGE = re.compile(r"<h[1-6]>|<img ")
+
+
+def _notes_as_markdown_it_py(html: str) -> str | None:
+    """The Rust renderer's HTML with its footnotes as markdown-it-py writes them, or None
+    where markdown-it-py may read them differently (see _rust_may_differ's list)."""
+    if "[^" in html or "^[" in html:
+        return None  # left as text by the port, where markdown-it-py may see a footnote
+    at = html.find(_RUST_NOTES_OPEN)
+    if at == -1:
+        return None if "footnote-ref" in html else html
+    body, notes = html[:at], html[at + len(_RUST_NOTES_OPEN) :]
+    if not notes.endswith(NOTES_CLOSE) or "footnote-ref" in notes:
+        return None
+    numbers: dict[str, int] = {}  # the port's number of each note: markdown-it-py's
+    markers: dict[str, tuple[int, int]] = {}  # the port's id of each marker: (note, nth)
+    counts: list[int] = []  # markers of each note so far
+
+    def marker(found: re.Match[str]) -> str:
+        number = numbers.setdefault(found[1], len(numbers) + 1)
+        if number > len(counts):
+            counts.append(0)
+        nth = counts[number - 1]
+        counts[number - 1] += 1
+        markers[found[2]] = (number, nth)
+        return note_marker(number, nth)
+
+    body, found = _RUST_MARKER.subn(marker, body)
+    if found != body.count("footnote-ref"):
+        return None
+    parts = _RUST_NOTE_OPEN.split(notes[: -len(NOTES_CLOSE)])
+    if parts[0]:
+        return None
+    written: dict[int, str] = {}
+    for rust_number, text in zip(parts[1::2], parts[2::2], strict=True):
+        number = numbers.get(rust_number)
+        backlinks = [markers.pop(link[1], None) for link in _RUST_BACKLINK.finditer(text)]
+        if number is None or backlinks != [(number, nth) for nth in range(counts[number - 1])]:
+            return None
+        pieces = _RUST_BACKLINK.split(text)  # text, marker id, text...: the nth link, nth
+        written[number] = (
+            note_open(number)
+            + pieces[0]
+            + "".join(note_backlink(number, nth) + after for nth, after in enumerate(pieces[2::2]))
+        )
+    if markers or len(written) != len(numbers):
+        return None
+    order = sorted(written)
+    if order != list(written) and _HEADING_OR_IMAGE.search(notes):
+        return None  # the tree and the tags would meet its headings and images in another order
+    return body + NOTES_OPEN + "".join(written[number] for number in order) + NOTES_CLOSE
 
 
 def render_with_markdown_it_pyrs(
@@ -155,13 +259,14 @@ def render_with_markdown_it_pyrs(
     source = _as_markdown_it_py_reads(source)
     if _rust_may_differ(source):
         return None
+    notes = _has_notes(source)
     try:
-        tree = _RUST_PARSER.tree(source)
+        tree = (_RUST_NOTES_PARSER if notes else _RUST_PARSER).tree(source)
     except BaseException as error:  # a Rust panic is a BaseException
         if type(error).__name__ != "PanicException":
             raise
         return None
-    html = _rust_html(source)
+    html = _rust_html(source, notes)
     if html is None:
         return None
 
@@ -206,6 +311,7 @@ _ADDRESS_WITH_PERCENT = re.compile(r'(?:href|src)="[^"]*%')
 _PAGE_TAGS = re.compile(
     r'<(/?)(h[1-6]|p|ul|ol)\b[^>]*>|<img src="([^"]*)" alt="([^"]*)"(?: title="([^"]*)")?>'
 )
+_NOTE_MARKER = re.compile(r'<sup class="footnote-ref">.*?</sup>')
 
 
 def _text_of(html: str) -> str:
@@ -237,7 +343,7 @@ def render_page_with_markdown_it_pyrs(
         or _rust_may_differ(source)
     ):
         return None
-    html = _rust_html(source)
+    html = _rust_html(source, _has_notes(source))
     if (
         html is None
         or "<code> " in html
@@ -245,7 +351,12 @@ def render_page_with_markdown_it_pyrs(
         or ("%" in html and _ADDRESS_WITH_PERCENT.search(html))
     ):
         return None
-    tags = list(_PAGE_TAGS.finditer(html))
+    # read without the footnotes' markers, and the article without its notes
+    text = _NOTE_MARKER.sub("", html) if "footnote-ref" in html else html
+    article_end = text.find(NOTES_OPEN)
+    if article_end == -1:
+        article_end = len(text)
+    tags = list(_PAGE_TAGS.finditer(text))
     headings: list[tuple[int, str, str]] = []
     heading_ids: set[str] = set()
     images: list[tuple[str, str, str]] = []  # (url, alt, title) as the tree would give them
@@ -261,14 +372,14 @@ def render_page_with_markdown_it_pyrs(
                 opened = tag.end()
                 continue
             # the anchors plugin's title: text and code, no alt text (an attribute here)
-            title_text = _text_of(html[opened : tag.start()])
+            title_text = _text_of(text[opened : tag.start()])
             heading_id = _unique_heading_id(title_text, heading_ids)
             headings.append((int(name[1]), " ".join(title_text.split()), heading_id))
         elif name == "p":
             if not close:
                 opened = tag.end()
-            elif not first_paragraph and not list_depth:
-                first_paragraph = " ".join(_text_of(html[opened : tag.start()]).split())
+            elif not first_paragraph and not list_depth and tag.start() < article_end:
+                first_paragraph = " ".join(_text_of(text[opened : tag.start()]).split())
         else:
             list_depth += -1 if close else 1
     if len(images) != html.count("<img "):  # an image tag unlike the Rust renderer's
@@ -289,7 +400,7 @@ def render_page_with_markdown_it_pyrs(
         first_paragraph=first_paragraph,
         first_paragraph_facebook="",
         # the words of the plain text: code, link and heading text, no alt text or markers
-        word_count=len(ANY_TAG.sub("", html).split()),  # an entity is never a space
+        word_count=len(ANY_TAG.sub("", text[:article_end]).split()),  # an entity is no space
         headings=tuple(headings),
         image_sources=sources,
         for_social=False,
@@ -306,6 +417,16 @@ def _rust_may_differ(source: str) -> bool:
         or (not source.endswith("\n") and any(fence in source for fence in _FENCE_MARKERS))
         or ("]:" in source and _EMPTY_DEFINITION_TITLE.search(source))
     ):
+        return True
+    if "[^" in source:
+        labels = _NOTE_LABEL.findall(source)
+        if (
+            len(set(labels)) != len(labels)
+            or _NOTE_INDENTED.search(source)
+            or _NOTE_NOT_FIRST.search(source)
+        ):
+            return True
+    if "^[" in source:
         return True
     if not source.isascii():
         if any(space in source for space in _UNICODE_SPACES):
@@ -393,7 +514,8 @@ class _TreeReader:
         self._ig: list[str] = []
         self._title: list[str] = []
         self._pending: str | None = None  # text not yet ended by a tag
-        self._after_image = False
+        self._after_dropped = False  # after an image or a footnote's marker
+        self._after_marker = False
 
     def read_blocks(self, nodes: Sequence[Node], fb: list[str], ig: list[str]) -> None:
         """Append the plain text of each block among nodes to fb (Facebook) and ig (Instagram)."""
@@ -427,6 +549,8 @@ class _TreeReader:
                     ig.append(code)
             elif name == "table":
                 self._read_table(node, fb, ig)
+            elif name == "footnote_container":
+                self._read_notes(node)
             elif name not in _SILENT_NODES:
                 raise _NotLikeMarkdownItPy(name)
         if run:
@@ -444,6 +568,17 @@ class _TreeReader:
         if text_ig:
             ig.append(text_ig)
         return text_fb, text_ig
+
+    def _read_notes(self, node: Node) -> None:
+        """Read the footnotes after the article: their headings and images, not their words,
+        which are no part of the plain text, the word count or the first paragraph."""
+        article = self.word_count, self.first_paragraph
+        self.first_paragraph = self.first_paragraph or ("", "")  # none is found in a note
+        for note in node.children:
+            if note.name != "footnote_def":
+                raise _NotLikeMarkdownItPy(note.name)
+            self.read_blocks(note.children, [], [])
+        self.word_count, self.first_paragraph = article
 
     def _read_heading(self, node: Node, fb: list[str], ig: list[str]) -> None:
         """Append a heading's text to fb and ig, and note its level, text and unique id."""
@@ -500,7 +635,7 @@ class _TreeReader:
         self._ig = []
         self._title = []  # what the anchors plugin reads: text and code, no alt text
         self._pending = None
-        self._after_image = False
+        self._after_dropped = False
         self._read_inline_into(nodes)
         self._flush_text()
         text_ig = "".join(self._ig).strip()
@@ -556,7 +691,12 @@ class _TreeReader:
                 self._check_alt_edges(node)
                 self.image_sources.append(_written_link(url))
                 self._images.append(node)
-                self._after_image = True
+                self._after_dropped, self._after_marker = True, False
+            elif name == "footnote_ref" or name == "footnote_inline":
+                # the marker; an inline note's text is with the notes
+                self._after_dropped = self._after_marker = True
+            elif name == "footnote_ref_anchor":
+                pass  # a note's links back to its markers
             else:
                 raise _NotLikeMarkdownItPy(name)
 
@@ -586,13 +726,12 @@ class _TreeReader:
 
     def _add_piece(self, piece: str) -> None:
         """Add a piece of inline text for Facebook and Instagram."""
-        if self._after_image:
-            # the image is gone; do not leave the spaces on both sides of it behind
-            self._after_image = False
-            if not self._ig or self._ig[-1][-1:].isspace():
-                piece = piece.lstrip(" ")
-                if not piece:
-                    return
+        if self._after_dropped:
+            self._after_dropped = False
+            kept = after_dropped_piece(piece, self._fb, self._ig, self._after_marker)
+            if kept is None:
+                return
+            piece = kept
         self._fb.append(piece)
         self._ig.append(piece)
 

@@ -167,10 +167,15 @@ class FeedEntry:
             )
         if self.url:
             html = _ADDRESS.sub(lambda m: m[1] + urljoin(self.url, m[2]) + '"', html)
+        if 'class="footnote-ref"' in html:
+            # Each article numbers its notes from 1: two in one feed would share ids. Their
+            # links lead to the article's page now, so the feed's copy needs none.
+            html = _NOTE_ID.sub("", html)
         return _Html(html)
 
 
 _ADDRESS = re.compile(r'(<(?:img|a)\b[^>]*?\s(?:src|href)=")([^"]*)"')
+_NOTE_ID = re.compile(r' id="fn(?:ref)?_\d+(?:_\d+)?"')  # markdown.py's note_marker, note_open
 
 
 def shorten(text: str, limit: int) -> str:
