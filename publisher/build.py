@@ -182,6 +182,13 @@ def plan_post(
     rendered = render_markdown(
         post.body, allow_html=config.site.allow_html, resolve_image=resolve, social=social
     )
+    if "[^" in post.body:
+        allow_html = config.site.allow_html
+        from publisher.render.footnotes import footnote_problems, footnotes_need_checking
+
+        if allow_html or footnotes_need_checking(post.body, rendered.html):
+            for line, problem in footnote_problems(post.body, allow_html=allow_html):
+                problems.append(ContentError(problem, post.display, post.body_line + line))
     if problems:
         return None, [], problems
     if "<h1" in rendered.html and _TOP_HEADING.search(rendered.html):

@@ -186,6 +186,38 @@ def test_an_image_address_with_a_space_is_named_not_shown_as_text(project):
     ]
 
 
+def test_footnote_problems_are_named_at_their_lines(project):
+    body = (
+        "Massage lowers cortisol.[^1] Sleep improves.[^2]\n"  # line 5
+        "Escaped \\[^3] and `[^4]` are text.\n"
+        "\n"
+        "[^1]: Field, 2016.\n"  # line 8
+        "[^5]: A note nothing refers to.\n"
+        "\n"
+        "    [^6]: Indented under the note above.\n"  # line 11
+        "\n"
+        "[^1]: Field again.\n"  # line 13
+    )
+    project.post("p.md", "title: P\ndate: 2026-01-01", body)
+    project.post("fine.md", "title: Fine\ndate: 2026-01-01", "Cited.[^a]\n\n[^a]: A note.\n")
+    assert problems(project) == [
+        "posts/p.md:5: footnote [^2] has no note, so the page would show [^2] as written: add "
+        "the note at the end, on a line of its own at the left margin (after a blank line):  "
+        "[^2]: the source or remark  (or take [^2] out of the text)",
+        "posts/p.md:9: note [^5] is never referred to in the text, so the page would not show "
+        "it: put [^5] in the text where the note belongs (right after the word or sentence), "
+        "or delete the note",
+        "posts/p.md:11: note [^6] is indented under the note above it, so it is read as part "
+        "of that note: start it at the left margin, after a blank line",
+        "posts/p.md:13: note [^1] is written a second time here (5 lines below the first): "
+        "the page would show only the last: give each note its own label, like [^1b], or "
+        "delete one",
+    ]
+    assert run(project, "build").returncode == 1  # p.md is left out, like any post with a problem
+    assert (project.output / "posts/fine/index.html").exists()
+    assert not (project.output / "posts/p").exists()
+
+
 def test_no_front_matter_and_unclosed_front_matter(project):
     (project.posts / "plain.md").write_text("Just text\n")
     (project.posts / "open.md").write_text("---\ntitle: A\n\nBody\n")

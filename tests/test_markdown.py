@@ -13,6 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from publisher.render.footnotes import footnote_problems, footnotes_need_checking
 from publisher.render.markdown import (
     ImageRef,
     RenderedMarkdown,
@@ -466,7 +467,7 @@ def test_a_note_written_in_the_text_is_a_note_too() -> None:
 
 def test_a_note_written_inside_another_is_not_read_as_a_note() -> None:
     # mdit_py_plugins alone would lose the first note's text and leave a </li></ol> behind;
-    # here the second is what CommonMark makes of it (a link definition)
+    # here the second is what CommonMark makes of it (a link definition: check names it)
     source = "A[^1]\n\n[^1]: first\n\n    - [^2]: second\n"
     rendered = render_markdown(source)
     assert '<li id="fn_1" class="footnote-item"><p>first</p>\n<ul>\n<li></li>' in rendered.html
@@ -840,6 +841,25 @@ def noted_article_markdown(draw: st.DrawFn) -> str:
 
 
 NOTED_ARTICLES = noted_article_markdown()
+
+
+def test_a_text_with_footnotes_as_staff_write_them_needs_no_second_parse() -> None:
+    assert not footnotes_need_checking(CITED, render_markdown(CITED).html)
+    for source in [
+        "A[^2]\n\n[^1]: a note\n",  # a marker with no note, a note never referred to
+        "A[^1]\n\n[^1]: a note\n[^2]: another\n",  # a note never referred to
+        "A[^1]\n\n[^1]: one\n[^1]: two\n",  # written twice
+        "A[^1]\n\n[^1]: one\n\n    [^2]: inside\n",  # inside another note
+        "A `[^1]`\n\n[^1]: one\n",  # in code
+    ]:
+        assert footnotes_need_checking(source, render_markdown(source).html), source
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=st.one_of(NOTED_ARTICLES, ARTICLES, MARKDOWNISH))
+def test_a_text_whose_footnotes_need_no_check_has_no_footnote_problem(source: str) -> None:
+    if not footnotes_need_checking(source, render_markdown(source).html):
+        assert footnote_problems(source) == []
 
 
 @settings(max_examples=300, deadline=None)

@@ -6,7 +6,7 @@ caption always say the same thing.
 
 Footnotes ("[^1]" and "[^1]: the note") are on the page, numbered by their first marker and
 listed after the article; the plain text, first paragraph and word count are the article's
-alone, without markers or notes.
+alone, without markers or notes (publisher/render/footnotes.py finds what `check` says of them).
 
 With ``allow_html=False`` (the default) markdown-it does not recognise raw HTML at all: it is
 ordinary text, escaped in the HTML and kept as written in the plain text, just as a reader sees
@@ -49,6 +49,7 @@ _FOLLOWABLE_PREFIXES = ("http://", "https://")
 _SHOWN_WITHOUT_SCHEME = ("mailto:", "tel:")
 _RESOLVER_KEY = "publisher_resolve_image"
 _IN_NOTE = "publisher_in_note"
+_NOTES_IN_NOTES = "publisher_notes_in_notes"  # lines of notes written inside other notes
 _IMAGE_LOADING = ' loading="lazy" decoding="async">'
 _TABLE_WRAP_OPEN = '<div class="table-wrap">\n'
 _TABLE_WRAP_CLOSE = "</div>\n"
@@ -217,12 +218,15 @@ def _note_outside_notes(state: Any, start_line: int, end_line: int, silent: bool
 
     It would read a note inside another (indented under it) as a second note, and then lose
     the first note's text and leave the closing tags of what held the second (a list) in the
-    article. Here it is not a note."""
+    article. Here it is not a note (`check` says so: footnote_problems)."""
     from mdit_py_plugins.footnote.index import footnote_def
 
     inside = state.env.get(_IN_NOTE, False)
     if inside and state.sCount[start_line] >= state.blkIndent:
-        return False  # indented under a note (a line at the margin ends that note first)
+        # indented under a note (a line at the margin ends that note first)
+        if not silent and footnote_def(state, start_line, end_line, True):
+            state.env.setdefault(_NOTES_IN_NOTES, []).append(start_line)
+        return False
     if silent:
         return footnote_def(state, start_line, end_line, True)
     state.env[_IN_NOTE] = True
@@ -241,8 +245,11 @@ def escape_html(raw: str) -> str:
 
 # Built once per process, when first needed: building a parser costs more than rendering a post.
 @functools.cache
-def _parser(allow_html: bool, footnotes: bool = True) -> MarkdownIt:
-    """Return a CommonMark parser with tables, strikethrough, heading ids and footnotes."""
+def _parser(allow_html: bool, footnotes: bool = True, *, checking: bool = False) -> MarkdownIt:
+    """Return a CommonMark parser with tables, strikethrough, heading ids and footnotes.
+
+    `checking`: for publisher.render.footnotes, notes are left where they are written and
+    an escaped character ("\\[") stays a token of its own."""
     from markdown_it import MarkdownIt
     from mdit_py_plugins.anchors import anchors_plugin
     from mdit_py_plugins.footnote import footnote_plugin
@@ -253,8 +260,10 @@ def _parser(allow_html: bool, footnotes: bool = True) -> MarkdownIt:
     md.add_render_rule("image", _image_rule)
     md.add_render_rule("table_open", _table_open_rule)
     md.add_render_rule("table_close", _table_close_rule)
+    if checking:
+        md.disable("text_join")
     if footnotes:
-        md.use(footnote_plugin)
+        md.use(footnote_plugin, move_to_end=not checking)
         md.block.ruler.at("footnote_def", _note_outside_notes, {"alt": ["paragraph", "reference"]})
         md.add_render_rule("footnote_ref", _note_marker_rule)
         md.add_render_rule("footnote_block_open", _notes_open_rule)
