@@ -194,6 +194,68 @@ def test_long_words_and_addresses_stay_inside_a_phone_screen(
         assert contrast(*colours) >= 4.5, colours
 
 
+def test_footnotes_read_small_below_the_article_and_link_both_ways(
+    browser: Browser, project, artifacts: Path
+) -> None:
+    """A marker is a small raised [1] that leaves the line spacing alone; the notes are in
+    smaller print under a rule, each linked to its markers and back."""
+    paragraph = "Massage lowers cortisol and eases tension in the shoulders and the back. "
+    project.post(
+        "cited.md",
+        "title: Cited\nslug: cited\ndate: 2026-11-01",
+        f"{paragraph * 2}It helps.[^1] {paragraph * 3}\n\n{paragraph * 4} Sleep too.[^2][^1]\n\n"
+        + f"{paragraph * 12}\n\n"
+        + "[^1]: Field T. *Massage therapy research review*. Complement Ther Clin Pract. 2016.\n"
+        + "[^2]: Smith, [Sleep and touch](https://example.org/sleep), 2020.\n",
+    )
+    result = build_site(project.config, datetime(2026, 11, 20, tzinfo=ZoneInfo("UTC")))
+    assert result.ok, result.problems
+    with serving(result.output) as base:
+        for width in WIDTHS:
+            with opened(browser, base + "/posts/cited/", width) as (page, errors):
+                check_page(page, errors, artifacts / f"site-footnotes-{width}.png", images=0)
+                sizes = page.evaluate(
+                    """() => [".post-body > p", ".footnote-ref", ".footnotes li"].map(
+                        s => parseFloat(getComputedStyle(document.querySelector(s)).fontSize))"""
+                )
+                assert sizes[1] < sizes[0] * 0.8 and sizes[2] < sizes[0] * 0.9, sizes
+                # a line with a marker is no taller than one without: the lines of the
+                # paragraph's own text stand evenly apart
+                tops = page.evaluate(
+                    """() => { const p = document.querySelector(".post-body > p");
+                        const walk = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+                        const tops = new Set();
+                        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+                            if (n.parentElement.closest("sup")) continue;
+                            const range = document.createRange(); range.selectNodeContents(n);
+                            for (const r of range.getClientRects()) tops.add(Math.round(r.top));
+                        }
+                        return [...tops].sort((a, b) => a - b); }"""
+                )
+                gaps = [below - above for above, below in zip(tops, tops[1:], strict=False)]
+                assert len(gaps) >= 3 and max(gaps) - min(gaps) <= 1, tops
+                rule = page.locator(".footnotes-sep")
+                expect(rule).to_be_visible()
+                assert rule.evaluate("e => e.getBoundingClientRect().width") < 200
+                notes = page.locator(".footnotes li")
+                expect(notes).to_have_count(2)
+                expect(notes.first).to_contain_text("Field T. Massage therapy research review")
+            with opened(browser, base + "/posts/cited/", WIDTHS[0]) as (page, _):
+                page.locator(".footnote-ref a").first.click()
+                assert page.evaluate("location.hash") == "#fn_1"
+                note = page.locator("#fn_1")
+                expect(note).to_be_in_viewport()
+                colours = note.evaluate(
+                    "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+                )
+                assert colours[1] != "rgba(0, 0, 0, 0)"  # the note jumped to is marked
+                assert contrast(*colours) >= 4.5, colours
+                page.screenshot(path=str(artifacts / "site-footnotes-jumped-390.png"))
+                note.locator(".footnote-backref").nth(1).click()
+                assert page.evaluate("location.hash") == "#fnref_1_2"
+                expect(page.locator("#fnref_1_2")).to_be_in_viewport()
+
+
 def contrast(foreground: str, background: str) -> float:
     """WCAG's contrast ratio of two CSS rgb() colours."""
 
