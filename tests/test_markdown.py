@@ -475,6 +475,15 @@ def test_a_note_written_inside_another_is_not_read_as_a_note() -> None:
     assert rendered.text_instagram == "A"
 
 
+def test_the_readme_shows_staff_a_footnote_that_check_accepts() -> None:
+    readme = (MAKE_CORPUS.parents[1] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### Write", 1)[1].split("```markdown\n", 1)[1].split("\n```", 1)[0]
+    body = example.split("\n---\n", 1)[1]
+    rendered = render_markdown(body)
+    assert rendered.html.count('class="footnote-item"') == 1 and "[^" not in rendered.html
+    assert footnote_problems(body) == []
+
+
 def test_a_summary_with_a_caret_bracket_is_not_a_note() -> None:
     assert plain_inline("Stretch^[daily] and [^1]") == "Stretch^[daily] and [^1]"
 
