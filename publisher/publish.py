@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import random
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable
