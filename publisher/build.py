@@ -740,11 +740,20 @@ def _last_good_versions(
     forget). A kept version goes when its file is deleted, or, in a build (`pages`), when
     the file is fixed or the post withdrawn; a pass that reads posts without their pages
     cannot tell a page's own problems (an image in the text not found): it keeps the
-    version built last of every post it reads afresh, until the build says."""
+    version built last of every post it reads afresh, until the build says. Kept versions
+    outlive a change of templates or config (they are the pages the links point to)."""
     kept = index.load_kept()
     keep: list[Prepared] = []
+    # a file broken since its last build, read with new templates or config: its page as built
+    earlier = index.load_earlier(
+        i.display
+        for i in fresh
+        if _broken(i) and i.display not in previous and i.display not in kept
+    )
     for item in fresh:
         before = previous.get(item.display)
+        if before is None and (found := earlier.get(item.display)) is not None:
+            before = found if found.signature != item.signature else None
         if before is None or before.page is None:
             continue
         if _broken(item) or (not pages and item.post is not None):
@@ -1127,7 +1136,7 @@ def live_versions(config: Config, broken: set[str]) -> list[Post]:
     index = BuildIndex(config.cache_dir, environment_fingerprint(config))
     try:
         found = {d: e for d, e in index.load_kept().items() if d in broken}
-        for display, entry in index.load_entries(broken - found.keys()).items():
+        for display, entry in index.load_earlier(broken - found.keys()).items():
             # an earlier version of the file (not the file as it is, whose problem is with
             # another post: a slug already taken)
             current = file_signature(config.root / display)

@@ -27,7 +27,7 @@ from publisher.ownership import cannot_write
 
 # Bump when what is cached changes shape or meaning.
 CACHE_FORMAT = "build-17"  # 17: footnotes; 16: tag pages of tags in other scripts; 15: marks kept in the words of a first heading; 14: how updated: and a first heading are read; 13: updated:, headings under the title; 12: the cards' copy of wide photos; 11: links under the base path
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: entries say which release made them (made_by), kept ones by that alone
 
 Signature = tuple[int, int, int]  # size, mtime_ns, inode
 
@@ -49,10 +49,16 @@ def folder_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def _made_by() -> str:
+    """What a cached entry's shape depends on: this release of publisher and its format.
+    A kept version (BuildIndex.load_kept) is read back whenever this is the same."""
+    return f"{CACHE_FORMAT}\0{publisher.__version__}"
+
+
 def environment_fingerprint(config: Config) -> str:
     """What every cached page depends on besides its post: config, templates, version."""
     digest = hashlib.sha256()
-    digest.update(f"{CACHE_FORMAT}\0{publisher.__version__}\0".encode())
+    digest.update(f"{_made_by()}\0".encode())
     digest.update(repr(config).encode())
     digest.update(folder_fingerprint(config.templates_dir / "site").encode())
     return digest.hexdigest()
@@ -147,13 +153,13 @@ class BuildIndex:
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS prepared (display TEXT PRIMARY KEY, environment TEXT, "
-            "signature TEXT, entry BLOB)"
+            "made_by TEXT, signature TEXT, entry BLOB)"
         )
         self.db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB)")
-        # the last good version of a published post whose file has a problem now (SiteState.kept)
+        # the last good version of a published post whose file has a problem now (SiteState.kept),
+        # and the release that made it: it outlives a change of templates or config
         self.db.execute(
-            "CREATE TABLE IF NOT EXISTS kept (display TEXT PRIMARY KEY, environment TEXT, "
-            "entry BLOB)"
+            "CREATE TABLE IF NOT EXISTS kept (display TEXT PRIMARY KEY, made_by TEXT, entry BLOB)"
         )
 
     def load_all(self) -> dict[str, Prepared]:
@@ -173,13 +179,14 @@ class BuildIndex:
                 continue
         return out
 
-    def load_entries(self, displays: Iterable[str]) -> dict[str, Prepared]:
-        """The entries of a few files (load_all for all of them)."""
+    def load_earlier(self, displays: Iterable[str]) -> dict[str, Prepared]:
+        """The entries of a few files as this release last made them, in whatever
+        environment (templates, config) they were made: for a page to keep (load_kept)."""
         out: dict[str, Prepared] = {}
         for display in displays:
             row = self.db.execute(
-                "SELECT signature, entry FROM prepared WHERE display = ? AND environment = ?",
-                (display, self.environment),
+                "SELECT signature, entry FROM prepared WHERE display = ? AND made_by = ?",
+                (display, _made_by()),
             ).fetchone()
             if row is None:
                 continue
@@ -190,11 +197,11 @@ class BuildIndex:
         return out
 
     def load_kept(self) -> dict[str, Prepared]:
-        """The last good versions kept for files that have a problem (usually none)."""
+        """The last good versions kept for files that have a problem (usually none): as they
+        were built, whatever the templates and config are now (a page that comes down breaks
+        the links already out on Facebook and Instagram), by this release of publisher."""
         out: dict[str, Prepared] = {}
-        rows = self.db.execute(
-            "SELECT display, entry FROM kept WHERE environment = ?", (self.environment,)
-        )
+        rows = self.db.execute("SELECT display, entry FROM kept WHERE made_by = ?", (_made_by(),))
         for display, entry in rows:
             try:
                 out[display] = Prepared.from_bytes(display, None, entry, keep=False)
@@ -225,15 +232,17 @@ class BuildIndex:
         keep: list[Prepared] | None,
         unkeep: list[str] | None,
     ) -> None:
+        made_by = _made_by()
         self.db.execute("BEGIN")
         try:
             self.db.executemany(
-                "INSERT OR REPLACE INTO prepared (display, environment, signature, entry) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO prepared (display, environment, made_by, signature, entry) "
+                "VALUES (?, ?, ?, ?, ?)",
                 [
                     (
                         p.display,
                         self.environment,
+                        made_by,
                         " ".join(map(str, p.signature)) if p.signature else None,
                         p.to_bytes(),
                     )
@@ -244,10 +253,10 @@ class BuildIndex:
             self.db.execute("DELETE FROM prepared WHERE environment != ?", (self.environment,))
             self.db.executemany("DELETE FROM kept WHERE display = ?", [(d,) for d in unkeep or ()])
             self.db.executemany(
-                "INSERT OR REPLACE INTO kept (display, environment, entry) VALUES (?, ?, ?)",
-                [(p.display, self.environment, p.to_bytes()) for p in keep or ()],
+                "INSERT OR REPLACE INTO kept (display, made_by, entry) VALUES (?, ?, ?)",
+                [(p.display, made_by, p.to_bytes()) for p in keep or ()],
             )
-            self.db.execute("DELETE FROM kept WHERE environment != ?", (self.environment,))
+            self.db.execute("DELETE FROM kept WHERE made_by != ?", (made_by,))
         except BaseException:
             self.db.execute("ROLLBACK")
             raise

@@ -136,8 +136,8 @@ def check(ctx: Context, now_text: str | None) -> None:
             else:
                 click.echo(
                     f"  ({path} is live, but the next build takes its page off the site: the "
-                    "templates or config.toml changed since it was built, or the cache was "
-                    "deleted; fix it first)"
+                    "build cache was deleted, or publisher upgraded, since it was built; fix it "
+                    "first)"
                 )
     for warning in warnings:  # after the problems: they stop nothing
         click.echo(str(warning))

@@ -644,15 +644,29 @@ def test_check_says_when_a_post_with_a_problem_is_live(make_project):
         "fixed; deleting it or draft: true takes it down)",
         "posts/later.md:4: draft must be true or false",
     ]
-    # config.toml changed while it is broken: the kept page goes at the next build
+    # config.toml changed while it is broken: the page stays as it was built
     text = project.config_path.read_text()
     project.config_path.write_text(text.replace("posts_per_page = 2", "posts_per_page = 3"))
+    assert (
+        run(project, "check")
+        .stdout.splitlines()[1]
+        .startswith("  (posts/calves.md is live: the website keeps showing it as it was")
+    )
+    assert run(project, "build").returncode == 1  # (the problem)
+    assert (project.config.output_dir / "posts/calves/index.html").exists()
+    assert (
+        run(project, "check")
+        .stdout.splitlines()[1]
+        .startswith("  (posts/calves.md is live: the website keeps showing it as it was")
+    )
+    # the build cache deleted: nothing is left to show
+    import shutil
+
+    shutil.rmtree(project.config.cache_dir)
     assert run(project, "check").stdout.splitlines()[1] == (
         "  (posts/calves.md is live, but the next build takes its page off the site: the "
-        "templates or config.toml changed since it was built, or the cache was deleted; fix "
-        "it first)"
+        "build cache was deleted, or publisher upgraded, since it was built; fix it first)"
     )
-    import shutil
 
     shutil.rmtree(project.config.output_dir)  # the page is not on the site: nothing claimed
     assert "is live" not in run(project, "check").stdout

@@ -834,6 +834,50 @@ def test_a_live_post_edited_into_a_problem_stays_on_the_site_until_fixed(project
     assert not page.exists()
 
 
+def test_a_kept_version_outlives_a_change_of_templates_or_config(project, tmp_path):
+    """A live post whose file has a problem stays on the site as it was built, even when the
+    templates or config.toml change before it is fixed: its links are out on Facebook and
+    Instagram. The lists show it with the new templates; the fix brings the new page."""
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    text = project.config_path.read_text().replace(str(REPO / "templates"), templates.as_posix())
+    project.config_path.write_text(text)
+    good = "title: Shoulders\ndate: 2026-10-01 09:00\ntags: [neck]"
+    project.post("shoulders.md", good, "The first version.\n")
+    project.post("other.md", "title: Other\ndate: 2026-10-02 09:00", "Other text.\n")
+    build_site(project.config, NOW)
+    page = project.output / "posts/shoulders/index.html"
+    project.post("shoulders.md", good.replace("[neck]", "[neck"), "Second.\n")
+    build_site(project.config, NOW)
+    assert "The first version." in page.read_text()
+
+    base = templates / "site" / "base.html"
+    base.write_text(
+        base.read_text().replace(
+            '<footer class="site-footer">', '<footer class="site-footer">Written with care'
+        )
+    )
+    result = build_site(project.config, NOW)
+    assert any("keeps showing the post as it was" in str(p) for p in result.problems)
+    assert "The first version." in page.read_text()  # the page as it was built
+    assert "Written with care" in (project.output / "index.html").read_text()
+    assert b"posts/shoulders/" in project.files()["index.html"]
+    assert b"posts/shoulders/" in project.files()["tags/neck/index.html"]
+
+    project.config_path.write_text(
+        project.config_path.read_text().replace('title = "Test Clinic"', 'title = "The Clinic"')
+    )
+    build_site(project.config, NOW)
+    assert "The first version." in page.read_text()
+    assert "The Clinic" in (project.output / "index.html").read_text()
+
+    project.post("shoulders.md", good, "The fixed version.\n")
+    build_site(project.config, NOW)
+    fixed = page.read_text()
+    assert "The fixed version." in fixed and "Written with care" in fixed
+    assert "The Clinic" in fixed
+
+
 def test_a_kept_version_survives_a_pass_that_reads_posts_first(project):
     """publish --due reads the posts (without pages) before it builds: the good version is
     kept all the same."""
