@@ -151,6 +151,15 @@ def check(ctx: Context, now_text: str | None) -> None:
     click.echo("All posts and config.toml look good.", err=True)
 
 
+def refuse_zone_change(config: Config) -> None:
+    """Stop a build of the website itself after [site] timezone changed, when the dates read
+    in the new zone would take articles already out off the site (as a pass stops)."""
+    if config.ledger_path.exists():  # (no pass has run: nothing is out)
+        from publisher.publish import refuse_zone_change as refuse
+
+        refuse(config)
+
+
 def live_post_files(config: Config) -> set[str]:
     """The post files whose page the built website shows (published, by the ledger, and
     its page there)."""
@@ -189,6 +198,8 @@ def build(ctx: Context, now_text: str | None, output: str | None, allow_empty: b
     config = ctx.config
     at = parse_now(now_text, config)
     target = Path(output) if output else (config.preview_site_dir if at else None)
+    if at is None:
+        refuse_zone_change(config)
     result = build_site(config, at, target, allow_empty=allow_empty)
     for problem in result.problems:
         click.echo(f"problem: {problem}", err=True)
@@ -230,6 +241,8 @@ def serve(ctx: Context, port: int, now_text: str | None) -> None:
         try:
             if ctx.config_path or config.path:
                 config = load_config(config.path or ctx.config_path)
+            if at is None:
+                refuse_zone_change(config)
             result = build_site(config, at, target)
         except PublisherError as exc:
             click.echo(f"error: {exc}", err=True)

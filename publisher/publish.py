@@ -1222,6 +1222,22 @@ def _check_clock(ledger: Ledger, real: datetime, config: Config) -> None:
     )
 
 
+def refuse_zone_change(config: Config) -> None:
+    """A build or `serve` of the website by hand, after [site] timezone changed: the same
+    stop as a pass's (_check_zone), since it would take the same articles off the site."""
+    from publisher.build import load_posts_cached
+
+    try:
+        ledger = Ledger.for_reading(config.ledger_path)
+    except PublisherError:
+        return  # a ledger that cannot be read: passes say so; the website does not need it
+    with ledger:
+        if ledger.meta(SITE_ZONE) in (None, config.site.timezone):
+            return
+        now = current_time(config.tz)
+        _check_zone(ledger, config, load_posts_cached(config, now).posts, now, keep=False)
+
+
 def _check_zone(
     ledger: Ledger, config: Config, posts: Iterable[Post], now: datetime, *, keep: bool
 ) -> None:

@@ -1854,3 +1854,30 @@ def test_a_new_timezone_takes_no_article_already_out_off_the_site(stage):
     assert said.returncode == 0, said.stdout + said.stderr
     assert page.exists() and stage.records()["hips/website"].state == PUBLISHED
     assert stage.records()["neck/website"].state == PUBLISHED
+
+
+def test_a_build_by_hand_after_a_new_timezone_stops_as_a_pass_does(stage):
+    """Someone who puts [site] timezone right and runs `publisher build` (or `serve`) would
+    take the articles already out off the site just as a pass would: it stops, says the same,
+    and builds once the dates keep the time they went out. A preview (--now) is not stopped."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    went = datetime.now(ZoneInfo("America/New_York")) - timedelta(minutes=30)
+    out = f"{went:%Y-%m-%dT%H:%M}:00{went.isoformat()[-6:]}"  # its offset, summer or winter
+    post = stage.add_post("hips", f"{went:%Y-%m-%d %H:%M}", facebook="false", instagram="false")
+    assert stage.run(f"{went + timedelta(minutes=5):%Y-%m-%dT%H:%M}").returncode == 0
+    page = stage.config.output_dir / "posts/hips/index.html"
+    assert page.exists()
+    config = stage.project.config_path
+    config.write_text(config.read_text().replace('"America/New_York"', '"America/Los_Angeles"'))
+    said = stage.command("build")
+    assert said.returncode != 0, said.stdout + said.stderr
+    assert "changed from America/New_York to America/Los_Angeles" in said.stderr
+    assert f"hips.md: date: {out}" in said.stderr
+    assert page.exists()
+    assert stage.command("build", "--now", f"{went:%Y-%m-%dT%H:%M}").returncode == 0
+    post.write_text(post.read_text().replace(f"date: {went:%Y-%m-%d %H:%M}", f"date: {out}"))
+    said = stage.command("build")
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert page.exists()
