@@ -22,13 +22,27 @@ class LogLines(logging.Formatter):
     lines are the site's, and a log read beside them in another zone would mislead."""
 
     zone: tzinfo | None = None
+    # journald stamps its own lines and a terminal needs none; a cron log needs ours
+    stamped = False
 
-    def __init__(self, stamped: bool):
-        super().__init__(("%(asctime)s " if stamped else "") + "%(message)s")
+    def format(self, record: logging.LogRecord) -> str:
+        return self.stamp(record.created) + super().format(record)
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        moment = datetime.fromtimestamp(record.created, self.zone)
-        return (moment if self.zone else moment.astimezone()).strftime("%Y-%m-%d %H:%M:%S%z")
+    @classmethod
+    def stamp(cls, created: float | None = None) -> str:
+        """The stamp a line gets (with its space), or "" when lines are not stamped."""
+        if not cls.stamped:
+            return ""
+        moment = (
+            datetime.now(cls.zone) if created is None else datetime.fromtimestamp(created, cls.zone)
+        )
+        return f"{moment if cls.zone else moment.astimezone():%Y-%m-%d %H:%M:%S%z} "
+
+
+def say(text: str) -> None:
+    """A line for a person on stderr, stamped as the log's lines are: in a cron log, an
+    error or what needs a person says when, like every other line."""
+    click.echo(LogLines.stamp() + text, err=True)
 
 
 class Context:
@@ -70,12 +84,12 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except PublisherError as exc:
-            click.echo(f"error: {exc}", err=True)
+            say(f"error: {exc}")
             sys.exit(1)
         except BrokenPipeError:  # `publisher status | head`: the reader has all it wanted
             sys.exit(0)
         except (OSError, sqlite3.Error) as exc:  # the system under us: a line, not a traceback
-            click.echo(f"error: {describe_failure(exc)}", err=True)
+            say(f"error: {describe_failure(exc)}")
             sys.exit(1)
 
 
@@ -93,8 +107,9 @@ class Group(click.Group):
 def main(ctx: click.Context, config_path: str | None) -> None:
     """Turn Markdown posts into the clinic's website, Facebook and Instagram posts."""
     # One line per event on stdout; journald stamps its own time, a cron log needs ours.
+    LogLines.stamped = not (os.environ.get("JOURNAL_STREAM") or sys.stdout.isatty())
     lines = logging.StreamHandler(sys.stdout)
-    lines.setFormatter(LogLines(not (os.environ.get("JOURNAL_STREAM") or sys.stdout.isatty())))
+    lines.setFormatter(LogLines())
     logging.basicConfig(level=logging.INFO, handlers=[lines])
     ctx.obj = Context(config_path)
 
@@ -367,7 +382,7 @@ def publish(
             else "Nothing was due."
         )
     if report.needs_person:  # (the pass's log has said what, each problem once)
-        click.echo("Something needs a person: see above, or run  publisher status", err=True)
+        say("Something needs a person: see above, or run  publisher status")
         sys.exit(1)
 
 

@@ -339,7 +339,10 @@ def test_the_crontab_line_logs_its_own_errors_too(project, tmp_path):
     env_file = tmp_path / "publisher.env"
 
     def cron(command: str) -> str:
-        done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True)
+        server = {**os.environ, "TZ": "Asia/Kolkata"}  # the server's zone is not the site's
+        done = subprocess.run(
+            ["/bin/sh", "-c", command], capture_output=True, text=True, env=server
+        )
         assert done.stdout == done.stderr == ""  # what cron would mail
         return log.read_text() if log.exists() else ""
 
@@ -355,7 +358,25 @@ def test_the_crontab_line_logs_its_own_errors_too(project, tmp_path):
     said = cron(crontab_command(project.root, env_file, log))
     event = said[len(before) :].splitlines()[0]  # the pass itself: an event, with its time
     assert event.endswith("a/website published: https://clinic.example/posts/a/"), said
-    assert event[:4].isdigit()
+    site = datetime.now(NY).strftime("%z")  # -0500, or -0400 in summer
+
+    def stamped(line: str, offset: str) -> bool:
+        return datetime.strptime(line[:24], "%Y-%m-%d %H:%M:%S%z").strftime("%z") == offset
+
+    assert stamped(event, site), event
+    # what needs a person, and an error that stops a pass: each says when, as the others do
+    project.post("b.md", "title: B\ndate: 2026-13-45")
+    before = said
+    said = cron(crontab_command(project.root, env_file, log))
+    needs = [line for line in said[len(before) :].splitlines() if "needs a person" in line]
+    assert len(needs) == 1 and stamped(needs[0], site), said
+    project.posts.rename(project.root / "posts-elsewhere")
+    error = cron(crontab_command(project.root, env_file, log)).splitlines()[-1]
+    assert "error: " in error and str(project.posts) in error and stamped(error, site), error
+    project.config_path.write_text(project.config_path.read_text() + "\nnot toml\n")
+    error = cron(crontab_command(project.root, env_file, log)).splitlines()[-1]
+    assert "error: " in error and "is not valid TOML" in error, error
+    assert stamped(error, "+0530"), error  # the site's zone is in the file it cannot read
 
 
 def test_the_cron_log_is_rotated_by_deploy_logrotate_and_written_on_after(project, tmp_path):
