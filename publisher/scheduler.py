@@ -123,19 +123,21 @@ class Service:
 
     def _one_pass(self, reason: str) -> None:
         log.info("pass: %s", reason)
+        said = ""
         try:
             report = publish_due(self.config, wait=True, should_stop=self.stopping.is_set)
             if report.needs_person:
                 log.warning("something needs a person: see  publisher status")
         except PublisherError as exc:
-            log.error("error: %s", exc)
+            said = str(exc)
+            log.error("error: %s", said)
         except (OSError, sqlite3.Error) as exc:
             log.error("error: %s; the next pass tries again", describe_failure(exc))
         except Exception:  # noqa: BLE001 - the service must outlive one bad pass
             log.exception("the pass failed unexpectedly; the next one tries again")
         # Under the lock: stop() waits for it before it shuts the scheduler down, which
         # holds the scheduler's lock that rescheduling needs.
-        self.reschedule()
+        self.reschedule(said)
         give_back_memory()
 
     def upcoming(self, at: datetime) -> dict[str, datetime]:
@@ -169,14 +171,17 @@ class Service:
             wanted["site/retry"] = site_retry
         return wanted
 
-    def reschedule(self) -> None:
-        """Make the scheduler's jobs match the posts and the ledger."""
+    def reschedule(self, said: str = "") -> None:
+        """Make the scheduler's jobs match the posts and the ledger. `said`: the error the
+        pass before has just logged (the posts it reads again stop on it too, an empty or
+        missing posts folder say: said once a pass, not twice)."""
         if self.stopping.is_set():
             return
         try:
             wanted = self.upcoming(current_time(self.config.tz))
         except PublisherError as exc:
-            log.error("error: %s", exc)
+            if str(exc) != said:
+                log.error("error: %s", exc)
             return
         from apscheduler.triggers.date import DateTrigger
 

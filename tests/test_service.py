@@ -558,3 +558,38 @@ def test_a_change_seen_during_a_pass_gets_a_pass_of_its_own(stage, monkeypatch):
         service.stopping.set()
         service.stop()
     assert len(stage.graph.page_posts()) == 2
+
+
+def test_a_posts_folder_emptied_or_gone_is_said_once_a_pass(stage):
+    """A posts disk that did not mount (its mount point an empty folder), then the folder
+    gone: each pass refuses and says why, and the rescheduling after it, which reads the
+    posts again and stops on the same, does not say it a second time."""
+    post = stage.add_post("calm", "2026-01-01 09:00", facebook="false", instagram="false")
+    process = start_service(stage)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    empty, missing = "holds no posts", f"the posts folder {stage.project.posts} is missing"
+    try:
+        wait_until(lambda: any("watching posts" in line for line in lines), 60)
+        time.sleep(1)  # the watch has started
+        post.rename(stage.project.root / post.name)
+        wait_until(lambda: any(empty in line for line in lines), 60)
+        time.sleep(3)  # the pass's rescheduling, which follows it at once
+        shutil.rmtree(stage.project.posts)
+        wait_until(lambda: any(missing in line for line in lines), 60)
+        time.sleep(3)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        reader.join(timeout=10)
+    said = "".join(lines)
+    assert said.count("pass: ") == 3, said  # at start, the folder emptied, then gone
+    assert said.count(empty) == 1 and said.count(missing) == 1, said
+    assert process.returncode == 0, said
