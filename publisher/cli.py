@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -21,7 +22,9 @@ class LogLines(logging.Formatter):
     the site's zone once config.toml is read (the server's until then): the times in the
     lines are the site's, and a log read beside them in another zone would mislead."""
 
-    zone: tzinfo | None = None
+    # the site's zone, as the config read last says (the service reads config.toml again
+    # when it changes); None until config.toml is read
+    zone: Callable[[], tzinfo] | None = None
     # journald stamps its own lines and a terminal needs none; a cron log needs ours
     stamped = False
 
@@ -33,10 +36,9 @@ class LogLines(logging.Formatter):
         """The stamp a line gets (with its space), or "" when lines are not stamped."""
         if not cls.stamped:
             return ""
-        moment = (
-            datetime.now(cls.zone) if created is None else datetime.fromtimestamp(created, cls.zone)
-        )
-        return f"{moment if cls.zone else moment.astimezone():%Y-%m-%d %H:%M:%S%z} "
+        zone = cls.zone() if cls.zone else None
+        moment = datetime.now(zone) if created is None else datetime.fromtimestamp(created, zone)
+        return f"{moment if zone else moment.astimezone():%Y-%m-%d %H:%M:%S%z} "
 
 
 def say(text: str) -> None:
@@ -56,8 +58,8 @@ class Context:
     def config(self) -> Config:
         """config.toml, loaded on first use."""
         if self._config is None:
-            self._config = load_config(self.config_path)
-            LogLines.zone = self._config.tz
+            config = self._config = load_config(self.config_path)
+            LogLines.zone = lambda: config.tz
         return self._config
 
 
@@ -398,7 +400,7 @@ def run(ctx: Context, serve_port: int | None) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     path = Path(ctx.config_path) if ctx.config_path else None
     service = Service(path, serve_port=serve_port)
-    LogLines.zone = service.config.tz
+    LogLines.zone = lambda: service.config.tz  # as config.toml says now
     sys.exit(service.run())
 
 

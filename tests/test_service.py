@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -215,6 +216,35 @@ def test_the_log_names_edits_not_an_editors_files_and_is_stamped_in_the_sites_ti
         stamp = datetime.strptime(line[:24], "%Y-%m-%d %H:%M:%S%z")
         assert line[19:24] == offset, line
         assert abs(stamp - datetime.now(NY)) < timedelta(minutes=2), line
+
+
+def zone_noted(stage) -> str | None:
+    """The [site] timezone the last pass read the posts' dates in, as its ledger keeps it."""
+    with Ledger.for_reading(stage.config.ledger_path) as ledger:
+        return ledger.meta("site_timezone")
+
+
+def test_a_new_site_timezone_stamps_the_services_lines_from_then_on(stage):
+    """[site] timezone changed while the service runs: it reads config.toml again and gives
+    the times in its lines in the new zone; the lines' stamps follow, not the zone it
+    started with (a person reads one clock)."""
+    stage.add_post("calm", "2026-01-01 09:00", facebook="false", instagram="false")
+    stage.env["TZ"] = "Asia/Tokyo"
+    stage.env.pop("JOURNAL_STREAM", None)
+    config = stage.project.config_path
+    process = start_service(stage)
+    try:
+        wait_until(lambda: stage.project.output.joinpath("posts/calm/index.html").exists())
+        time.sleep(2)  # the watch has started
+        config.write_text(config.read_text().replace('"America/New_York"', '"Europe/Paris"'))
+        wait_until(lambda: zone_noted(stage) == "Europe/Paris")  # the pass after it ran
+    finally:
+        output = stop_service(process)
+    lines = output.splitlines()
+    changed = next(n for n, line in enumerate(lines) if "changed: config.toml" in line)
+    paris = datetime.now(ZoneInfo("Europe/Paris")).strftime("%z")
+    assert all(line[19:24] == paris for line in lines[changed + 1 :]), output
+    assert lines[0][19:24] == datetime.now(NY).strftime("%z"), output
 
 
 def replace_posts_folder(posts: Path, how: str) -> None:
