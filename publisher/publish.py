@@ -545,8 +545,10 @@ class PublishingPass:
             done = run_whole(command, self.config.root, env, DEPLOY_TIMEOUT)
         except subprocess.TimeoutExpired:
             raise PublisherError(
-                f"the deploy command took more than {DEPLOY_TIMEOUT} s and was stopped: "
-                f"{redact(command, secrets)}"
+                f"the deploy command took more than {DEPLOY_TIMEOUT} s and was stopped, with "
+                f"all it started: {redact(command, secrets)}: run it by hand, as the "
+                "service's user, to see where it waits (a server that does not answer, or ssh "
+                "asking for a password or to trust a host key: nobody is there to answer)"
             ) from None
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]

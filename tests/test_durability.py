@@ -511,6 +511,7 @@ def test_a_deploy_past_its_time_limit_is_stopped_whole(tmp_path, monkeypatch):
         record = stage.records()["hips/website"]
         assert record.state == RETRY
         assert "the deploy command took more than 2 s and was stopped" in record.last_error
+        assert "run it by hand, as the service's user, to see where it waits" in record.last_error
 
 
 def test_check_says_an_empty_posts_folder_is_refused_not_that_all_is_well(project):
