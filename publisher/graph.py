@@ -239,8 +239,17 @@ def parse_usage(headers: Mapping[str, str]) -> Usage:
     )
 
 
-def _token_advice(channel: str) -> str:
-    return f"make a new Page access token and set {TOKEN_ENV.get(channel, 'the token')}"
+def _variable(channel: str, variable: str | None = None) -> str:
+    """The variable to set for `channel`'s token: the one its token was read from, which for
+    Instagram without a token of its own is the Facebook Page token's."""
+    own = TOKEN_ENV.get(channel, "the token")
+    if variable is None or variable == own:
+        return own
+    return f"{variable} (the {_label(channel)} channel uses that token while {own} is not set)"
+
+
+def _token_advice(channel: str, variable: str | None = None) -> str:
+    return f"make a new Page access token and set {_variable(channel, variable)}"
 
 
 def _label(channel: str) -> str:
@@ -248,10 +257,16 @@ def _label(channel: str) -> str:
 
 
 def classify_error(
-    channel: str, code: int | None, subcode: int | None, *, is_transient: bool = False
+    channel: str,
+    code: int | None,
+    subcode: int | None,
+    *,
+    is_transient: bool = False,
+    variable: str | None = None,
 ) -> tuple[bool, str]:
-    """Sort a Graph error into (transient, what happened and what to do, for a person)."""
-    label, advice = _label(channel), _token_advice(channel)
+    """Sort a Graph error into (transient, what happened and what to do, for a person);
+    `variable` is the one the token was read from (the channel's own when None)."""
+    label, advice = _label(channel), _token_advice(channel, variable)
     needed = ", ".join(REQUIRED_SCOPES.get(channel, ()))
     if code == ERR_TOKEN or (code == ERR_SESSION and subcode is not None):
         token_subcodes = {
@@ -274,7 +289,7 @@ def classify_error(
     if code == ERR_SESSION:
         return False, f"Meta refused the {label} token's session: {advice}"
     if code == ERR_TOKEN_MISSING:
-        return False, f"no {label} token reached Meta: set {TOKEN_ENV.get(channel, 'the token')}"
+        return False, f"no {label} token reached Meta: set {_variable(channel, variable)}"
 
     ig_subcodes: dict[int, tuple[bool, str]] = {
         IG_SUB_NOT_READY: (
@@ -385,7 +400,7 @@ def classify_error(
     if code == ERR_PERMISSION_DENIED or code in ERR_PERMISSIONS:
         return False, (
             f"the {label} token lacks a permission this needs ({needed}): make a new Page access"
-            f" token that grants them and set {TOKEN_ENV.get(channel, 'the token')}"
+            f" token that grants them and set {_variable(channel, variable)}"
         )
     if code in _THROTTLING_NAMES or code in ERR_BUSINESS_USE_CASE:
         which = _THROTTLING_NAMES.get(code or 0, "a business use case rate limit")
@@ -606,7 +621,10 @@ class GraphClient:
         base_url: str = DEFAULT_GRAPH_URL,
         version: str = GRAPH_VERSION_DEFAULT,
         timeout: float = 30.0,
+        token_variable: str | None = None,
     ):
+        """`token_variable` is the variable the token was read from, named in the advice
+        when Meta refuses it (the channel's own when None)."""
         if not token:
             raise ChannelError(
                 f"no {_label(channel)} token: set {TOKEN_ENV.get(channel, 'the token')}",
@@ -621,6 +639,7 @@ class GraphClient:
             raise ValueError(f"Graph API URL {base_url!r} should start with https://")
         _guard_third_party_logs()
         self.channel = channel
+        self.token_variable = token_variable
         self.base_url = base_url.rstrip("/")
         self.version = version
         self.timeout = timeout
@@ -887,24 +906,24 @@ class GraphClient:
         if missing:
             problems.append(
                 f"the {_label(self.channel)} token lacks {', '.join(missing)}: make a new Page"
-                f" access token that grants them and set {TOKEN_ENV.get(self.channel)}"
+                f" access token that grants them and set {_variable(self.channel, self.token_variable)}"
             )
         if self.channel == "facebook" and found.get("token_type") not in (None, "PAGE"):
             problems.append(
                 f"the Facebook token is a {found['token_type']} token, not a Page access token:"
-                f" {_token_advice(self.channel)}"
+                f" {_token_advice(self.channel, self.token_variable)}"
             )
         expires_at = found.get("expires_at")
         if expires_at is not None and valid:
             if expires_at <= now:
                 problems.append(
-                    f"the {_label(self.channel)} token expired: {_token_advice(self.channel)}"
+                    f"the {_label(self.channel)} token expired: {_token_advice(self.channel, self.token_variable)}"
                 )
             elif expires_at - now <= TOKEN_EXPIRY_WARNING:
                 days = max(1, round((expires_at - now) / timedelta(days=1)))
                 warnings.append(
                     f"the {_label(self.channel)} token expires on {expires_at:%Y-%m-%d}"
-                    f" (in {days} day{'s' if days != 1 else ''}): {_token_advice(self.channel)}"
+                    f" (in {days} day{'s' if days != 1 else ''}): {_token_advice(self.channel, self.token_variable)}"
                     " before then"
                 )
         return AccountReport(
@@ -980,7 +999,11 @@ class GraphClient:
             return self._http_failure(exc.status, exc.content_type, action, creates)
         code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
         transient, advice = classify_error(
-            self.channel, code, subcode, is_transient=error.get("is_transient") is True
+            self.channel,
+            code,
+            subcode,
+            is_transient=error.get("is_transient") is True,
+            variable=self.token_variable,
         )
         meta = self._meta_words(error, code, subcode)
         retry_after = self._usage.retry_after

@@ -71,7 +71,7 @@ from publisher.ownership import cannot_write
 from publisher.render.markdown import render_markdown
 from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
 from publisher.times import now as current_time
-from publisher.tokens import TOKEN_VARIABLES, channel_token, graph_url, missing_token
+from publisher.tokens import TOKEN_VARIABLES, find_token, graph_url, missing_token
 
 log = logging.getLogger("publisher.publish")
 
@@ -156,7 +156,7 @@ class Channels:
         for channel in SOCIAL_CHANNELS:
             account = self.account_id(channel)
             try:
-                token = channel_token(channel, config)
+                token, variable, _ = find_token(channel, config) or ("", "", "")
             except ConfigError as exc:  # the secrets file: the website goes out all the same
                 self.broken[channel] = str(exc)
                 continue
@@ -176,6 +176,7 @@ class Channels:
                     base_url=graph_url(config),
                     version=config.graph.version,
                     timeout=config.graph.timeout,
+                    token_variable=variable,
                 )
 
     def account_id(self, channel: str) -> str:

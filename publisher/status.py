@@ -11,7 +11,7 @@ from publisher.config import Config, parse_duration
 from publisher.exceptions import PublisherError
 from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger, Record
 from publisher.times import now as current_time
-from publisher.tokens import channel_token, graph_url, missing_token
+from publisher.tokens import find_token, graph_url, missing_token
 
 KEEP_SHOWING = timedelta(days=30)  # published or skipped longer ago: with --all only
 
@@ -255,7 +255,7 @@ def check_accounts(config: Config) -> list[tuple[str, Any]]:
     for channel in SOCIAL_CHANNELS:
         settings = config.channel(channel)
         account = config.facebook.page_id if channel == "facebook" else config.instagram.account_id
-        token = channel_token(channel, config)
+        token, variable, _ = find_token(channel, config) or ("", "", "")
         problem = None
         if not settings.enabled:
             problem = f"off in config.toml ([{channel}] enabled = false)"
@@ -275,6 +275,7 @@ def check_accounts(config: Config) -> list[tuple[str, Any]]:
             base_url=graph_url(config),
             version=config.graph.version,
             timeout=config.graph.timeout,
+            token_variable=variable,
         )  # type: ignore[arg-type]
         try:
             reports.append((channel, client.describe_account(account)))

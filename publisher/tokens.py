@@ -64,8 +64,8 @@ def read_secrets_file(path: Path) -> dict[str, str]:
     return values
 
 
-def _find_token(
-    channel: str, config: Config, environ: dict[str, str] | None
+def find_token(
+    channel: str, config: Config, environ: dict[str, str] | None = None
 ) -> tuple[str, str, str] | None:
     """(token, variable, where) for `channel`: the environment wins over the secrets file,
     and Instagram falls back to the Facebook Page token."""
@@ -85,18 +85,10 @@ def _find_token(
     return None
 
 
-def channel_token(
-    channel: str, config: Config, environ: dict[str, str] | None = None
-) -> str | None:
-    """The token for `channel`; Instagram falls back to the Facebook Page token."""
-    found = _find_token(channel, config, environ)
-    return found[0] if found else None
-
-
 def token_source(channel: str, config: Config, environ: dict[str, str] | None = None) -> str:
-    """Where the token channel_token() gives for `channel` comes from, in words: which
+    """Where the token find_token() gives for `channel` comes from, in words: which
     variable, and whether from the environment (which wins) or the secrets file."""
-    found = _find_token(channel, config, environ)
+    found = find_token(channel, config, environ)
     if found is None:
         return "none"
     _, name, where = found

@@ -499,6 +499,29 @@ def test_a_pass_that_builds_a_page_updated_ahead_warns_at_its_line(stage):
     assert "website rebuilt" in mended.stdout and "warning" not in mended.stdout, mended.stdout
 
 
+def test_an_instagram_on_the_facebook_token_is_told_to_renew_the_facebook_token(stage):
+    """With no PUBLISHER_INSTAGRAM_TOKEN, Instagram sends with the Facebook Page token: when
+    Meta refuses it, the advice names the variable that token is read from."""
+    stage.add_post("one", "2026-12-01 09:00", facebook="false")
+    stage.graph.set_token_state(TOKEN, "expired")
+    result = stage.run("2026-12-01T12:30")
+    advice = (
+        "the Instagram token expired: make a new Page access token and set "
+        "PUBLISHER_FACEBOOK_TOKEN (the Instagram channel uses that token while "
+        "PUBLISHER_INSTAGRAM_TOKEN is not set)"
+    )
+    assert advice in result.stdout, result.stdout
+    assert stage.records()["one/instagram"].last_error.startswith(advice)
+    assert f"problem: {advice}" in stage.command("accounts").stdout
+    # a token of its own: that is the one to renew
+    own = dict(stage.env, PUBLISHER_INSTAGRAM_TOKEN=TOKEN)
+    accounts = stage.command("accounts", env=own).stdout
+    assert (
+        "the Instagram token expired: make a new Page access token and set "
+        "PUBLISHER_INSTAGRAM_TOKEN (reading" in accounts
+    ), accounts
+
+
 def test_expired_token_stops_the_channel_with_a_plain_message(stage):
     stage.add_post("one", "2026-12-01 09:00")
     stage.add_post("two", "2026-12-01 09:01")
