@@ -39,8 +39,26 @@ def cannot_write(paths: Iterable[Path]) -> str | None:
         need = os.W_OK | (os.X_OK if stat.S_ISDIR(info.st_mode) else 0)
         if not os.access(path, need):
             blocked.append((path, info))
-    if not blocked:
+    return _advice(blocked, "write") if blocked else None
+
+
+def cannot_read(path: Path) -> str | None:
+    """What stops this process reading `path` (the file, or a folder on the way to it that
+    it may not open), as cannot_write says it; None when nothing does."""
+    folders = [p for p in reversed(path.parents) if p.is_dir() and not os.access(p, os.X_OK)]
+    blocked = folders[0] if folders else path
+    try:
+        info = blocked.stat()
+    except OSError:
         return None
+    if not folders and os.access(path, os.R_OK):
+        return None
+    return _advice([(blocked, info)], "read")
+
+
+def _advice(blocked: list[tuple[Path, os.stat_result]], verb: str) -> str:
+    """Whose the `blocked` paths are, who publisher runs as, and the command that lets it
+    `verb` (read or write) them."""
     me = user_name(os.geteuid())
     said = ", ".join(
         f"{path} (owner {user_name(info.st_uid)}, mode {stat.S_IMODE(info.st_mode):o})"
@@ -51,16 +69,16 @@ def cannot_write(paths: Iterable[Path]) -> str | None:
         names = f"-R {names}"  # what a command made in a folder it made is its too
     owners = {info.st_uid for _, info in blocked}
     if owners == {os.geteuid()} or os.geteuid() == 0:
-        if any(_read_only_mount(path) for path, _ in blocked):
+        if verb == "write" and any(_read_only_mount(path) for path, _ in blocked):
             return (
                 f"{said}: the file system is read-only for publisher (mounted read-only, or "
                 "ProtectSystem in its systemd unit): keep the project where it can write"
             )
-        return f"publisher, running as {me}, cannot write {said}: chmod u+w {names}"
+        return f"publisher, running as {me}, cannot {verb} {said}: chmod u+{verb[0]} {names}"
     others = sorted(user_name(uid) for uid in owners - {os.geteuid()})
-    text = f"publisher is running as {me} and cannot write {said}"
+    text = f"publisher is running as {me} and cannot {verb} {said}"
     if others == ["root"]:
-        # made by a command run as root: the service's user is the one that cannot write
+        # made by a command run as root: the service's user is the one that cannot use it
         return (
             f"{text}: give it back to {me} with  sudo chown {me}: {names}  and run "
             f"publisher's commands as {me}:  sudo -u {me} {COMMAND}"
@@ -69,21 +87,6 @@ def cannot_write(paths: Iterable[Path]) -> str | None:
     return (
         f"{text}: run publisher as {owner}, the user it belongs to:  sudo -u {owner} "
         f"{COMMAND}  (or, if {me} is the user that runs the service:  sudo chown {me}: {names})"
-    )
-
-
-def cannot_read(path: Path) -> str | None:
-    """What stops this process reading `path`, as cannot_write says it; None when nothing does."""
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    if os.access(path, os.R_OK):
-        return None
-    me, owner = user_name(os.geteuid()), user_name(info.st_uid)
-    return (
-        f"publisher is running as {me} and cannot read {path} (owner {owner}, mode "
-        f"{stat.S_IMODE(info.st_mode):o}): run publisher as {owner}:  sudo -u {owner} {COMMAND}"
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from publisher.config import Config
 from publisher.exceptions import ConfigError
+from publisher.ownership import cannot_read
 
 TOKEN_VARIABLES = {"facebook": "PUBLISHER_FACEBOOK_TOKEN", "instagram": "PUBLISHER_INSTAGRAM_TOKEN"}
 GRAPH_URL_VARIABLE = "PUBLISHER_GRAPH_URL"
@@ -22,6 +23,8 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         raise ConfigError(
             f"the secrets file {path} does not exist", key="graph.secrets_file"
         ) from None
+    except PermissionError:  # a folder on the way that this user may not open
+        raise _unreadable(path) from None
     if stat.S_ISDIR(info.st_mode):
         raise ConfigError(
             f"the secrets file {path} is a folder: name the file itself", key="graph.secrets_file"
@@ -40,11 +43,7 @@ def read_secrets_file(path: Path) -> dict[str, str]:
             key="graph.secrets_file",
         ) from None
     except PermissionError:
-        raise ConfigError(
-            f"the secrets file {path} cannot be read by this user: make it owned by the user "
-            f"publisher runs as (chown), with chmod 600",
-            key="graph.secrets_file",
-        ) from None
+        raise _unreadable(path) from None
     except OSError as exc:
         raise ConfigError(
             f"the secrets file {path} cannot be read ({exc.strerror})", key="graph.secrets_file"
@@ -62,6 +61,14 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         key, _, value = line.partition("=")
         values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
     return values
+
+
+def _unreadable(path: Path) -> ConfigError:
+    """The secrets file this user may not read: whose it is, and the command that mends it."""
+    advice = cannot_read(path) or "make it the service user's (chown), with chmod 600"
+    return ConfigError(
+        f"the secrets file {path} cannot be read: {advice}", key="graph.secrets_file"
+    )
 
 
 def find_token(

@@ -203,3 +203,33 @@ def test_a_build_cache_root_made_is_named_and_kept_not_started_again(server_proj
     mended = publisher(project, *build, user=SERVICE_USER)
     assert mended.returncode == 0, mended.stderr
     assert "Edited since." in (project.output / "posts" / "back" / "index.html").read_text()
+
+
+@pytest.mark.parametrize("root_made", ["file", "folder"])
+def test_a_secrets_file_the_service_cannot_read_names_its_owner_and_the_fix(
+    server_project, root_made
+):
+    """The secrets file written as root (chmod 600, as it should be) or kept in a folder
+    only root may open: the service's user is told whose it is and the chown that mends it."""
+    project = server_project
+    project.write_config('[graph]\nsecrets_file = "secrets/publisher.env"\n')
+    folder = project.root / "secrets"
+    folder.mkdir(mode=0o700 if root_made == "folder" else 0o755)
+    secrets = folder / "publisher.env"
+    secrets.write_text("PUBLISHER_FACEBOOK_TOKEN=EAAsecret\n")
+    secrets.chmod(0o600)
+    os.chown(secrets if root_made == "folder" else folder, *_ids(SERVICE_USER))
+    blocked, mode = (folder, 700) if root_made == "folder" else (secrets, 600)
+    chown = f"-R {folder}" if root_made == "folder" else str(secrets)
+
+    for command in (("check",), ("accounts",)):
+        result = publisher(project, *command, user=SERVICE_USER)
+        assert result.returncode == 1
+        said = result.stdout + result.stderr
+        assert f"[graph.secrets_file] the secrets file {secrets} cannot be read: " in said, said
+        assert (
+            f"publisher is running as {SERVICE_USER} and cannot read {blocked} "
+            f"(owner root, mode {mode}): give it back to {SERVICE_USER} with  "
+            f"sudo chown {SERVICE_USER}: {chown}  and run"
+        ) in said, said
+        assert "EAAsecret" not in said
