@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import functools
 import gc
 import logging
 import os
@@ -266,13 +267,18 @@ class Service:
         if config_file is not None:
             names.add(config_file)
         parents = sorted({path.parent for path in names if path.parent.is_dir()})
+        started = threading.Event()
         entries = threading.Thread(
             target=self._watch_changes,
-            args=(parents, False, lambda _, p: Path(p) in names, self.stopping),
+            args=(parents, False, lambda _, p: Path(p) in names, self.stopping, started.set),
             daemon=True,
             name="watch-config",
         )
         entries.start()
+        # the folders' "watching" line says that both watches are live (a script or test
+        # waits for it before it saves a file): this one first, unless it failed to start
+        while not started.wait(0.1) and entries.is_alive():
+            pass
         self.watch_folders()
         entries.join(timeout=10)
 
@@ -299,7 +305,6 @@ class Service:
                 # config keeps the paths it resolved when it was read)
                 self.config = dataclasses.replace(config)
             shown = ", ".join(self.config.display_path(path) for path in paths) or "no folder"
-            log.info("%swatching %s for changes", "" if first else "a folder was replaced: ", shown)
             for path in set(self._watched) - set(paths):
                 log.warning(
                     "%s is missing: it is watched again once it is back",
@@ -314,11 +319,17 @@ class Service:
                     True,
                     edits,
                     AnyOf(self.stopping, self._rewatch),
-                    on_start=None if first else self.changed,
+                    on_start=functools.partial(self._watching, shown, first),
                 )
             except FileNotFoundError:  # gone between the look and the watch: look again
                 self.stopping.wait(WATCH_STEP_MS / 1000)
             first = False
+
+    def _watching(self, shown: str, first: bool) -> None:
+        """Said once the watch is live, not before: a change from now on is seen."""
+        log.info("%swatching %s for changes", "" if first else "a folder was replaced: ", shown)
+        if not first:
+            self.changed()
 
     def changed(self) -> None:
         """Settle a change with a pass: it may make something due now (a post dated in the past)."""

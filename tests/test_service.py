@@ -47,6 +47,42 @@ def stop_service(process: subprocess.Popen[str]) -> str:
     return output
 
 
+class Running:
+    """`publisher run` as a real process, its output read line by line as it comes, so that
+    a test waits for what the service says (that it watches, that it saw a change), not
+    for a fixed time that a loaded machine may overrun."""
+
+    def __init__(self, stage):
+        self.process = start_service(stage)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(
+            target=lambda: self.lines.extend(self.process.stdout), daemon=True
+        )
+        self._reader.start()
+
+    def output(self) -> str:
+        return "".join(list(self.lines))
+
+    def wait_for(self, text: str, times: int = 1, timeout: float = 60.0) -> None:
+        """Until the output has `text` `times` times (the process still running)."""
+        try:
+            wait_until(lambda: self.output().count(text) >= times, timeout)
+        except AssertionError:
+            raise AssertionError(f"never said {text!r} {times} time(s): {self.output()}") from None
+
+    def stop(self) -> str:
+        """SIGTERM, as systemctl stop sends; the whole output, once it has stopped."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+        self._reader.join(5)
+        output = self.output()
+        assert self.process.returncode == 0, output
+        return output
+
+
+WATCHING = "watching posts"  # said once the watches are live
+
+
 def wait_until(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -164,18 +200,18 @@ def test_config_saved_by_replacing_the_file_is_read_again_every_time(stage):
         new.write_text(text)
         os.replace(new, config)
 
-    process = start_service(stage)
+    service = Running(stage)
     try:
-        time.sleep(2)
+        service.wait_for(WATCHING)
         save(config.read_text() + "\n# first edit\n")
-        time.sleep(2)
+        service.wait_for("pass: posts or config changed")  # it was seen, and read again
         save(config.read_text().replace("[facebook]\n", "[facebook]\nenabled = false\n"))
-        time.sleep(2)
+        service.wait_for("pass: posts or config changed", 2)  # and so was this one
         now = datetime.now(NY).replace(microsecond=0)
         post_due(stage, "after", now + timedelta(seconds=3), now + timedelta(seconds=4))
         wait_until(lambda: len(stage.graph.ig_media()) == 1)
     finally:
-        output = stop_service(process)
+        output = service.stop()
     assert output.count("changed: config.toml") == 2, output
     assert stage.graph.page_posts() == []  # Facebook was switched off by the second edit
     assert "after/facebook" not in stage.records()
@@ -189,12 +225,11 @@ def test_the_log_names_edits_not_an_editors_files_and_is_stamped_in_the_sites_ti
     post = stage.add_post("calm", "2026-01-01 09:00", facebook="false", instagram="false")
     stage.env["TZ"] = "Asia/Tokyo"
     stage.env.pop("JOURNAL_STREAM", None)
-    process = start_service(stage)
+    service = Running(stage)
     scratch = [".calm.md.swp", ".calm.md.swx", "4913", "#calm.md#", "calm.md~"]
     scratch += [".goutputstream-X1Y2Z3", ".~lock.calm.md#"]
     try:
-        wait_until(lambda: stage.project.output.joinpath("posts/calm/index.html").exists())
-        time.sleep(2)  # the watch has started
+        service.wait_for(WATCHING)  # after the catch-up pass, which built the page
         for name in scratch:
             (stage.project.posts / name).write_text("b0VIM 9.0")
         (stage.project.posts / ".#calm.md").symlink_to("jo@clinic-pc.1234")
@@ -207,7 +242,7 @@ def test_the_log_names_edits_not_an_editors_files_and_is_stamped_in_the_sites_ti
             )
         )
     finally:
-        output = stop_service(process)
+        output = service.stop()
     changes = [line for line in output.splitlines() if "changed: " in line]
     assert len(changes) == 1 and changes[0].endswith("changed: calm.md"), output
     assert output.count("pass: posts or config changed") == 1, output
@@ -274,13 +309,9 @@ def test_a_post_added_after_the_posts_folder_is_replaced_goes_out(stage, how):
         (posts.parent / "releases").mkdir()
         posts.rename(posts.parent / "releases" / "1")
         posts.symlink_to(posts.parent / "releases" / "1")
-    process = start_service(stage)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
-    reader.start()
+    service = Running(stage)
     try:
-        # after the catch-up pass, which sends "before"
-        wait_until(lambda: any("watching posts" in line for line in list(lines)))
+        service.wait_for(WATCHING)  # after the catch-up pass, which sends "before"
         replace_posts_folder(posts, how)
         # The pass that follows the replacement may find this one; the next one, added once
         # all is quiet, is seen only by a watch on the new folder.
@@ -295,14 +326,54 @@ def test_a_post_added_after_the_posts_folder_is_replaced_goes_out(stage, how):
                 ) from None
         stopped_at = time.monotonic()
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-        reader.join(5)
-    output = "".join(lines)
-    assert process.returncode == 0, output
+        output = service.stop()
     assert time.monotonic() - stopped_at < 5, output  # the watchers end promptly too
     assert "a folder was replaced: watching posts" in output, output
     assert len(stage.graph.page_posts()) == 3
+
+
+def test_the_watching_line_comes_once_every_watch_is_live(stage, monkeypatch):
+    """Scripts and tests wait for "watching" before they save: a post and config.toml
+    saved at the very moment the line is written are both seen."""
+    import logging
+
+    from publisher.scheduler import Service
+
+    for key, value in stage.env.items():
+        if key.startswith("PUBLISHER_"):
+            monkeypatch.setenv(key, value)
+    config = stage.project.config_path
+    said: list[str] = []
+
+    class SaveAtOnce(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+            if record.getMessage().startswith("watching"):  # in the thread that said it
+                stage.project.post("new.md", "title: New\ndate: 2026-01-01\ndraft: true")
+                config.with_name("config.toml.new").write_text(config.read_text() + "\n#\n")
+                os.replace(config.with_name("config.toml.new"), config)
+
+    handler = SaveAtOnce()
+    logger = logging.getLogger("publisher.run")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    service = Service(config)
+    watcher = threading.Thread(target=service.watch, daemon=True)
+    try:
+        watcher.start()
+        wait_until(lambda: sum(m.startswith("changed: ") for m in said) == 2, timeout=10)
+    except AssertionError:
+        raise AssertionError(f"a save as the watch began went unseen: {said}") from None
+    finally:
+        service.stopping.set()
+        watcher.join(5)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert sorted(m for m in said if m.startswith("changed: ")) == [
+        "changed: config.toml",
+        "changed: new.md",
+    ]
 
 
 def test_the_clock_check_watches_a_posts_folder_replaced_unseen(stage, monkeypatch, caplog):
