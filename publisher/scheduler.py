@@ -88,6 +88,8 @@ class Service:
         self.config: Config = load_config(config_path)
         self.serve_port = serve_port
         self.stopping = threading.Event()
+        # set by a signal's handler, which takes no lock: the main thread then sets `stopping`
+        self.signalled = False
         self._pass_lock = threading.Lock()
         self._rewatch = threading.Event()  # the folders' watch must start again, on new folders
         self._watched: dict[Path, tuple[int, int] | None] = {}  # folder -> identity watched
@@ -108,12 +110,16 @@ class Service:
 
     # Passes
 
+    def stop_asked(self) -> bool:
+        """Whether the service is to stop: a signal came, or `stopping` is set."""
+        return self.signalled or self.stopping.is_set()
+
     def run_pass(self, reason: str) -> None:
         """One publishing pass (waiting for a cron pass that holds the lock), then reschedule."""
-        if self.stopping.is_set():
+        if self.stop_asked():
             return
         with self._pass_lock:
-            while not self.stopping.is_set():
+            while not self.stop_asked():
                 self._changed_meanwhile.clear()
                 self._one_pass(reason)
                 # A change seen while this pass ran may have come after it read the posts;
@@ -126,7 +132,7 @@ class Service:
         log.info("pass: %s", reason)
         said = ""
         try:
-            report = publish_due(self.config, wait=True, should_stop=self.stopping.is_set)
+            report = publish_due(self.config, wait=True, should_stop=self.stop_asked)
             if report.needs_person:
                 log.warning("something needs a person: see  publisher status")
         except PublisherError as exc:
@@ -399,9 +405,22 @@ class Service:
     def run(self) -> int:
         """Run until SIGTERM or Ctrl-C; the delivery in flight is finished first."""
         # SIGHUP too (the terminal closed, or a supervisor's hang-up): the same clean stop,
-        # never a delivery cut off in flight
+        # never a delivery cut off in flight.
+        # A handler runs in the main thread between any two of its steps, even inside a lock
+        # the main thread holds: stopping.set() there waited for the lock of `stopping` that
+        # stopping.wait() held as it began or ended its wait (a second signal in a burst,
+        # inside the first one's set(), the same), and the service ran on. So the handler
+        # only notes the signal, and the main thread, woken by the byte the signal writes
+        # to a pipe, sets `stopping` itself.
+        wake_in, wake_out = os.pipe()
+        os.set_blocking(wake_out, False)
+        signal.set_wakeup_fd(wake_out, warn_on_full_buffer=False)
+
+        def note(number: int, frame: object) -> None:
+            self.signalled = True
+
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, lambda *_: self.stopping.set())
+            signal.signal(sig, note)
         log.info(
             "publisher run: started (ledger %s)", self.config.display_path(self.config.ledger_path)
         )
@@ -417,7 +436,9 @@ class Service:
         )
         watcher = threading.Thread(target=self.watch, daemon=True, name="watch")
         watcher.start()
-        self.stopping.wait()
+        while not self.signalled:
+            os.read(wake_in, 64)  # a signal's byte (a signal before this one left its own)
+        self.stopping.set()
         self.stop()
         watcher.join(timeout=10)
         log.info("publisher run: stopped")
