@@ -579,6 +579,7 @@ def _odd_space(row: str) -> str | None:
 # ("title: Psoas: the hidden cause" is an error), ending in ":", or starting with "#", "[",
 # "@", "*"... ("caption: #TipTuesday Stand up" is an empty caption and a comment), and cuts
 # it at " #" ("title: Tip #1 for hips" is "Tip").
+_FOOTNOTE_MARKER = re.compile(r"\[\^[^\]\s]+\]")  # "[^1]", as the text's markers are written
 _PROSE_KEYS = frozenset(("title", "summary", "author", "image_alt", "message", "caption"))
 # a comment as people write them: " # " or a "#" alone at the end ("#1" and "#selfcare" are text)
 _COMMENT = re.compile(r"(?:^| +)#(?: .*)?$")
@@ -826,6 +827,13 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
     elif image_alt:
         problem(
             "image_alt is set but there is no image: add image: or remove image_alt", "image_alt"
+        )
+    if image_alt and (marker := _FOOTNOTE_MARKER.search(image_alt)):
+        problem(
+            f"image_alt has a footnote marker, {marker[0]}, which the photo's description "
+            f"would show as written (a screen reader reads it out): take it out of image_alt "
+            f"and put it in the text, after the sentence it belongs to",
+            "image_alt",
         )
 
     tags: tuple[str, ...] = ()

@@ -218,6 +218,38 @@ def test_footnote_problems_are_named_at_their_lines(project):
     assert not (project.output / "posts/p").exists()
 
 
+def test_a_footnote_marker_in_a_photos_description_is_named_at_its_line(project):
+    """In a photo's alt text a marker is not shown, and its note links back to nothing."""
+    project.image("images/a.jpg")
+    body = (
+        "Massage lowers cortisol.[^1]\n"  # line 5
+        "\n"
+        "![A therapist at work[^1]](images/a.jpg)\n"  # line 7
+        "\n"
+        "Text, then a link: [![Calm[^2] room](images/a.jpg)](https://example.com)\n"  # line 9
+        "\n"
+        "[^1]: Field, 2016.\n"
+        "[^2]: A note.\n"
+    )
+    project.post("p.md", "title: P\ndate: 2026-01-01", body)
+    front = "title: Q\ndate: 2026-01-01\nimage: images/a.jpg\nimage_alt: A room[^1]"
+    project.post("q.md", front, "Cited.[^1]\n\n[^1]: A note.\n")
+    said = (
+        "is in a photo's description (its alt text, between ![ and ]), where the page cannot "
+        "show it and its note would link back to nothing: move {m} into the text, after the "
+        "sentence it belongs to, and keep the description plain words"
+    )
+    assert problems(project) == [
+        f"posts/p.md:7: footnote [^1] {said.format(m='[^1]')}",
+        f"posts/p.md:9: footnote [^2] {said.format(m='[^2]')}",
+        "posts/q.md:5: image_alt has a footnote marker, [^1], which the photo's description "
+        "would show as written (a screen reader reads it out): take it out of image_alt and "
+        "put it in the text, after the sentence it belongs to",
+    ]
+    assert run(project, "build").returncode == 1  # left out, like any post with a problem
+    assert not (project.output / "posts/p").exists()
+
+
 def test_no_front_matter_and_unclosed_front_matter(project):
     (project.posts / "plain.md").write_text("Just text\n")
     (project.posts / "open.md").write_text("---\ntitle: A\n\nBody\n")

@@ -28,6 +28,8 @@ def footnotes_need_checking(source: str, html: str) -> bool:
         or len(set(labels)) != len(labels)
         or html.count('class="footnote-item"') != len(labels)  # one never referred to
         or _NOTE_NOT_FIRST.search(source) is not None  # in a list, a quote or another note
+        # a marker in a photo's alt text: its note links back to a marker not on the page
+        or html.count('class="footnote-ref"') != html.count('class="footnote-backref"')
     )
 
 
@@ -43,6 +45,16 @@ def footnote_problems(source: str, *, allow_html: bool = False) -> list[tuple[in
         if token.type == "footnote_reference_open" and token.map:
             written.setdefault(token.meta["label"], []).append(token.map[0])
         elif token.type == "inline" and token.map:
+            for label, line in _markers_in_alt_text(token.children or (), lines, token.map):
+                problems.append(
+                    (
+                        line,
+                        f"footnote [^{label}] is in a photo's description (its alt text, "
+                        f"between ![ and ]), where the page cannot show it and its note would "
+                        f"link back to nothing: move [^{label}] into the text, after the "
+                        f"sentence it belongs to, and keep the description plain words",
+                    )
+                )
             for label, line in _markers_left_as_text(token.children or (), notes, lines, token.map):
                 problems.append(
                     (
@@ -105,6 +117,23 @@ def _markers_left_as_text(
             else:
                 searched_from = at + 1
             found.append((marker[1], where[0] + block.count("\n", 0, at)))
+    return found
+
+
+def _markers_in_alt_text(
+    children: Sequence[Token], lines: list[str], where: list[int]
+) -> list[tuple[str, int]]:
+    """Each footnote marker of a block (its inline tokens; lines `where`) that is in an
+    image's alt text: (label, line of the image)."""
+    found: list[tuple[str, int]] = []
+    block = "\n".join(lines[where[0] : where[1]])
+    for child in children:
+        if child.type == "image":
+            labels = [t.meta["label"] for t in child.children or () if t.type == "footnote_ref"]
+            at = max(block.find(f"![{child.content}"), 0)
+            found += [(label, where[0] + block.count("\n", 0, at)) for label in labels]
+        if child.children:
+            found += _markers_in_alt_text(child.children, lines, where)
     return found
 
 
