@@ -1109,11 +1109,11 @@ def check_site(config: Config, at: datetime | None = None) -> list[ContentError]
 
 
 def _check_site(config: Config, at: datetime) -> list[ContentError]:
-    from publisher.content import updates_to_come
+    from publisher.content import post_warnings
     from publisher.render.social import SocialRenderer, social_problems  # not for a build
 
     loaded = load_posts(config)
-    problems = [*loaded.problems, *stray_post_files(config), *updates_to_come(loaded.posts, at)]
+    problems = [*loaded.problems, *stray_post_files(config), *post_warnings(loaded.posts, at)]
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)
     for post in loaded.posts:

@@ -978,6 +978,55 @@ def updates_to_come(posts: Iterable[Post], at: datetime) -> list[ContentWarning]
     ]
 
 
+_CURLY_PAIRS = (("\u201c", "\u201d"), ("\u2018", "\u2019"))  # “ ” and ‘ ’
+_SHOWN = {  # where each prose value is read
+    "title": "on the page, Facebook and Instagram",
+    "summary": "in the page's description, link previews and the Facebook post",
+    "author": "on the page",
+    "image_alt": "in the photo's description",
+    "facebook.message": "in the Facebook post",
+    "instagram.caption": "in the Instagram caption",
+}
+
+
+def curly_quoted_texts(posts: Iterable[Post]) -> list[ContentWarning]:
+    """The prose values (a title, a summary...) written all inside curly quotes, “like this”:
+    YAML takes straight quotes away and keeps curly ones, which a word processor makes of
+    straight ones. The text is kept as written (a title may be a quotation), and warned of."""
+    warnings = []
+    for post in posts:
+        texts = {
+            "title": post.title,
+            "summary": post.summary,
+            "author": post.author,
+            "image_alt": post.image_alt,
+            "facebook.message": post.facebook.text,
+            "instagram.caption": post.instagram.text,
+        }
+        for key, text in texts.items():
+            if not text or len(text) < 3 or (text[0], text[-1]) not in _CURLY_PAIRS:
+                continue
+            if key not in post.lines:
+                continue  # not written in the post: the config's default author
+            warnings.append(
+                ContentWarning(
+                    f"{key}: the curly quotes around {text} are part of it, shown {_SHOWN[key]}"
+                    f": if they were meant only to hold the text, delete them (or "
+                    f'type straight quotes "...", which are not shown); keep them if it is a '
+                    f"quotation",
+                    post.display,
+                    post.line_of(key),
+                )
+            )
+    return warnings
+
+
+def post_warnings(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
+    """Every warning of these posts as of `at`: likely mistakes that stop nothing."""
+    posts = tuple(posts)
+    return [*updates_to_come(posts, at), *curly_quoted_texts(posts)]
+
+
 def require_posts_folder(config: Config) -> None:
     """Stop a build or a pass when the posts folder is not there: with no posts it would
     take every page off the website (and a deploy off the server), as if each post had been

@@ -35,10 +35,10 @@ from publisher.content import (
     NEW_POST_PLACEHOLDER,
     Post,
     is_post_name,
+    post_warnings,
     read_post,
     require_posts_folder,
     split_front_matter,
-    updates_to_come,
 )
 from publisher.crashpoint import crashpoint
 from publisher.exceptions import (
@@ -460,7 +460,7 @@ class PublishingPass:
         for problem in result.problems:
             self.report.problems.append(str(problem))
         live = [post for post in posts if post.is_published(self.now)]
-        for warning in updates_to_come(live, self.now):  # said at each build, until mended
+        for warning in post_warnings(live, self.now):  # said at each build, until mended
             log.warning("%s", warning)
         self.ledger.set_page_problems(p.path for p in result.problems)
         for path in result.removed:

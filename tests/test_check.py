@@ -186,6 +186,34 @@ def test_an_image_address_with_a_space_is_named_not_shown_as_text(project):
     ]
 
 
+def test_a_text_all_in_curly_quotes_is_kept_and_warned_of_at_its_line(project):
+    """title: “Stretch”, from a word processor: YAML takes straight quotes away but keeps
+    curly ones. The title is kept as written (it may be a quotation); check says at the line
+    that the quotes are part of it, and where they show."""
+    project.post(
+        "a.md",
+        "title: “Stretch”\ndate: 2026-01-01\nsummary: ‘Loosen up’\n"
+        "facebook:\n  message: “Stretch with us”",
+    )
+    project.post("b.md", 'title: "Stretch more"\ndate: 2026-01-02\nsummary: “Stretch” daily')
+    result = run(project, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    advice = (
+        ": if they were meant only to hold the text, delete them (or type straight quotes "
+        '"...", which are not shown); keep them if it is a quotation'
+    )
+    assert result.stdout.splitlines() == [
+        "posts/a.md:2: warning: title: the curly quotes around “Stretch” are part of it, "
+        f"shown on the page, Facebook and Instagram{advice}",
+        "posts/a.md:4: warning: summary: the curly quotes around ‘Loosen up’ are part of it, "
+        f"shown in the page's description, link previews and the Facebook post{advice}",
+        "posts/a.md:6: warning: facebook.message: the curly quotes around “Stretch with us” "
+        f"are part of it, shown in the Facebook post{advice}",
+    ]
+    assert run(project, "build").returncode == 0
+    assert "<h1>“Stretch”</h1>" in (project.output / "posts/stretch/index.html").read_text()
+
+
 def test_footnote_problems_are_named_at_their_lines(project):
     body = (
         "Massage lowers cortisol.[^1] Sleep improves.[^2]\n"  # line 5
