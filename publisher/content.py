@@ -1021,10 +1021,45 @@ def curly_quoted_texts(posts: Iterable[Post]) -> list[ContentWarning]:
     return warnings
 
 
+_SIGNS_IN_WORDS = {"+": " plus", "#": " sharp", "&": " and ", "@": " at ", "%": " percent"}
+
+
+def _signs_in_words(tag: str) -> str:
+    """A tag with its signs written as words ("C#": "C sharp")."""
+    return " ".join("".join(_SIGNS_IN_WORDS.get(c, c) for c in tag).split())
+
+
+def tag_collisions(posts: Iterable[Post]) -> list[ContentWarning]:
+    """Tags of different posts that are different words but make one page ("C++" and "C#"
+    are both /tags/c/): the page lists both posts under one tag. Said at the later post's
+    tags (by date); nothing is refused, since each post is right on its own."""
+    first: dict[str, tuple[str, Post]] = {}
+    warnings = []
+    for post in sorted(posts, key=lambda p: (p.date, p.display)):
+        for tag in post.tags:
+            slug = tag_slug(tag)
+            seen, where = first.setdefault(slug, (tag, post))
+            if _tag_words(seen) == _tag_words(tag):
+                continue  # one tag written two ways ("Back Pain", "back-pain")
+            spelled = [(t, _signs_in_words(t)) for t in (tag, seen)]
+            instead = [f"  {words}  for {t!r}" for t, words in spelled if tag_slug(words) != slug]
+            warnings.append(
+                ContentWarning(
+                    f"tags: {tag!r} and {seen!r} (a tag of {where.display}) make one tag page, "
+                    f"/tags/{slug}/, which lists both posts under one of the two names: if "
+                    f"they are different topics, write one of them apart in letters or digits"
+                    + (f", for example{instead[0]}" if instead else ""),
+                    post.display,
+                    post.line_of("tags"),
+                )
+            )
+    return warnings
+
+
 def post_warnings(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
     """Every warning of these posts as of `at`: likely mistakes that stop nothing."""
     posts = tuple(posts)
-    return [*updates_to_come(posts, at), *curly_quoted_texts(posts)]
+    return [*updates_to_come(posts, at), *curly_quoted_texts(posts), *tag_collisions(posts)]
 
 
 def require_posts_folder(config: Config) -> None:

@@ -214,6 +214,33 @@ def test_a_text_all_in_curly_quotes_is_kept_and_warned_of_at_its_line(project):
     assert "<h1>“Stretch”</h1>" in (project.output / "posts/stretch/index.html").read_text()
 
 
+def test_tags_of_two_posts_that_make_one_page_are_named_with_what_to_write(project):
+    """ "C++" in one post and "C#" in another both make /tags/c/, which listed the two posts
+    under one tag without a word. Each post is right on its own, so both go out; check and
+    the pass that builds the site say which tags, of which posts, and what to write."""
+    project.post("a.md", "title: A\ndate: 2026-01-01\ntags: [C++, posture]")
+    project.post("b.md", "title: B\ndate: 2026-01-02\ntags: [Posture, C#]")
+    project.post("c.md", "title: C\ndate: 2026-01-03\ntags: [C, back-pain]")
+    project.post("d.md", "title: D\ndate: 2026-01-04\ntags: [Back Pain]")  # one tag
+    said = [
+        "posts/b.md:4: warning: tags: 'C#' and 'C++' (a tag of posts/a.md) make one tag page, "
+        "/tags/c/, which lists both posts under one of the two names: if they are different "
+        "topics, write one of them apart in letters or digits, for example  C sharp  for 'C#'",
+        "posts/c.md:4: warning: tags: 'C' and 'C++' (a tag of posts/a.md) make one tag page, "
+        "/tags/c/, which lists both posts under one of the two names: if they are different "
+        "topics, write one of them apart in letters or digits, for example  C plus plus  for "
+        "'C++'",
+    ]
+    result = run(project, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == said
+    passed = run(project, "publish", "--due", "--now", "2026-01-05T09:00")
+    assert all(line in passed.stdout for line in said), passed.stdout
+    assert (project.output / "posts/b/index.html").exists()  # nothing is left out
+    project.post("b.md", "title: B\ndate: 2026-01-02\ntags: [Posture, C sharp]")
+    assert run(project, "check").stdout.splitlines() == said[1:]
+
+
 def test_footnote_problems_are_named_at_their_lines(project):
     body = (
         "Massage lowers cortisol.[^1] Sleep improves.[^2]\n"  # line 5
