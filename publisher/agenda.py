@@ -124,6 +124,8 @@ def agenda(
         elif record is not None and not (record.state == SCHEDULED and not record.attempts):
             state = record.state
             detail = (record.permalink if state == PUBLISHED else record.last_error) or ""
+            if state == PUBLISHED and delivery.channel == "website":
+                detail = post_url(config, post)  # where it is now (base_url may be new)
             social_post = state == PUBLISHED and delivery.channel in SOCIAL_CHANNELS
             if social_post and record.content_hash and not held_back:
                 rendered = render_markdown(post.body, allow_html=config.site.allow_html)

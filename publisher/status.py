@@ -49,6 +49,9 @@ def delivery_rows(
                 f"more than {config.publish.max_lateness} late by then: the pass at that time "
                 f"marks it missed; `publisher retry {record.id}` sends it however late"
             )
+        link = record.permalink if record else None
+        if link and entry.channel == "website":
+            link = entry.url  # the page's address now: a new base_url moved every page
         rows.append(
             {
                 "id": entry.record_id,
@@ -63,7 +66,7 @@ def delivery_rows(
                 )
                 if waiting
                 else None,
-                "permalink": record.permalink if record else None,
+                "permalink": link,
                 "finished": _finished(record, config),
                 "error": entry.detail
                 if entry.state != PUBLISHED and (record or entry.state == WAITING)

@@ -998,6 +998,29 @@ def test_a_new_site_address_is_not_an_edit_of_the_posts_that_went_out(stage):
     assert changed[("edited", "facebook")] is True and changed[("edited", "instagram")] is True
 
 
+def test_status_and_calendar_show_the_pages_where_the_site_has_them_now(stage):
+    """After base_url changed, status and calendar showed the old address of every page
+    that went out: they show the page's address on the site now (a Facebook or Instagram
+    link is Meta's, and stays as Meta gave it)."""
+    stage.add_post("moved", "2026-12-01 09:00")
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    old = f"{stage.site_url}/posts/moved/"
+    facebook = stage.records()["moved/facebook"].permalink
+    assert stage.records()["moved/website"].permalink == old and facebook
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(
+        text.replace(f'base_url = "{stage.site_url}"', 'base_url = "https://www.clinic.example"')
+    )
+    new = "https://www.clinic.example/posts/moved/"
+    status = stage.command("status").stdout
+    calendar = stage.command("calendar", "--all", "--now", "2026-12-02T09:00").stdout
+    for table in (status, calendar):
+        line = next(x for x in table.splitlines() if "website" in x and "moved" in x)
+        assert line.endswith(new), table
+        assert old not in table and facebook in table, table
+    assert f'"permalink": "{new}"' in stage.command("status", "--json").stdout
+
+
 def _edited_after_it_went_out(stage, **front: str):
     """A post published at 12:30, then edited: its terminal preview the next day."""
     edited = stage.add_post("edited", "2026-12-01 09:00", **front)
