@@ -348,22 +348,27 @@ def publish(
     ctx: Context, due: bool, now_text: str | None, dry_run: bool, wait: bool, quiet: bool
 ) -> None:
     """One publishing pass (run it from cron every minute, or let `publisher run` do it)."""
+    import itertools
     import signal
-    import threading
 
     from publisher.publish import publish_due
 
     config = ctx.config
     # SIGTERM (systemctl stop, a shutdown, `timeout`) or a hang-up: the pass finishes what is
-    # in flight (the build, the deploy command, the delivery being sent) and sends nothing more
-    stopping = threading.Event()
+    # in flight (the build, the deploy command, the delivery being sent) and sends nothing more.
+    # Noted in a list, not an Event: a handler runs between any two steps of the main thread,
+    # even inside the handler a signal before it is running, and a second signal inside the
+    # first one's Event.set() waited for the Event's lock that the first held: the pass hung,
+    # holding the pass lock, and no cron pass after it did anything.
+    stopping: list[int] = []
+    signals = itertools.count()  # next() is one step: said by the first signal only
 
     def stop(number: int, frame: object) -> None:
-        if not stopping.is_set():
+        stopping.append(number)
+        if next(signals) == 0:
             logging.getLogger("publisher.publish").info(
                 "%s: finishing what is in flight, then stopping", signal.Signals(number).name
             )
-        stopping.set()
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, stop)
@@ -372,7 +377,7 @@ def publish(
         parse_now(now_text, config),
         dry_run=dry_run,
         wait=wait,
-        should_stop=stopping.is_set,
+        should_stop=lambda: bool(stopping),
     )
     if report.locked_out:
         return

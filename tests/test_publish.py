@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import subprocess
@@ -1732,6 +1733,31 @@ def test_a_pass_told_to_stop_lets_the_deploy_in_flight_finish_and_sends_nothing_
     assert stage.graph.page_posts() == [] and "hips/facebook" not in records
     assert stage.run("2026-12-01T09:46").returncode == 0
     assert len(stage.graph.page_posts()) == 1
+
+
+def test_a_burst_of_signals_during_a_pass_still_stops_it(stage):
+    """A shutdown sends SIGTERM and SIGHUP, a person a second SIGTERM: a signal that came
+    while the handler of the one before it was setting the stop (and held its lock) hung
+    the pass, with the pass lock held, so that no cron pass after it did anything (9 times
+    in 10 with a burst). However many come, the delivery in flight finishes and it ends."""
+    for hour in (9, 10, 11):
+        stage.add_post(f"p{hour}", f"2026-12-01 {hour:02d}:00", instagram="false")
+        held = stage.graph.hold("POST", "/*/feed")
+        process = stage.start(f"2026-12-01T{hour:02d}:40")
+        assert held.wait_held(60), process.communicate()
+        for _ in range(300):
+            process.send_signal(random.choice((signal.SIGTERM, signal.SIGHUP)))
+            time.sleep(random.uniform(0, 0.0005))
+        held.release()
+        try:
+            out, err = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError(f"the pass never ended: {process.communicate()}") from None
+        assert process.returncode == 0, out + err
+        assert out.count(": finishing what is in flight, then stopping") == 1, out
+        assert stage.records()[f"p{hour}/facebook"].state == PUBLISHED  # the one in flight
+        stage.graph.clear_faults()
 
 
 def test_a_clock_gone_back_takes_nothing_off_the_site(stage):
