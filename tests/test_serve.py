@@ -138,9 +138,16 @@ def test_serve_does_not_rebuild_for_an_editors_passing_files(project):
         post.write_text(post.read_text().replace("First title", "Second title"))
         base = address.rstrip("/")
         wait_for(lambda: requests.get(base + "/posts/second-title/", timeout=5).status_code == 200)
+        # the page is served before the line that says it was rebuilt is written: stopped
+        # in between (a loaded machine), the line was never written; wait for it too
+        output = ""
+        while not re.search(r"Rebuilt: 1 post\(s\), [1-9]", output):
+            line = process.stdout.readline()
+            assert line, output
+            output += line
     finally:
         stop(process)
-    output = process.stdout.read()
+    output += process.stdout.read()
     assert output.count("Rebuilt:") == 1, output  # for the post alone
 
 
