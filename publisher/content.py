@@ -1034,12 +1034,15 @@ def tag_collisions(posts: Iterable[Post]) -> list[ContentWarning]:
     are both /tags/c/): the page lists both posts under one tag. Said at the later post's
     tags (by date); nothing is refused, since each post is right on its own."""
     first: dict[str, tuple[str, Post]] = {}
+    known: dict[str, tuple[str, str]] = {}  # tag: (slug, words), worked out once (tags repeat)
     warnings = []
     for post in sorted(posts, key=lambda p: (p.date, p.display)):
         for tag in post.tags:
-            slug = tag_slug(tag)
+            if tag not in known:
+                known[tag] = (tag_slug(tag), _tag_words(tag))
+            slug, words = known[tag]
             seen, where = first.setdefault(slug, (tag, post))
-            if _tag_words(seen) == _tag_words(tag):
+            if known[seen][1] == words:
                 continue  # one tag written two ways ("Back Pain", "back-pain")
             spelled = [(t, _signs_in_words(t)) for t in (tag, seen)]
             instead = [f"  {words}  for {t!r}" for t, words in spelled if tag_slug(words) != slug]
