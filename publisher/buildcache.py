@@ -298,19 +298,17 @@ def _cannot_use(path: Path, exc: sqlite3.Error) -> PublisherError:
         full = "full" in str(exc) or shutil.disk_usage(path.parent).free < 1 << 20
     except OSError:
         full = False
+    index = [path.parent, path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))]
     if full:
         advice = (
             "the disk is full: free some space on it (the cache folder is safe to delete), "
             "then run it again (nothing half-written was kept)"
         )
-        return PublisherError(f"{path}: the build cache cannot be used ({exc}): {advice}")
-    index = [path.parent, path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))]
-    blocked = cannot_write(index)
-    if blocked is None:
+    elif (blocked := cannot_write(index)) is not None:
         return PublisherError(
-            f"{path}: the build cache cannot be used ({exc}): {describe_failure(exc)}"
+            f"the build cache in {path.parent} cannot be written ({exc}): {blocked}; or delete "
+            f"{path.parent} (the cache is safe to delete: the next build takes longer)"
         )
-    return PublisherError(
-        f"the build cache in {path.parent} cannot be written ({exc}): {blocked}; or delete "
-        f"{path.parent} (the cache is safe to delete: the next build takes longer)"
-    )
+    else:
+        advice = describe_failure(exc)
+    return PublisherError(f"{path}: the build cache cannot be used ({exc}): {advice}")
