@@ -288,7 +288,7 @@ def serve(ctx: Context, port: int, now_text: str | None) -> None:
 
 
 @main.command()
-@click.argument("posts", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.argument("posts", nargs=-1, metavar="[POST_FILE_OR_SLUG]...")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per post, for scripts.")
 @click.option(
     "--html", "as_html", is_flag=True, help="Write the private preview folder ([site] preview)."
@@ -306,7 +306,7 @@ def preview(
 
     config = ctx.config
     at = parse_now(now_text, config) or current_time(config.tz)
-    previews = preview_posts(config, [Path(p) for p in posts] if posts else None)
+    previews = preview_posts(config, list(posts) or None)
     if as_html:
         from publisher.preview_html import write_preview_site
 

@@ -12,7 +12,7 @@ from publisher.build import plan_post
 from publisher.calendar import CHANNELS, channel_enabled, plan_deliveries, planned_time
 from publisher.config import Config
 from publisher.content import Post, load_posts, read_post
-from publisher.exceptions import ContentError
+from publisher.exceptions import ContentError, PublisherError
 from publisher.render.markdown import RenderedMarkdown
 from publisher.render.site import PostPage
 from publisher.render.social import (
@@ -52,8 +52,11 @@ class PostPreview:
         return "published" if self.post.date <= at else "scheduled"
 
 
-def preview_posts(config: Config, files: list[Path] | None = None) -> list[PostPreview]:
-    """Previews of the given post files (default: every post), in calendar order."""
+def preview_posts(config: Config, files: Sequence[Path | str] | None = None) -> list[PostPreview]:
+    """Previews of the given posts (default: every post), in calendar order.
+
+    A post is named by its file or by its slug (the POST column of `calendar` and `status`).
+    """
     social = SocialRenderer(config)
     previews: list[PostPreview] = []
     if files is None:
@@ -61,9 +64,22 @@ def preview_posts(config: Config, files: list[Path] | None = None) -> list[PostP
         for problem in loaded.problems:
             previews.append(PostPreview(source=problem.path, post=None, problems=[problem]))
         posts = list(loaded.posts)
+        everything = posts
     else:
+        # Slot times depend on every post, so the calendar is planned over all of them.
+        everything = list(load_posts(config).posts)
+        by_slug = {post.slug: post for post in everything}
         posts = []
-        for path in files:
+        for name in files:
+            path = next((p for p in (Path(name), config.posts_dir / name) if p.is_file()), None)
+            if path is None and str(name) in by_slug:
+                posts.append(by_slug[str(name)])
+                continue
+            if path is None:
+                raise PublisherError(
+                    f"{name}: no such post file, and no post has that slug; give a file "
+                    f"(posts/FILE.md) or a slug from the POST column of `publisher calendar`"
+                )
             post, problems = read_post(path.resolve(), config)
             if post is None:
                 previews.append(
@@ -71,8 +87,6 @@ def preview_posts(config: Config, files: list[Path] | None = None) -> list[PostP
                 )
             else:
                 posts.append(post)
-    # Slot times depend on every post, so the calendar is planned over all of them.
-    everything = list(load_posts(config).posts) if files is not None else posts
     times: dict[tuple[str, str], datetime] = {
         (d.post.slug, d.channel): d.due
         for d in plan_deliveries(everything, config, include_drafts=True)

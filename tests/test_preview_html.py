@@ -663,3 +663,19 @@ def test_hashtags_in_the_text_are_neither_repeated_nor_named_as_left_out(make_pr
     assert result.returncode == 0, result.stderr
     caption = result.stdout.split("Instagram caption:")[1]
     assert "│ #sports #massagetherapy\n" in caption and caption.lower().count("#pittsburgh") == 1
+
+
+def test_cli_preview_takes_a_post_by_its_file_its_name_or_its_slug(social):
+    """Staff copy what `calendar` shows (the slug) as often as the file's path."""
+    social.post("2026-12-03-tight-hips.md", f"title: Tight hips\ndate: 2026-12-03 09:00\n{PHOTO}")
+    social.post("other.md", f"title: Other\ndate: 2026-12-04 09:00\n{PHOTO}")
+    shown = []
+    for name in ("posts/2026-12-03-tight-hips.md", "2026-12-03-tight-hips.md", "tight-hips"):
+        result = run(social, "preview", "--json", "--now", "2026-12-01T09:00", name)
+        assert result.returncode == 0, result.stderr
+        shown.append([json.loads(line)["slug"] for line in result.stdout.splitlines()])
+    assert shown == [["tight-hips"]] * 3
+    result = run(social, "preview", "tight-hip")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error: tight-hip: no such post file, and no post has that slug" in result.stderr
+    assert "POST column of `publisher calendar`" in result.stderr
