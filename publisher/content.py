@@ -714,6 +714,24 @@ def _text(meta: dict[str, Any], key: str, problems: list[str]) -> str | None:
     return str(value).strip()
 
 
+SAVE_AS_UTF8 = "save it again as UTF-8 (in Notepad: File, Save As, Encoding: UTF-8)"
+
+
+def not_utf8(raw: bytes, exc: UnicodeDecodeError, display: str) -> ContentError:
+    """Say which encoding a post seems to be in, where that shows, and how to save it right."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ContentError(
+            f'is saved as UTF-16 (what Windows calls "Unicode"): {SAVE_AS_UTF8}', display, 1
+        )
+    line = raw.count(b"\n", 0, exc.start) + 1
+    return ContentError(
+        f"is not UTF-8 text: this line has a character saved in another encoding (such as "
+        f"Windows-1252 or Latin-1); {SAVE_AS_UTF8}",
+        display,
+        line,
+    )
+
+
 def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentError]]:
     """Read and validate one post file; every problem found is returned, not just the first."""
     display = config.display_path(path)
@@ -729,8 +747,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        return None, [ContentError("is not UTF-8 text: save it as UTF-8", display, line)]
+        return None, [not_utf8(raw, exc, display)]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
         yaml_text, body, body_line = split_front_matter(text, display)

@@ -770,3 +770,18 @@ def test_a_publishing_pass_says_each_problem_once(make_project):
     assert result.returncode == 1
     assert (result.stdout + result.stderr).count("posts/bad.md:2: missing date") == 1
     assert "Something needs a person" in result.stderr
+
+
+def test_a_post_not_saved_as_utf8_says_what_it_is_saved_as_and_how_to_fix_it(project):
+    """Windows editors save "Unicode" (UTF-16) or Windows-1252 text; staff need the menu."""
+    text = "---\ntitle: Café\ndate: 2026-01-01\ninstagram: false\n---\nBody.\n"
+    (project.root / "posts").mkdir(exist_ok=True)
+    (project.root / "posts/sixteen.md").write_bytes(text.encode("utf-16"))
+    (project.root / "posts/western.md").write_bytes(text.encode("cp1252"))
+    assert problems(project) == [
+        'posts/sixteen.md:1: is saved as UTF-16 (what Windows calls "Unicode"): save it again '
+        "as UTF-8 (in Notepad: File, Save As, Encoding: UTF-8)",
+        "posts/western.md:2: is not UTF-8 text: this line has a character saved in another "
+        "encoding (such as Windows-1252 or Latin-1); save it again as UTF-8 (in Notepad: File, "
+        "Save As, Encoding: UTF-8)",
+    ]
