@@ -36,7 +36,7 @@ from publisher.content import (
     settle_posts,
     stray_post_files,
 )
-from publisher.exceptions import ContentError, PublisherError
+from publisher.exceptions import ContentError, ContentWarning, PublisherError
 from publisher.files import existing_status, is_file, is_inside, real_path, snapshot
 from publisher.forks import fork_map
 from publisher.output import (
@@ -1122,7 +1122,14 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
         if page is not None:
             renderer.post_page(page)
             for problem in social_problems(post, page.rendered, config, social):
-                problems.append(post.error(problem.message, problem.key))
+                found_one = post.error(problem.message, problem.key)
+                if post.draft:  # nothing goes out yet: a reminder of what is still to do
+                    found_one = ContentWarning(
+                        f"{problem.message} (before you set draft: false)",
+                        found_one.path,
+                        found_one.line,
+                    )
+                problems.append(found_one)
     problems.sort(key=lambda e: (e.path, e.line or 0))
     return problems
 

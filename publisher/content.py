@@ -1231,6 +1231,8 @@ def new_post(config: Config, title: str, when: datetime) -> Path:
         date=f"{when:%Y-%m-%d %H:%M}",
         author=config.site.default_author or config.business.name,
         summary="",
+        image="",
+        image_alt="",
         tags=[],
         draft=True,
     )
@@ -1241,12 +1243,13 @@ def new_post(config: Config, title: str, when: datetime) -> Path:
     # changed below, which YAML then cannot read.
     text = frontmatter.dumps(document, sort_keys=False, Dumper=yaml.SafeDumper, width=10**6)
     # Texts as staff type them, without YAML's quotes where publisher reads them the same
-    # (title: Don't sit: here is why), and an empty summary to write after, not between, quotes.
+    # (title: Don't sit: here is why), and an empty summary and photo to write after, not
+    # between, quotes.
     rows = text.split("\n")
     for number, row in enumerate(rows):
         key = row.partition(":")[0]
-        if key == "summary" and row == "summary: ''":
-            rows[number] = "summary:"
+        if key in ("summary", "image", "image_alt") and row == f"{key}: ''":
+            rows[number] = f"{key}:"
         elif key in ("title", "author") and "\n" not in str(document[key]):
             plain = f"{key}: {document[key]}"
             try:

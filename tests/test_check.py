@@ -478,6 +478,33 @@ def test_new_writes_a_draft_that_passes_check(project):
     assert path.read_text() == text
 
 
+def test_a_new_draft_passes_check_with_instagram_on_and_says_what_it_still_needs(make_project):
+    """The built-in config sends to Instagram, which needs a photo: a fresh draft has none
+    yet. That is a reminder (a warning) while it is a draft, a problem once it is not."""
+    project = make_project(base=BASE_CONFIG)
+    result = run(project, "new", "Hip Flexors", "--date", "2026-12-05 10:00")
+    path = project.root / result.stdout.strip()
+    assert "\nimage:\nimage_alt:\n" in path.read_text()  # the keys to fill in, in place
+    result = run(project, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "posts/2026-12-05-hip-flexors.md:2: warning: Instagram needs a photo: add image: and "
+        "image_alt:, or write  instagram: false (before you set draft: false)"
+    ]
+    front = path.read_text().split("---\n")[1].replace("draft: true", "draft: false")
+    path.write_text(f"---\n{front}---\nStretch your hip flexors every hour.\n")
+    result = run(project, "check")
+    assert result.returncode == 1
+    assert result.stdout.startswith("posts/2026-12-05-hip-flexors.md:2: Instagram needs a photo")
+    project.image("images/hips.jpg", (1200, 800))
+    text = path.read_text().replace(
+        "\nimage:\nimage_alt:\n", "\nimage: images/hips.jpg\nimage_alt: A stretch for the hips\n"
+    )
+    path.write_text(text.replace("draft: false", "draft: true"))
+    result = run(project, "check")
+    assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
+
+
 def test_new_writes_the_title_as_typed_emoji_and_quotes_included(project):
     title = 'Café "Knots": Why Your Neck Hurts 😣'
     result = run(project, "new", title, "--date", "2026-12-05 10:00")
