@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from publisher.buildcache import (
@@ -23,6 +24,7 @@ from publisher.buildcache import (
     Signature,
     environment_fingerprint,
     file_signature,
+    remembered_state,
 )
 from publisher.cache import Cache, content_key
 from publisher.config import Config
@@ -954,7 +956,7 @@ def _build(
         given = instagram  # None: read from the ledger, so the ledger is an input too
         names = post_file_names(config.posts_dir)
         if not allow_empty:
-            refuse_emptying(config, names, target, index)
+            refuse_emptying(config, names, target, index.get_state)
         known_depends = index.get_state("depends") or []
         quick = input_signature(config, index, known_depends, given, names)
         last = index.get_state("last_build")
@@ -1003,17 +1005,20 @@ def _build(
     )
 
 
-def refuse_emptying(config: Config, names: list[str], site: Path, index: BuildIndex | None) -> None:
+def refuse_emptying(
+    config: Config, names: list[str], site: Path, remembered: Callable[[str], Any]
+) -> None:
     """Stop when the posts folder holds no post file at all (`names`) while the site built
     into `site` has articles: a disk that did not mount leaves its mount point an empty
     folder, which is far likelier than every post deleted. Nothing is built, deployed, sent
     or forgotten by the cache; `publisher build --allow-empty` empties the site on purpose.
-    `index`: where to look when the site's folder was deleted (None: in the folder only)."""
+    `remembered`: the build cache's state by key (BuildIndex.get_state), where to look when
+    the site's folder was deleted."""
     if names:
         return
     pages = _pages_in(site)
-    if not pages and index is not None:  # deleted by hand: what the last build put there
-        kept = index.get_state(f"tree {site}")
+    if not pages:  # deleted by hand: what the last build put there
+        kept = remembered(f"tree {site}")
         if isinstance(kept, bytes):
             pages = TreeMemory.from_bytes(kept).output or {}
     articles = sum(1 for p in pages if p.startswith("posts/") and p.endswith("/index.html"))
@@ -1102,8 +1107,9 @@ def check_site(config: Config, at: datetime | None = None) -> list[ContentError]
     """Every problem in the posts, rendering each one as a build would (whatever its date),
     and the warnings (ContentWarning: likely mistakes that stop nothing) as of `at`."""
     require_posts_folder(config)  # not 'all is well' while builds refuse to run
-    # (the site's folder only: a command that only looks makes no build cache)
-    refuse_emptying(config, post_file_names(config.posts_dir), config.output_dir, None)
+    # (the build cache read as it is: a command that only looks makes and changes none)
+    remembered = partial(remembered_state, config.cache_dir)
+    refuse_emptying(config, post_file_names(config.posts_dir), config.output_dir, remembered)
     with snapshot():
         return _check_site(config, at or current_time(config.tz))
 
@@ -1167,7 +1173,7 @@ def load_posts_cached(config: Config, at: datetime) -> LoadedPosts:
         # a posts folder with nothing in it would make the index forget every post, and
         # the last good version it keeps of a live post with a problem
         names = post_file_names(config.posts_dir)
-        refuse_emptying(config, names, config.output_dir, index)
+        refuse_emptying(config, names, config.output_dir, index.get_state)
         with _cycle_collector_paused(), snapshot():
             return gather(config, at, index, pages=False, names=names).loaded
     finally:

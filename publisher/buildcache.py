@@ -264,11 +264,7 @@ class BuildIndex:
 
     def get_state(self, key: str) -> Any:
         """A value kept from the last build (its fingerprint...)."""
-        row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        try:
-            return pickle.loads(row[0]) if row else None
-        except Exception:  # noqa: BLE001 - a value that cannot be read is a miss, never an error
-            return None
+        return _state_value(self.db, key)
 
     def set_state(self, key: str, value: Any) -> None:
         """Keep a value for the next build."""
@@ -289,6 +285,37 @@ class BuildIndex:
     def close(self) -> None:
         """Close the database."""
         self.db.close()
+
+
+def _state_value(db: sqlite3.Connection, key: str) -> Any:
+    """The value the index's state table keeps under `key`, or None."""
+    row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+    try:
+        return pickle.loads(row[0]) if row else None
+    except Exception:  # noqa: BLE001 - a value that cannot be read is a miss, never an error
+        return None
+
+
+def remembered_state(folder: Path, key: str) -> Any:
+    """A value the last build kept (BuildIndex.get_state), read without making or changing
+    the cache in `folder`: for a command that only looks (`check`). None when there is no
+    cache, or it cannot be read (the build then says why)."""
+    path = folder / "build-index.sqlite"
+    try:
+        if not path.is_file():
+            return None
+        # with no write-ahead log (no build has the index open), read the file as it is:
+        # without it, SQLite would leave a log and shared memory of this user's beside it
+        still = "" if path.with_name(path.name + "-wal").exists() else "&immutable=1"
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro{still}", uri=True, timeout=30)
+    except (OSError, sqlite3.Error):  # (a folder this user may not look into)
+        return None
+    try:
+        return _state_value(db, key)
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
 
 
 def _cannot_use(path: Path, exc: sqlite3.Error) -> PublisherError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -528,6 +529,31 @@ def test_check_says_an_empty_posts_folder_is_refused_not_that_all_is_well(projec
     assert process.returncode == 1, out + err
     assert f"the posts folder {project.posts} holds no posts" in err
     assert "look good" not in out + err
+
+
+def test_check_says_an_empty_posts_folder_is_refused_after_public_was_deleted(project):
+    """With `public/` deleted by hand as well, the passes still refused (they count the
+    articles in what the build cache remembers of the site), but `check` looked only in
+    the folder and said 'All posts and config.toml look good'. It reads the cache too, and
+    leaves it as it was."""
+    write_posts(project, 2, "first")  # (dated before this release was written)
+    assert publisher(project, "build").wait(120) == 0
+    for n in range(2):
+        (project.posts / f"p{n:02d}.md").unlink()
+    shutil.rmtree(project.output)
+    cache = tree(project.root / ".cache")
+    process = publisher(project, "check")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, out + err
+    assert f"the posts folder {project.posts} holds no posts" in err
+    assert "the website built into public has 2 article(s)" in err
+    assert "look good" not in out + err
+    assert tree(project.root / ".cache") == cache
+    shutil.rmtree(project.root / ".cache")  # nothing remembers the site: nothing to refuse
+    process = publisher(project, "check")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and "look good" in err, out + err
+    assert not (project.root / ".cache").exists()
 
 
 def test_check_says_the_posts_folder_is_missing_not_that_all_is_well(project):
