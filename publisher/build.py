@@ -69,6 +69,7 @@ from publisher.render.site import (
     OutputFile,
     PostPage,
     SiteRenderer,
+    is_redirect_page,
     redirect_page,
 )
 from publisher.times import now as current_time
@@ -92,6 +93,8 @@ class BuildResult:
     # the article pages this build took off the site ("posts/slug/"): deleted, drafted,
     # dated later, or with a problem and no earlier version kept
     removed: list[str] = field(default_factory=list)
+    # the old slugs of renamed posts whose address sends visitors on, and where to
+    moved: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -769,8 +772,9 @@ def _last_good_versions(
 
 def site_manifest(
     config: Config, state: SiteState, at: datetime, instagram: set[str], index: BuildIndex
-) -> tuple[dict[str, str], int, list[ContentError]]:
-    """Every file of the site as a cached file to link: (manifest, posts published, problems)."""
+) -> tuple[dict[str, str], int, list[ContentError], dict[str, str]]:
+    """Every file of the site as a cached file to link: (manifest, posts published, problems,
+    the old slugs whose page sends visitors to the new one, and the new one)."""
     cache = Cache(config.cache_dir)
     renderer = _renderer_for(config, index.environment)
     problems = list(state.loaded.problems)
@@ -825,13 +829,15 @@ def site_manifest(
     finally:
         renderer.end_build()
     memo.save()
+    moved: dict[str, str] = {}
     for old, new in old_addresses(config).items():
         path, target = f"posts/{old}/index.html", f"posts/{new}/index.html"
         if path not in manifest and target in manifest:
             url = renderer.url(f"posts/{new}/")
             page = redirect_page(url, config.site.language, "Moved", "This article has moved:")
             manifest[path] = _blob(cache, page)
-    return manifest, len(results), problems
+            moved[old] = new
+    return manifest, len(results), problems, moved
 
 
 def old_addresses(config: Config) -> dict[str, str]:
@@ -976,7 +982,7 @@ def _build(
             # while its delivery waits for the fix
             instagram, deadlines = instagram_plan(config, posts + state.held, at)
             times += deadlines
-        manifest, published, problems = site_manifest(config, state, at, instagram, index)
+        manifest, published, problems, moved = site_manifest(config, state, at, instagram, index)
         key = f"tree {target}"
         kept = index.get_state(key)
         memory = TreeMemory.from_bytes(kept) if isinstance(kept, bytes) else None
@@ -1000,9 +1006,7 @@ def _build(
         )
     finally:
         index.close()
-    return BuildResult(
-        output=target, published=published, stats=stats, problems=problems, removed=removed
-    )
+    return BuildResult(target, published, stats, problems, removed, moved)
 
 
 def refuse_emptying(
@@ -1021,7 +1025,13 @@ def refuse_emptying(
         kept = remembered(f"tree {site}")
         if isinstance(kept, bytes):
             pages = TreeMemory.from_bytes(kept).output or {}
-    articles = sum(1 for p in pages if p.startswith("posts/") and p.endswith("/index.html"))
+    articles = sum(
+        1
+        for path, source in pages.items()
+        if path.startswith("posts/")
+        and path.endswith("/index.html")
+        and not _redirects(source or site / path)
+    )
     if articles:
         raise PublisherError(
             f"the posts folder {config.posts_dir} holds no posts, while the website built "
@@ -1030,6 +1040,16 @@ def refuse_emptying(
             "and the website keeps its pages, until the posts are back. To empty the website "
             "on purpose, run  publisher build --allow-empty"
         )
+
+
+def _redirects(page: Path | str) -> bool:
+    """True when the page at `page` (in the site, or its file in the cache) only sends
+    visitors on: a renamed post's old address, not an article."""
+    try:
+        with open(page, "rb") as file:
+            return is_redirect_page(file.read(1024))
+    except OSError:
+        return False  # (counted as an article: the site had a page there)
 
 
 def _pages_in(output: Path) -> dict[str, str]:

@@ -466,7 +466,7 @@ class PublishingPass:
         for path in result.removed:
             log.info("taken off the website: %s/%s", self.config.base_url, path)
         if not pending:  # an edit: said when an article's page changed
-            self.report.rebuilt = rebuilt_pages(result.stats.changed_paths)
+            self.report.rebuilt = rebuilt_pages(result.stats.changed_paths, result.moved)
             if self.report.rebuilt:
                 log.info("website rebuilt: %s", self.report.rebuilt)
         output = self.config.output_dir
@@ -1322,22 +1322,34 @@ def _stops_channel(exc: ChannelError) -> bool:
     return exc.code in ACCOUNT_ERROR_CODES or (exc.code is not None and 200 <= exc.code < 300)
 
 
-def rebuilt_pages(changed: list[str], named: int = 5) -> str:
+def rebuilt_pages(changed: list[str], moved: dict[str, str], named: int = 5) -> str:
     """What a build changed, for people: the articles whose page changed (by slug, the
-    first few) and how many files were written; "" when no article's page did (a first
-    build of a site with no posts yet, whose feed and sitemap carry the build's time)."""
+    first few), the old addresses of renamed posts (`moved`: old slug to new) whose page
+    now sends visitors on, and how many files were written; "" when no such page did (a
+    first build of a site with no posts yet, whose feed and sitemap carry the build's time)."""
     slugs = sorted(
         path.split("/")[1]
         for path in changed
         if path.startswith("posts/") and path.endswith("/index.html") and path.count("/") == 2
     )
-    if not slugs:
+    pages = [slug for slug in slugs if slug not in moved]
+    redirects = [
+        f"/posts/{slug}/ sends visitors to /posts/{moved[slug]}/" for slug in slugs if slug in moved
+    ]
+    said = []
+    if pages:
+        said.append(f"the page{'s' if len(pages) > 1 else ''} of {_first(pages, named)} changed")
+    if redirects:
+        said.append(_first(redirects, named))
+    if not said:
         return ""
-    files = f"{len(changed):,} file(s) written"
-    shown = ", ".join(slugs[:named])
-    if len(slugs) > named:
-        shown += f" and {len(slugs) - named:,} more"
-    return f"the page{'s' if len(slugs) > 1 else ''} of {shown} changed ({files})"
+    return f"{'; '.join(said)} ({len(changed):,} file(s) written)"
+
+
+def _first(names: list[str], named: int) -> str:
+    """The first `named` of `names`, and how many more there are."""
+    shown = ", ".join(names[:named])
+    return shown + (f" and {len(names) - named:,} more" if len(names) > named else "")
 
 
 def site_failures(ledger: Ledger) -> tuple[int, datetime | None, str]:

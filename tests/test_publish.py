@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -1953,3 +1954,36 @@ def test_a_build_by_hand_after_a_new_timezone_stops_as_a_pass_does(stage):
     said = stage.command("build")
     assert said.returncode == 0, said.stdout + said.stderr
     assert page.exists()
+
+
+def test_a_renamed_post_s_old_address_is_said_as_a_redirect_and_not_counted_as_an_article(stage):
+    """A published post whose slug changes keeps a page at its old address that sends
+    visitors to the new one. The pass that made it said 'the pages of hip-flexors, hips
+    changed', as if the old article had been edited; and with the posts folder empty, the
+    refusal counted that page as an article of its own ('has 2 article(s)'). The log says
+    where the old address now leads, and only articles are counted."""
+    path = stage.add_post("hips", "2026-12-01 09:00", facebook="false", instagram="false")
+    first = stage.run("2026-12-01T09:00")
+    assert "hips/website published" in first.stdout, first.stdout + first.stderr
+    path.write_text(path.read_text().replace("slug: hips", "slug: hip-flexors"))
+    moved = stage.run("2026-12-01T09:05")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    rebuilt = (
+        r" website rebuilt: the page of hip-flexors changed; /posts/hips/ sends visitors to "
+        r"/posts/hip-flexors/ \(\d+ file\(s\) written\)"
+    )
+    assert any(re.search(rebuilt + "$", line) for line in moved.stdout.splitlines()), moved.stdout
+    assert (stage.project.output / "posts/hips/index.html").is_file()  # the redirect
+    path.write_text(path.read_text() + "A correction.\n")
+    edited = stage.run("2026-12-01T09:10").stdout.splitlines()[0]
+    assert "the page of hip-flexors changed (" in edited and "hips/" not in edited, edited
+
+    path.unlink()  # a posts disk that did not mount
+    for deleted in (False, True):  # the site's folder as it is, then as the cache remembers it
+        if deleted:
+            shutil.rmtree(stage.project.output)
+        for command in (("check",), ("publish", "--due", "--now", "2026-12-01T09:15")):
+            refused = stage.command(*command)
+            assert refused.returncode == 1, refused.stdout + refused.stderr
+            said = refused.stderr
+            assert "the website built into public has 1 article(s)" in said, said

@@ -446,6 +446,14 @@ class SiteRenderer:
                 )
 
 
+REDIRECT_MARK = b'<meta http-equiv="refresh"'  # in a redirect page's first lines, no other's
+
+
+def is_redirect_page(start: bytes) -> bool:
+    """True when a page that begins with `start` (its first kilobyte) is a redirect_page."""
+    return REDIRECT_MARK in start
+
+
 def redirect_page(url: str, language: str, title: str, text: str) -> bytes:
     """A small page that sends browsers and search engines to `url` (from a post's old
     address, a list's page 1), with `text` and the link for a browser that does not go."""
@@ -453,7 +461,7 @@ def redirect_page(url: str, language: str, title: str, text: str) -> bytes:
     return (
         f'<!doctype html>\n<html lang="{escape(language)}">\n<head>\n<meta charset="utf-8">\n'
         f'<title>{escape(title)}</title>\n<link rel="canonical" href="{href}">\n'
-        f'<meta http-equiv="refresh" content="0; url={href}">\n<meta name="robots" content="noindex">\n'
+        f'{REDIRECT_MARK.decode()} content="0; url={href}">\n<meta name="robots" content="noindex">\n'
         f'</head>\n<body>\n<p>{escape(text)} <a href="{href}">{href}</a></p>\n</body>\n</html>\n'
     ).encode()
 
