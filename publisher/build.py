@@ -9,7 +9,7 @@ import heapq
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,12 +31,17 @@ from publisher.config import Config
 from publisher.content import (
     LoadedPosts,
     Post,
+    Update,
+    curly_quoted_texts,
     load_posts,
     post_file_names,
+    post_updates,
     read_post,
     require_posts_folder,
     settle_posts,
     stray_post_files,
+    tag_collisions,
+    update_warnings,
 )
 from publisher.exceptions import ContentError, ContentWarning, PublisherError
 from publisher.files import existing_status, is_file, is_inside, real_path, snapshot
@@ -95,6 +100,8 @@ class BuildResult:
     removed: list[str] = field(default_factory=list)
     # the old slugs of renamed posts whose address sends visitors on, and where to
     moved: dict[str, str] = field(default_factory=dict)
+    # likely mistakes in the posts on the site that stop nothing (a curly-quoted title...)
+    warnings: list[ContentWarning] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -967,7 +974,10 @@ def _build(
         quick = input_signature(config, index, known_depends, given, names)
         last = index.get_state("last_build")
         if last is not None and last.still_current(quick, target, at):
-            return BuildResult(target, last.published, last.unchanged(), last.problems)
+            warnings = last.warnings(at)
+            return BuildResult(
+                target, last.published, last.unchanged(), last.problems, warnings=warnings
+            )
         staging = first_staging(target)
         # the article page's templates compiled once here, before the workers fork, for
         # them; the others while they work (prepare_all), for the lists
@@ -1000,13 +1010,23 @@ def _build(
         if depends != known_depends:
             quick = input_signature(config, index, depends, given, names, read)
             index.set_state("depends", depends)
-        index.set_state(
-            "last_build",
-            LastBuild(quick, str(target), at, sorted(times), published, stats.files, problems),
+        # the warnings of the posts on the site, from what the build read (as a pass says them)
+        live = [p for p in posts if p.is_published(at)]
+        built = LastBuild(
+            quick,
+            str(target),
+            at,
+            sorted(times),
+            published,
+            stats.files,
+            problems,
+            post_updates(live),
+            (*curly_quoted_texts(live), *tag_collisions(live)),
         )
+        index.set_state("last_build", built)
     finally:
         index.close()
-    return BuildResult(target, published, stats, problems, removed, moved)
+    return BuildResult(target, published, stats, problems, removed, moved, built.warnings(at))
 
 
 def refuse_emptying(
@@ -1077,6 +1097,15 @@ class LastBuild:
     published: int
     files: int
     problems: list[ContentError]
+    # the warnings of the posts on the site: their `updated:` (said while still to come) and
+    # the others, which do not change with the clock
+    updates: Sequence[Update] = ()
+    steady: tuple[ContentWarning, ...] = ()
+
+    def warnings(self, at: datetime) -> list[ContentWarning]:
+        """The warnings of the posts this build put on the site, as of `at`, by file and line."""
+        found = [*update_warnings(self.updates, at), *self.steady]
+        return sorted(found, key=lambda w: (w.path, w.line or 0))
 
     def still_current(self, inputs: str, output: Path, at: datetime) -> bool:
         """True when a build now would write exactly what the last one wrote."""

@@ -9,12 +9,16 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from publisher.config import Config, load_config
 from publisher.exceptions import ContentWarning, PublisherError, describe_failure
 from publisher.times import TimeError, parse_local_time
+
+if TYPE_CHECKING:
+    from publisher.build import BuildResult
 
 
 class LogLines(logging.Formatter):
@@ -218,8 +222,7 @@ def build(ctx: Context, now_text: str | None, output: str | None, allow_empty: b
     if at is None:
         refuse_zone_change(config)
     result = build_site(config, at, target, allow_empty=allow_empty)
-    for problem in result.problems:
-        click.echo(f"problem: {problem}", err=True)
+    say_problems(result)
     for path in result.removed:
         click.echo(f"taken off the site: /{path}")
     click.echo(
@@ -234,6 +237,14 @@ def build(ctx: Context, now_text: str | None, output: str | None, allow_empty: b
     if result.problems:
         click.echo(f"{len(result.problems)} problem(s): fix them and build again.", err=True)
         sys.exit(1)
+
+
+def say_problems(result: BuildResult) -> None:
+    """A build's problems, then its warnings (as `check` says them), on stderr."""
+    for problem in result.problems:
+        click.echo(f"problem: {problem}", err=True)
+    for warning in result.warnings:  # after the problems: they stop nothing
+        click.echo(str(warning), err=True)
 
 
 @main.command()
@@ -264,8 +275,7 @@ def serve(ctx: Context, port: int, now_text: str | None) -> None:
         except PublisherError as exc:
             click.echo(f"error: {exc}", err=True)
             return
-        for problem in result.problems:
-            click.echo(f"problem: {problem}", err=True)
+        say_problems(result)
         click.echo(f"Rebuilt: {result.published} post(s), {result.stats.changed} file(s) changed.")
 
     server = make_server(target, port=port, base_url=config.base_url)  # the port first

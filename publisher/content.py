@@ -978,25 +978,39 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
     return candidate
 
 
+Update = tuple[str, int | None, datetime]  # a post's `updated:`: its file, line and date
+
+
 def updates_to_come(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
     """The posts whose `updated:` has not come yet at `at` (a mistyped year, most likely):
     warned of, not refused, as a post scheduled ahead may carry one. The page shows it as
     written (a build does not change with the clock but for a post going live)."""
+    return update_warnings(post_updates(posts), at)
+
+
+def post_updates(posts: Iterable[Post]) -> list[Update]:
+    """The `updated:` of each post that has one (what update_warnings needs of it)."""
+    return [(p.display, p.line_of("updated"), p.updated) for p in posts if p.updated is not None]
+
+
+def update_warnings(updates: Iterable[Update], at: datetime) -> list[ContentWarning]:
+    """updates_to_come, of the `updated:` dates post_updates gave."""
     return [
         ContentWarning(
-            f"updated: {post.updated:%Y-%m-%d %H:%M} has not come yet (it is "
-            f"{at.astimezone(post.updated.tzinfo):%Y-%m-%d %H:%M %Z}): the article's page says it was updated then; write when "
+            f"updated: {updated:%Y-%m-%d %H:%M} has not come yet (it is "
+            f"{at.astimezone(updated.tzinfo):%Y-%m-%d %H:%M %Z}): the article's page says it was updated then; write when "
             "it was changed (a mistyped year?), or leave updated: out",
-            post.display,
-            post.line_of("updated"),
+            display,
+            line,
         )
-        for post in posts
-        if post.updated is not None and post.updated > at
+        for display, line, updated in updates
+        if updated > at
     ]
 
 
 _CURLY_PAIRS = (("\u201c", "\u201d"), ("\u2018", "\u2019"))  # “ ” and ‘ ’
-_SHOWN = {  # where each prose value is read
+_OPENING = "\u201c\u2018"
+_SHOWN = {  # where each prose value is read (in curly_quoted_texts' order)
     "title": "on the page, Facebook and Instagram",
     "summary": "in the page's description, link previews and the Facebook post",
     "author": "on the page",
@@ -1011,17 +1025,19 @@ def curly_quoted_texts(posts: Iterable[Post]) -> list[ContentWarning]:
     YAML takes straight quotes away and keeps curly ones, which a word processor makes of
     straight ones. The text is kept as written (a title may be a quotation), and warned of."""
     warnings = []
-    for post in posts:
-        texts = {
-            "title": post.title,
-            "summary": post.summary,
-            "author": post.author,
-            "image_alt": post.image_alt,
-            "facebook.message": post.facebook.text,
-            "instagram.caption": post.instagram.text,
-        }
-        for key, text in texts.items():
-            if not text or len(text) < 3 or (text[0], text[-1]) not in _CURLY_PAIRS:
+    for post in posts:  # (each build of the site does this: quick, for the 10,000)
+        texts = (
+            post.title,
+            post.summary,
+            post.author,
+            post.image_alt,
+            post.facebook.text,
+            post.instagram.text,
+        )
+        for key, text in zip(_SHOWN, texts, strict=True):
+            if not text or text[0] not in _OPENING or len(text) < 3:
+                continue
+            if (text[0], text[-1]) not in _CURLY_PAIRS:
                 continue
             if key not in post.lines:
                 continue  # not written in the post: the config's default author

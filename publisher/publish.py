@@ -35,7 +35,6 @@ from publisher.content import (
     NEW_POST_PLACEHOLDER,
     Post,
     is_post_name,
-    post_warnings,
     read_post,
     require_posts_folder,
     split_front_matter,
@@ -459,8 +458,7 @@ class PublishingPass:
             self.ledger.set_meta(SITE_FAILURES, "")
         for problem in result.problems:
             self.report.problems.append(str(problem))
-        live = [post for post in posts if post.is_published(self.now)]
-        for warning in post_warnings(live, self.now):  # said at each build, until mended
+        for warning in result.warnings:  # said at each build, until mended
             log.warning("%s", warning)
         self.ledger.set_page_problems(p.path for p in result.problems)
         for path in result.removed:

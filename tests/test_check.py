@@ -812,3 +812,26 @@ def test_a_post_not_saved_as_utf8_says_what_it_is_saved_as_and_how_to_fix_it(pro
         "encoding (such as Windows-1252 or Latin-1); save it again as UTF-8 (in Notepad: File, "
         "Save As, Encoding: UTF-8)",
     ]
+
+
+def test_build_says_the_warnings_check_says_once_each_on_stderr(project):
+    """Staff run `publisher build` to preview: it said nothing of a curly-quoted title, an
+    update dated ahead or two tags that make one page, which `check` and the passes say. It
+    says the same lines on stderr, once each, at every build until they are mended (a build
+    with nothing changed too), of the posts the site shows as of its time."""
+    project.post("a.md", "title: “Stretch”\ndate: 2026-01-01\ntags: [C++]")
+    project.post("b.md", "title: B\ndate: 2026-01-02\ntags: [C#]\nupdated: 2027-01-05 10:00")
+    project.post("c.md", "title: C\ndate: 2026-12-01\nsummary: “Later”")  # not out yet
+    now = ("--now", "2026-11-30T09:00", "--output", "public")
+    checked = run(project, "check", "--now", "2026-11-30T09:00").stdout.splitlines()
+    out_now = [line for line in checked if not line.startswith("posts/c.md")]
+    assert len(out_now) == 3 and len(checked) == 4, checked
+    for _ in range(2):  # the second build has nothing to do
+        built = run(project, "build", *now)
+        assert built.returncode == 0, built.stdout + built.stderr
+        assert built.stderr.splitlines() == out_now
+        assert "warning" not in built.stdout
+    later = run(project, "build", "--now", "2027-01-06T09:00", "--output", "public")
+    # the update has come, and c.md is out: as check says them then
+    assert later.stderr.splitlines() == [checked[0], checked[1], checked[3]], later.stderr
+    assert "updated:" in checked[2] and checked[3].startswith("posts/c.md:4: warning: summary:")
