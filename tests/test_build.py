@@ -249,6 +249,28 @@ def test_links_between_articles_work_on_a_site_under_a_path_and_in_its_feed(make
         assert address.removeprefix("/clinic/") + "index.html" in files
 
 
+def test_headings_shared_by_articles_never_make_an_id_twice_in_one_page(project):
+    """Articles with the same headings each have `<h2 id="why-it-helps">`. No page of the
+    site shows several articles' text (the home and tag pages show cards), so no HTML page
+    has an id twice; the feed does carry them whole, but each entry's content is a document
+    of its own, and every link in it to a heading leads to its article's page."""
+    text = "See [below](#why-it-helps).\n\n## Why it helps\n\nRest.\n"
+    for n in range(3):
+        project.post(f"p{n}.md", f"title: P{n}\ndate: 2026-11-0{n + 1}\ntags: [rest]", text)
+    build_site(project.config, NOW)
+    files = project.files()
+    pages = [path for path in files if path.endswith(".html")]
+    assert {"index.html", "tags/rest/index.html", "posts/p0/index.html"} <= set(pages)
+    for path in pages:
+        ids = [tag["id"] for tag in BeautifulSoup(files[path], "html.parser").select("[id]")]
+        assert len(ids) == len(set(ids)), (path, ids)
+    contents = _feed_contents(files["feed.xml"])
+    assert len(contents) == 3 and all('<h2 id="why-it-helps">' in c for c in contents)
+    for n, content in enumerate(reversed(contents)):
+        assert f'href="https://clinic.example/posts/p{n}/#why-it-helps"' in content
+        assert 'href="#' not in content
+
+
 def test_footnotes_on_the_page_in_the_lists_and_in_the_feed(project):
     cited = (
         "Massage lowers cortisol.[^1] It helps sleep.[^2]\n\n## Fn 1\n\nMore words.[^1]\n\n"
