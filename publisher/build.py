@@ -933,7 +933,7 @@ def build_site(
     at = at or current_time(config.tz)
     target = output or config.output_dir
     require_posts_folder(config)
-    with output_lock(target, should_stop):
+    with output_lock(target, should_stop, config.display_path(target)):
         index = BuildIndex(config.cache_dir, environment_fingerprint(config))
         with _cycle_collector_paused(), snapshot():
             result = _build(config, at, target, index, instagram, allow_empty)

@@ -218,7 +218,8 @@ def build(ctx: Context, now_text: str | None, output: str | None, allow_empty: b
 
     config = ctx.config
     at = parse_now(now_text, config)
-    target = Path(output) if output else (config.preview_site_dir if at else None)
+    # absolute: the build cache remembers the site by its folder, wherever the command ran
+    target = Path(output).absolute() if output else (config.preview_site_dir if at else None)
     if at is None:
         refuse_zone_change(config)
     result = build_site(config, at, target, allow_empty=allow_empty)

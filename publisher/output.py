@@ -241,25 +241,27 @@ class TreeMemory:
 
 
 @contextmanager
-def output_lock(output: Path, should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
+def output_lock(
+    output: Path, should_stop: Callable[[], bool] | None = None, shown: str | None = None
+) -> Iterator[None]:
     """Hold the lock of builds into `output`: one at a time (a pass of the service or of
     cron, a person's `publisher build` or `serve`). Two at once would each update and swap
     in the spare copy, and could leave a mix of both sites, or pages missing, in place.
     While another build holds it, say so and wait; with `should_stop` (a publishing pass),
-    raise Stopped as soon as it says so.
+    raise Stopped as soon as it says so. `shown`: the folder as messages name it.
 
     The lock is a file beside the output (`.NAME.lock`): the folders themselves are swapped
     and deleted, so a lock on one of them would not keep out a build that opened another."""
     output.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(output.with_name(f".{output.name}.lock"), os.O_RDONLY | os.O_CREAT, 0o644)
     try:
-        _lock_builds(fd, output, should_stop)
+        _lock_builds(fd, shown or str(output), should_stop)
         yield
     finally:
         os.close(fd)
 
 
-def _lock_builds(fd: int, output: Path, should_stop: Callable[[], bool] | None) -> None:
+def _lock_builds(fd: int, output: str, should_stop: Callable[[], bool] | None) -> None:
     """Take the builds' lock on `fd` (let go by the system when the build dies, even by
     kill -9), saying so when another build has it."""
     try:

@@ -531,13 +531,15 @@ def test_check_says_an_empty_posts_folder_is_refused_not_that_all_is_well(projec
     assert "look good" not in out + err
 
 
-def test_check_says_an_empty_posts_folder_is_refused_after_public_was_deleted(project):
+@pytest.mark.parametrize("build", [("build",), ("build", "--output", "public")])
+def test_check_says_an_empty_posts_folder_is_refused_after_public_was_deleted(project, build):
     """With `public/` deleted by hand as well, the passes still refused (they count the
     articles in what the build cache remembers of the site), but `check` looked only in
     the folder and said 'All posts and config.toml look good'. It reads the cache too, and
-    leaves it as it was."""
+    leaves it as it was. A site built with `--output public` (as typed, relative to where
+    the command ran) is the same folder, and remembered as such."""
     write_posts(project, 2, "first")  # (dated before this release was written)
-    assert publisher(project, "build").wait(120) == 0
+    assert publisher(project, *build).wait(120) == 0
     for n in range(2):
         (project.posts / f"p{n:02d}.md").unlink()
     shutil.rmtree(project.output)
