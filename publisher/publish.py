@@ -13,13 +13,10 @@ import json
 import logging
 import os
 import random
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -532,6 +529,9 @@ class PublishingPass:
         command = self.config.site.deploy_command
         if not command:
             return
+        import subprocess
+
+        from publisher.deploy import run_whole
         from publisher.graph import redact
         from publisher.tokens import TOKEN_VARIABLES, known_tokens
 
@@ -549,6 +549,22 @@ class PublishingPass:
                 "service's user, to see where it waits (a server that does not answer, or ssh "
                 "asking for a password or to trust a host key: nobody is there to answer)"
             ) from None
+        if done.stopped:
+            log.warning(
+                "the deploy command ended but left %s running: stopped, so that nothing goes "
+                "on reading %s once other builds may change it. Make `%s` wait for what it "
+                "starts (`wait` in a script; no ssh ControlPersist)",
+                redact(", ".join(done.stopped), secrets),
+                self.config.output_dir,
+                redact(command, secrets),
+            )
+        if done.unstoppable:
+            log.warning(
+                "the deploy command left %s running, which this user may not stop: it may go "
+                "on reading %s; stop it as its owner, and make the command wait for it",
+                redact(", ".join(done.unstoppable), secrets),
+                self.config.output_dir,
+            )
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             said = redact(" / ".join(tail), secrets) or "it printed nothing"
@@ -1133,34 +1149,6 @@ class PublishingPass:
             item.get("id")
             for item in _same_words(recent, "caption", "timestamp", caption, since, others)
         ]
-
-
-def run_whole(
-    command: str, cwd: Path, env: dict[str, str], timeout: float
-) -> subprocess.CompletedProcess[str]:
-    """Run a shell command in a process group of its own, its output captured. At `timeout`
-    (TimeoutExpired), or when the pass is interrupted, the whole group is ended: what the
-    shell started too (an rsync), which would otherwise go on copying the site after the
-    pass has let other builds swap it."""
-    with subprocess.Popen(
-        command,
-        shell=True,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    ) as process:
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except BaseException:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass  # ended meanwhile
-            raise
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def body_fingerprint(post: Post) -> str | None:

@@ -515,6 +515,49 @@ def test_a_deploy_past_its_time_limit_is_stopped_whole(tmp_path, monkeypatch):
         assert "run it by hand, as the service's user, to see where it waits" in record.last_error
 
 
+# A deploy that ends at once, leaving two jobs: one in its group that keeps its output open
+# (`rsync ... &`), and one gone off as a daemon in a session of its own, its output on
+# /dev/null (as ssh's ControlMaster does with ControlPersist). Each notes its process id.
+LEAVES_JOBS = """#!/bin/sh
+sleep 600 &
+echo $! > copier.pid
+setsid sh -c 'echo $$ > daemon.pid; exec sleep 601' </dev/null >/dev/null 2>&1 &
+while [ ! -s daemon.pid ]; do sleep 0.1; done
+echo copied
+"""
+
+
+def test_a_deploy_that_leaves_a_job_running_ends_and_the_job_is_stopped(tmp_path):
+    """A deploy command that exits 0 with a job left behind held the pass until its time
+    limit (10 minutes) on the output the job kept open, then failed; a job that left the
+    group went on after the pass, free to read public/ while other builds swap it. The pass
+    now ends with the command, and stops what it left, saying so."""
+    from .publishing import staged
+
+    for stage in staged(tmp_path):
+        root = stage.project.root
+        (root / "deploy.sh").write_text(LEAVES_JOBS)
+        (root / "deploy.sh").chmod(0o755)
+        set_deploy(stage.project, "./deploy.sh")
+        stage.add_post("hips", "2026-12-01 09:00", instagram="false", facebook="false")
+        started = time.monotonic()
+        try:
+            done = stage.run("2026-12-01T09:05", timeout=120)
+        finally:
+            jobs = [int((root / name).read_text()) for name in ("copier.pid", "daemon.pid")]
+            left = [pid for pid in jobs if running(pid)]
+            for pid in left:
+                os.kill(pid, signal.SIGKILL)
+        assert time.monotonic() - started < 60, "the pass waited for the job"
+        assert left == [], "the deploy's jobs go on"
+        assert done.returncode == 0, done.stdout + done.stderr
+        said = done.stdout + done.stderr
+        assert "the deploy command ended but left sleep 600, sleep 601 running: stopped" in said
+        assert f"nothing goes on reading {stage.config.output_dir}" in said
+        assert "deployed: ./deploy.sh" in said
+        assert stage.records()["hips/website"].state == "published"
+
+
 def test_check_says_an_empty_posts_folder_is_refused_not_that_all_is_well(project):
     """With the posts disk not mounted (an empty folder), `check` said 'All posts and
     config.toml look good' while every build and pass refused to run."""
