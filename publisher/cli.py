@@ -433,7 +433,7 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
     """List deliveries with their state, time, and permalink or error."""
     import json
 
-    from publisher.status import delivery_rows, format_table, long_finished
+    from publisher.status import delivery_rows, deploy_line, format_table, long_finished
     from publisher.times import now as current_time
 
     config = ctx.config
@@ -445,6 +445,9 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
     click.echo(format_table(rows, config))
+    deploying = deploy_line(config)
+    if deploying:
+        click.echo(deploying)
     no_pass_yet(config)
     if not show_all:
         hidden = len(every) - len(rows)

@@ -87,6 +87,8 @@ PAGE_PROBLEMS = "page_problems"
 HELD_CHANNELS = "held"
 # Ledger meta: until when the last pass found nothing to do (publish.quiet_holds).
 QUIET = "quiet"
+# Ledger meta: the deploy command a pass is running now (since when, its time limit, the pass).
+DEPLOYING = "deploying"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -703,6 +705,28 @@ class Ledger:
     def set_held_channels(self, at: datetime, channels: dict[str, str]) -> None:
         """Keep why this pass held channels back (held_channels)."""
         self.set_meta(HELD_CHANNELS, json.dumps({"at": at.isoformat(), "channels": channels}))
+
+    def deploying(self) -> tuple[datetime, datetime, int] | None:
+        """The deploy command a pass is running: when it began, when its time limit stops
+        it, and the pass's process id (which may have died meanwhile, by kill -9). None:
+        none runs."""
+        kept = json.loads(self.meta(DEPLOYING) or "{}")
+        if not kept:
+            return None
+        return (
+            datetime.fromisoformat(kept["at"]),
+            datetime.fromisoformat(kept["until"]),
+            kept["pid"],
+        )
+
+    def set_deploying(self, at: datetime | None, until: datetime | None = None) -> None:
+        """Keep that this process began a deploy at `at`, stopped at `until` if still running
+        (deploying); None: it ended."""
+        if at is None or until is None:
+            self.set_meta(DEPLOYING, "")
+            return
+        kept = {"at": at.isoformat(), "until": until.isoformat(), "pid": os.getpid()}
+        self.set_meta(DEPLOYING, json.dumps(kept))
 
     def note_asked(self) -> None:
         """A person asked for a retry, a check or a skip: the service looks at the ledger

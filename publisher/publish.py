@@ -540,6 +540,8 @@ class PublishingPass:
         env = {k: v for k, v in os.environ.items() if k not in TOKEN_VARIABLES.values()}
         env["PUBLISHER_OUTPUT"] = str(self.config.output_dir)
         secrets = known_tokens(self.config)
+        began = datetime.now(UTC)  # the real time: `publisher status` says since when
+        self.ledger.set_deploying(began, began + timedelta(seconds=DEPLOY_TIMEOUT))
         try:
             done = run_whole(command, self.config.root, env, DEPLOY_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -549,6 +551,8 @@ class PublishingPass:
                 "service's user, to see where it waits (a server that does not answer, or ssh "
                 "asking for a password or to trust a host key: nobody is there to answer)"
             ) from None
+        finally:
+            self.ledger.set_deploying(None)
         if done.stopped:
             log.warning(
                 "the deploy command ended but left %s running: stopped, so that nothing goes "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import os
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from publisher.agenda import DRAFT, DUE, WAITING, agenda
@@ -14,6 +15,7 @@ from publisher.times import now as current_time
 from publisher.tokens import find_token, graph_url, missing_token
 
 KEEP_SHOWING = timedelta(days=30)  # published or skipped longer ago: with --all only
+DEPLOY_ENDED_BY = timedelta(minutes=1)  # after a deploy's time limit, it has been stopped
 
 
 def delivery_rows(
@@ -27,6 +29,7 @@ def delivery_rows(
     with Ledger.for_reading(config.ledger_path) as ledger:
         records = {r.id: r for r in ledger.all()}
         held = held_channels(ledger, config)
+        deploy = running_deploy(ledger)
     rows: list[dict[str, Any]] = []
     shown: set[int] = set()
     drafts: set[str] = set()
@@ -48,6 +51,13 @@ def delivery_rows(
             note = (
                 f"more than {config.publish.max_lateness} late by then: the pass at that time "
                 f"marks it missed; `publisher retry {record.id}` sends it however late"
+            )
+        if deploy and (entry.state == DUE or waiting and record.next_attempt_at <= at):
+            since = f"{deploy[0].astimezone(config.tz):%H:%M}"
+            note = (
+                f"its page is built; the deploy command running since {since} is copying it"
+                if entry.channel == "website"
+                else f"goes out once the deploy command running since {since} ends"
             )
         link = record.permalink if record else None
         if link and entry.channel == "website":
@@ -119,6 +129,42 @@ def held_channels(ledger: Ledger, config: Config) -> dict[str, str]:
         channel: f"held back by the pass of {when:%Y-%m-%d %H:%M}: {why}"
         for channel, why in channels.items()
     }
+
+
+def running_deploy(ledger: Ledger) -> tuple[datetime, datetime, int] | None:
+    """The deploy command a publishing pass is running now: since when, when its time limit
+    stops it, and the pass's process id. None when none runs (or the pass that began one
+    died, by kill -9, before it could say it ended)."""
+    deploy = ledger.deploying()
+    if deploy is None or datetime.now(UTC) > deploy[1] + DEPLOY_ENDED_BY:
+        return None  # past its time limit, it was stopped: that process id is another's now
+    try:
+        os.kill(deploy[2], 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # the service's user's, seen from another account: it runs
+    return deploy
+
+
+def deploy_line(config: Config) -> str | None:
+    """A deploy in progress, as a person reads it under the list (None: none runs)."""
+    with Ledger.for_reading(config.ledger_path) as ledger:
+        deploy = running_deploy(ledger)
+    if deploy is None:
+        return None
+    since, until, pid = (
+        deploy[0].astimezone(config.tz),
+        deploy[1].astimezone(config.tz),
+        deploy[2],
+    )
+    return (
+        f"A deploy is running: the publishing pass of process {pid} started "
+        f"[site] deploy_command at {since:%Y-%m-%d %H:%M:%S %Z}. The due deliveries wait for it: "
+        "the articles' pages are not recorded as published, nor do their Facebook and "
+        f"Instagram posts go out, until it ends. Still running at {until:%H:%M:%S}, it is "
+        "stopped, and tried again later."
+    )
 
 
 def _finished(record: Record | None, config: Config) -> str | None:

@@ -558,6 +558,52 @@ def test_a_deploy_that_leaves_a_job_running_ends_and_the_job_is_stopped(tmp_path
         assert stage.records()["hips/website"].state == "published"
 
 
+def test_status_says_a_deploy_is_running_since_when_and_what_waits_for_it(tmp_path):
+    """While a deploy command ran (up to its 10-minute limit), `publisher status` showed the
+    article and its Facebook post as `due`, as if no pass were at work, and nothing of the
+    deploy. It now says a deploy is running, since when, and that the due deliveries wait
+    for it; once the pass ends, or dies by kill -9, it no longer does."""
+    from datetime import datetime, timedelta
+
+    from .publishing import NY, staged
+
+    now = datetime.now(NY).replace(second=0, microsecond=0)
+    date = f"{now - timedelta(minutes=5):%Y-%m-%d %H:%M}"
+    for stage in staged(tmp_path):
+        root = stage.project.root
+        set_deploy(stage.project, "touch deploying; until [ -e go ]; do sleep 0.1; done")
+        for ending in ("ends", "killed"):
+            stage.add_post(ending, date, instagram="false", facebook=f"\n  at: {date}")
+            (root / "go").unlink(missing_ok=True)
+            (root / "deploying").unlink(missing_ok=True)
+            passing = stage.start(f"{now:%Y-%m-%dT%H:%M}")
+            try:
+                wait_for(root / "deploying", passing)
+                status = stage.command("status")
+                if ending == "killed":
+                    passing.kill()
+            finally:
+                (root / "go").touch()
+                passed, err = passing.communicate(timeout=120)
+            rows = {
+                line.split()[3]: line
+                for line in status.stdout.splitlines()
+                if line.split()[4:5] == [ending]
+            }
+            after = stage.command("status").stdout
+
+            assert status.returncode == 0, status.stderr
+            assert "A deploy is running: the publishing pass of process " in status.stdout
+            assert f"{passing.pid} started [site] deploy_command at {now:%Y-%m-%d}" in status.stdout
+            assert "The due deliveries wait for it" in status.stdout
+            assert "the deploy command running since" in rows["website"], status.stdout
+            assert "goes out once the deploy command running since" in rows["facebook"]
+            assert "A deploy is running" not in after, after
+            if ending == "ends":
+                assert passing.returncode == 0, passed + err
+                assert stage.records()["ends/facebook"].state == "published"
+
+
 def test_check_says_an_empty_posts_folder_is_refused_not_that_all_is_well(project):
     """With the posts disk not mounted (an empty folder), `check` said 'All posts and
     config.toml look good' while every build and pass refused to run."""
