@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
 from publisher.config import Config, parse_duration
 from publisher.content import LoadedPosts, Post, load_posts
 from publisher.ledger import PUBLISHED, SCHEDULED, Ledger, Record
-from publisher.render.markdown import render_markdown
+from publisher.render.markdown import RenderedMarkdown, render_markdown
 from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
 
 DRAFT = "draft"
@@ -21,19 +22,50 @@ WAITING = "waiting"  # the post's file has a problem; its live version is on the
 CHANGED = "changed since published"
 
 
-def same_words(payload: dict[str, Any], sent: dict[str, Any]) -> bool:
-    """Whether a social post says what was sent, the site's address aside: a new [site]
-    base_url changes every link and photo address, but no post was edited."""
+# A social post's link or photo address: the site's address, then /posts/SLUG/ (and the photo)
+SENT_ADDRESS = re.compile(r"^(?P<base>.*)/posts/[^/]+/(?:instagram\.jpg)?$")
 
-    def words(fields: dict[str, Any]) -> dict[str, Any]:
-        return {
-            key: urlsplit(value)._replace(scheme="", netloc="").geturl()
-            if key in ("link", "image_url") and isinstance(value, str)
-            else value
-            for key, value in fields.items()
-        }
 
-    return words(payload) == words(sent)
+def sent_base_url(sent: dict[str, Any]) -> str | None:
+    """The [site] base_url a social post went out with, read from its link (Facebook) or its
+    photo's address (Instagram); None when it has neither."""
+    address = sent.get("link") or sent.get("image_url")
+    if not isinstance(address, str):
+        return None
+    found = SENT_ADDRESS.match(urlsplit(address)._replace(query="", fragment="").geturl())
+    return found["base"] if found else None
+
+
+class SentRenderers:
+    """Social renderers for the site at the addresses posts went out with, one each."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.renderers: dict[str, SocialRenderer] = {}
+
+    def edited(self, post: Post, channel: str, rendered: RenderedMarkdown, record: Record) -> bool:
+        """Whether a social post that went out says something else now. A new [site]
+        base_url is not an edit, wherever the templates show the address (the link, `{{ url
+        }}` in the text, the photo's address): the post is rendered again as if the site
+        were still where it was when the post went out, and compared with what was sent."""
+        payload, _ = delivery_payload(post, channel, rendered, self.renderer(None))
+        if payload_hash(payload) == record.content_hash:
+            return False
+        base = sent_base_url(record.payload or {})
+        if base is None or base == self.config.base_url:
+            return True
+        payload, _ = delivery_payload(post, channel, rendered, self.renderer(base))
+        return payload_hash(payload) != record.content_hash
+
+    def renderer(self, base: str | None) -> SocialRenderer:
+        """The renderer for the site at `base` (None: where it is now)."""
+        key = base or ""
+        if key not in self.renderers:
+            config = self.config
+            if base is not None:
+                config = replace(config, site=replace(config.site, base_url=base))
+            self.renderers[key] = SocialRenderer(config)
+        return self.renderers[key]
 
 
 @dataclass(frozen=True)
@@ -101,7 +133,7 @@ def agenda(
     with Ledger.for_reading(config.ledger_path) as ledger:
         records = {(r.slug, r.channel): r for r in ledger.all()}
         page_problems = ledger.page_problems()
-    social = SocialRenderer(config)
+    social = SentRenderers(config)
     late = parse_duration(config.publish.max_lateness)
     entries: list[AgendaEntry] = []
     for delivery in plan_deliveries([*posts, *held], config, _fixed(records), include_drafts=True):
@@ -129,10 +161,7 @@ def agenda(
             social_post = state == PUBLISHED and delivery.channel in SOCIAL_CHANNELS
             if social_post and record.content_hash and not held_back:
                 rendered = render_markdown(post.body, allow_html=config.site.allow_html)
-                payload, _ = delivery_payload(post, delivery.channel, rendered, social)
-                changed = payload_hash(payload) != record.content_hash and not (
-                    record.payload is not None and same_words(payload, record.payload)
-                )
+                changed = social.edited(post, delivery.channel, rendered, record)
         elif held_back:
             state, detail = WAITING, "goes out when the problem is fixed"
             if delivery.channel in SOCIAL_CHANNELS and at - delivery.due > late:

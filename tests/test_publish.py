@@ -1000,6 +1000,50 @@ def test_a_new_site_address_is_not_an_edit_of_the_posts_that_went_out(stage):
     assert changed[("edited", "facebook")] is True and changed[("edited", "instagram")] is True
 
 
+def test_a_new_site_address_is_not_an_edit_whatever_the_social_templates_show_of_it(stage):
+    """Templates that put the article's address into the Facebook message or the Instagram
+    caption (`{{ url }}`, `{{ site.base_url }}`) made a new [site] base_url look like an
+    edit of every post that went out: status and calendar said "published (changed since
+    published)" for each. Only a change of words is an edit, wherever the address shows."""
+    import shutil
+
+    from .conftest import REPO
+
+    templates = stage.project.root / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    social = templates / "social"
+    facebook = social / "facebook.txt.j2"
+    facebook.write_text(facebook.read_text() + "\nRead it all: {{ url }}\n")
+    instagram = social / "instagram.txt.j2"
+    instagram.write_text(
+        "{{ title }} ({{ site.base_url }}/posts/{{ post.slug }}/, {{ url | length }})\n\n"
+        + instagram.read_text()
+    )
+    config = stage.project.config_path
+    config.write_text(config.read_text().replace(str(REPO / "templates"), str(templates)))
+    stage.add_post("moved", "2026-12-01 09:00")
+    stage.add_post("edited", "2026-12-01 09:00")
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    sent = stage.records()["moved/facebook"].payload
+    assert f"Read it all: {stage.site_url}/posts/moved/" in sent["message"], sent
+    config.write_text(
+        config.read_text().replace(
+            f'base_url = "{stage.site_url}"', 'base_url = "https://www.clinic.example/blog"'
+        )
+    )
+    edited = stage.project.posts / "edited.md"
+    edited.write_text(edited.read_text().replace("Text of edited.", "New words of edited."))
+
+    status = stage.command("status").stdout
+    calendar = stage.command("calendar", "--all", "--now", "2026-12-02T09:00").stdout
+    for table in (status, calendar):
+        for channel in ("facebook", "instagram"):
+            moved = next(x for x in table.splitlines() if channel in x and "moved" in x)
+            edited = next(x for x in table.splitlines() if channel in x and "edited" in x)
+            assert "changed since published" not in moved, table
+            assert "published (changed since published)" in edited, table
+
+
 def test_status_and_calendar_show_the_pages_where_the_site_has_them_now(stage):
     """After base_url changed, status and calendar showed the old address of every page
     that went out: they show the page's address on the site now (a Facebook or Instagram
