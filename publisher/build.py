@@ -1177,14 +1177,7 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
         if page is not None:
             renderer.post_page(page)
             for problem in social_problems(post, page.rendered, config, social):
-                found_one = post.error(problem.message, problem.key)
-                if post.draft:  # nothing goes out yet: a reminder of what is still to do
-                    found_one = ContentWarning(
-                        f"{problem.message} (before you set draft: false)",
-                        found_one.path,
-                        found_one.line,
-                    )
-                problems.append(found_one)
+                problems.append(post.channel_problem(problem.message, problem.key))
     problems.sort(key=lambda e: (e.path, e.line or 0))
     return problems
 

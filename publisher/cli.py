@@ -338,7 +338,7 @@ def preview(
             for item in previews
         )
         click.echo("\n".join(texts), nl=False)
-    if any(item.problems for item in previews):
+    if any(item.stopped for item in previews):
         sys.exit(1)
 
 

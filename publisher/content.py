@@ -204,6 +204,14 @@ class Post:
         """A ContentError pointing at this post, at the key's line where known."""
         return ContentError(message, self.display, self.line_of(key) if key else None)
 
+    def channel_problem(self, message: str, key: str | None = None) -> ContentError:
+        """What Facebook or Instagram would refuse (no photo, a caption too long): a problem,
+        or in a draft, which goes nowhere yet, a warning of what it still needs."""
+        if not self.draft:
+            return self.error(message, key)
+        line = self.line_of(key) if key else None
+        return ContentWarning(f"{message} (before you set draft: false)", self.display, line)
+
 
 @dataclass(frozen=True)
 class LoadedPosts:

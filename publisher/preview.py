@@ -12,7 +12,7 @@ from publisher.build import plan_post
 from publisher.calendar import CHANNELS, channel_enabled, plan_deliveries, planned_time
 from publisher.config import Config
 from publisher.content import Post, load_posts, read_post
-from publisher.exceptions import ContentError, PublisherError
+from publisher.exceptions import ContentError, ContentWarning, PublisherError
 from publisher.render.markdown import RenderedMarkdown
 from publisher.render.site import PostPage
 from publisher.render.social import (
@@ -43,9 +43,15 @@ class PostPreview:
         """The post's Markdown, rendered once."""
         return self.page.rendered if self.page else None
 
+    @property
+    def stopped(self) -> bool:
+        """Whether it has a problem that stops it (not only warnings, as a draft has of what
+        Facebook or Instagram would refuse)."""
+        return self.post is None or any(not isinstance(p, ContentWarning) for p in self.problems)
+
     def status(self, at: datetime) -> str:
         """'problem', 'draft', 'scheduled' or 'published' (its website time has come)."""
-        if self.problems or self.post is None:
+        if self.stopped:
             return "problem"
         if self.post.draft:
             return "draft"
@@ -118,10 +124,14 @@ def preview_post(
     preview.page = page
     if preview.times["facebook"] is not None:
         preview.facebook = social.facebook(post, page.rendered)
-        preview.problems += [post.error(p.message, p.key) for p in preview.facebook.problems]
+        preview.problems += [
+            post.channel_problem(p.message, p.key) for p in preview.facebook.problems
+        ]
     if preview.times["instagram"] is not None:
         preview.instagram = social.instagram(post, page.rendered)
-        preview.problems += [post.error(p.message, p.key) for p in preview.instagram.problems]
+        preview.problems += [
+            post.channel_problem(p.message, p.key) for p in preview.instagram.problems
+        ]
     return preview
 
 
@@ -235,7 +245,7 @@ def preview_text(
         lines.append(f"  alt text: {ig.alt_text or 'none'}")
     lines.append("")
     if preview.problems:
-        lines.append("  Problems:")
+        lines.append("  Problems:" if preview.stopped else "  Warnings:")
         lines += [f"  - {p}" for p in preview.problems]
     else:
         lines.append("  No problems found.")
