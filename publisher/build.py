@@ -1169,6 +1169,7 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
 
     loaded = load_posts(config)
     problems = [*loaded.problems, *stray_post_files(config), *post_warnings(loaded.posts, at)]
+    problems += overdue_new_posts(config, loaded.posts, at)
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)
     for post in loaded.posts:
@@ -1180,6 +1181,55 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
                 problems.append(post.channel_problem(problem.message, problem.key))
     problems.sort(key=lambda e: (e.path, e.line or 0))
     return problems
+
+
+def overdue_new_posts(config: Config, posts: Sequence[Post], at: datetime) -> list[ContentWarning]:
+    """A post that never went out, dated further back than `max_lateness`, on a site that
+    publishes already: the next pass puts it on the website at once, under newer articles,
+    and marks its Facebook and Instagram posts missed. A year typed wrong (2025 for 2026)
+    is likelier than an old article added on purpose, so `check` says so. Before the first
+    pass (no ledger), a whole archive being set up is past: nothing is said."""
+    if not config.ledger_path.exists():
+        return []
+    from publisher.calendar import SOCIAL_CHANNELS, channel_enabled
+    from publisher.config import parse_duration
+    from publisher.ledger import Ledger
+
+    with Ledger.for_reading(config.ledger_path) as ledger:
+        records = ledger.all()
+    if not records:
+        return []
+    known = {r.slug for r in records} | {r.source for r in records}
+    late = parse_duration(config.publish.max_lateness)
+    pages = config.output_dir / "posts"
+    found = []
+    for post in posts:
+        if post.draft or at - post.date <= late or known & {post.slug, post.display}:
+            continue
+        if (pages / post.slug / "index.html").exists():  # on the website already
+            continue
+        hours = (at - post.date).total_seconds() / 3600
+        ago = f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.0f} days"
+        social = [c for c in SOCIAL_CHANNELS if channel_enabled(post, c, config)]
+        names = " and ".join(c.capitalize() for c in social)
+        missed = (
+            f", and its {names} post{'s are' if len(social) > 1 else ' is'} marked missed "
+            f"(more than {config.publish.max_lateness} late: `publisher retry` sends "
+            f"{'them' if len(social) > 1 else 'it'})"
+            if social
+            else ""
+        )
+        found.append(
+            ContentWarning(
+                f"date: {post.date.astimezone(config.tz):%Y-%m-%d %H:%M} was {ago} ago, and this "
+                "post has not gone out: the next publishing pass puts it on the website at "
+                f"once, dated then (under newer articles){missed}. A mistyped year? Write when "
+                "it should go out; an old article added on purpose can stay as it is",
+                post.display,
+                post.line_of("date"),
+            )
+        )
+    return found
 
 
 def live_versions(config: Config, broken: set[str]) -> list[Post]:

@@ -2031,3 +2031,30 @@ def test_a_renamed_post_s_old_address_is_said_as_a_redirect_and_not_counted_as_a
             assert refused.returncode == 1, refused.stdout + refused.stderr
             said = refused.stderr
             assert "the website built into public has 1 article(s)" in said, said
+
+
+def test_check_warns_of_a_new_post_dated_long_ago_before_a_pass_takes_it_as_missed(stage):
+    """2025 typed for 2026: `check` said all was well, and the next pass put the article
+    at once under a year of newer ones and marked its Facebook and Instagram posts missed.
+    check now warns at its date line; an old article is still allowed (it stops nothing),
+    and nothing is said before the first pass (a whole archive being set up) nor once the
+    post went out."""
+    stage.add_post("first", "2026-12-01 09:00")
+    fresh = stage.command("check", "--now", "2026-12-02T09:00")
+    assert fresh.returncode == 0 and "warning" not in fresh.stdout, fresh.stdout  # no ledger
+    assert stage.run("2026-12-01T09:01").returncode == 0
+    stage.add_post("typo", "2025-12-10 09:00", facebook="false")
+    stage.add_post("soon", "2026-12-02 08:00")  # 1 hour late: not yet missed, nothing said
+    check = stage.command("check", "--now", "2026-12-02T09:00")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.splitlines() == [
+        "posts/typo.md:4: warning: date: 2025-12-10 09:00 was 357 days ago, and this post has "
+        "not gone out: the next publishing pass puts it on the website at once, dated then "
+        "(under newer articles), and its Instagram post is marked missed (more than 6h late: "
+        "`publisher retry` sends it). A mistyped year? Write when it should go out; an old "
+        "article added on purpose can stay as it is"
+    ]
+    assert stage.run("2026-12-02T09:00").returncode == 1  # the Instagram post: missed
+    assert stage.records()["typo/instagram"].state == MISSED
+    after = stage.command("check", "--now", "2026-12-02T09:05")
+    assert after.returncode == 0 and "warning" not in after.stdout, after.stdout
