@@ -22,6 +22,7 @@ from publisher.render.markdown import (
     _written_link,
     escape_html,
     heading_slug,
+    pasted_bullets,
     plain_inline,
     reading_minutes,
     render_markdown,
@@ -62,6 +63,27 @@ def test_bullets_use_a_dot_and_nested_lists_indent_two_spaces_per_level() -> Non
     assert text(source) == (
         "Before:\n\n• one\n• two\n  • two a\n    • deeper\n  • two b\n• three\n\nAfter."
     )
+
+
+@pytest.mark.parametrize("bullet", ["\u2022", "\u25cf", "\u25e6", "\u25aa"])
+@pytest.mark.parametrize("engine", [render_markdown, _render_with_markdown_it_py])
+def test_bullets_pasted_from_a_word_processor_make_the_list_staff_meant(bullet, engine) -> None:
+    """Word, Google Docs and Pages paste a list as lines that start with a bullet and a tab:
+    Markdown read them as text, one paragraph ("• Sit tall • Breathe low" on one line)."""
+    source = (
+        f"Tips:\n\n{bullet}\tSit tall\n\t{bullet}\tshoulders down\n{bullet} Breathe low\n\n"
+        f"```\n{bullet} code stays\n```\n\n{bullet}glued stays text, 3 {bullet} 4\n"
+    )
+    rendered = engine(pasted_bullets(source)) if engine is not render_markdown else engine(source)
+    assert rendered.html == (
+        "<p>Tips:</p>\n<ul>\n<li>Sit tall\n<ul>\n<li>shoulders down</li>\n</ul>\n</li>\n"
+        f"<li>Breathe low</li>\n</ul>\n<pre><code>{bullet} code stays\n</code></pre>\n"
+        f"<p>{bullet}glued stays text, 3 {bullet} 4</p>\n"
+    )
+    assert rendered.text_instagram.startswith(
+        "Tips:\n\n\u2022 Sit tall\n  \u2022 shoulders down\n\u2022 Breathe low\n\n"
+    )
+    assert pasted_bullets(source).count("\n") == source.count("\n")  # lines stay where they were
 
 
 def test_loose_list_items_are_not_spread_apart_and_extra_paragraphs_indent() -> None:

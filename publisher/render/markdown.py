@@ -466,6 +466,35 @@ def _tidy(text: str) -> str:
     return "\n".join(out).strip()
 
 
+# The bullets word processors paste at the start of a list's lines (Word, Google Docs,
+# Pages: levels one to three), which Markdown reads as text: the lines run into one paragraph.
+PASTED_BULLETS = "\u2022\u25cf\u25e6\u25cb\u25aa\u25a0"
+_PASTED_BULLET = re.compile(rf"^([ \t]*)[{PASTED_BULLETS}](?=[ \t]+\S)", re.MULTILINE)
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def pasted_bullets(source: str) -> str:
+    """`• Sit tall` lines pasted from a word processor as the Markdown list staff meant
+    (`- Sit tall`), outside fenced code; a nested level's indent is kept (a tab: one level
+    down). Lines are neither added nor removed, so a problem's line number stays true."""
+    if not any(bullet in source for bullet in PASTED_BULLETS):
+        return source
+    if "```" not in source and "~~~" not in source:
+        return _PASTED_BULLET.sub(r"\1-", source)
+    lines = source.split("\n")
+    fence = ""
+    for number, line in enumerate(lines):
+        opened = _FENCE.match(line)
+        if fence:
+            if opened and opened[1].startswith(fence):
+                fence = ""
+        elif opened:
+            fence = opened[1]
+        else:
+            lines[number] = _PASTED_BULLET.sub(r"\1-", line)
+    return "\n".join(lines)
+
+
 def render_markdown(
     source: str,
     *,
@@ -477,6 +506,7 @@ def render_markdown(
 
     With `social=False` the plain texts may be left empty (RenderedMarkdown.for_social), which
     is quicker: for the site's page alone."""
+    source = pasted_bullets(source)
     if not allow_html:
         # imported here, not above: the fast engine is built on this module's rules
         from publisher.render.markdown_tree import (
