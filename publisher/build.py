@@ -102,6 +102,15 @@ class BuildResult:
     moved: dict[str, str] = field(default_factory=dict)
     # likely mistakes in the posts on the site that stop nothing (a curly-quoted title...)
     warnings: list[ContentWarning] = field(default_factory=list)
+    # of `removed`, the old addresses of renamed posts, and the slug each sent visitors to
+    removed_redirects: dict[str, str] = field(default_factory=dict)
+
+    def what_was(self, path: str) -> str:
+        """What a page this build took off was, when not an article: said after its path."""
+        new = self.removed_redirects.get(path)
+        if new is None:
+            return ""
+        return f" (the old address of a renamed post, which sent visitors to /posts/{new}/)"
 
     @property
     def ok(self) -> bool:
@@ -1026,7 +1035,13 @@ def _build(
         index.set_state("last_build", built)
     finally:
         index.close()
-    return BuildResult(target, published, stats, problems, removed, moved, built.warnings(at))
+    result = BuildResult(target, published, stats, problems, removed, moved, built.warnings(at))
+    if removed:
+        renamed = old_addresses(config)
+        result.removed_redirects = {
+            path: renamed[path[6:-1]] for path in removed if path[6:-1] in renamed
+        }
+    return result
 
 
 def refuse_emptying(

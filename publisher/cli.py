@@ -225,7 +225,7 @@ def build(ctx: Context, now_text: str | None, output: str | None, allow_empty: b
     result = build_site(config, at, target, allow_empty=allow_empty)
     say_problems(result)
     for path in result.removed:
-        click.echo(f"taken off the site: /{path}")
+        click.echo(f"taken off the site: /{path}{result.what_was(path)}")
     click.echo(
         f"Built {result.published} post(s) into {config.display_path(result.output)}: "
         f"{result.stats.changed} file(s) written, {result.stats.unchanged} unchanged."

@@ -459,7 +459,9 @@ class PublishingPass:
             log.warning("%s", warning)
         self.ledger.set_page_problems(p.path for p in result.problems)
         for path in result.removed:
-            log.info("taken off the website: %s/%s", self.config.base_url, path)
+            log.info(
+                "taken off the website: %s/%s%s", self.config.base_url, path, result.what_was(path)
+            )
         if not pending:  # an edit: said when an article's page changed
             self.report.rebuilt = rebuilt_pages(result.stats.changed_paths, result.moved)
             if self.report.rebuilt:

@@ -2031,6 +2031,17 @@ def test_a_renamed_post_s_old_address_is_said_as_a_redirect_and_not_counted_as_a
             assert refused.returncode == 1, refused.stdout + refused.stderr
             said = refused.stderr
             assert "the website built into public has 1 article(s)" in said, said
+    # deleted on purpose (a draft left, so the folder is not empty): the old address goes
+    # too, and the log says what that page was
+    stage.add_draft()
+    gone = stage.command("publish", "--due", "--now", "2026-12-01T09:20")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    lines = [line.split(" ", 2)[2] for line in gone.stdout.splitlines() if "taken off" in line]
+    assert lines == [
+        f"taken off the website: {stage.config.base_url}/posts/hip-flexors/",
+        f"taken off the website: {stage.config.base_url}/posts/hips/ (the old address of a "
+        "renamed post, which sent visitors to /posts/hip-flexors/)",
+    ], gone.stdout
 
 
 def test_check_warns_of_a_new_post_dated_long_ago_before_a_pass_takes_it_as_missed(stage):
