@@ -77,6 +77,7 @@ from publisher.render.site import (
     is_redirect_page,
     redirect_page,
 )
+from publisher.times import how_long
 from publisher.times import now as current_time
 
 INSTAGRAM_FILE = "instagram.jpg"
@@ -1223,8 +1224,6 @@ def overdue_new_posts(config: Config, posts: Sequence[Post], at: datetime) -> li
             continue
         if (pages / post.slug / "index.html").exists():  # on the website already
             continue
-        hours = (at - post.date).total_seconds() / 3600
-        ago = f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.0f} days"
         social = [c for c in SOCIAL_CHANNELS if channel_enabled(post, c, config)]
         names = " and ".join(c.capitalize() for c in social)
         missed = (
@@ -1236,10 +1235,11 @@ def overdue_new_posts(config: Config, posts: Sequence[Post], at: datetime) -> li
         )
         found.append(
             ContentWarning(
-                f"date: {post.date.astimezone(config.tz):%Y-%m-%d %H:%M} was {ago} ago, and this "
-                "post has not gone out: the next publishing pass puts it on the website at "
-                f"once, dated then (under newer articles){missed}. A mistyped year? Write when "
-                "it should go out; an old article added on purpose can stay as it is",
+                f"date: {post.date.astimezone(config.tz):%Y-%m-%d %H:%M} was "
+                f"{how_long(at - post.date)} ago, and this post has not gone out: the next "
+                "publishing pass puts it on the website at once, dated then (under newer "
+                f"articles){missed}. A mistyped year? Write when it should go out; an old "
+                "article added on purpose can stay as it is",
                 post.display,
                 post.line_of("date"),
             )

@@ -66,6 +66,7 @@ from publisher.ledger import (
 from publisher.ownership import cannot_write
 from publisher.render.markdown import render_markdown
 from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
+from publisher.times import how_long
 from publisher.times import now as current_time
 from publisher.tokens import TOKEN_VARIABLES, find_token, graph_url, missing_token
 
@@ -741,11 +742,9 @@ class PublishingPass:
         if self.dry_run:
             self.outcome(delivery, MISSED, "would be marked missed")
             return True
-        hours = late.total_seconds() / 3600
-        ago = f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.0f} days"
         due = delivery.due.astimezone(self.config.tz)
         reason = (
-            f"due {due:%Y-%m-%d %H:%M %Z}, {ago} ago (more than "
+            f"due {due:%Y-%m-%d %H:%M %Z}, {how_long(late)} ago (more than "
             f"{self.config.publish.max_lateness}): not sent on its own; "
             "`publisher retry {id}` sends it now"
         )

@@ -91,3 +91,9 @@ def add_wall_clock(moment: datetime, delta: timedelta, tz: ZoneInfo) -> datetime
 def now(tz: ZoneInfo) -> datetime:
     """The current time in `tz`."""
     return datetime.now(tz)
+
+
+def how_long(span: timedelta) -> str:
+    """A span as people say how late something is: '7.5 hours', or past two days '402 days'."""
+    hours = span.total_seconds() / 3600
+    return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.0f} days"
