@@ -9,7 +9,7 @@ import heapq
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -33,6 +33,7 @@ from publisher.content import (
     Post,
     Update,
     curly_quoted_texts,
+    is_post_name,
     load_posts,
     post_file_names,
     post_updates,
@@ -215,10 +216,13 @@ def plan_post(
         return None, [], problems
     if "<h1" in rendered.html and _TOP_HEADING.search(rendered.html):
         rendered = _headings_under_the_title(rendered)
+    links: list[tuple[str, str]] = []
+    if _POST_FILE_HINT.search(rendered.html):
+        rendered = replace(rendered, html=_links_to_posts(post, config, rendered.html, links))
     prefix = _prefix(config)
     if prefix and 'href="/' in rendered.html:
         rendered = replace(rendered, html=_with_base_path(rendered.html, prefix))
-    page = PostPage(post=post, rendered=rendered, image=hero, path=folder)
+    page = PostPage(post=post, rendered=rendered, image=hero, path=folder, links=tuple(links))
     files = [OutputFile(folder + name, source=source) for source, name in copies.items()]
     if small is not None:
         files.append(small)
@@ -252,6 +256,112 @@ def _line_in_body(post: Post, *forms: str) -> int:
         if at != -1:
             break
     return post.body_line + (post.body.count("\n", 0, at) if at != -1 else 0)
+
+
+# A link in the text to another post by its file ([hips](2026-11-20-hip-flexors.md#why)),
+# as Markdown hands it (percent-encoded), and what follows the file's name
+_POST_FILE_HINT = re.compile(r"\.(?:md|markdown)\b", re.IGNORECASE)
+_POST_FILE_LINK = re.compile(
+    r'(<a\b[^>]*?\shref=")([^"#?]+\.(?:md|markdown))([#?][^"]*)?"', re.IGNORECASE
+)
+# what linked_post read of each linked file: (config, signature, post)
+_LINKED: dict[str, tuple[Config, Signature | None, Post | None]] = {}
+
+
+def _links_to_posts(post: Post, config: Config, html: str, links: list[tuple[str, str]]) -> str:
+    """The text's links to other posts' files made links to their pages (/posts/SLUG/), so
+    staff can link an article by its file name, as their editor shows it. `links` gets each
+    (file as written, file it names), found or not: the page depends on those files (a new
+    title moves the page it links to), and link_warnings says what does not lead anywhere."""
+
+    def to_page(link: re.Match[str]) -> str:
+        if not _is_local(link[2]):
+            return link[0]  # an address on the web that happens to end in .md
+        written = unquote(link[2])
+        path = real_path(post.source.parent / written)
+        links.append((written, str(path)))
+        target = linked_post(path, config)
+        if target is None:
+            return link[0]
+        return f'{link[1]}/posts/{target.slug}/{link[3] or ""}"'
+
+    return _POST_FILE_LINK.sub(to_page, html)
+
+
+def linked_post(path: Path, config: Config) -> Post | None:
+    """The post in a file another post links to (None: not a post file of the posts folder,
+    or one that cannot be read). Read once per version of the file in each process."""
+    name = str(path)
+    signature = file_signature(name)
+    known = _LINKED.get(name)
+    if known is not None and known[0] is config and known[1] == signature:
+        return known[2]
+    target = None
+    if signature is not None and _in_posts_folder(path, config):
+        target = read_post(path, config)[0]
+    _LINKED[name] = (config, signature, target)
+    return target
+
+
+def _in_posts_folder(path: Path, config: Config) -> bool:
+    """Whether a file's name makes it a post of the posts folder (post_file_names)."""
+    if not is_inside(path, config.posts_dir) or not is_post_name(path.name):
+        return False
+    folders = path.relative_to(config.posts_dir).parts[:-1]
+    return not any(folder.startswith(".") for folder in folders)  # hidden: skipped
+
+
+def link_warnings(
+    linking: Iterable[tuple[Post, Sequence[tuple[str, str]]]],
+    posts: Iterable[Post],
+    config: Config,
+    at: datetime,
+) -> list[ContentWarning]:
+    """What a post's links to other posts' files lead to that is not a page of the site (yet):
+    no such post, a draft, a post with a problem, or one that goes live after it. Warnings:
+    the link is right once the other post is."""
+    warnings: list[ContentWarning] = []
+    by_file: dict[str, Post] | None = None
+    for post, links in linking:
+        if not links:
+            continue
+        if by_file is None:
+            by_file = {str(real_path(p.source)): p for p in posts}
+        for written, path in links:
+            target = by_file.get(path)
+            shown = config.display_path(Path(path))
+            if target is None and not is_inside(Path(path), config.posts_dir):
+                what = (
+                    f"leads outside the posts folder ({shown}): link to a post by its file's "
+                    "name, from this post's file (like 2026-11-20-hip-flexors.md), or to a page "
+                    "by its address"
+                )
+            elif target is None and is_file(path) and _in_posts_folder(Path(path), config):
+                what = (
+                    f"leads to a post with a problem that keeps it off the website ({shown}): "
+                    "a page not found until that post is fixed (publisher check names it)"
+                )
+            elif target is None:
+                what = (
+                    f"names no post file (looked for {shown}): check the file's name, written "
+                    "from this post's file (like 2026-11-20-hip-flexors.md), or link to the "
+                    "page's address"
+                )
+            elif target.draft:
+                what = (
+                    f"leads to a draft ({shown}): a page not found until that post is "
+                    "published (draft: false)"
+                )
+            elif not target.is_published(at) and target.date > post.date:
+                what = (
+                    f"leads to a post that goes live on {target.date:%Y-%m-%d %H:%M}, after "
+                    f"this one ({shown}): a page not found until then"
+                )
+            else:
+                continue
+            line = _line_in_body(post, quote(written, safe="/#?"), written)
+            warnings.append(ContentWarning(f"the link to {written!r} {what}", post.display, line))
+    return warnings
 
 
 def _prefix(config: Config) -> str:
@@ -315,6 +425,7 @@ class PageResult:
     html_blob: str  # where the article's HTML is kept for the feed (written when needed)
     images: tuple[tuple[str, str], ...]  # (file name next to the page, cached copy)
     card: Card
+    links: tuple[tuple[str, str], ...] = ()  # PostPage.links
 
 
 def _blob(cache: Cache, data: bytes) -> str:
@@ -414,6 +525,9 @@ def prepare_file(
     for item in files:
         assert item.source is not None
         prepared.depends[str(item.source)] = file_signature(item.source)
+    if page is not None:
+        for _, linked in page.links:  # a post it links to renamed: its link follows
+            prepared.depends[linked] = file_signature(linked)
     if page is None:
         prepared.problems = found
         _depend_on_files_wanted(prepared, found)
@@ -444,6 +558,7 @@ def prepare_file(
         html_blob=html_blob,
         images=tuple(images),
         card=Card.of(page, key=page_blob),
+        links=page.links,
     )
     if staging is not None:
         stage_files(staging, page.path, _page_files(prepared.page))
@@ -743,6 +858,11 @@ def gather(
     return SiteState(current, settle_posts(posts, problems, held), staged, kept, held)
 
 
+def _page_links(entry: Prepared | None) -> tuple[tuple[str, str], ...]:
+    """The links to other posts' files of a post's page, as built (none without a page)."""
+    return () if entry is None or entry.page is None else entry.page.links
+
+
 def _broken(entry: Prepared | None) -> bool:
     """A post file with a problem that keeps it off the site."""
     return entry is not None and entry.page is None and bool(entry.problems)
@@ -1022,6 +1142,7 @@ def _build(
             index.set_state("depends", depends)
         # the warnings of the posts on the site, from what the build read (as a pass says them)
         live = [p for p in posts if p.is_published(at)]
+        linking = [(p, _page_links(state.prepared.get(p.display))) for p in live]
         built = LastBuild(
             quick,
             str(target),
@@ -1031,7 +1152,11 @@ def _build(
             stats.files,
             problems,
             post_updates(live),
-            (*curly_quoted_texts(live), *tag_collisions(live)),
+            (
+                *curly_quoted_texts(live),
+                *tag_collisions(live),
+                *link_warnings(linking, posts, config, at),
+            ),
         )
         index.set_state("last_build", built)
     finally:
@@ -1188,13 +1313,16 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
     problems += overdue_new_posts(config, loaded.posts, at)
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)
+    linking = []
     for post in loaded.posts:
         page, _, found = plan_post(post, config)
         problems.extend(found)
         if page is not None:
+            linking.append((post, page.links))
             renderer.post_page(page)
             for problem in social_problems(post, page.rendered, config, social):
                 problems.append(post.channel_problem(problem.message, problem.key))
+    problems += link_warnings(linking, loaded.posts, config, at)
     problems.sort(key=lambda e: (e.path, e.line or 0))
     return problems
 

@@ -249,6 +249,45 @@ def test_links_between_articles_work_on_a_site_under_a_path_and_in_its_feed(make
         assert address.removeprefix("/clinic/") + "index.html" in files
 
 
+def test_a_link_to_another_posts_file_leads_to_its_page_and_follows_its_renaming(make_project):
+    """Staff link an article by its file's name, as their editor shows it ([hips](hips.md)):
+    the page links to that article's page (/posts/SLUG/), under the site's path and with the
+    heading it names, and the feed's copy is absolute. A new title (a new slug) of the
+    article linked to is followed at the next build, though the linking post is unchanged."""
+    base = BASE_CONFIG.replace('"https://clinic.example"', '"https://example.org/clinic"')
+    project = make_project(base=base)
+    project.post("2026-10-01-hips.md", "title: Hips\ndate: 2026-10-01", "Hips.\n\n## Why\n")
+    project.post("guides/my stretches.MD", "title: Stretches\ndate: 2026-10-02")
+    project.post(
+        "2026-11-01-one.md",
+        "title: One\ndate: 2026-11-01",
+        "See [hips](2026-10-01-hips.md#why), [again](./2026-10-01-hips.md), "
+        "[stretches](<guides/my stretches.MD>), [a reference][r] and "
+        "[a readme](https://example.com/readme.md).\n\n[r]: 2026-10-01-hips.md\n",
+    )
+    result = build_site(project.config, NOW)
+    assert result.warnings == []
+    files = project.files()
+    page = files["posts/one/index.html"].decode()
+    assert 'href="/clinic/posts/hips/#why"' in page
+    assert page.count('href="/clinic/posts/hips/"') == 2
+    assert 'href="/clinic/posts/stretches/"' in page
+    assert 'href="https://example.com/readme.md"' in page  # an address on the web
+    assert ".md" not in page.replace("https://example.com/readme.md", "")
+    for address in ("posts/hips/index.html", "posts/stretches/index.html"):
+        assert address in files  # each link leads to a page of the built site
+    content = _feed_contents(files["feed.xml"])[0]
+    assert 'href="https://example.org/clinic/posts/hips/#why"' in content
+
+    project.post("2026-10-01-hips.md", "title: Hip Flexors\ndate: 2026-10-01", "Hips.\n")
+    build_site(project.config, NOW)
+    files = project.files()
+    page = files["posts/one/index.html"].decode()
+    assert 'href="/clinic/posts/hip-flexors/#why"' in page and "/posts/hips/#" not in page
+    assert page.count('href="/clinic/posts/hip-flexors/"') == 2
+    assert "posts/hip-flexors/index.html" in files
+
+
 def test_headings_shared_by_articles_never_make_an_id_twice_in_one_page(project):
     """Articles with the same headings each have `<h2 id="why-it-helps">`. No page of the
     site shows several articles' text (the home and tag pages show cards), so no HTML page

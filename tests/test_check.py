@@ -58,6 +58,59 @@ def test_an_update_dated_ahead_is_a_warning_at_its_line_not_a_problem(project):
     assert result.stderr == "1 problem(s) found, and 2 warning(s).\n"
 
 
+def test_a_link_to_a_post_file_that_leads_nowhere_yet_is_a_warning_at_its_line(project):
+    """A link by file name to no post, to a draft, to a post with a problem or to one that
+    goes live later leads to a page not found (for now): check and the build say so at the
+    link's line, and the post still goes out with its other links working."""
+    project.post("live.md", "title: Live\ndate: 2026-01-01")
+    project.post("draft.md", "title: Draft\ndate: 2026-01-01\ndraft: true")
+    project.post("later.md", "title: Later\ndate: 2026-12-24")
+    project.post("broken.md", "title: Broken\ndate: someday")
+    (project.root / "notes.md").write_text("# not a post\n", encoding="utf-8")
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-02-01",
+        "See [live](live.md).\n\nAnd [gone](lve.md), [draft](draft.md#top),\n"
+        "[later](later.md) and [broken](broken.md).\n\n[notes](../notes.md)\n",
+    )
+    result = run(project, "check", "--now", "2026-11-30T09:00")
+    warned = [line for line in result.stdout.splitlines() if line.startswith("posts/a.md")]
+    assert warned == [
+        "posts/a.md:7: warning: the link to 'lve.md' names no post file (looked for "
+        "posts/lve.md): check the file's name, written from this post's file (like "
+        "2026-11-20-hip-flexors.md), or link to the page's address",
+        "posts/a.md:7: warning: the link to 'draft.md' leads to a draft (posts/draft.md): "
+        "a page not found until that post is published (draft: false)",
+        "posts/a.md:8: warning: the link to 'later.md' leads to a post that goes live on "
+        "2026-12-24 00:00, after this one (posts/later.md): a page not found until then",
+        "posts/a.md:8: warning: the link to 'broken.md' leads to a post with a problem that "
+        "keeps it off the website (posts/broken.md): a page not found until that post is "
+        "fixed (publisher check names it)",
+        "posts/a.md:10: warning: the link to '../notes.md' leads outside the posts folder "
+        "(notes.md): link to a post by its file's name, from this post's file (like "
+        "2026-11-20-hip-flexors.md), or to a page by its address",
+    ]
+    assert result.stdout.startswith("posts/broken.md:3: date: ")  # its own problem
+    assert result.returncode == 1  # for broken.md alone
+    (project.posts / "broken.md").unlink()
+    project.post("lve.md", "title: Lve\ndate: 2026-01-01")
+    project.post("later.md", "title: Later\ndate: 2026-01-24")
+    project.post("draft.md", "title: Draft\ndate: 2026-01-01")
+    result = run(project, "check", "--now", "2026-11-30T09:00")
+    assert result.returncode == 0
+    assert [line.split(": warning: ")[1][:40] for line in result.stdout.splitlines()] == [
+        "the link to 'broken.md' names no post fi",
+        "the link to '../notes.md' leads outside ",
+    ]
+    # a build says the same of the posts it puts on the site
+    build = run(project, "build")
+    assert build.returncode == 0, build.stderr
+    assert "posts/a.md:8: warning: the link to 'broken.md' names no post file" in build.stderr
+    page = (project.output / "posts/a/index.html").read_text(encoding="utf-8")
+    assert 'href="/posts/live/"' in page and 'href="/posts/draft/#top"' in page
+    assert 'href="broken.md"' in page  # as written: nothing to lead to
+
+
 @pytest.mark.parametrize(
     ("front", "expected"),
     [

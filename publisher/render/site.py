@@ -46,6 +46,8 @@ class PostPage:
     rendered: RenderedMarkdown
     image: ImageRef | None
     path: str
+    # the text's links to other posts' files: (the file as written, the file it names)
+    links: tuple[tuple[str, str], ...] = ()
 
     @property
     def title(self) -> str:
