@@ -31,6 +31,9 @@ def parse_local_time(value: object, tz: ZoneInfo) -> datetime:
         text = str(value).strip()
     match = _FORMAT.match(text)
     if not match:
+        meant = likely_meant(text)
+        if meant is not None:
+            raise TimeError(f"{text!r} is not a date publisher reads: {meant}")
         raise TimeError(
             f"{text!r} is not a date: write 2026-12-02, 2026-12-02 09:00 "
             "or 2026-12-02T09:00:00-05:00"
@@ -52,6 +55,108 @@ def parse_local_time(value: object, tz: ZoneInfo) -> datetime:
         except ValueError as exc:
             raise TimeError(f"{text!r} has an impossible offset ({exc})") from None
     return localize(naive, tz)
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),  # fmt: skip
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(?P<month_name>[a-z]+)\.?"
+_DAY_FORMS = (
+    # 12/2/2026, 12-02-2026, 12.02.2026: month first, as written in the US (a first number
+    # over 12 is a day: 25/12/2026)
+    re.compile(r"(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<year>\d{4})"),
+    # 2026/12/02, 2026-12-2, 2026.12.02
+    re.compile(r"(?P<year>\d{4})[/.-](?P<month>\d{1,2})[/.-](?P<day>\d{1,2})"),
+    # Dec 2, 2026; December 2nd 2026; Wednesday, December 2, 2026
+    re.compile(
+        rf"(?:[a-z]+,?\s+)?{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})"
+    ),
+    # 2 Dec 2026, 2 December, 2026
+    re.compile(rf"(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+(?P<year>\d{{4}})"),
+)
+# 9am, 9 pm, 9:30 PM, 09:00, 21:00, noon
+_TIME_WORDS = re.compile(
+    r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<half>[ap])\.?\s*m\.?$|"
+    r"(?P<hour24>\d{1,2}):(?P<minute24>\d{2})$|(?P<noon>noon|midday)$",
+    re.IGNORECASE,
+)
+
+
+def likely_meant(text: str) -> str | None:
+    """What to write for a date written another way (12/02/2026 9am, Dec 2, 2026 at
+    9:00 PM): the form publisher reads, with the day it names in words, so a person can see
+    it is the day meant (and, for 12/02/2026, the other day it may mean). Never taken as
+    the date itself. None when it does not look like a date."""
+    words = " ".join(text.lower().replace(" at ", " ").split())
+    for form in _DAY_FORMS:
+        found = form.match(words)
+        if found is None:
+            continue
+        parts = found.groupdict()
+        other: tuple[int, int] | None = None  # (month, day): 12/02 read day first
+        if parts.get("a") is not None:
+            first, second = int(parts["a"]), int(parts["b"])
+            month, day = (second, first) if first > 12 else (first, second)
+            if first <= 12 and second <= 12 and first != second:
+                other = (second, first)
+        else:
+            named = parts.get("month_name")
+            month = _MONTHS.get(named or "", 0) if named else int(parts["month"])
+            day = int(parts["day"])
+        rest = words[found.end() :].strip(" ,t")
+        clock = _TIME_WORDS.match(rest) if rest else None
+        if rest and clock is None:
+            return None
+        hour = minute = 0
+        if clock is not None and clock["noon"]:
+            hour = 12
+        elif clock is not None and clock["hour24"] is not None:
+            hour, minute = int(clock["hour24"]), int(clock["minute24"])
+        elif clock is not None:
+            hour, minute = int(clock["hour"]) % 12, int(clock["minute"] or 0)
+            hour += 12 if clock["half"].lower() == "p" else 0
+        try:
+            year = int(parts["year"])
+            moment = datetime(year, month, day, hour, minute)
+        except ValueError:
+            return None
+        at = f" {moment:%H:%M}" if clock is not None else ""
+        said = f" at {_twelve_hour(moment)}" if clock is not None else ""
+        meant = (
+            f"write {moment:%Y-%m-%d}{at} for {moment:%A, %B} {moment.day}, {year}{said} "
+            "(year-month-day, hours 00-23)"
+        )
+        if other is not None:
+            alternative = datetime(year, *other)
+            meant += (
+                f", or {alternative:%Y-%m-%d}{at} if it meant {alternative.day} "
+                f"{alternative:%B} (day first)"
+            )
+        return meant
+    return None
+
+
+def _twelve_hour(moment: datetime) -> str:
+    """9:00 AM, 12:00 PM (noon), 9:30 PM."""
+    return f"{(moment.hour - 1) % 12 + 1}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
 
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:

@@ -122,6 +122,30 @@ def test_a_link_to_a_post_file_that_leads_nowhere_yet_is_a_warning_at_its_line(p
         ("title: A", "posts/p.md:2: missing date"),
         ("title: A\ndate: 2026-02-30", "posts/p.md:3: date: '2026-02-30' is not a real date"),
         ("title: A\ndate: next tuesday", "posts/p.md:3: date: 'next tuesday' is not a date"),
+        # a date written as people write them: what to write instead, with the day in words
+        (
+            "title: A\ndate: 12/02/2026",
+            "posts/p.md:3: date: '12/02/2026' is not a date publisher reads: write 2026-12-02 "
+            "for Wednesday, December 2, 2026 (year-month-day, hours 00-23), or 2026-02-12 if "
+            "it meant 12 February (day first)",
+        ),
+        (
+            "title: A\ndate: 25/12/2026 9:30pm",
+            "posts/p.md:3: date: '25/12/2026 9:30pm' is not a date publisher reads: write "
+            "2026-12-25 21:30 for Friday, December 25, 2026 at 9:30 PM (year-month-day, hours "
+            "00-23)",
+        ),
+        (
+            "title: A\ndate: 'Wednesday, Dec. 2nd, 2026 at 12 PM'",
+            "posts/p.md:3: date: 'Wednesday, Dec. 2nd, 2026 at 12 PM' is not a date publisher "
+            "reads: write 2026-12-02 12:00 for Wednesday, December 2, 2026 at 12:00 PM",
+        ),
+        (
+            "title: A\ndate: 2026-12-10 09:00\nfacebook:\n  at: 2026-12-2 noon",
+            "posts/p.md:5: facebook.at: '2026-12-2 noon' is not a date publisher reads: write "
+            "2026-12-02 12:00 for Wednesday, December 2, 2026 at 12:00 PM",
+        ),
+        ("title: A\ndate: 13/13/2026", "posts/p.md:3: date: '13/13/2026' is not a date: write"),
         (
             "title: A\ndate: 2026-01-01 25:00",
             "posts/p.md:3: date: '2026-01-01 25:00' is not a real date",
