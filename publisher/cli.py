@@ -433,7 +433,13 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
     """List deliveries with their state, time, and permalink or error."""
     import json
 
-    from publisher.status import delivery_rows, deploy_line, format_table, long_finished
+    from publisher.status import (
+        delivery_rows,
+        deploy_line,
+        format_table,
+        long_finished,
+        token_lines,
+    )
     from publisher.times import now as current_time
 
     config = ctx.config
@@ -448,6 +454,8 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
     deploying = deploy_line(config)
     if deploying:
         click.echo(deploying)
+    for line in token_lines(config):
+        click.echo(line)
     no_pass_yet(config)
     if not show_all:
         hidden = len(every) - len(rows)
@@ -566,10 +574,11 @@ def accounts(ctx: Context, as_json: bool) -> None:
     """Check each channel's token against the Graph API and report in plain words."""
     import json
 
-    from publisher.status import check_accounts
+    from publisher.status import check_accounts, note_token_looks
     from publisher.tokens import token_source
 
     reports = check_accounts(ctx.config)
+    note_token_looks(ctx.config, reports)
     for channel, report in reports:
         source = token_source(channel, ctx.config)  # which token was checked: no token itself
         if as_json:

@@ -257,6 +257,8 @@ class PublishSettings:
     max_attempts: int = 8
     retry_delay: str = "1m"
     retry_delay_max: str = "1h"
+    # how often a pass asks Meta whether each token still works and when it expires ("": never)
+    token_check: str = "1d"
 
     def validate(self) -> None:
         """Check the durations and counts."""
@@ -267,6 +269,22 @@ class PublishSettings:
                 raise ConfigError(str(exc), key=f"publish.{key}") from None
         if self.max_attempts < 1:
             raise ConfigError("must be at least 1", key="publish.max_attempts")
+        if self.token_check:
+            try:
+                every = parse_duration(self.token_check)
+            except ValueError as exc:
+                raise ConfigError(str(exc), key="publish.token_check") from None
+            if every < timedelta(hours=1):
+                raise ConfigError(
+                    f"{self.token_check!r} is too often: at least 1h (Meta counts each call), "
+                    'or "" for never',
+                    key="publish.token_check",
+                )
+
+    @property
+    def token_check_every(self) -> timedelta | None:
+        """token_check as a duration (None: never)."""
+        return parse_duration(self.token_check) if self.token_check else None
 
 
 @dataclass(frozen=True)

@@ -559,6 +559,10 @@ class AccountReport:
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     reached: bool = True  # False: Meta never answered (down, or no network), nothing was checked
+    # what of the problems and warnings is about the token itself (refused, expired or soon
+    # to be, lacking a permission, of the wrong kind), not a call that failed on the way:
+    # what a publishing pass's daily look at the token says (publish.PublishingPass)
+    about_token: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -861,7 +865,8 @@ class GraphClient:
 
         account = attempt(lambda: self._get(account_id, name_field, "reading the account"))
         if refused:  # every other call would fail the same way
-            return AccountReport(self.channel, account_id, problems=tuple(problems))
+            said = tuple(problems)
+            return AccountReport(self.channel, account_id, problems=said, about_token=said)
         if isinstance(account, dict):
             found["name"] = account.get(name_field)
         me = attempt(lambda: self._get("me", "id,name", "reading whose token this is"))
@@ -898,34 +903,39 @@ class GraphClient:
                 found["scopes"] = tuple(
                     str(r.get("permission")) for r in rows if r.get("status") == "granted"
                 )
+        about_token: list[str] = [err.message for err in refused]
         missing: tuple[str, ...] = ()
         if "scopes" in found:
             missing = tuple(
                 s for s in REQUIRED_SCOPES.get(self.channel, ()) if s not in found["scopes"]
             )
         if missing:
-            problems.append(
+            about_token.append(
                 f"the {_label(self.channel)} token lacks {', '.join(missing)}: make a new Page"
                 f" access token that grants them and set {_variable(self.channel, self.token_variable)}"
             )
+            problems.append(about_token[-1])
         if self.channel == "facebook" and found.get("token_type") not in (None, "PAGE"):
-            problems.append(
+            about_token.append(
                 f"the Facebook token is a {found['token_type']} token, not a Page access token:"
                 f" {_token_advice(self.channel, self.token_variable)}"
             )
+            problems.append(about_token[-1])
         expires_at = found.get("expires_at")
         if expires_at is not None and valid:
             if expires_at <= now:
-                problems.append(
+                about_token.append(
                     f"the {_label(self.channel)} token expired: {_token_advice(self.channel, self.token_variable)}"
                 )
+                problems.append(about_token[-1])
             elif expires_at - now <= TOKEN_EXPIRY_WARNING:
                 days = max(1, round((expires_at - now) / timedelta(days=1)))
-                warnings.append(
+                about_token.append(
                     f"the {_label(self.channel)} token expires on {expires_at:%Y-%m-%d}"
                     f" (in {days} day{'s' if days != 1 else ''}): {_token_advice(self.channel, self.token_variable)}"
                     " before then"
                 )
+                warnings.append(about_token[-1])
         return AccountReport(
             channel=self.channel,
             account_id=account_id,
@@ -940,6 +950,7 @@ class GraphClient:
             problems=tuple(problems),
             warnings=tuple(warnings),
             reached=bool(answered),
+            about_token=tuple(dict.fromkeys(about_token)),
         )
 
     # The one path every call takes

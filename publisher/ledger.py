@@ -89,6 +89,8 @@ HELD_CHANNELS = "held"
 QUIET = "quiet"
 # Ledger meta: the deploy command a pass is running now (since when, its time limit, the pass).
 DEPLOYING = "deploying"
+# each channel's token, as a pass last asked Meta about it: {channel: {at, next, said}}
+TOKEN_CHECKS = "token_checks"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -727,6 +729,15 @@ class Ledger:
             return
         kept = {"at": at.isoformat(), "until": until.isoformat(), "pid": os.getpid()}
         self.set_meta(DEPLOYING, json.dumps(kept))
+
+    def token_checks(self) -> dict[str, dict[str, str]]:
+        """When a pass last asked Meta about each channel's token, when the next pass asks
+        again, and what it found that needs a person ("" when nothing)."""
+        return json.loads(self.meta(TOKEN_CHECKS) or "{}")
+
+    def set_token_checks(self, checks: dict[str, dict[str, str]]) -> None:
+        """Keep what the token checks found (token_checks)."""
+        self.set_meta(TOKEN_CHECKS, json.dumps(checks, sort_keys=True))
 
     def note_asked(self) -> None:
         """A person asked for a retry, a check or a skip: the service looks at the ledger

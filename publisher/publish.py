@@ -95,6 +95,7 @@ SITE_ZONE = "site_timezone"
 IG_SUB_NOT_READY = 2207027  # Meta's subcode for a container not ready to publish (graph.py)
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
+TOKEN_CHECK_RETRY = timedelta(hours=1)  # after a token check Meta did not answer
 NOTHING_SCHEDULED = timedelta(
     days=3650
 )  # with nothing ahead, only a change wakes a pass  # token expired or invalid, session, permission
@@ -263,9 +264,57 @@ class PublishingPass:
             self.quiet_until = self.next_wake(deliveries)
             if not self.dry_run:
                 self.note_held_channels()
+                next_check = self.check_tokens()
+                if self.quiet_until is not None and next_check is not None:
+                    self.quiet_until = min(self.quiet_until, next_check)
         finally:
             self.channels.close()
         return self.report
+
+    def check_tokens(self) -> datetime | None:
+        """Ask Meta about each channel's token once a `[publish] token_check` (a day): one
+        that no longer works (revoked, its password changed, a permission taken away) or
+        expires within a week needs a person before a delivery finds out at its time. Said
+        once per look, as a problem of this pass (and by `status` until the next look);
+        after the deliveries, so it never holds one back. Returns when the next look is due
+        (None: none is)."""
+        every = self.config.publish.token_check_every
+        if every is None:
+            return None
+        real = datetime.now(UTC)
+        checks = self.ledger.token_checks()
+        looked = False
+        due: list[datetime] = []
+        for channel in SOCIAL_CHANNELS:
+            client = self.channels.client(channel)
+            if client is None or not self.config.channel(channel).enabled:
+                looked = checks.pop(channel, None) is not None or looked  # nothing to look at
+                continue
+            kept = checks.get(channel)
+            next_at = datetime.fromisoformat(kept["next"]) if kept else real
+            if next_at > real or self.should_stop():
+                due.append(next_at)
+                continue
+            looked = True
+            if channel in self.stopped:  # its token was refused in this pass, and said so
+                next_at = real + TOKEN_CHECK_RETRY
+                checks[channel] = {**(kept or {"at": "", "said": ""}), "next": next_at.isoformat()}
+                due.append(next_at)
+                continue
+            report = client.describe_account(self.channels.account_id(channel), now=real)
+            if not report.reached:  # Meta down, or no network: look again within the hour
+                said = kept["said"] if kept else ""
+                next_at = real + TOKEN_CHECK_RETRY
+            else:
+                said = "; ".join(report.about_token)
+                next_at = real + every
+            checks[channel] = {"at": real.isoformat(), "next": next_at.isoformat(), "said": said}
+            due.append(next_at)
+            if report.reached and said:
+                self.report.problems.append(f"{channel} token: {said}")
+        if looked:
+            self.ledger.set_token_checks(checks)
+        return min(due) if due else None
 
     def note_held_channels(self) -> None:
         """Keep why a channel held its deliveries back in this pass (a token or permission

@@ -156,6 +156,7 @@ class Service:
         with Ledger(self.config.ledger_path) as ledger:
             records = {(r.slug, r.channel): r for r in ledger.all()}
             site_retry = site_failures(ledger)[1]  # after a failed build or deploy
+            token_looks = ledger.token_checks()
         fixed = {
             k: r.due_at
             for k, r in records.items()
@@ -176,6 +177,15 @@ class Service:
                 wanted[delivery.key] = at + WAITING_RECHECK
         if site_retry is not None and site_retry > at:
             wanted["site/retry"] = site_retry
+        # the next look at a token a pass has looked at ([publish] token_check): a channel
+        # whose token a pass could not use is not looked at, and wakes nothing
+        looks = [
+            datetime.fromisoformat(kept["next"])
+            for channel, kept in token_looks.items()
+            if self.config.publish.token_check and self.config.channel(channel).enabled
+        ]
+        if looks:
+            wanted["tokens/look"] = max(min(looks), at + WAITING_RECHECK)
         return wanted
 
     def reschedule(self, said: str = "") -> None:

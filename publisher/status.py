@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -165,6 +166,50 @@ def deploy_line(config: Config) -> str | None:
         f"Instagram posts go out, until it ends. Still running at {until:%H:%M:%S}, it is "
         "stopped, and tried again later."
     )
+
+
+def note_token_looks(config: Config, reports: list[tuple[str, Any]]) -> None:
+    """`publisher accounts` counts as the day's look at each token it reached: after a new
+    token, `status` stops saying what the last look found. Kept only in a ledger that is
+    there and this user can write (the command itself changes nothing else)."""
+    every = config.publish.token_check_every
+    if every is None or not config.ledger_path.exists():
+        return
+    now = datetime.now(UTC)
+    try:
+        with Ledger(config.ledger_path) as ledger:
+            looks = ledger.token_checks()
+            for channel, report in reports:
+                if isinstance(report, dict) or not report.reached:
+                    continue
+                looks[channel] = {
+                    "at": now.isoformat(),
+                    "next": (now + every).isoformat(),
+                    "said": "; ".join(report.about_token),
+                }
+            ledger.set_token_checks(looks)
+    except (PublisherError, OSError, sqlite3.Error):
+        pass  # (run as another user, say): the next pass's look says it instead
+
+
+def token_lines(config: Config) -> list[str]:
+    """What the last look at each channel's token found that needs a person ([publish]
+    token_check), as a person reads it under the list: one line each, none when all is well."""
+    with Ledger.for_reading(config.ledger_path) as ledger:
+        looks = ledger.token_checks()
+    lines = []
+    for channel in SOCIAL_CHANNELS:
+        kept = looks.get(channel)
+        if not kept or not kept.get("said") or not config.channel(channel).enabled:
+            continue
+        at = datetime.fromisoformat(kept["at"]).astimezone(config.tz)
+        again = datetime.fromisoformat(kept["next"]).astimezone(config.tz)
+        lines.append(
+            f"{channel.title()} token, as Meta described it at {at:%Y-%m-%d %H:%M %Z}: "
+            f"{kept['said']} (asked again at {again:%Y-%m-%d %H:%M}; `publisher accounts` "
+            "asks now)"
+        )
+    return lines
 
 
 def _finished(record: Record | None, config: Config) -> str | None:

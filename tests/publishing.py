@@ -166,6 +166,19 @@ retry_delay_max = "10m"
         self.site_server.server_close()
 
 
+def token_look(stage: Stage) -> list[tuple[str, str]]:
+    """The requests of a pass's daily look at each token ([publish] token_check): the
+    account's name, whose token it is, and debug_token, for Facebook then Instagram."""
+    return [
+        ("GET", f"/{stage.graph.page_id}"),
+        ("GET", "/me"),
+        ("GET", "/debug_token"),
+        ("GET", f"/{stage.graph.ig_user_id}"),
+        ("GET", "/me"),
+        ("GET", "/debug_token"),
+    ]
+
+
 def kill_at(process, marker: str, timeout: float = 60) -> None:
     """Wait for the process to reach `marker` on stderr, then SIGKILL it."""
     deadline = time.monotonic() + timeout

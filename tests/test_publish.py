@@ -18,7 +18,7 @@ from publisher.preview import preview_posts
 from publisher.publish import publish_due
 from publisher.status import delivery_rows, retry_delivery, skip_delivery
 
-from .publishing import NY, TOKEN, at, kill_at, staged
+from .publishing import NY, TOKEN, at, kill_at, staged, token_look
 
 
 @pytest.fixture
@@ -28,6 +28,11 @@ def stage(tmp_path):
 
 def posts_of(stage):
     return stage.graph.page_posts(), stage.graph.ig_media()
+
+
+def calls_of(stage) -> list[tuple[str, str]]:
+    """What the stand-in was asked: (method, path)."""
+    return [(r.method, r.path) for r in stage.graph.requests]
 
 
 def test_seed_article_goes_out_to_all_three_channels_with_the_documented_requests(stage):
@@ -51,7 +56,10 @@ def test_seed_article_goes_out_to_all_three_channels_with_the_documented_request
     assert records["psoas-back-pain/instagram"].remote_id == ig_media["id"]
     assert records["psoas-back-pain/instagram"].permalink == ig_media["permalink"]
 
-    calls = [(r.method, r.path, r.version) for r in stage.graph.requests]
+    # the first pass (the article's) ends with the day's look at each token
+    look = token_look(stage)
+    assert calls_of(stage)[: len(look)] == look
+    calls = [(r.method, r.path, r.version) for r in stage.graph.requests[len(look) :]]
     page, ig = stage.graph.page_id, stage.graph.ig_user_id
     (container,) = stage.graph.containers()
     assert calls == [
@@ -63,7 +71,7 @@ def test_seed_article_goes_out_to_all_three_channels_with_the_documented_request
         ("POST", f"/{ig}/media_publish", "v26.0"),
         ("GET", f"/{ig_media['id']}", "v26.0"),
     ]
-    feed, _, limit, media, status, publish, _ = stage.graph.requests
+    feed, _, limit, media, status, publish, _ = stage.graph.requests[len(look) :]
     article = f"{stage.site_url}/posts/psoas-back-pain/"
     assert feed.params == {
         "message": fb_post["message"],
@@ -83,7 +91,7 @@ def test_seed_article_goes_out_to_all_three_channels_with_the_documented_request
     # Exactly once: later passes send nothing more.
     again = stage.run("2025-10-21T13:00")
     assert again.returncode == 0
-    assert len(stage.graph.requests) == len(calls)
+    assert len(stage.graph.requests) == len(look) + len(calls)  # nor looks again that day
 
 
 def test_social_waits_for_the_website_and_the_website_comes_first(stage):
@@ -729,9 +737,10 @@ def test_late_social_deliveries_are_missed_until_a_person_retries(stage):
     assert records["old/facebook"].state == MISSED and records["old/instagram"].state == MISSED
     assert "publisher retry" in records["old/facebook"].last_error
     assert "due 2026-11-01 09:30 EST, 30 days ago" in records["old/facebook"].last_error
-    assert report.needs_person and stage.graph.requests == []
+    # nothing sent or read of the deliveries: the daily look at the tokens only
+    assert report.needs_person and calls_of(stage) == token_look(stage)
     publish_due(stage.config, at("2026-12-01T09:05"))
-    assert stage.graph.requests == []
+    assert calls_of(stage) == token_look(stage)  # a look a day, not a pass
     retry_delivery(stage.config, records["old/facebook"].id, at("2026-12-01T09:10"))
     skip_delivery(stage.config, records["old/instagram"].id, at("2026-12-01T09:10"))
     # status shows the latest reason, not the lateness that no longer holds
@@ -752,7 +761,7 @@ def test_verify_live_waits_for_the_page(tmp_path):
         report = publish_due(stage.config, at("2026-12-01T09:31"))
         record = stage.records()["live/website"]
         assert record.state == RETRY and "the deploy command failed (exit 1)" in record.last_error
-        assert stage.graph.requests == [] and not report.needs_person
+        assert calls_of(stage) == token_look(stage) and not report.needs_person
         stage.project.config_path.write_text(
             text.replace('deploy_command = "false"', 'deploy_command = "true"')
         )
@@ -2069,3 +2078,104 @@ def test_check_warns_of_a_new_post_dated_long_ago_before_a_pass_takes_it_as_miss
     assert stage.records()["typo/instagram"].state == MISSED
     after = stage.command("check", "--now", "2026-12-02T09:05")
     assert after.returncode == 0 and "warning" not in after.stdout, after.stdout
+
+
+def _look_again_now(stage) -> None:
+    """As if a day had passed since each token's last look (the quick stop of a pass with
+    nothing due holds no longer than until that look)."""
+    from publisher.ledger import Ledger
+    from publisher.publish import QUIET
+
+    with Ledger(stage.config.ledger_path) as ledger:
+        looks = ledger.token_checks()
+        quiet = ledger.meta(QUIET)
+        if quiet:
+            until = datetime.fromisoformat(quiet.split()[1])
+            assert until <= min(datetime.fromisoformat(k["next"]) for k in looks.values())
+        for kept in looks.values():
+            kept["next"] = "2000-01-01T00:00:00+00:00"
+        ledger.set_token_checks(looks)
+        ledger.set_meta(QUIET, "")
+
+
+def test_a_pass_looks_at_each_token_once_a_day_and_says_what_needs_a_person(stage):
+    """Nobody runs `publisher accounts` every day: a token that expires in three days, or
+    that Meta stops taking (revoked, a password changed), is said by the first pass of the
+    day as something that needs a person (exit 1), and by `status` until the next look,
+    instead of being found by a delivery at its time. Meta not answering is no finding."""
+    soon = datetime.now(NY) + timedelta(days=3, hours=2)
+    stage.graph.add_token(TOKEN, label="clinic", expires_at=int(soon.timestamp()))
+    stage.add_post("later", "2027-06-01 09:00")  # nothing due: the look alone
+    first = stage.command("publish", "--due")
+    said = first.stdout + first.stderr
+    assert first.returncode == 1, said
+    expires = f"expires on {soon.astimezone(NY):%Y-%m-%d} (in 3 days)"
+    assert f"facebook token: the Facebook token {expires}: " in said
+    assert f"instagram token: the Instagram token {expires}: " in said  # the same token
+    assert "set PUBLISHER_FACEBOOK_TOKEN" in said and "Something needs a person" in said
+    assert calls_of(stage) == token_look(stage)
+    status = stage.command("status")
+    assert "Facebook token, as Meta described it at " in status.stdout
+    assert f"the Facebook token {expires}" in status.stdout
+    # the next pass of the day neither asks again nor says it again
+    again = stage.command("publish", "--due")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "token" not in again.stdout + again.stderr
+    assert calls_of(stage) == token_look(stage)
+    assert TOKEN not in stage.ledger_dump()
+
+    # a new token that never expires: `publisher accounts`, run after setting it, is a look
+    # too, and status says nothing more; so does the next pass's look
+    stage.graph.add_token(TOKEN, label="clinic")
+    accounts = stage.command("accounts")
+    assert accounts.returncode == 0, accounts.stdout + accounts.stderr
+    assert "token, as Meta described it" not in stage.command("status").stdout
+    _look_again_now(stage)
+    renewed = stage.command("publish", "--due")
+    assert renewed.returncode == 0, renewed.stdout + renewed.stderr
+    assert "token, as Meta described it" not in stage.command("status").stdout
+
+    # Meta refuses it (a password changed): said at once, not at the next delivery's time
+    stage.graph.set_token_state(TOKEN, "password_changed")
+    _look_again_now(stage)
+    refused = stage.command("publish", "--due")
+    assert refused.returncode == 1
+    assert "facebook token: " in refused.stdout + refused.stderr
+    assert "Something needs a person" in refused.stderr
+
+    # Meta not answering (a proxy's 502): nothing needs a person; asked again within the hour
+    stage.graph.set_token_state(TOKEN, "valid")
+    stage.graph.fail_http("GET", f"/{stage.graph.page_id}", times=None)
+    stage.graph.fail_http("GET", "/me", times=None)
+    stage.graph.fail_http("GET", "/debug_token", times=None)
+    _look_again_now(stage)
+    down = stage.command("publish", "--due")
+    assert down.returncode == 0, down.stdout + down.stderr
+    from publisher.ledger import Ledger
+
+    with Ledger(stage.config.ledger_path) as ledger:
+        look = ledger.token_checks()["facebook"]
+    wait = datetime.fromisoformat(look["next"]) - datetime.now(NY)
+    assert timedelta(minutes=50) < wait <= timedelta(hours=1)
+
+
+def test_the_service_wakes_for_the_next_look_at_the_tokens(stage):
+    """A service with nothing to send for weeks still looks at the tokens each day."""
+    from publisher.scheduler import Service
+
+    stage.add_post("later", "2027-06-01 09:00")
+    assert stage.command("publish", "--due").returncode == 0
+    from publisher.ledger import Ledger
+
+    with Ledger(stage.config.ledger_path) as ledger:
+        looks = ledger.token_checks()
+    following = min(datetime.fromisoformat(kept["next"]) for kept in looks.values())
+    assert timedelta(hours=23) < following - datetime.now(NY) <= timedelta(days=1)
+    wanted = Service(stage.project.config_path).upcoming(datetime.now(NY))
+    assert wanted["tokens/look"] == following
+    # turned off: no look, and nothing to wake for
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(
+        text.replace("[publish]\n", '[publish]\ntoken_check = ""\n')
+    )
+    assert "tokens/look" not in Service(stage.project.config_path).upcoming(datetime.now(NY))
