@@ -217,6 +217,8 @@ def plan_post(
     if "<h1" in rendered.html and _TOP_HEADING.search(rendered.html):
         rendered = _headings_under_the_title(rendered)
     links: list[tuple[str, str]] = []
+    if "/posts/" in rendered.html:  # (before the links to files are made such addresses)
+        links += _links_to_articles(rendered.html, config)
     if _POST_FILE_HINT.search(rendered.html):
         rendered = replace(rendered, html=_links_to_posts(post, config, rendered.html, links))
     prefix = _prefix(config)
@@ -288,6 +290,31 @@ def _links_to_posts(post: Post, config: Config, html: str, links: list[tuple[str
     return _POST_FILE_LINK.sub(to_page, html)
 
 
+_ARTICLE_LINK = re.compile(r'<a\b[^>]*?\shref="([^"]*?/posts/([^/"#?]+)[^"]*)"')
+
+
+def _links_to_articles(html: str, config: Config) -> list[tuple[str, str]]:
+    """The text's links to an article by its address on this site (/posts/SLUG/, or with
+    the site's address before it), as (the address as written, ""): link_warnings says
+    which lead to no article, or to one not out yet."""
+    site = urlsplit(config.base_url)
+    found = []
+    for link in _ARTICLE_LINK.finditer(html):
+        address = link[1]
+        parts = urlsplit(address)
+        if parts.netloc and parts.netloc != site.netloc:
+            continue  # another site's /posts/
+        path = parts.path
+        prefix = _prefix(config)
+        if prefix and path.startswith(prefix + "/posts/"):
+            path = path[len(prefix) :]
+        article = f"/posts/{link[2]}"
+        if path.startswith(article) and path[len(article) : len(article) + 1] in ("", "/"):
+            if parts.netloc or address.startswith("/"):  # (not a relative address)
+                found.append((unquote(address), ""))
+    return found
+
+
 def linked_post(path: Path, config: Config) -> Post | None:
     """The post in a file another post links to (None: not a post file of the posts folder,
     or one that cannot be read). Read once per version of the file in each process."""
@@ -317,51 +344,83 @@ def link_warnings(
     config: Config,
     at: datetime,
 ) -> list[ContentWarning]:
-    """What a post's links to other posts' files lead to that is not a page of the site (yet):
-    no such post, a draft, a post with a problem, or one that goes live after it. Warnings:
-    the link is right once the other post is."""
+    """What a post's links to other posts (by file, or by address on the site) lead to that
+    is not a page of the site (yet): no such post, a draft, a post with a problem, or one
+    that goes live after it. Warnings: the link is right once the other post is."""
     warnings: list[ContentWarning] = []
-    by_file: dict[str, Post] | None = None
+    posts = list(posts)
+    by_file: dict[str, Post] | None = None  # made once, and only for a site with such links
+    by_slug: dict[str, Post] | None = None
+    renamed: dict[str, str] | None = None
     for post, links in linking:
-        if not links:
-            continue
-        if by_file is None:
-            by_file = {str(real_path(p.source)): p for p in posts}
         for written, path in links:
-            target = by_file.get(path)
-            shown = config.display_path(Path(path))
-            if target is None and not is_inside(Path(path), config.posts_dir):
-                what = (
-                    f"leads outside the posts folder ({shown}): link to a post by its file's "
-                    "name, from this post's file (like 2026-11-20-hip-flexors.md), or to a page "
-                    "by its address"
-                )
-            elif target is None and is_file(path) and _in_posts_folder(Path(path), config):
-                what = (
-                    f"leads to a post with a problem that keeps it off the website ({shown}): "
-                    "a page not found until that post is fixed (publisher check names it)"
-                )
-            elif target is None:
-                what = (
-                    f"names no post file (looked for {shown}): check the file's name, written "
-                    "from this post's file (like 2026-11-20-hip-flexors.md), or link to the "
-                    "page's address"
-                )
-            elif target.draft:
-                what = (
-                    f"leads to a draft ({shown}): a page not found until that post is "
-                    "published (draft: false)"
-                )
-            elif not target.is_published(at) and target.date > post.date:
-                what = (
-                    f"leads to a post that goes live on {target.date:%Y-%m-%d %H:%M}, after "
-                    f"this one ({shown}): a page not found until then"
-                )
-            else:
+            if path:
+                if by_file is None:
+                    with snapshot():  # each folder resolved once
+                        by_file = {str(real_path(p.source)): p for p in posts}
+                target = by_file.get(path)
+                what = _file_link_leads_nowhere(target, Path(path), config)
+            else:  # an address on the site: /posts/SLUG/
+                if by_slug is None:
+                    by_slug = {p.slug: p for p in posts}
+                slug = urlsplit(written).path.split("/posts/", 1)[1].split("/", 1)[0]
+                target, what = by_slug.get(slug), None
+                if target is None:
+                    renamed = old_addresses(config) if renamed is None else renamed
+                    if slug in renamed:
+                        continue  # a renamed article's old address: it sends visitors on
+                    what = (
+                        "leads to no article of the site: check the address (an article's is "
+                        "/posts/SLUG/, SLUG as publisher calendar lists it), or link to the "
+                        "post's file (like 2026-11-20-hip-flexors.md)"
+                    )
+            if target is not None:
+                what = _not_out_yet(target, post, at)
+            if what is None:
                 continue
-            line = _line_in_body(post, quote(written, safe="/#?"), written)
+            forms = (quote(written, safe="/#?:"), written) if path else (written,)
+            line = _line_in_body(post, *forms)
             warnings.append(ContentWarning(f"the link to {written!r} {what}", post.display, line))
     return warnings
+
+
+def _file_link_leads_nowhere(target: Post | None, path: Path, config: Config) -> str | None:
+    """Why a link to a post's file leads to no post (None: it names one)."""
+    if target is not None:
+        return None
+    shown = config.display_path(path)
+    if not is_inside(path, config.posts_dir):
+        return (
+            f"leads outside the posts folder ({shown}): link to a post by its file's "
+            "name, from this post's file (like 2026-11-20-hip-flexors.md), or to a page "
+            "by its address"
+        )
+    if is_file(path) and _in_posts_folder(path, config):
+        return (
+            f"leads to a post with a problem that keeps it off the website ({shown}): "
+            "a page not found until that post is fixed (publisher check names it)"
+        )
+    return (
+        f"names no post file (looked for {shown}): check the file's name, written "
+        "from this post's file (like 2026-11-20-hip-flexors.md), or link to the "
+        "page's address"
+    )
+
+
+def _not_out_yet(target: Post, post: Post, at: datetime) -> str | None:
+    """Why the post a link leads to has no page yet when the linking one is out (None:
+    it has)."""
+    if target.draft:
+        return (
+            f"leads to a draft ({target.display}): a page not found until that post is "
+            "published (draft: false)"
+        )
+    if not target.is_published(at) and target.date > post.date:
+        return (
+            f"leads to a post that goes live on {target.date:%Y-%m-%d %H:%M}, after "
+            f"this one ({target.display}): a page not found until then"
+        )
+    return None
 
 
 def _prefix(config: Config) -> str:
@@ -527,7 +586,8 @@ def prepare_file(
         prepared.depends[str(item.source)] = file_signature(item.source)
     if page is not None:
         for _, linked in page.links:  # a post it links to renamed: its link follows
-            prepared.depends[linked] = file_signature(linked)
+            if linked:  # (not an address on the site, which names no file)
+                prepared.depends[linked] = file_signature(linked)
     if page is None:
         prepared.problems = found
         _depend_on_files_wanted(prepared, found)
@@ -1155,7 +1215,7 @@ def _build(
             (
                 *curly_quoted_texts(live),
                 *tag_collisions(live),
-                *link_warnings(linking, posts, config, at),
+                *link_warnings(linking, posts + state.held, config, at),
             ),
         )
         index.set_state("last_build", built)

@@ -111,6 +111,47 @@ def test_a_link_to_a_post_file_that_leads_nowhere_yet_is_a_warning_at_its_line(p
     assert 'href="broken.md"' in page  # as written: nothing to lead to
 
 
+def test_a_link_to_an_article_by_its_address_that_leads_nowhere_yet_is_a_warning(project):
+    """An article linked by its address on the site (/posts/SLUG/, or the site's whole
+    address), as staff copy it from the browser: a typo, a draft or a post still to come
+    is said at the link's line; another site's /posts/ is not this site's."""
+    project.post("live.md", "title: Live\ndate: 2026-01-01")
+    project.post("draft.md", "title: Draft\ndate: 2026-01-01\ndraft: true")
+    project.post("later.md", "title: Later\ndate: 2026-12-24")
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-02-01",
+        "See [live](/posts/live/), [again](https://clinic.example/posts/live/#why) and\n"
+        "[typo](/posts/lvie/), [draft](https://clinic.example/posts/draft/),\n"
+        "[later](/posts/later/#part) and [elsewhere](https://other.example/posts/nope/).\n",
+    )
+    result = run(project, "check", "--now", "2026-11-30T09:00")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "posts/a.md:6: warning: the link to '/posts/lvie/' leads to no article of the site: "
+        "check the address (an article's is /posts/SLUG/, SLUG as publisher calendar lists "
+        "it), or link to the post's file (like 2026-11-20-hip-flexors.md)",
+        "posts/a.md:6: warning: the link to 'https://clinic.example/posts/draft/' leads to a "
+        "draft (posts/draft.md): a page not found until that post is published (draft: false)",
+        "posts/a.md:7: warning: the link to '/posts/later/#part' leads to a post that goes "
+        "live on 2026-12-24 00:00, after this one (posts/later.md): a page not found until then",
+    ]
+    project.post("later.md", "title: Later\ndate: 2026-01-24")
+    project.post("lvie.md", "title: Lvie\ndate: 2026-01-01")
+    project.post("draft.md", "title: Draft\ndate: 2026-01-01")
+    result = run(project, "check", "--now", "2026-11-30T09:00")
+    assert result.returncode == 0 and result.stdout == ""
+    # a renamed article's old address sends visitors on to the new one: no warning either
+    run(project, "publish", "--due", "--now", "2026-11-30T09:00")
+    project.post("live.md", "title: Live\ndate: 2026-01-01\nslug: alive")
+    run(project, "publish", "--due", "--now", "2026-11-30T09:05")
+    result = run(project, "check", "--now", "2026-11-30T09:10")
+    assert result.returncode == 0 and result.stdout == ""
+    project.post("live.md", "title: Live\ndate: 2026-01-01\ndraft: true")  # now it is one
+    result = run(project, "check", "--now", "2026-11-30T09:10")
+    assert "the link to '/posts/live/' leads to a draft (posts/live.md)" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("front", "expected"),
     [
