@@ -8,10 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from publisher.build import plan_post
+from publisher.build import link_warnings, plan_post
 from publisher.calendar import CHANNELS, channel_enabled, plan_deliveries, planned_time
 from publisher.config import Config
-from publisher.content import Post, load_posts, read_post
+from publisher.content import Post, load_posts, post_warnings, read_post
 from publisher.exceptions import ContentError, ContentWarning, PublisherError
 from publisher.render.markdown import RenderedMarkdown
 from publisher.render.site import PostPage
@@ -24,6 +24,7 @@ from publisher.render.social import (
     SocialRenderer,
     post_url,
 )
+from publisher.times import now as current_time
 
 
 @dataclass
@@ -97,8 +98,16 @@ def preview_posts(config: Config, files: Sequence[Path | str] | None = None) -> 
         (d.post.slug, d.channel): d.due
         for d in plan_deliveries(everything, config, include_drafts=True)
     }
+    at = current_time(config.tz)
+    said = post_warnings(everything, at)  # (tags shared across posts)
     for post in posts:
-        previews.append(preview_post(post, config, social, times))
+        preview = preview_post(post, config, social, times)
+        # what check warns of in this post too (a curly-quoted title, a link leading nowhere)
+        preview.problems += [w for w in said if w.path == post.display]
+        if preview.page is not None:
+            links = [(post, preview.page.links)]
+            preview.problems += link_warnings(links, everything, config, at)
+        previews.append(preview)
     previews.sort(key=lambda p: (p.post is None, p.post.date if p.post else None, p.source))
     return previews
 

@@ -596,6 +596,27 @@ def test_new_writes_a_draft_that_passes_check(project):
     assert path.read_text() == text
 
 
+def test_preview_of_one_post_says_the_warnings_check_says_of_it(project):
+    """Staff preview the post they work on, not always check the whole folder: its
+    warnings (a link leading nowhere, a curly-quoted title) are listed there too, and stop
+    nothing; another post's warnings are not."""
+    project.post("other.md", "title: “Other”\ndate: 2026-01-01")
+    project.post(
+        "a.md",
+        "title: “Stretch”\ndate: 2026-02-01",
+        "See [the other](other.md) and [a typo](/posts/othr/).\n",
+    )
+    shown = run(project, "preview", "a.md")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    listed = shown.stdout.split("  Warnings:\n", 1)[1].splitlines()
+    expected = [
+        "  - posts/a.md:2: warning: title: the curly quotes around “Stretch” are part of it",
+        "  - posts/a.md:5: warning: the link to '/posts/othr/' leads to no article",
+    ]
+    assert len(listed) == 2 and all(map(str.startswith, listed, expected)), listed
+    assert "other.md:2" not in shown.stdout
+
+
 def test_a_new_draft_passes_check_with_instagram_on_and_says_what_it_still_needs(make_project):
     """The built-in config sends to Instagram, which needs a photo: a fresh draft has none
     yet. That is a reminder (a warning) while it is a draft, a problem once it is not."""
