@@ -1382,7 +1382,10 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
             renderer.post_page(page)
             for problem in social_problems(post, page.rendered, config, social):
                 problems.append(post.channel_problem(problem.message, problem.key))
-    problems += link_warnings(linking, loaded.posts, config, at)
+    if any(links for _, links in linking):
+        # a live post whose file has a problem now: the website still shows it as it was
+        held = live_versions(config, {problem.path for problem in loaded.problems})
+        problems += link_warnings(linking, [*loaded.posts, *held], config, at)
     problems.sort(key=lambda e: (e.path, e.line or 0))
     return problems
 

@@ -150,6 +150,14 @@ def test_a_link_to_an_article_by_its_address_that_leads_nowhere_yet_is_a_warning
     project.post("live.md", "title: Live\ndate: 2026-01-01\ndraft: true")  # now it is one
     result = run(project, "check", "--now", "2026-11-30T09:10")
     assert "the link to '/posts/live/' leads to a draft (posts/live.md)" in result.stdout
+    # out on the website, then edited into a problem: the site keeps its page, so a link to
+    # it leads somewhere; check names the problem, not the link
+    project.post("live.md", "title: Live\ndate: 2026-01-01")
+    run(project, "publish", "--due", "--now", "2026-11-30T09:15")
+    project.post("live.md", "title: Live\ndate: 2026-01-01\ntags: [unclosed")
+    result = run(project, "check", "--now", "2026-11-30T09:20")
+    assert result.returncode == 1 and result.stdout.startswith("posts/live.md:4: ")
+    assert "posts/a.md" not in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize(
