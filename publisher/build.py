@@ -33,7 +33,7 @@ from publisher.content import (
     Post,
     Update,
     curly_quoted_texts,
-    is_post_name,
+    is_post_path,
     load_posts,
     post_file_names,
     post_updates,
@@ -297,7 +297,7 @@ def _links_to_articles(html: str, config: Config) -> list[tuple[str, str]]:
     """The text's links to an article by its address on this site (/posts/SLUG/, or with
     the site's address before it), as (the address as written, ""): link_warnings says
     which lead to no article, or to one not out yet."""
-    site = urlsplit(config.base_url)
+    site, prefix = urlsplit(config.base_url), _prefix(config)
     found = []
     for link in _ARTICLE_LINK.finditer(html):
         address = link[1]
@@ -305,7 +305,6 @@ def _links_to_articles(html: str, config: Config) -> list[tuple[str, str]]:
         if parts.netloc and parts.netloc != site.netloc:
             continue  # another site's /posts/
         path = parts.path
-        prefix = _prefix(config)
         if prefix and path.startswith(prefix + "/posts/"):
             path = path[len(prefix) :]
         article = f"/posts/{link[2]}"
@@ -324,18 +323,10 @@ def linked_post(path: Path, config: Config) -> Post | None:
     if known is not None and known[0] is config and known[1] == signature:
         return known[2]
     target = None
-    if signature is not None and _in_posts_folder(path, config):
+    if signature is not None and is_post_path(path, config.posts_dir):
         target = read_post(path, config)[0]
     _LINKED[name] = (config, signature, target)
     return target
-
-
-def _in_posts_folder(path: Path, config: Config) -> bool:
-    """Whether a file's name makes it a post of the posts folder (post_file_names)."""
-    if not is_inside(path, config.posts_dir) or not is_post_name(path.name):
-        return False
-    folders = path.relative_to(config.posts_dir).parts[:-1]
-    return not any(folder.startswith(".") for folder in folders)  # hidden: skipped
 
 
 def link_warnings(
@@ -395,7 +386,7 @@ def _file_link_leads_nowhere(target: Post | None, path: Path, config: Config) ->
             "name, from this post's file (like 2026-11-20-hip-flexors.md), or to a page "
             "by its address"
         )
-    if is_file(path) and _in_posts_folder(path, config):
+    if is_file(path) and is_post_path(path, config.posts_dir):
         return (
             f"leads to a post with a problem that keeps it off the website ({shown}): "
             "a page not found until that post is fixed (publisher check names it)"

@@ -433,13 +433,7 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
     """List deliveries with their state, time, and permalink or error."""
     import json
 
-    from publisher.status import (
-        delivery_rows,
-        deploy_line,
-        format_table,
-        long_finished,
-        token_lines,
-    )
+    from publisher.status import delivery_rows, format_table, long_finished, under_the_list
     from publisher.times import now as current_time
 
     config = ctx.config
@@ -451,10 +445,7 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
     click.echo(format_table(rows, config))
-    deploying = deploy_line(config)
-    if deploying:
-        click.echo(deploying)
-    for line in token_lines(config):
+    for line in under_the_list(config):  # a deploy running, a token that needs a person
         click.echo(line)
     no_pass_yet(config)
     if not show_all:

@@ -1182,6 +1182,14 @@ def is_post_name(name: str) -> bool:
     return name.lower().endswith(POST_SUFFIXES) and not name.startswith(".")
 
 
+def is_post_path(path: Path, posts_dir: Path) -> bool:
+    """Whether a file below the posts folder is one of its posts (post_file_names): a post's
+    name, and in no hidden folder (_folders skips those)."""
+    if not is_post_name(path.name) or not os.fspath(path).startswith(os.path.join(posts_dir, "")):
+        return False
+    return not any(part.startswith(".") for part in path.relative_to(posts_dir).parts[:-1])
+
+
 def load_posts(config: Config, files: Iterable[Path] | None = None) -> LoadedPosts:
     """Read every post; a broken post is reported and left out, never stopping the others."""
     posts: list[Post] = []

@@ -98,16 +98,15 @@ def preview_posts(config: Config, files: Sequence[Path | str] | None = None) -> 
         (d.post.slug, d.channel): d.due
         for d in plan_deliveries(everything, config, include_drafts=True)
     }
+    shown = [preview_post(post, config, social, times) for post in posts]
+    # what check warns of in each post too (a curly-quoted title, a link leading nowhere):
+    # worked out once for them all (tags are shared across posts)
     at = current_time(config.tz)
-    said = post_warnings(everything, at)  # (tags shared across posts)
-    for post in posts:
-        preview = preview_post(post, config, social, times)
-        # what check warns of in this post too (a curly-quoted title, a link leading nowhere)
-        preview.problems += [w for w in said if w.path == post.display]
-        if preview.page is not None:
-            links = [(post, preview.page.links)]
-            preview.problems += link_warnings(links, everything, config, at)
-        previews.append(preview)
+    linking = [(p.post, p.page.links) for p in shown if p.post is not None and p.page]
+    said = [*post_warnings(everything, at), *link_warnings(linking, everything, config, at)]
+    for preview in shown:
+        preview.problems += [w for w in said if w.path == preview.source]
+    previews += shown
     previews.sort(key=lambda p: (p.post is None, p.post.date if p.post else None, p.source))
     return previews
 

@@ -148,10 +148,16 @@ def running_deploy(ledger: Ledger) -> tuple[datetime, datetime, int] | None:
     return deploy
 
 
-def deploy_line(config: Config) -> str | None:
-    """A deploy in progress, as a person reads it under the list (None: none runs)."""
+def under_the_list(config: Config) -> list[str]:
+    """What `status` says under its list, from one read of the ledger: a deploy in progress,
+    and what the last look at each token found that needs a person."""
     with Ledger.for_reading(config.ledger_path) as ledger:
-        deploy = running_deploy(ledger)
+        deploying = deploy_line(running_deploy(ledger), config)
+        return ([deploying] if deploying else []) + token_lines(ledger.token_checks(), config)
+
+
+def deploy_line(deploy: tuple[datetime, datetime, int] | None, config: Config) -> str | None:
+    """A deploy in progress, as a person reads it under the list (None: none runs)."""
     if deploy is None:
         return None
     since, until, pid = (
@@ -192,11 +198,9 @@ def note_token_looks(config: Config, reports: list[tuple[str, Any]]) -> None:
         pass  # (run as another user, say): the next pass's look says it instead
 
 
-def token_lines(config: Config) -> list[str]:
+def token_lines(looks: dict[str, dict[str, str]], config: Config) -> list[str]:
     """What the last look at each channel's token found that needs a person ([publish]
     token_check), as a person reads it under the list: one line each, none when all is well."""
-    with Ledger.for_reading(config.ledger_path) as ledger:
-        looks = ledger.token_checks()
     lines = []
     for channel in SOCIAL_CHANNELS:
         kept = looks.get(channel)

@@ -73,7 +73,7 @@ _MONTHS = {
             ("oct", "october"),
             ("nov", "november"),
             ("dec", "december"),
-        ),  # fmt: skip
+        ),
         start=1,
     )
     for name in names
