@@ -58,11 +58,13 @@ from publisher.output import (
 )
 from publisher.render.images import (
     DAMAGED,
+    TO_JPEG,
     WEB_MAX_SIDE,
     WEB_QUALITY,
     ImageUnusable,
     card_size,
     instagram_image,
+    site_name,
     web_image,
     web_size,
 )
@@ -146,19 +148,19 @@ def plan_post(
         return name
 
     def place(source: Path) -> ImageRef:
-        name = copies.get(source)
-        if name is None:
-            name = copies[source] = free_name(source.name)
         info = inspect_image(source)
-        width, height = web_size(info) or (info.width, info.height)  # _site_image's size
+        name = copies.get(source)
+        if name is None:  # an iPhone's IMG_4021.HEIC is on the site as IMG_4021.jpg
+            name = copies[source] = free_name(site_name(source.name, info))
+        width, height = web_size(info) or (info.width, info.height)  # site_image_file's size
         return ImageRef(  # the file keeps its name; its address is URL-encoded (spaces...)
             url=f"{_prefix(config)}/{folder}{quote(name)}", width=width, height=height
         )
 
     hero = place(post.image) if post.image else None
     small: OutputFile | None = None
-    if hero is not None and (size := card_size(inspect_image(post.image))) is not None:
-        stem, dot, ext = post.image.name.rpartition(".")
+    if hero is not None and (size := card_size(info := inspect_image(post.image))) is not None:
+        stem, dot, ext = site_name(post.image.name, info).rpartition(".")
         name = free_name(f"{stem}-{size[0]}w{dot}{ext}")
         small = OutputFile(folder + name, source=post.image, size=size)
         url = f"{_prefix(config)}/{folder}{quote(name)}"
@@ -501,16 +503,17 @@ def _copy_blob(cache: Cache, source: Path) -> str:
 _WORKER: dict[str, object] = {}
 
 
-def _site_image(cache: Cache, source: Path, size: tuple[int, int] | None = None) -> str:
+def site_image_file(cache: Cache, source: Path, size: tuple[int, int] | None = None) -> str:
     """The cached file a post's image is on the website as: the file itself (_copy_blob),
     or for a large photo its website copy (web_image), made once per version of the photo;
     with `size`, its copy at that size (the cards'). ImageUnusable when its picture cannot
     be read whole."""
-    size = size or web_size(inspect_image(source))
+    info = inspect_image(source)
+    size = size or web_size(info)
     if size is None:
         return _copy_blob(cache, source)
     data = source.read_bytes()
-    suffix = source.suffix.lower()
+    suffix = ".jpg" if info.format in TO_JPEG else source.suffix.lower()
     key = content_key(data, WEB_RECIPE, f"{size[0]}x{size[1]}")
     path = cache.location("web", key, suffix)
     if not os.path.exists(path):
@@ -587,7 +590,7 @@ def prepare_file(
     for item in files:
         assert item.source is not None
         try:
-            site_image = _site_image(cache, Path(item.source), item.size)
+            site_image = site_image_file(cache, Path(item.source), item.size)
             images.append((item.path.rsplit("/", 1)[1], site_image))
         except ImageUnusable as exc:
             prepared.problems = [_image_problem(post, Path(item.source), exc)]

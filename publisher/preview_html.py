@@ -19,7 +19,12 @@ import jinja2
 from markupsafe import Markup, escape
 
 from publisher.agenda import CHANGED, DRAFT, DUE, AgendaEntry, agenda
-from publisher.build import INSTAGRAM_FILE, instagram_copy, wants_instagram_image
+from publisher.build import (
+    INSTAGRAM_FILE,
+    instagram_copy,
+    site_image_file,
+    wants_instagram_image,
+)
 from publisher.cache import Cache
 from publisher.calendar import CHANNELS
 from publisher.config import Config
@@ -406,7 +411,11 @@ def plan_preview(
         if page.image is not None and post.image is not None:
             name = page.image.url.rsplit("/", 1)[-1]  # as a link spells it: IMG%202041.JPG
             entry.og_image = Picture(name, page.image.width, page.image.height)
-            entry.files.append(OutputFile(path + unquote(name), source=post.image))
+            try:  # the file the website shows (a JPEG of an iPhone's HEIC photo)
+                shown = site_image_file(cache, post.image)
+            except (OSError, ValueError):
+                shown = str(post.image)  # (its problem is the page's, said with the post)
+            entry.files.append(OutputFile(path + unquote(name), source=shown))
         for channel in ("facebook", "instagram"):
             reason = not_going_reason(preview, channel, config)
             if reason:

@@ -478,3 +478,33 @@ def test_preview_shows_a_phone_photo_whose_name_has_a_space(
                 check_page(page, errors, tmp_path / f"preview-photo-{width}.png", images=2)
             with opened(browser, base + "/index.html", width) as (page, errors):
                 check_page(page, errors, tmp_path / f"preview-index-{width}.png", images=1)
+
+
+def test_an_iphone_heic_photo_shows_in_chromium_on_the_site_and_in_the_preview(
+    browser: Browser, make_project, tmp_path: Path
+) -> None:
+    """Chromium shows no HEIC: the page, the index and the preview's Facebook card and
+    Instagram post must each get a JPEG of an iPhone's photo, and show it."""
+    project = make_project(base=BASE_CONFIG)
+    (project.posts / "images").mkdir()
+    photo = Path(__file__).parent / "photos" / "upright.heic"
+    (project.posts / "images" / "IMG_4021.HEIC").write_bytes(photo.read_bytes())
+    project.post(
+        "shoulders.md",
+        "title: Why your shoulders hold stress\ndate: 2026-12-03 09:00\n"
+        "image: images/IMG_4021.HEIC\nimage_alt: Hands on a shoulder",
+    )
+    at = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert build_site(project.config, at).problems == []
+    with serving(project.output) as base:
+        for page_path, images in (("/posts/why-your-shoulders-hold-stress/", 1), ("/", 1)):
+            with opened(browser, base + page_path, 390) as (page, errors):
+                check_page(page, errors, tmp_path / "heic-site.png", images=images)
+    folder = write_preview_site(project.config, preview_posts(project.config), at)
+    with serving(folder) as base:
+        with opened(browser, base + "/posts/why-your-shoulders-hold-stress/index.html", 390) as (
+            page,
+            errors,
+        ):
+            expect(page.locator(".fb-card-image")).to_be_visible()
+            check_page(page, errors, tmp_path / "heic-preview.png", images=2)

@@ -7,6 +7,7 @@ import io
 import json
 import os
 from datetime import datetime
+from pathlib import Path
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
@@ -830,6 +831,58 @@ def test_the_first_card_of_a_list_loads_its_photo_at_once(project):
         links = BeautifulSoup(files[path], "html.parser").select("a.card-image")
         assert {(a.get("aria-hidden"), a.get("tabindex")) for a in links} == {("true", "-1")}
         assert [img.get("loading") for img in images[1:]] == ["lazy"] * (len(images) - 1)
+
+
+PHOTOS = Path(__file__).parent / "photos"  # iPhone-like HEIC photos (photos/make_heic.py)
+
+
+def test_an_iphone_heic_photo_is_on_the_site_and_instagram_as_a_jpeg(make_project):
+    """An iPhone saves its photos as HEIC, which only Safari shows (and Instagram refuses):
+    the page, the cards, the link preview and the Instagram copy get a JPEG of it, upright,
+    under the photo's name with .jpg; no HEIC file goes to the site. `check` is content."""
+    project = make_project(base=BASE_CONFIG)
+    (project.posts / "images").mkdir()
+    (project.posts / "images/IMG_4021.HEIC").write_bytes((PHOTOS / "upright.heic").read_bytes())
+    (project.posts / "images/IMG_4022.heic").write_bytes((PHOTOS / "landscape.heic").read_bytes())
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-01-01\nimage: images/IMG_4021.HEIC\nimage_alt: Hands at work",
+        "Before.\n\n![The room](images/IMG_4022.heic)\n",
+    )
+    assert check_site(project.config, NOW) == []
+    result = build_site(project.config, NOW, instagram={"a"})
+    assert result.problems == []
+    files = project.files()
+    assert not [name for name in files if name.lower().endswith(".heic")]
+    shown = {name: Image.open(io.BytesIO(files[name])) for name in files if ".jpg" in name}
+    assert {name: (image.format, image.size) for name, image in shown.items()} == {
+        "posts/a/IMG_4021.jpg": ("JPEG", (1200, 1600)),
+        "posts/a/IMG_4022.jpg": ("JPEG", (2000, 1333)),
+        "posts/a/IMG_4021-800w.jpg": ("JPEG", (800, 1067)),  # the cards' copy
+        "posts/a/instagram.jpg": ("JPEG", (1080, 1350)),
+    }
+    upright = shown["posts/a/IMG_4021.jpg"].convert("RGB")
+    assert upright.getpixel((600, 100))[0] > 150 and upright.getpixel((600, 1500))[2] > 150
+    page = BeautifulSoup(files["posts/a/index.html"], "html.parser")
+    hero = page.select_one(".hero img")
+    assert (hero["src"], hero["width"], hero["height"]) == ("/posts/a/IMG_4021.jpg", "1200", "1600")
+    assert page.select_one('meta[property="og:image"]')["content"].endswith("/posts/a/IMG_4021.jpg")
+    body = page.select_one('img[alt="The room"]')
+    assert (body["src"], body["width"]) == ("/posts/a/IMG_4022.jpg", "2000")
+
+
+def test_an_heic_photo_that_cannot_be_read_whole_is_a_problem_at_its_line(make_project):
+    project = make_project(base=BASE_CONFIG)
+    (project.posts / "images").mkdir()
+    data = (PHOTOS / "upright.heic").read_bytes()
+    (project.posts / "images/IMG_4021.HEIC").write_bytes(data[: len(data) // 2])
+    project.post("a.md", "title: A\ndate: 2026-01-01\nimage: images/IMG_4021.HEIC\nimage_alt: A")
+    expected = [
+        "posts/a.md:4: image 'images/IMG_4021.HEIC' is cut short (the file ends before the end "
+        "of the picture): copy it again, or export it again as a JPEG"
+    ]
+    assert [str(p) for p in check_site(project.config, NOW)] == expected
+    assert [str(p) for p in build_site(project.config, NOW).problems] == expected
 
 
 def test_a_wide_photo_gets_a_copy_for_the_cards_and_a_srcset_on_its_page(project):

@@ -24,6 +24,7 @@ from publisher.render.images import (
     _encode_jpeg,
     inspect_image,
     instagram_image,
+    site_name,
     web_image,
     web_size,
 )
@@ -521,3 +522,56 @@ def test_a_large_camera_mpo_gets_a_web_copy_as_a_jpeg(tmp_path: Path) -> None:
     assert (info.format, info.animated, web_size(info)) == ("MPO", False, (2000, 1333))
     out = Image.open(io.BytesIO(web_image(path.read_bytes(), (2000, 1333))))
     assert (out.format, out.size) == ("JPEG", (2000, 1333))
+
+
+PHOTOS = Path(__file__).parent / "photos"  # made by photos/make_heic.py
+
+
+def test_an_iphone_heic_photo_is_read_upright_and_goes_to_the_site_as_a_jpeg(
+    tmp_path: Path,
+) -> None:
+    """An iPhone's photo taken upright is stored on its side (HEIC, with a rotation): it is
+    read at its displayed size, and the site gets a JPEG of it the right way up."""
+    path = tmp_path / "IMG_4021.HEIC"
+    path.write_bytes((PHOTOS / "upright.heic").read_bytes())
+    info = inspect_image(path)
+    assert info == ImageInfo(width=1200, height=1600, format="HEIF")
+    assert site_name(path.name, info) == "IMG_4021.jpg"
+    assert site_name("shoulders", info) == "shoulders.jpg"
+    size = web_size(info)
+    assert size == (1200, 1600)  # a JPEG copy even when it is not large
+    out = Image.open(io.BytesIO(web_image(path.read_bytes(), size)))
+    assert (out.format, out.mode, out.size) == ("JPEG", "RGB", (1200, 1600))
+    assert near(colour_at(out, 0.5, 0.1), (200, 30, 30)), "the top is red"
+    assert near(colour_at(out, 0.5, 0.9), (30, 30, 200)), "the bottom is blue"
+    small = Image.open(io.BytesIO(web_image(path.read_bytes(), (800, 1067))))
+    assert (small.format, small.size) == ("JPEG", (800, 1067))
+
+
+def test_a_large_heic_photo_is_brought_to_2000_px_and_keeps_its_own_name_for_others() -> None:
+    info = inspect_image(PHOTOS / "landscape.heic")
+    assert info == ImageInfo(width=2400, height=1600, format="HEIF")
+    assert web_size(info) == (2000, 1333)
+    data = (PHOTOS / "landscape.heic").read_bytes()
+    out = Image.open(io.BytesIO(web_image(data, (2000, 1333))))
+    assert near(colour_at(out, 0.1, 0.5), (200, 30, 30)) and near(
+        colour_at(out, 0.9, 0.5), (30, 30, 200)
+    )
+    assert site_name("IMG 2041.JPG", ImageInfo(800, 600, "JPEG")) == "IMG 2041.JPG"
+
+
+@pytest.mark.parametrize("fit", ["pad", "crop"])
+def test_an_iphone_heic_photo_becomes_an_upright_instagram_jpeg(fit: str) -> None:
+    out = assert_instagram_ready(instagram_image((PHOTOS / "upright.heic").read_bytes(), fit=fit))
+    assert out.size == (1080, 1350)  # 3:4 is taller than Instagram's 4:5
+    assert near(colour_at(out, 0.5, 0.15), (200, 30, 30))
+    assert near(colour_at(out, 0.5, 0.85), (30, 30, 200))
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.99])
+def test_a_heic_photo_cut_short_is_called_cut_short(tmp_path: Path, keep: float) -> None:
+    data = (PHOTOS / "upright.heic").read_bytes()
+    path = tmp_path / "IMG_4021.HEIC"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(ImageUnusable, match=r"^is cut short \(the file ends before"):
+        inspect_image(path)

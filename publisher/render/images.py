@@ -1,5 +1,9 @@
 """Image checks and Instagram-ready copies: pure functions on paths and bytes.
 
+An iPhone's HEIC photo (HEIF), which most web browsers and Instagram do not show, is read
+with pi-heif (imported only when such a file is met) and goes to the site and Instagram
+as a JPEG.
+
 Instagram's content publishing API refuses images outside its limits (see META-GRAPH.md):
 JPEG only (extended JPEG such as MPO is refused), at most 8 MiB, aspect ratio between
 4:5 and 1.91:1, 320 to 1440 px wide. `instagram_image` turns any image Pillow can read
@@ -39,8 +43,16 @@ _MAX_HEIGHT = math.floor(IG_WIDTH / IG_MIN_RATIO)
 _QUALITIES = (88, 82, 76, 70, 64, 58, 52, 46, 40)
 # EXIF orientations 5 to 8 turn the picture a quarter, so width and height swap.
 _QUARTER_TURNS = {5, 6, 7, 8}
-# What Pillow raises for data it cannot decode; it has no single base class for this.
-_DECODE_ERRORS = (OSError, SyntaxError, EOFError, struct.error, Image.DecompressionBombError)
+# What Pillow raises for data it cannot decode; it has no single base class for this
+# (pi-heif: ValueError, for an HEIC photo cut short).
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    EOFError,
+    ValueError,
+    struct.error,
+    Image.DecompressionBombError,
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,11 @@ class ImageTooLarge(ImageUnusable):
 # it, shown as a JPEG). A TIFF, BMP or ICO would be copied to the site and shown as a
 # broken image.
 WEB_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}
+# What goes to the site as a JPEG copy: an iPhone's HEIC photo, which only Safari shows.
+TO_JPEG = {"HEIF"}
+# The brands an HEIF file's first box names (iPhones write "heic"); an AVIF names "avif",
+# which Pillow reads by itself.
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1"}
 _NOT_AN_IMAGE = "is not an image file (JPEG, PNG, WebP or GIF): export it again as a JPEG"
 DAMAGED = (
     "is damaged inside (its picture cannot be read whole): export it again as a JPEG, or "
@@ -94,6 +111,9 @@ def inspect_image(path: Path) -> ImageInfo:
     browsers do not show) raises ImageUnusable; a missing one, FileNotFoundError."""
     with open(path, "rb") as file:  # a missing file is not a damaged one: let OSError through
         try:
+            if heif := _heif(file.read(12)):
+                _read_heif()
+            file.seek(0)
             with _large_photos_allowed(), Image.open(file) as image:
                 width, height = image.size
                 if _orientation(image) in _QUARTER_TURNS:
@@ -114,17 +134,51 @@ def inspect_image(path: Path) -> ImageInfo:
         except _DECODE_ERRORS as error:
             if not os.fstat(file.fileno()).st_size:
                 raise ImageUnusable("is an empty file (0 bytes): copy the photo again") from None
-            if "runcated" in str(error):
+            if "runcated" in str(error) or heif:  # (pi-heif reads a whole HEIC photo's layout)
                 raise ImageUnusable(_CUT_SHORT) from error
             raise ImageUnusable(_NOT_AN_IMAGE) from error
         if image_format in ("JPEG", "MPO") and not _jpeg_is_complete(file):
             raise ImageUnusable(_CUT_SHORT)
-    if image_format not in WEB_FORMATS:
+    if image_format not in WEB_FORMATS and image_format not in TO_JPEG:
         raise ImageUnusable(
             f"is a {image_format} image, which web browsers do not show: export it as a "
             "JPEG (or PNG, WebP or GIF)"
         )
     return ImageInfo(width=width, height=height, format=image_format, animated=animated)
+
+
+def _heif(head: bytes) -> bool:
+    """Whether a file starting with `head` (its first 12 bytes or more) is an HEIF photo."""
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+
+
+_HEIF_READ: list[bool] = []
+
+
+def _read_heif() -> None:
+    """Teach Pillow HEIF, once per process (pi-heif's import is not paid by builds without)."""
+    if not _HEIF_READ:
+        import pi_heif
+
+        pi_heif.register_heif_opener()
+        _HEIF_READ.append(True)
+
+
+def _open(data: bytes) -> Image.Image:
+    """Image.open on an image's bytes, HEIF included."""
+    if _heif(data[:12]):
+        _read_heif()
+    with _large_photos_allowed():
+        return Image.open(io.BytesIO(data))
+
+
+def site_name(name: str, info: ImageInfo) -> str:
+    """The name of an image's file on the site: its own, or for an HEIC photo (TO_JPEG) the
+    same with .jpg, since the site gets a JPEG of it."""
+    if info.format not in TO_JPEG:
+        return name
+    stem, dot, _ = name.rpartition(".")
+    return f"{stem if dot else name}.jpg"
 
 
 @contextlib.contextmanager
@@ -168,8 +222,7 @@ def instagram_image(data: bytes, *, fit: str = "pad", background: str = "#ffffff
         ) from error
 
     try:
-        with _large_photos_allowed():
-            image = Image.open(io.BytesIO(data))
+        image = _open(data)
         width, height = image.size
         if _orientation(image) in _QUARTER_TURNS:
             width, height = height, width
@@ -204,11 +257,14 @@ WEB_QUALITY = 85
 def web_size(info: ImageInfo) -> tuple[int, int] | None:
     """The size of the website's copy of an image (displayed width, height), or None when
     the file goes to the site as it is: no side over WEB_MAX_SIDE, a GIF, or a picture that
-    moves (a copy would keep its first frame)."""
+    moves (a copy would keep its first frame). An HEIC photo always has a copy (a JPEG)."""
     long_side = max(info.width, info.height)
-    if long_side <= WEB_MAX_SIDE or info.format == "GIF" or info.animated:
+    if info.format in TO_JPEG:  # a JPEG of it at any size
+        scale = min(1.0, WEB_MAX_SIDE / long_side)
+    elif long_side <= WEB_MAX_SIDE or info.format == "GIF" or info.animated:
         return None
-    scale = WEB_MAX_SIDE / long_side
+    else:
+        scale = WEB_MAX_SIDE / long_side
     return max(1, round(info.width * scale)), max(1, round(info.height * scale))
 
 
@@ -228,14 +284,13 @@ def card_size(info: ImageInfo) -> tuple[int, int] | None:
 
 def web_image(data: bytes, size: tuple[int, int]) -> bytes:
     """The website's copy of a large photo, at `size` (web_size): turned upright, in sRGB,
-    in its own format (a camera's MPO as a JPEG), without the camera's data (where and
+    in its own format (a camera's MPO and an iPhone's HEIC as a JPEG), without the camera's data (where and
     when it was taken), which a page has no need to give away."""
     from PIL import ImageOps
 
     try:
-        with _large_photos_allowed():
-            image = Image.open(io.BytesIO(data))
-        image_format = "JPEG" if image.format in ("JPEG", "MPO") else image.format
+        image = _open(data)
+        image_format = "JPEG" if image.format in ("JPEG", "MPO", *TO_JPEG) else image.format
         stored = size[::-1] if _orientation(image) in _QUARTER_TURNS else size
         image.draft(None, stored)
         image.load()
