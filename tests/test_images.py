@@ -399,7 +399,7 @@ def test_inspect_image_calls_an_empty_file_empty(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("image_format", "name"), [("TIFF", "TIFF"), ("BMP", "BMP"), ("ICO", "ICO")]
+    ("image_format", "name"), [("TIFF", "a TIFF"), ("BMP", "a BMP"), ("ICO", "an ICO")]
 )
 def test_inspect_image_refuses_what_browsers_do_not_show(
     tmp_path: Path, image_format: str, name: str
@@ -409,7 +409,7 @@ def test_inspect_image_refuses_what_browsers_do_not_show(
     with pytest.raises(ImageUnusable) as raised:
         inspect_image(path)
     assert str(raised.value) == (
-        f"is a {name} image, which web browsers do not show: export it as a JPEG "
+        f"is {name} image, which web browsers do not show: export it as a JPEG "
         "(or PNG, WebP or GIF)"
     )
 
@@ -575,3 +575,17 @@ def test_a_heic_photo_cut_short_is_called_cut_short(tmp_path: Path, keep: float)
     path.write_bytes(data[: int(len(data) * keep)])
     with pytest.raises(ImageUnusable, match=r"^is cut short \(the file ends before"):
         inspect_image(path)
+
+
+def test_an_avif_goes_to_the_site_and_instagram_as_a_jpeg(tmp_path: Path) -> None:
+    """Browsers before 2024 and link previews may not show an AVIF: the site gets a JPEG."""
+    path = tmp_path / "stock.avif"
+    picture = Image.new("RGB", (640, 480), RED)
+    ImageDraw.Draw(picture).rectangle((320, 0, 639, 479), fill=BLUE)
+    path.write_bytes(encode(picture, "AVIF", quality=90))
+    info = inspect_image(path)
+    assert (info, site_name(path.name, info)) == (ImageInfo(640, 480, "AVIF"), "stock.jpg")
+    out = Image.open(io.BytesIO(web_image(path.read_bytes(), web_size(info))))
+    assert (out.format, out.size) == ("JPEG", (640, 480))
+    assert near(colour_at(out, 0.1, 0.5), RED) and near(colour_at(out, 0.9, 0.5), BLUE)
+    assert_instagram_ready(instagram_image(path.read_bytes()))

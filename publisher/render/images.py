@@ -88,8 +88,9 @@ class ImageTooLarge(ImageUnusable):
 # it, shown as a JPEG). A TIFF, BMP or ICO would be copied to the site and shown as a
 # broken image.
 WEB_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}
-# What goes to the site as a JPEG copy: an iPhone's HEIC photo, which only Safari shows.
-TO_JPEG = {"HEIF"}
+# What goes to the site as a JPEG copy: an iPhone's HEIC photo, which only Safari shows, and
+# an AVIF, which older browsers and link previews (Facebook's among them) may not show.
+TO_JPEG = {"HEIF", "AVIF"}
 # The brands an HEIF file's first box names (iPhones write "heic"); an AVIF names "avif",
 # which Pillow reads by itself.
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1"}
@@ -141,7 +142,8 @@ def inspect_image(path: Path) -> ImageInfo:
             raise ImageUnusable(_CUT_SHORT)
     if image_format not in WEB_FORMATS and image_format not in TO_JPEG:
         raise ImageUnusable(
-            f"is a {image_format} image, which web browsers do not show: export it as a "
+            f"is {'an' if image_format[0] in 'AEIOU' else 'a'} {image_format} image, which "
+            "web browsers do not show: export it as a "
             "JPEG (or PNG, WebP or GIF)"
         )
     return ImageInfo(width=width, height=height, format=image_format, animated=animated)
@@ -173,8 +175,8 @@ def _open(data: bytes) -> Image.Image:
 
 
 def site_name(name: str, info: ImageInfo) -> str:
-    """The name of an image's file on the site: its own, or for an HEIC photo (TO_JPEG) the
-    same with .jpg, since the site gets a JPEG of it."""
+    """The name of an image's file on the site: its own, or for an HEIC photo or an AVIF
+    (TO_JPEG) the same with .jpg, since the site gets a JPEG of it."""
     if info.format not in TO_JPEG:
         return name
     stem, dot, _ = name.rpartition(".")
