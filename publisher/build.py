@@ -45,7 +45,14 @@ from publisher.content import (
     update_warnings,
 )
 from publisher.exceptions import ContentError, ContentWarning, PublisherError
-from publisher.files import existing_status, is_file, is_inside, real_path, snapshot
+from publisher.files import (
+    existing_status,
+    is_file,
+    is_inside,
+    real_path,
+    snapshot,
+    spelled_otherwise,
+)
 from publisher.forks import fork_map
 from publisher.output import (
     MARKER,
@@ -243,11 +250,13 @@ def _image_in_text(post: Post, src: str) -> tuple[str, Path | None]:
         return written, None
     folder = post.source.parent
     path = real_path(folder / unquote(src.split("#")[0].split("?")[0]))
-    if ("#" in src or "?" in src) and not is_file(path):
+    if is_file(path):
+        return written, path
+    if "#" in src or "?" in src:
         whole = real_path(folder / written)
         if is_file(whole):
             return written, whole
-    return written, path
+    return written, spelled_otherwise(path) or path
 
 
 def _line_in_body(post: Post, *forms: str) -> int:

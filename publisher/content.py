@@ -18,7 +18,7 @@ from typing import Any
 
 from publisher.config import Config, closest
 from publisher.exceptions import ContentError, ContentWarning, PublisherError
-from publisher.files import is_file, is_inside, real_path, snapshot, status
+from publisher.files import is_file, is_inside, real_path, snapshot, spelled_otherwise, status
 from publisher.times import TimeError, parse_local_time
 
 REQUIRED_KEYS = ("title", "date")
@@ -973,6 +973,8 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
             f"image {value!r} is outside the posts folder: keep images in "
             f"{config.display_path(posts_dir)}/images/ and write a path like images/photo.jpg"
         )
+    if not is_file(candidate):
+        candidate = spelled_otherwise(candidate) or candidate
     if not is_file(candidate):
         raise ImageFileProblem(
             f"image {value!r} not found (looked for {config.display_path(candidate)}): "

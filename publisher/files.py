@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat as stat_module
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,6 +98,25 @@ def is_file(path: Path | str) -> bool:
     """Path.is_file(), from status()."""
     info = status(path)
     return info is not None and stat_module.S_ISREG(info.st_mode)
+
+
+def spelled_otherwise(path: Path) -> Path | None:
+    """The file `path` names, when the file's name writes an accented letter the other way:
+    as one character (NFC, what a keyboard types) or as a letter and an accent (NFD, what
+    macOS gives a name it copies, over a network share for one). Both look the same, and
+    Linux tells them apart. None when there is no such file (or the name is plain ASCII)."""
+    wanted = unicodedata.normalize("NFC", path.name)
+    if wanted.isascii():
+        return None
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return None
+    for name in names:
+        if name != path.name and unicodedata.normalize("NFC", name) == wanted:
+            found = path.parent / name
+            return found if is_file(found) else None
+    return None
 
 
 def real_path(path: Path) -> Path:

@@ -8,6 +8,7 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
@@ -671,6 +672,30 @@ def test_images_in_the_text_are_found_as_written(project):
         "/posts/a/before%231.jpg",
     ]
     assert {"posts/a/50%off.jpg", "posts/a/before#1.jpg"} <= set(project.files())
+
+
+def test_a_photo_named_with_accents_by_a_mac_is_found_as_typed(project):
+    """A name copied from a Mac writes é as e and an accent (NFD); the post, typed, as one
+    letter (NFC). They look the same, and Linux told them apart: 'not found'."""
+    import unicodedata
+
+    project.image(unicodedata.normalize("NFD", "images/épaule détendue.jpg"), (300, 200))
+    project.image(unicodedata.normalize("NFD", "images/crème.jpg"), (200, 300))
+    typed = unicodedata.normalize("NFC", "images/épaule détendue.jpg")
+    project.post(
+        "a.md",
+        f"title: A\ndate: 2026-01-01\nimage: {typed}\nimage_alt: A shoulder",
+        unicodedata.normalize("NFC", "![Cream](images/crème.jpg)\n"),
+    )
+    assert check_site(project.config, NOW) == []
+    assert build_site(project.config, NOW).problems == []
+    soup = BeautifulSoup(project.files()["posts/a/index.html"], "html.parser")
+    hero, cream = soup.select_one(".hero img"), soup.select_one('img[alt="Cream"]')
+    assert (hero["width"], cream["width"]) == ("300", "200")
+    files = project.files()
+    assert files["posts/a/" + unquote(hero["src"].rsplit("/", 1)[1])] == (
+        project.posts / unicodedata.normalize("NFD", "images/épaule détendue.jpg")
+    ).read_bytes()
 
 
 def test_a_missing_image_in_the_text_is_named_as_written_on_its_line(project):
