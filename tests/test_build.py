@@ -693,9 +693,10 @@ def test_a_photo_named_with_accents_by_a_mac_is_found_as_typed(project):
     hero, cream = soup.select_one(".hero img"), soup.select_one('img[alt="Cream"]')
     assert (hero["width"], cream["width"]) == ("300", "200")
     files = project.files()
-    assert files["posts/a/" + unquote(hero["src"].rsplit("/", 1)[1])] == (
-        project.posts / unicodedata.normalize("NFD", "images/épaule détendue.jpg")
-    ).read_bytes()
+    assert (
+        files["posts/a/" + unquote(hero["src"].rsplit("/", 1)[1])]
+        == (project.posts / unicodedata.normalize("NFD", "images/épaule détendue.jpg")).read_bytes()
+    )
 
 
 def test_a_missing_image_in_the_text_is_named_as_written_on_its_line(project):
