@@ -35,6 +35,7 @@ from publisher.content import (
     curly_quoted_texts,
     is_post_path,
     load_posts,
+    missing_file_advice,
     post_file_names,
     post_updates,
     read_post,
@@ -199,9 +200,10 @@ def plan_post(
             )
             return None
         if not is_file(path):
+            advice = missing_file_advice(written.split("#")[0].split("?")[0], post.source.parent)
             refuse(
-                f"was not found (looked for {config.display_path(path)}): check the file name "
-                "and folder (from the post's file)",
+                f"was not found (looked for {config.display_path(path)}): {advice} (from the "
+                "post's file)",
                 needs=path,
             )
             return None

@@ -230,16 +230,41 @@ def slugify(text: str) -> str:
     return slug
 
 
-def _other_case(missing: Path) -> str:
-    """The advice for a file not found: its name with other capitals when there is one
-    (My Photo.JPG for My Photo.jpg: web servers tell them apart), else to check it."""
-    try:
-        names = os.listdir(missing.parent)
-    except OSError:
-        return "check the file name and folder"
-    same = [n for n in names if n.lower() == missing.name.lower()]
-    if same:
-        return f"the file is named {same[0]!r}: write the name with the same capitals"
+def missing_file_advice(written: str, folder: Path) -> str:
+    """What to do about a file a post names that is not there: `written` as the post gives
+    it, from `folder` (the post's). The name as it is on the disk when only its capitals
+    differ (web servers tell My Photo.JPG from My Photo.jpg), in the file's name or a
+    folder's; a name close to it in that folder (a typo); or which folder is missing."""
+    parts = [part for part in written.replace("\\", "/").split("/") if part not in ("", ".")]
+    here, spelled = folder, []
+    for n, part in enumerate(parts):
+        try:
+            names = [] if part == ".." else os.listdir(here)
+        except OSError:
+            break
+        if part == ".." or part in names:
+            match = part
+        else:
+            wanted = unicodedata.normalize("NFC", part).casefold()
+            same = [
+                name for name in names if unicodedata.normalize("NFC", name).casefold() == wanted
+            ]
+            if not same:
+                if close := closest(part, names):
+                    meant = "/".join([*spelled, close, *parts[n + 1 :]])
+                    return f"is it {meant!r}? check the file name and folder"
+                if n < len(parts) - 1:
+                    shown = "/".join([*spelled, part])
+                    return f"there is no folder {shown!r}: check the file name and folder"
+                break
+            match = same[0]
+        spelled.append(match)
+        here = here / match
+    else:
+        if parts and spelled != parts:
+            if spelled[:-1] == parts[:-1]:
+                return f"the file is named {spelled[-1]!r}: write the name with the same capitals"
+            return f"it is {'/'.join(spelled)!r} on the disk: write it with the same capitals"
     return "check the file name and folder"
 
 
@@ -978,7 +1003,7 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
     if not is_file(candidate):
         raise ImageFileProblem(
             f"image {value!r} not found (looked for {config.display_path(candidate)}): "
-            + _other_case(candidate),
+            + missing_file_advice(value, post_path.parent),
             candidate,
         )
     try:

@@ -704,7 +704,8 @@ def test_a_missing_image_in_the_text_is_named_as_written_on_its_line(project):
     problems = [str(p) for p in build_site(project.config, NOW).problems]
     assert problems == [
         "posts/a.md:7: image 'images/50%off.jpg' in the text was not found (looked for "
-        "posts/images/50%off.jpg): check the file name and folder (from the post's file)"
+        "posts/images/50%off.jpg): there is no folder 'images': check the file name and folder "
+        "(from the post's file)"
     ]
 
 

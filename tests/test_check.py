@@ -520,6 +520,34 @@ def test_an_image_named_with_other_capitals_says_so(project):
     )
 
 
+@pytest.mark.parametrize(
+    ("written", "advice"),
+    [
+        (
+            "photos/shoulders.jpg",
+            "it is 'Photos/Shoulders.JPG' on the disk: write it with the same capitals",
+        ),
+        ("Photos/shoulder.JPG", "is it 'Photos/Shoulders.JPG'? check the file name and folder"),
+        ("imges/IMG_4021.jpg", "is it 'images/IMG_4021.jpg'? check the file name and folder"),
+        ("images/IMG_4012.jpg", "is it 'images/IMG_4021.jpg'? check the file name and folder"),
+        ("pics/IMG_4021.jpg", "there is no folder 'pics': check the file name and folder"),
+        ("images/zzz.jpg", "check the file name and folder"),
+    ],
+)
+def test_a_photo_not_found_says_what_is_there_instead(project, written, advice):
+    """Staff type the folder's capitals wrong, or a digit of a phone's photo name."""
+    project.image("Photos/Shoulders.JPG")
+    project.image("images/IMG_4021.jpg")
+    project.post("p.md", f"title: A\ndate: 2026-01-01\nimage: {written}\nimage_alt: A")
+    project.post("q.md", "title: B\ndate: 2026-01-01", f"Text.\n\n![B]({written})\n")
+    found = problems(project)
+    assert found == [
+        f"posts/p.md:4: image {written!r} not found (looked for posts/{written}): {advice}",
+        f"posts/q.md:7: image {written!r} in the text was not found (looked for "
+        f"posts/{written}): {advice} (from the post's file)",
+    ], found
+
+
 def test_tags_that_would_share_a_page_are_named_one_tag_written_two_ways_is_not(project):
     project.post("a.md", "title: A\ndate: 2026-01-01\ntags: [C++, C#, neck]")
     project.post("b.md", "title: B\ndate: 2026-01-01\ntags: [Back Pain, back-pain, Café, cafe]")
