@@ -589,3 +589,24 @@ def test_an_avif_goes_to_the_site_and_instagram_as_a_jpeg(tmp_path: Path) -> Non
     assert (out.format, out.size) == ("JPEG", (640, 480))
     assert near(colour_at(out, 0.1, 0.5), RED) and near(colour_at(out, 0.9, 0.5), BLUE)
     assert_instagram_ready(instagram_image(path.read_bytes()))
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "said"),
+    [
+        ("clip.mp4", b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41", "is a video: the website"),
+        ("IMG_4022.MOV", b"\0\0\0\x14ftypqt  \0\0\0\0qt  \0\0\0\x08wide", "is a video: the"),
+        ("clip.webm", b"\x1aE\xdf\xa3\x9fB\x86\x81\x01B\xf7\x81\x01", "is a video: the"),
+        ("flyer.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "is a PDF: export its page"),
+    ],
+)
+def test_a_video_or_a_pdf_named_as_the_photo_is_called_what_it_is(
+    tmp_path: Path, name: str, head: bytes, said: str
+) -> None:
+    """Staff name a phone's video or the clinic's PDF flyer; 'export it again as a JPEG'
+    would make no sense to them."""
+    path = tmp_path / name
+    path.write_bytes(head + bytes(range(256)) * 8)
+    with pytest.raises(ImageUnusable) as raised:
+        inspect_image(path)
+    assert str(raised.value).startswith(said)

@@ -95,6 +95,25 @@ TO_JPEG = {"HEIF", "AVIF"}
 # which Pillow reads by itself.
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1"}
 _NOT_AN_IMAGE = "is not an image file (JPEG, PNG, WebP or GIF): export it again as a JPEG"
+_A_VIDEO = (
+    "is a video: the website and Instagram get photos from publisher, not videos. Use a photo "
+    "(a still of the video, for one), and put the video's YouTube or Facebook address in the "
+    "text as a link"
+)
+_A_PDF = "is a PDF: export its page as a JPEG (or PNG) and name that file"
+# The first bytes of videos (MP4 and QuickTime, from phones; WebM, AVI) and of a PDF.
+_VIDEO_BRANDS = (b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"qt  ", b"M4V ", b"3gp4", b"3gp5")
+
+
+def _not_an_image(head: bytes) -> str:
+    """What to say of a file Pillow cannot read, from its first bytes."""
+    if head.startswith(b"%PDF"):
+        return _A_PDF
+    if (head[4:8] == b"ftyp" and head[8:12] in _VIDEO_BRANDS) or head[4:8] in (b"moov", b"mdat"):
+        return _A_VIDEO
+    if head.startswith(b"\x1aE\xdf\xa3") or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
+        return _A_VIDEO
+    return _NOT_AN_IMAGE
 DAMAGED = (
     "is damaged inside (its picture cannot be read whole): export it again as a JPEG, or "
     "copy it again"
@@ -137,7 +156,8 @@ def inspect_image(path: Path) -> ImageInfo:
                 raise ImageUnusable("is an empty file (0 bytes): copy the photo again") from None
             if "runcated" in str(error) or heif:  # (pi-heif reads a whole HEIC photo's layout)
                 raise ImageUnusable(_CUT_SHORT) from error
-            raise ImageUnusable(_NOT_AN_IMAGE) from error
+            file.seek(0)
+            raise ImageUnusable(_not_an_image(file.read(12))) from error
         if image_format in ("JPEG", "MPO") and not _jpeg_is_complete(file):
             raise ImageUnusable(_CUT_SHORT)
     if image_format not in WEB_FORMATS and image_format not in TO_JPEG:
