@@ -114,6 +114,8 @@ def _not_an_image(head: bytes) -> str:
     if head.startswith(b"\x1aE\xdf\xa3") or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
         return _A_VIDEO
     return _NOT_AN_IMAGE
+
+
 DAMAGED = (
     "is damaged inside (its picture cannot be read whole): export it again as a JPEG, or "
     "copy it again"
