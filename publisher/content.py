@@ -1127,10 +1127,62 @@ def tag_collisions(posts: Iterable[Post]) -> list[ContentWarning]:
     return warnings
 
 
+# Below this a post's photo looks blurry at the top of its article and on Instagram (1080 px
+# wide), and Facebook shows it as a small square beside the link (Meta's "Images in Link
+# Shares": 600 x 315 px for the large picture, and no picture at all under 200 x 200).
+SMALL_PHOTO = (600, 315)
+NO_CARD_PHOTO = (200, 200)
+
+
+def small_photos(posts: Iterable[Post]) -> list[ContentWarning]:
+    """The posts whose photo is too small to look right (a thumbnail saved from a chat or a
+    web page instead of the photo itself): warned of, as it still goes out. Said by `check`
+    and `preview` (the photo's size is known to them at once), not by each build."""
+    from publisher.render.images import ImageUnusable
+    from publisher.render.images import inspect_image_once as inspect_image
+
+    warnings = []
+    for post in posts:
+        if post.image is None:
+            continue
+        try:
+            info = inspect_image(post.image)
+        except (OSError, ImageUnusable):
+            continue  # (a problem of the post, said as such)
+        if info.width >= SMALL_PHOTO[0] and info.height >= SMALL_PHOTO[1]:
+            continue
+        where = ["at the top of the article"]
+        if post.instagram.enabled:
+            where.append("on Instagram (enlarged to 1080 px wide)")
+        said = f"looks blurry {', '.join(where[:-1])}{' and ' if len(where) > 1 else ''}{where[-1]}"
+        if post.facebook.enabled:
+            small = info.width < NO_CARD_PHOTO[0] or info.height < NO_CARD_PHOTO[1]
+            said += (
+                ", and Facebook shows no photo with the link (under 200 × 200 px)"
+                if small
+                else ", and Facebook shows it as a small square beside the link (under 600 × 315 px)"
+            )
+        warnings.append(
+            ContentWarning(
+                f"image: the photo is only {info.width} × {info.height} px, so it {said}: use "
+                "the photo at its full size (1080 px wide or more), not a copy saved from a "
+                "message or a web page",
+                post.display,
+                post.line_of("image"),
+            )
+        )
+    return warnings
+
+
 def post_warnings(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
     """Every warning of these posts as of `at`: likely mistakes that stop nothing."""
     posts = tuple(posts)
-    return [*updates_to_come(posts, at), *curly_quoted_texts(posts), *tag_collisions(posts)]
+    return [
+        *updates_to_come(posts, at),
+        *curly_quoted_texts(posts),
+        *tag_collisions(posts),
+        *small_photos(posts),
+    ]
 
 
 def require_posts_folder(config: Config) -> None:

@@ -35,6 +35,33 @@ def test_clean_project_passes(project):
     assert result.stdout == ""
 
 
+def test_a_photo_too_small_for_facebook_and_instagram_is_a_warning_at_its_line(project):
+    """A thumbnail saved from a chat instead of the photo: it goes out, but blurry, and
+    Facebook shows it small (under 600 x 315 px) or not at all (under 200 x 200 px)."""
+    project.image("images/thumb.jpg", (320, 240))
+    project.image("images/tiny.png", (480, 150))
+    project.image("images/fine.jpg", (600, 315))
+    front = "date: 2026-01-01\nimage_alt: A\nimage: images/"
+    project.post("a.md", f"title: A\n{front}thumb.jpg")
+    project.post("b.md", f"title: B\n{front}tiny.png\nfacebook: false")
+    project.post("c.md", f"title: C\n{front}tiny.png\ninstagram: false")
+    project.post("d.md", f"title: D\n{front}fine.jpg")
+    result = run(project, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    advice = ": use the photo at its full size (1080 px wide or more), not a copy saved from a "
+    advice += "message or a web page"
+    assert result.stdout.splitlines() == [
+        "posts/a.md:5: warning: image: the photo is only 320 × 240 px, so it looks blurry at "
+        "the top of the article and on Instagram (enlarged to 1080 px wide), and Facebook shows "
+        "it as a small square beside the link (under 600 × 315 px)" + advice,
+        "posts/b.md:5: warning: image: the photo is only 480 × 150 px, so it looks blurry at "
+        "the top of the article and on Instagram (enlarged to 1080 px wide)" + advice,
+        "posts/c.md:5: warning: image: the photo is only 480 × 150 px, so it looks blurry at "
+        "the top of the article, and Facebook shows no photo with the link (under 200 × 200 "
+        "px)" + advice,
+    ]
+
+
 def test_an_update_dated_ahead_is_a_warning_at_its_line_not_a_problem(project):
     """updated: 2027 for 2026, a slip of the finger: check says so at the line, and what to
     do, but it stops nothing (a post scheduled ahead may carry an update of its own time)."""
