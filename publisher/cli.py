@@ -584,22 +584,55 @@ def accounts(ctx: Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("title")
+@click.argument("title", required=False)
 @click.option(
     "--date", "date_text", metavar="TIME", help="Publication time (default: tomorrow 09:00)."
 )
+@click.option(
+    "--from",
+    "source",
+    metavar="FILE.md",
+    type=click.Path(path_type=Path),
+    help="Take the text (and the title, if none is given) of a Markdown file written "
+    "elsewhere, such as Google Docs' File > Download > Markdown; its photos are saved into "
+    "the posts folder's images/.",
+)
 @pass_context
-def new(ctx: Context, title: str, date_text: str | None) -> None:
+def new(ctx: Context, title: str | None, date_text: str | None, source: Path | None) -> None:
     """Write a new draft post with its front matter filled in, and print its path."""
     from publisher.content import default_slug_is_readable, new_post
 
     config = ctx.config
+    if title is None and source is None:
+        raise click.UsageError(
+            'give the post\'s title:  publisher new "Why your shoulders hold stress"  (or a '
+            "Markdown file to take it from:  publisher new --from FILE.md)"
+        )
     when = parse_now(date_text, config, "--date")
     if when is None:
         tomorrow = datetime.now(config.tz) + timedelta(days=1)
         when = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
-    path = new_post(config, title, when)
-    click.echo(config.display_path(path))
+    if source is None:
+        assert title is not None
+        path = new_post(config, title, when)
+    else:
+        from publisher.document import new_post_from
+
+        path, document = new_post_from(config, source, title, when)
+        title = document.title
+        click.echo(config.display_path(path))
+        if document.photos:
+            names = ", ".join(p.name for p in document.photos)
+            folder = config.display_path(document.photos[0].parent)
+            click.echo(
+                f"{len(document.photos)} photo(s) of {source.name} saved into {folder}/: "
+                f"{names}. The first is the post's photo (image:). Describe each for people "
+                "who cannot see it: image_alt: for the post's photo, and the words between "
+                "the brackets of ![...] for each in the text.",
+                err=True,
+            )
+    if source is None:
+        click.echo(config.display_path(path))
     if when < datetime.now(config.tz):
         click.echo(
             f"Its date, {when:%Y-%m-%d %H:%M}, is past: once draft: false, it goes on the "

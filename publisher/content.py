@@ -1174,6 +1174,44 @@ def small_photos(posts: Iterable[Post]) -> list[ContentWarning]:
     return warnings
 
 
+_EMBEDDED_PHOTO = re.compile(r"data:image/[\w.+-]+;base64,[A-Za-z0-9+/=\s]{200,}")
+_UNDESCRIBED_IMAGE = re.compile(r"!\[[ \t]*\](?=[(\[])")
+
+
+def images_in_text_warnings(posts: Iterable[Post]) -> list[ContentWarning]:
+    """Images of a post's text that are likely mistakes: one written into the text itself
+    (a data address, as Google Docs' Markdown download writes them), which every visit then
+    downloads whole with the page; and one with no description (![](images/...)), which
+    people who cannot see it miss. Said by `check` and `preview`."""
+    warnings = []
+    for post in posts:
+        if "data:image/" in post.body:
+            for found in _EMBEDDED_PHOTO.finditer(post.body):
+                size = len(found[0]) * 3 // 4 // 1000
+                warnings.append(
+                    ContentWarning(
+                        f"a photo ({size} KB) is written into the text itself, as Google Docs' "
+                        "Markdown download writes them: the page carries it whole, at every "
+                        "visit. Save it as a file in images/ and name the file instead "
+                        "(publisher new --from FILE.md does that for a downloaded document)",
+                        post.display,
+                        post.body_line + post.body.count("\n", 0, found.start()),
+                    )
+                )
+        if "![" in post.body:
+            for found in _UNDESCRIBED_IMAGE.finditer(post.body):
+                warnings.append(
+                    ContentWarning(
+                        "an image in the text has no description: write what it shows between "
+                        "the brackets, ![A therapist working on a shoulder](images/...), for "
+                        "people who cannot see it",
+                        post.display,
+                        post.body_line + post.body.count("\n", 0, found.start()),
+                    )
+                )
+    return warnings
+
+
 def post_warnings(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
     """Every warning of these posts as of `at`: likely mistakes that stop nothing."""
     posts = tuple(posts)
@@ -1182,6 +1220,7 @@ def post_warnings(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
         *curly_quoted_texts(posts),
         *tag_collisions(posts),
         *small_photos(posts),
+        *images_in_text_warnings(posts),
     ]
 
 
@@ -1321,28 +1360,43 @@ Set draft: false when it is ready; it is published at its date.
 """
 
 
-def new_post(config: Config, title: str, when: datetime) -> Path:
-    """Write a new draft post file named after its date and title; returns its path."""
-    import frontmatter
-    import yaml
-
+def new_post_path(config: Config, title: str, when: datetime) -> Path:
+    """The file `publisher new` writes for this title and date; ContentError if the title
+    makes no file name or a post has that name already."""
     title = " ".join(title.split())
     if not any(character.isalnum() for character in title):
         raise ContentError("the title needs at least one letter or digit for the file name", title)
-    slug = default_slug(title)
-    path = config.posts_dir / f"{when:%Y-%m-%d}-{slug}.md"
+    path = config.posts_dir / f"{when:%Y-%m-%d}-{default_slug(title)}.md"
     if path.exists():
         raise ContentError(
             "a post with this date and title already exists: pick another title",
             config.display_path(path),
         )
+    return path
+
+
+def new_post(
+    config: Config,
+    title: str,
+    when: datetime,
+    body: str = NEW_POST_BODY,
+    image: str = "",
+) -> Path:
+    """Write a new draft post file named after its date and title; returns its path.
+    `body`: the article's text (by default, the placeholder that says how to write it);
+    `image`: the post's photo, as the front matter names it."""
+    import frontmatter
+    import yaml
+
+    title = " ".join(title.split())
+    path = new_post_path(config, title, when)
     document = frontmatter.Post(
-        NEW_POST_BODY,
+        body,
         title=title,
         date=f"{when:%Y-%m-%d %H:%M}",
         author=config.site.default_author or config.business.name,
         summary="",
-        image="",
+        image=image,
         image_alt="",
         tags=[],
         draft=True,
