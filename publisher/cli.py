@@ -253,11 +253,17 @@ def say_problems(result: BuildResult) -> None:
 @click.option(
     "--now", "now_text", metavar="TIME", help="Serve the site as it will be at this local time."
 )
+@click.option(
+    "--lan",
+    is_flag=True,
+    help="Answer phones and computers on this network too (the same Wi-Fi), to look at the "
+    "site on a phone; prints the address to open there.",
+)
 @pass_context
-def serve(ctx: Context, port: int, now_text: str | None) -> None:
+def serve(ctx: Context, port: int, now_text: str | None, lan: bool) -> None:
     """Build, serve on http://127.0.0.1:PORT and rebuild when posts, templates or config change."""
     from publisher.build import build_site
-    from publisher.serve import make_server, site_address, watch
+    from publisher.serve import make_server, network_address, site_address, watch
 
     config = ctx.config
     at = parse_now(now_text, config)
@@ -279,12 +285,20 @@ def serve(ctx: Context, port: int, now_text: str | None) -> None:
         say_problems(result)
         click.echo(f"Rebuilt: {result.published} post(s), {result.stats.changed} file(s) changed.")
 
-    server = make_server(target, port=port, base_url=config.base_url)  # the port first
+    host = "0.0.0.0" if lan else "127.0.0.1"
+    server = make_server(target, host, port, base_url=config.base_url)  # the port first
     rebuild()
     when = f", as it will be at {at:%Y-%m-%d %H:%M}" if at else ""
     click.echo(
         f"Serving {config.display_path(target)}{when} on {site_address(server)} (Ctrl-C to stop)"
     )
+    if lan:
+        address = network_address()
+        click.echo(
+            f"On a phone on the same network (Wi-Fi): {site_address(server, address)}"
+            if address
+            else "This computer has no network address yet: join the Wi-Fi, then start again."
+        )
     stop = threading.Event()
     watched = [config.posts_dir, config.templates_dir] + ([config.path] if config.path else [])
     watcher = threading.Thread(target=watch, args=(watched, rebuild, stop), daemon=True)

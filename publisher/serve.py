@@ -90,11 +90,28 @@ def make_server(
     return server
 
 
-def site_address(server: http.server.ThreadingHTTPServer) -> str:
-    """The address of the site's home page on this server."""
-    host, port = server.server_address[:2]
+def site_address(server: http.server.ThreadingHTTPServer, host: str | None = None) -> str:
+    """The address of the site's home page on this server (at `host`: another address of
+    this computer that it answers on)."""
+    bound, port = server.server_address[:2]
+    host = host or ("127.0.0.1" if bound == "0.0.0.0" else bound)
     base = server.RequestHandlerClass.func.base_path  # type: ignore[attr-defined]
     return f"http://{host}:{port}{base}/"
+
+
+def network_address() -> str | None:
+    """This computer's address on its network (what a phone on the same Wi-Fi opens), or
+    None when it has none but its own. Nothing is sent: a socket connected towards a
+    private address tells which of the computer's addresses would be used."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
 def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:

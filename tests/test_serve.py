@@ -170,3 +170,44 @@ def test_serve_on_a_port_in_use_says_so_and_builds_nothing(project):
             assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
             assert "Traceback" not in result.stderr
             assert not project.output.exists(), command
+
+
+def test_serve_lan_answers_a_phone_on_the_network_and_only_when_asked(project):
+    """Staff look at the site on their phone: --lan serves it on the computer's network
+    address too, and says which; without it, only this computer is answered."""
+    import socket
+
+    project.post("a.md", "title: On the phone\ndate: 2026-01-01")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            network = probe.getsockname()[0]
+        except OSError:
+            network = None  # a machine with no network: --lan says so
+    process, local = start_serve(project, "--lan")
+    try:
+        line = wait_for(process.stdout.readline)
+        if network is None:
+            assert line.startswith("This computer has no network address yet"), line
+        else:
+            found = re.search(r"^On a phone on the same network \(Wi-Fi\): (http://\S+)$", line)
+            assert found, line
+            port = local.rsplit(":", 1)[1].rstrip("/")
+            assert found.group(1) == f"http://{network}:{port}/"
+            page = requests.get(found.group(1) + "posts/on-the-phone/", timeout=10)
+            assert page.status_code == 200 and "On the phone" in page.text
+        assert requests.get(local, timeout=10).status_code == 200
+    finally:
+        stop(process)
+    if network is not None:
+        process, local = start_serve(project)
+        try:
+            port = local.rsplit(":", 1)[1].rstrip("/")
+            try:
+                requests.get(f"http://{network}:{port}/", timeout=5)
+                answered = True
+            except requests.ConnectionError:
+                answered = False
+            assert not answered, "without --lan, the network must not be answered"
+        finally:
+            stop(process)
