@@ -1151,10 +1151,9 @@ def small_photos(posts: Iterable[Post]) -> list[ContentWarning]:
             continue  # (a problem of the post, said as such)
         if info.width >= SMALL_PHOTO[0] and info.height >= SMALL_PHOTO[1]:
             continue
-        where = ["at the top of the article"]
+        said = "looks blurry at the top of the article"
         if post.instagram.enabled:
-            where.append("on Instagram (enlarged to 1080 px wide)")
-        said = f"looks blurry {', '.join(where[:-1])}{' and ' if len(where) > 1 else ''}{where[-1]}"
+            said += " and on Instagram (enlarged to 1080 px wide)"
         if post.facebook.enabled:
             small = info.width < NO_CARD_PHOTO[0] or info.height < NO_CARD_PHOTO[1]
             said += (

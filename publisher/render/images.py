@@ -91,9 +91,9 @@ WEB_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF
 # What goes to the site as a JPEG copy: an iPhone's HEIC photo, which only Safari shows, and
 # an AVIF, which older browsers and link previews (Facebook's among them) may not show.
 TO_JPEG = {"HEIF", "AVIF"}
-# The brands an HEIF file's first box names (iPhones write "heic"); an AVIF names "avif",
-# which Pillow reads by itself.
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1"}
+# The brands an HEIC photo's first box names (iPhones write "heic", cameras "heix"); an
+# AVIF names "avif", which Pillow reads by itself. "mif1" alone may be either: left to Pillow.
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
 _NOT_AN_IMAGE = "is not an image file (JPEG, PNG, WebP or GIF): export it again as a JPEG"
 _A_VIDEO = (
     "is a video: the website and Instagram get photos from publisher, not videos. Use a photo "
@@ -132,6 +132,7 @@ def inspect_image(path: Path) -> ImageInfo:
     A file the website cannot use (not an image, cut short, too big to open, a format
     browsers do not show) raises ImageUnusable; a missing one, FileNotFoundError."""
     with open(path, "rb") as file:  # a missing file is not a damaged one: let OSError through
+        heif = False
         try:
             if heif := _heif(file.read(12)):
                 _read_heif()
