@@ -628,25 +628,22 @@ def new(ctx: Context, title: str | None, date_text: str | None, source: Path | N
         when = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
     if source is None:
         assert title is not None
-        path = new_post(config, title, when)
+        path, photos = new_post(config, title, when), []
     else:
         from publisher.document import new_post_from
 
         path, document = new_post_from(config, source, title, when)
-        title = document.title
-        click.echo(config.display_path(path))
-        if document.photos:
-            names = ", ".join(p.name for p in document.photos)
-            folder = config.display_path(document.photos[0].parent)
-            click.echo(
-                f"{len(document.photos)} photo(s) of {source.name} saved into {folder}/: "
-                f"{names}. The first is the post's photo (image:). Describe each for people "
-                "who cannot see it: image_alt: for the post's photo, and the words between "
-                "the brackets of ![...] for each in the text.",
-                err=True,
-            )
-    if source is None:
-        click.echo(config.display_path(path))
+        title, photos = document.title, document.photos
+    click.echo(config.display_path(path))
+    if photos:
+        click.echo(
+            f"{len(photos)} photo(s) of {source.name} saved into "  # type: ignore[union-attr]
+            f"{config.display_path(photos[0].parent)}/: {', '.join(p.name for p in photos)}. "
+            "The first is the post's photo (image:). Describe each for people who cannot see "
+            "it: image_alt: for the post's photo, and the words between the brackets of ![...] "
+            "for each in the text.",
+            err=True,
+        )
     if when < datetime.now(config.tz):
         click.echo(
             f"Its date, {when:%Y-%m-%d %H:%M}, is past: once draft: false, it goes on the "
