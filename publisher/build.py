@@ -200,7 +200,9 @@ def plan_post(
             )
             return None
         if not is_file(path):
-            advice = missing_file_advice(written.split("#")[0].split("?")[0], post.source.parent)
+            advice = missing_file_advice(
+                written.split("#")[0].split("?")[0], post.source.parent, config.posts_dir
+            )
             refuse(
                 f"was not found (looked for {config.display_path(path)}): {advice} (from the "
                 "post's file)",

@@ -230,11 +230,18 @@ def slugify(text: str) -> str:
     return slug
 
 
-def missing_file_advice(written: str, folder: Path) -> str:
+def missing_file_advice(written: str, folder: Path, posts: Path | None = None) -> str:
     """What to do about a file a post names that is not there: `written` as the post gives
-    it, from `folder` (the post's). The name as it is on the disk when only its capitals
-    differ (web servers tell My Photo.JPG from My Photo.jpg), in the file's name or a
-    folder's; a name close to it in that folder (a typo); or which folder is missing."""
+    it, from `folder` (the post's). The path from the post's file when `written` is the path
+    from the posts folder `posts` (images/a.jpg in posts/2026/ is ../images/a.jpg); the name
+    as it is on the disk when only its capitals differ (web servers tell My Photo.JPG from
+    My Photo.jpg), in the file's name or a folder's; a name close to it in that folder (a
+    typo); or which folder is missing."""
+    if posts is not None and folder != posts and is_file(posts / written):
+        from_post = os.path.relpath(posts / written, folder).replace(os.sep, "/")
+        return (
+            f"from this post's folder, it is {from_post!r} (a path is written from the post's file)"
+        )
     parts = [part for part in written.replace("\\", "/").split("/") if part not in ("", ".")]
     here, spelled = folder, []
     for n, part in enumerate(parts):
@@ -1003,7 +1010,7 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
     if not is_file(candidate):
         raise ImageFileProblem(
             f"image {value!r} not found (looked for {config.display_path(candidate)}): "
-            + missing_file_advice(value, post_path.parent),
+            + missing_file_advice(value, post_path.parent, posts_dir),
             candidate,
         )
     try:

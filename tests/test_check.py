@@ -575,6 +575,23 @@ def test_a_photo_not_found_says_what_is_there_instead(project, written, advice):
     ], found
 
 
+def test_a_photo_named_from_the_posts_folder_in_a_post_of_a_subfolder_says_its_path(project):
+    """A post in posts/2026/ names images/a.jpg, as the posts at the top do: the path is
+    from the post's file, so it is ../images/a.jpg."""
+    project.image("images/a.jpg")
+    project.post("2026/p.md", "title: A\ndate: 2026-01-01\nimage: images/a.jpg\nimage_alt: A")
+    project.post("2026/q.md", "title: B\ndate: 2026-01-01", "Text.\n\n![B](images/a.jpg)\n")
+    advice = (
+        "from this post's folder, it is '../images/a.jpg' (a path is written from the post's file)"
+    )
+    assert problems(project) == [
+        "posts/2026/p.md:4: image 'images/a.jpg' not found (looked for posts/2026/images/a.jpg): "
+        + advice,
+        "posts/2026/q.md:7: image 'images/a.jpg' in the text was not found (looked for "
+        f"posts/2026/images/a.jpg): {advice} (from the post's file)",
+    ]
+
+
 def test_tags_that_would_share_a_page_are_named_one_tag_written_two_ways_is_not(project):
     project.post("a.md", "title: A\ndate: 2026-01-01\ntags: [C++, C#, neck]")
     project.post("b.md", "title: B\ndate: 2026-01-01\ntags: [Back Pain, back-pain, Café, cafe]")
