@@ -156,6 +156,21 @@ def _photo_suffix(data: bytes) -> str | None:
         return None
 
 
+# A link as Google Docs writes it in some exports: through Google's redirect, the real
+# address in its q= parameter (percent-encoded).
+_GOOGLE_REDIRECT = re.compile(r"https?://www\.google\.com/url\?q=(?P<address>[^&)\s>]+)[^)\s>]*")
+
+
+def unwrapped_links(text: str) -> str:
+    """The text with each link through Google's redirect (https://www.google.com/url?q=...)
+    written as the address it leads to, so that readers do not pass through Google."""
+    from urllib.parse import unquote
+
+    if "google.com/url?" not in text:
+        return text
+    return _GOOGLE_REDIRECT.sub(lambda found: unquote(found["address"]), text)
+
+
 def new_post_from(
     config: Config, source: Path, title: str | None, when: datetime
 ) -> tuple[Path, Document]:
@@ -164,7 +179,7 @@ def new_post_from(
     its title given or its own. Nothing is written when the post's file exists already."""
     from publisher.content import new_post, new_post_path
 
-    text = read_document(source)
+    text = unwrapped_links(read_document(source))
     if not title:
         title, text = document_title(text, source)
     path = new_post_path(config, title, when)  # (refused before any photo is saved)

@@ -39,7 +39,9 @@ def google_docs_download(folder: Path) -> Path:
         "Sitting all day tightens the **chest** and shoulders\\. Three stretches help\\.\n\n"
         "![][image1]\n\n## **Three stretches**\n\n* Doorway stretch  \n* Neck tilt  \n\n"
         f"![A neck tilt](<data:image/jpeg;base64,{wrapped}>)\n\n"
-        "The doorway stretch again: ![][image2]\n\n"
+        "The doorway stretch again: ![][image2] (from [the Mayo Clinic](https://www.google.com/"
+        "url?q=https://www.mayoclinic.org/healthy-lifestyle/office-stretches%3Fpg%3D2&sa=D&"
+        "source=editors&ust=1764&usg=AOvVaw3))\n\n"
         f"[image1]: <data:image/png;base64,{red}>\n\n"
         f"[image2]: <data:image/png;base64,{red}>\n",
         encoding="utf-8",
@@ -80,6 +82,10 @@ def test_a_google_docs_download_becomes_a_draft_with_its_photos_as_files(make_pr
     assert f"\nimage: images/{first}\nimage_alt:\n" in text
     assert f"![A neck tilt](images/{second})" in text
     assert f"[image1]: images/{first}" in text and f"[image2]: images/{first}" in text
+    assert (
+        "[the Mayo Clinic](https://www.mayoclinic.org/healthy-lifestyle/office-stretches?pg=2))"
+        in text
+    )
     assert source.read_text(encoding="utf-8").count("data:image/") == 3  # left as it was
 
     # described, and set to go: the page shows the files, and carries no photo in its text
