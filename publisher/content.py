@@ -1218,6 +1218,54 @@ def images_in_text_warnings(posts: Iterable[Post]) -> list[ContentWarning]:
     return warnings
 
 
+# A description that says nothing of the picture: a word for any picture, or a camera's
+# file name (IMG_4021, DSC01234, PXL_20261102_..., a name ending .jpg).
+_EMPTY_WORDS = {"image", "photo", "picture", "pic", "img", "photograph", "hero", "alt", "todo"}
+_FILE_NAME = re.compile(
+    r"(?i)^(?:(?:img|dsc|dscn|dscf|pxl|mvimg|screenshot|image|photo)[\s_-]*[\d_ -]+\w*"
+    r"|\S+\.(?:jpe?g|png|gif|webp|heic|avif))$"
+)
+_IMAGE_IN_TEXT = re.compile(r"!\[(?P<alt>[^\]\n]*)\]")
+
+
+def _says_nothing(text: str) -> bool:
+    """Whether an image's description names no more than that it is a picture."""
+    plain = text.strip().strip(".").strip()
+    return plain.casefold() in _EMPTY_WORDS or bool(_FILE_NAME.match(plain))
+
+
+def uninformative_descriptions(posts: Iterable[Post]) -> list[ContentWarning]:
+    """Descriptions of images that tell people who cannot see them nothing: "photo", or the
+    camera's file name (IMG_4021.jpg). Warned of, at their line; said by `check` and
+    `preview`."""
+    advice = (
+        "say what it shows, for people who cannot see it, for example  A therapist working "
+        "on a client's shoulder"
+    )
+    warnings = []
+    for post in posts:
+        if post.image_alt and _says_nothing(post.image_alt):
+            warnings.append(
+                ContentWarning(
+                    f"image_alt: {post.image_alt!r} says nothing of the photo: {advice}",
+                    post.display,
+                    post.line_of("image_alt"),
+                )
+            )
+        if "![" in post.body:
+            for found in _IMAGE_IN_TEXT.finditer(post.body):
+                if found["alt"].strip() and _says_nothing(found["alt"]):
+                    warnings.append(
+                        ContentWarning(
+                            f"the description {found['alt']!r} of an image in the text says "
+                            f"nothing of it: {advice}",
+                            post.display,
+                            post.body_line + post.body.count("\n", 0, found.start()),
+                        )
+                    )
+    return warnings
+
+
 def post_warnings(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
     """Every warning of these posts as of `at`: likely mistakes that stop nothing."""
     posts = tuple(posts)
@@ -1227,6 +1275,7 @@ def post_warnings(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
         *tag_collisions(posts),
         *small_photos(posts),
         *images_in_text_warnings(posts),
+        *uninformative_descriptions(posts),
     ]
 
 

@@ -62,6 +62,32 @@ def test_a_photo_too_small_for_facebook_and_instagram_is_a_warning_at_its_line(p
     ]
 
 
+def test_a_description_that_says_nothing_of_the_photo_is_a_warning_at_its_line(project):
+    """'photo', or the camera's file name, tells a person who cannot see it nothing."""
+    project.image("images/IMG_4021.jpg")
+    front = "date: 2026-01-01\nimage: images/IMG_4021.jpg\nimage_alt: "
+    project.post(
+        "a.md", f"title: A\n{front}IMG_4021.jpg", "Text.\n\n![Photo.](images/IMG_4021.jpg)\n"
+    )
+    project.post(
+        "b.md", f"title: B\n{front}A therapist working on a shoulder", "![DSC01234](x.jpg)\n"
+    )
+    project.post("c.md", f"title: C\n{front}A photo of a stretch", "![A neck tilt](x.jpg)\n")
+    result = run(project, "check")
+    advice = (
+        "say what it shows, for people who cannot see it, for example  A therapist working on "
+        "a client's shoulder"
+    )
+    lines = [line for line in result.stdout.splitlines() if "says nothing" in line]
+    assert lines == [
+        f"posts/a.md:5: warning: image_alt: 'IMG_4021.jpg' says nothing of the photo: {advice}",
+        "posts/a.md:9: warning: the description 'Photo.' of an image in the text says nothing "
+        f"of it: {advice}",
+        "posts/b.md:7: warning: the description 'DSC01234' of an image in the text says nothing "
+        f"of it: {advice}",
+    ], result.stdout
+
+
 def test_an_update_dated_ahead_is_a_warning_at_its_line_not_a_problem(project):
     """updated: 2027 for 2026, a slip of the finger: check says so at the line, and what to
     do, but it stops nothing (a post scheduled ahead may carry an update of its own time)."""
