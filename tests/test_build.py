@@ -699,6 +699,29 @@ def test_a_photo_named_with_accents_by_a_mac_is_found_as_typed(project):
     )
 
 
+def test_a_post_whose_text_shows_its_photo_shows_it_once(project):
+    """A document's first photo made the post's photo (publisher new --from) is also in its
+    text: the page and the feed show it there, not again above the text; the link preview,
+    the cards and Instagram still use it."""
+    project.image("images/jaw.jpg", (1600, 1200))
+    project.image("images/other.jpg", (900, 600))
+    front = "date: 2026-01-01\nimage: images/jaw.jpg\nimage_alt: A jaw"
+    project.post("a.md", f"title: A\n{front}", "Intro.\n\n![Where it sits](images/jaw.jpg)\n")
+    project.post("b.md", f"title: B\n{front}", "Intro.\n\n![Another](images/other.jpg)\n")
+    assert build_site(project.config, NOW).problems == []
+    files = project.files()
+    for slug in ("a", "b"):
+        page = BeautifulSoup(files[f"posts/{slug}/index.html"], "html.parser")
+        assert len(page.select(f'img[src="/posts/{slug}/jaw.jpg"]')) == 1, slug
+        assert page.select_one('meta[property="og:image"]')["content"].endswith("/jaw.jpg")
+        assert (page.select_one(".hero") is None) == (slug == "a")
+    feed = {e.link: e.content[0].value for e in feedparser.parse(files["feed.xml"]).entries}
+    assert [html.count("/posts/a/jaw.jpg") for link, html in feed.items() if "/a/" in link] == [1]
+    assert [html.count("/posts/b/jaw.jpg") for link, html in feed.items() if "/b/" in link] == [1]
+    cards = BeautifulSoup(files["index.html"], "html.parser").select(".card img")
+    assert sorted(img["src"] for img in cards) == ["/posts/a/jaw-800w.jpg", "/posts/b/jaw-800w.jpg"]
+
+
 def test_a_missing_image_in_the_text_is_named_as_written_on_its_line(project):
     project.post("a.md", "title: A\ndate: 2026-01-01", "Intro.\n\n![Sale](images/50%off.jpg)\n")
     problems = [str(p) for p in build_site(project.config, NOW).problems]

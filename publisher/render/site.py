@@ -38,6 +38,11 @@ class OutputFile:
     size: tuple[int, int] | None = None  # a photo's copy at this size (the cards' copy)
 
 
+def photo_shown_in(url: str, html: str) -> bool:
+    """Whether an article's HTML shows the photo at `url` (an <img> of it)."""
+    return f'src="{url}"' in html
+
+
 @dataclass(frozen=True)
 class PostPage:
     """A post with everything its page, lists and feed show."""
@@ -53,6 +58,12 @@ class PostPage:
     def title(self) -> str:
         """The post's title."""
         return self.post.title
+
+    @property
+    def photo_in_text(self) -> bool:
+        """Whether the text shows the post's photo itself (a document's first photo made the
+        post's photo, say): the page then does not show it above the text again."""
+        return self.image is not None and photo_shown_in(self.image.url, self.rendered.html)
 
     @property
     def summary(self) -> str:
@@ -161,7 +172,8 @@ class FeedEntry:
             source = Path(self.make())
         html = source.read_text(encoding="utf-8")
         image = self.card.image
-        if image is not None:  # the article's photo, as its page shows it above the text
+        # the article's photo, as its page shows it above the text (unless the text shows it)
+        if image is not None and not photo_shown_in(image.url, html):
             alt = escape(self.card.post.image_alt or "")
             html = (
                 f'<p><img src="{image.url}" alt="{alt}" width="{image.width}" '
