@@ -75,6 +75,7 @@ from publisher.render.images import (
     site_name,
     web_image,
     web_size,
+    without_location,
 )
 from publisher.render.images import inspect_image_once as inspect_image
 from publisher.render.markdown import ImageRef, RenderedMarkdown, render_markdown
@@ -95,6 +96,7 @@ INSTAGRAM_FILE = "instagram.jpg"
 # Bump when instagram_image() changes what it makes, so cached copies are made again.
 IMAGE_RECIPE = "instagram-image-1"
 WEB_RECIPE = f"web-image-1 {WEB_MAX_SIDE} {WEB_QUALITY}"
+LOCATION_RECIPE = "without-location-1"
 PARALLEL_MIN = 64  # fewer changed posts than this are quicker in one process
 MAX_WORKERS = 8
 
@@ -523,6 +525,10 @@ def site_image_file(cache: Cache, source: Path, size: tuple[int, int] | None = N
     be read whole."""
     info = inspect_image(source)
     size = size or web_size(info)
+    if size is None and info.located and info.format == "JPEG":
+        return _without_location_blob(cache, source)
+    if size is None and info.located and not info.animated:
+        size = (info.width, info.height)  # (a PNG, WebP or camera's MPO: a copy says nothing)
     if size is None:
         return _copy_blob(cache, source)
     data = source.read_bytes()
@@ -531,6 +537,18 @@ def site_image_file(cache: Cache, source: Path, size: tuple[int, int] | None = N
     path = cache.location("web", key, suffix)
     if not os.path.exists(path):
         cache.put("web", key, web_image(data, size), suffix)
+    return path
+
+
+def _without_location_blob(cache: Cache, source: Path) -> str:
+    """The website's file of a photo that says where it was taken (a phone's GPS data): the
+    photo as it is without its camera data (without_location), made once per version."""
+    data = source.read_bytes()
+    key = content_key(data, LOCATION_RECIPE)
+    suffix = source.suffix.lower()
+    path = cache.location("web", key, suffix)
+    if not os.path.exists(path):
+        cache.put("web", key, without_location(data), suffix)
     return path
 
 

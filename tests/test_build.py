@@ -699,6 +699,36 @@ def test_a_photo_named_with_accents_by_a_mac_is_found_as_typed(project):
     )
 
 
+def test_the_website_never_gets_where_a_photo_was_taken(project):
+    """A phone photo small enough to go as it is, a PNG, and a large one: none of the site's
+    files says where it was taken; a photo that says nothing of it goes as it is."""
+    from .test_images import located_jpeg
+
+    (project.posts / "images").mkdir()
+    (project.posts / "images/home.jpg").write_bytes(located_jpeg(6, (900, 600)))
+    (project.posts / "images/big.jpg").write_bytes(located_jpeg(None, (2400, 1600)))
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (40.0, 26.0, 46.0)}
+    Image.new("RGB", (700, 500), "#7a9").save(project.posts / "images/map.png", exif=exif.tobytes())
+    project.image("images/plain.jpg", (800, 600))
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-01-01\nimage: images/home.jpg\nimage_alt: A room",
+        "![Big](images/big.jpg)\n\n![Map](images/map.png)\n\n![Plain](images/plain.jpg)\n",
+    )
+    assert build_site(project.config, NOW).problems == []
+    files = project.files()
+    for name in ("home.jpg", "big.jpg", "map.png"):
+        with Image.open(io.BytesIO(files[f"posts/a/{name}"])) as image:
+            assert 0x8825 not in image.getexif(), name
+            assert b"GPSLatitude" not in files[f"posts/a/{name}"], name
+    with Image.open(io.BytesIO(files["posts/a/home.jpg"])) as home:
+        assert home.size == (900, 600) and home.getexif().get(0x0112) == 6
+    hero = BeautifulSoup(files["posts/a/index.html"], "html.parser").select_one(".hero img")
+    assert (hero["width"], hero["height"]) == ("600", "900")  # shown upright
+    assert files["posts/a/plain.jpg"] == (project.posts / "images/plain.jpg").read_bytes()
+
+
 def test_a_post_whose_text_shows_its_photo_shows_it_once(project):
     """A document's first photo made the post's photo (publisher new --from) is also in its
     text: the page and the feed show it there, not again above the text; the link preview,

@@ -610,3 +610,53 @@ def test_a_video_or_a_pdf_named_as_the_photo_is_called_what_it_is(
     with pytest.raises(ImageUnusable) as raised:
         inspect_image(path)
     assert str(raised.value).startswith(said)
+
+
+def located_jpeg(orientation: int | None = None, size: tuple[int, int] = (400, 300)) -> bytes:
+    """A phone's JPEG that says where it was taken (EXIF GPS, and XMP), with a colour profile."""
+    exif = Image.Exif()
+    exif[0x010F] = "Apple"
+    if orientation is not None:
+        exif[0x0112] = orientation
+    exif[0x8825] = {1: "N", 2: (40.0, 26.0, 46.0), 3: "W", 4: (79.0, 58.0, 56.0)}
+    picture = Image.new("RGB", size, SAGE)
+    ImageDraw.Draw(picture).rectangle((0, 0, size[0] // 2, size[1] // 2), fill=RED)
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><exif:GPSLatitude>40,26N</exif:GPSLatitude></x:xmpmeta>'
+    return encode(picture, "JPEG", exif=exif.tobytes(), icc_profile=profile, xmp=xmp)
+
+
+def _scan(data: bytes) -> bytes:
+    """A JPEG's picture data: from its start-of-scan marker on."""
+    return data[data.index(b"\xff\xda") :]
+
+
+@pytest.mark.parametrize("orientation", [None, 1, 6])
+def test_a_photo_loses_where_it_was_taken_and_keeps_its_picture(
+    tmp_path: Path, orientation: int | None
+) -> None:
+    """A phone photo small enough to go to the site as it is still told where it was taken
+    (a client's home, say): the site's file keeps the picture, its profile and which way up
+    it is shown, bit for bit, and nothing else of the camera's data."""
+    from publisher.render.images import without_location
+
+    data = located_jpeg(orientation)
+    assert b"xmpmeta" in data and b"Apple" in data
+    path = tmp_path / "IMG_4021.jpg"
+    path.write_bytes(data)
+    assert inspect_image(path).located
+    out = without_location(data)
+    assert _scan(out) == _scan(data)
+    assert b"GPS" not in out and b"Apple" not in out and b"xmpmeta" not in out
+    image = Image.open(io.BytesIO(out))
+    assert image.info.get("icc_profile") == Image.open(io.BytesIO(data)).info["icc_profile"]
+    expected = {} if orientation in (None, 1) else {0x0112: orientation}
+    assert dict(image.getexif()) == expected
+    path.write_bytes(out)
+    shown = inspect_image(path)
+    assert not shown.located and (shown.width, shown.height) == (
+        (300, 400) if orientation == 6 else (400, 300)
+    )
+    plain = tmp_path / "plain.jpg"
+    plain.write_bytes(encode(Image.new("RGB", (64, 48), SAGE), "JPEG"))
+    assert not inspect_image(plain).located

@@ -63,6 +63,7 @@ class ImageInfo:
     height: int
     format: str  # "JPEG", "PNG", "WEBP", "GIF", or whatever else Pillow names it
     animated: bool = False  # more than one frame (a GIF, WebP or PNG that moves)
+    located: bool = False  # holds where it was taken (a phone camera's GPS data)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ def inspect_image(path: Path) -> ImageInfo:
                 width, height = image.size
                 if _orientation(image) in _QUARTER_TURNS:
                     width, height = height, width
+                located = _located(image)
                 image_format = image.format or "unknown"
                 # a camera's MPO holds a second, smaller picture: it does not move
                 animated = bool(getattr(image, "is_animated", False)) and image_format != "MPO"
@@ -169,7 +171,9 @@ def inspect_image(path: Path) -> ImageInfo:
             "web browsers do not show: export it as a "
             "JPEG (or PNG, WebP or GIF)"
         )
-    return ImageInfo(width=width, height=height, format=image_format, animated=animated)
+    return ImageInfo(
+        width=width, height=height, format=image_format, animated=animated, located=located
+    )
 
 
 def _heif(head: bytes) -> bool:
@@ -334,6 +338,48 @@ def web_image(data: bytes, size: tuple[int, int]) -> bytes:
         options = {"quality": WEB_QUALITY} if image_format == "WEBP" else {}
         colour.save(buffer, image_format, **options)
     return buffer.getvalue()
+
+
+def _located(image: Image.Image) -> bool:
+    """Whether the image's camera data says where it was taken (EXIF's GPS, or XMP's)."""
+    if data := image.info.get("exif"):
+        exif = Image.Exif()
+        exif.load(data)
+        if exif.get(0x8825):  # the GPS data's place
+            return True
+    xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
+    return (b"GPSLatitude" if isinstance(xmp, bytes) else "GPSLatitude") in xmp
+
+
+def without_location(data: bytes) -> bytes:
+    """A JPEG as it is, picture and colour profile untouched, without the camera's data
+    (EXIF and XMP: where and when it was taken) but for which way up it is shown."""
+    parts, position, orientation = [data[:2]], 2, None
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            parts.append(data[position : position + 1])
+            position += 1
+            continue
+        if marker in (0xDA, 0xD9):  # the picture itself follows
+            break
+        end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+        payload = data[position + 4 : end]
+        if marker == 0xE1 and payload.startswith(b"Exif\0\0"):
+            exif = Image.Exif()
+            exif.load(payload)
+            orientation = exif.get(0x0112)
+        elif marker != 0xE1 or not payload.startswith(b"http://ns.adobe.com/xap/1.0/"):
+            parts.append(data[position:end])
+        position = end
+    if orientation not in (None, 1):
+        kept = Image.Exif()
+        kept[0x0112] = orientation
+        payload = kept.tobytes()
+        segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+        at = 2 if len(parts) > 1 and parts[1][:2] == b"\xff\xe0" else 1  # after JFIF's APP0
+        parts.insert(at, segment)
+    return b"".join([*parts, data[position:]])
 
 
 def _orientation(image: Image.Image) -> int | None:
