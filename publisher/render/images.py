@@ -140,9 +140,9 @@ def inspect_image(path: Path) -> ImageInfo:
             file.seek(0)
             with _large_photos_allowed(), Image.open(file) as image:
                 width, height = image.size
-                if _orientation(image) in _QUARTER_TURNS:
+                orientation, located = _camera_data(image)
+                if orientation in _QUARTER_TURNS:
                     width, height = height, width
-                located = _located(image)
                 image_format = image.format or "unknown"
                 # a camera's MPO holds a second, smaller picture: it does not move
                 animated = bool(getattr(image, "is_animated", False)) and image_format != "MPO"
@@ -340,15 +340,17 @@ def web_image(data: bytes, size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
-def _located(image: Image.Image) -> bool:
-    """Whether the image's camera data says where it was taken (EXIF's GPS, or XMP's)."""
+def _camera_data(image: Image.Image) -> tuple[int | None, bool]:
+    """The image's EXIF orientation, and whether its camera data says where it was taken
+    (EXIF's GPS, or XMP's), from one reading of the header's data."""
+    orientation, located = None, False
     if data := image.info.get("exif"):
         exif = Image.Exif()
         exif.load(data)
-        if exif.get(0x8825):  # the GPS data's place
-            return True
-    xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
-    return (b"GPSLatitude" if isinstance(xmp, bytes) else "GPSLatitude") in xmp
+        orientation, located = exif.get(0x0112), bool(exif.get(0x8825))  # 0x8825: GPS
+    if not located and (xmp := image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")):
+        located = (b"GPSLatitude" if isinstance(xmp, bytes) else "GPSLatitude") in xmp
+    return orientation, located
 
 
 def without_location(data: bytes) -> bytes:
@@ -384,13 +386,7 @@ def without_location(data: bytes) -> bytes:
 
 def _orientation(image: Image.Image) -> int | None:
     """The EXIF orientation found while reading the header (getexif() may decode a PNG)."""
-    from PIL import ExifTags
-
-    if not (data := image.info.get("exif")):
-        return None
-    exif = Image.Exif()
-    exif.load(data)
-    return exif.get(ExifTags.Base.Orientation)
+    return _camera_data(image)[0]
 
 
 def _layout(width: int, height: int, fit: str) -> _Layout:
