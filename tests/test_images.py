@@ -660,3 +660,17 @@ def test_a_photo_loses_where_it_was_taken_and_keeps_its_picture(
     plain = tmp_path / "plain.jpg"
     plain.write_bytes(encode(Image.new("RGB", (64, 48), SAGE), "JPEG"))
     assert not inspect_image(plain).located
+
+
+def test_a_damaged_exif_segment_is_dropped_and_the_good_ones_orientation_kept() -> None:
+    import warnings
+
+    from publisher.render.images import without_location
+
+    data = located_jpeg(6)
+    damaged = b"\xff\xe1\x00\x0cExif\x00\x00XX\x00\x2a"  # not even a TIFF header
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow says the segment is corrupt
+        out = without_location(data[:2] + damaged + data[2:])
+    assert dict(Image.open(io.BytesIO(out)).getexif()) == {0x0112: 6}
+    assert damaged not in out and _scan(out) == _scan(data)

@@ -368,9 +368,11 @@ def without_location(data: bytes) -> bytes:
         end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
         payload = data[position + 4 : end]
         if marker == 0xE1 and payload.startswith(b"Exif\0\0"):
-            exif = Image.Exif()
-            exif.load(payload)
-            orientation = exif.get(0x0112)
+            if orientation is None:  # (the first, as Pillow reads it; a damaged one is dropped)
+                with contextlib.suppress(*_DECODE_ERRORS):
+                    exif = Image.Exif()
+                    exif.load(payload)
+                    orientation = exif.get(0x0112)
         elif marker != 0xE1 or not payload.startswith(b"http://ns.adobe.com/xap/1.0/"):
             parts.append(data[position:end])
         position = end
