@@ -201,6 +201,8 @@ def plan_post(
                 "images/photo.jpg"
             )
             return None
+        if not is_file(path) and (other := spelled_otherwise(path)) is not None:
+            path = other  # the name as a Mac wrote it
         if not is_file(path):
             advice = missing_file_advice(
                 written.split("#")[0].split("?")[0], post.source.parent, config.posts_dir
@@ -256,13 +258,11 @@ def _image_in_text(post: Post, src: str) -> tuple[str, Path | None]:
         return written, None
     folder = post.source.parent
     path = real_path(folder / unquote(src.split("#")[0].split("?")[0]))
-    if is_file(path):
-        return written, path
-    if "#" in src or "?" in src:
+    if ("#" in src or "?" in src) and not is_file(path):
         whole = real_path(folder / written)
         if is_file(whole):
             return written, whole
-    return written, spelled_otherwise(path) or path
+    return written, path
 
 
 def _line_in_body(post: Post, *forms: str) -> int:
@@ -274,7 +274,7 @@ def _line_in_body(post: Post, *forms: str) -> int:
         at = post.body.find(pattern)
         if at != -1:
             break
-    return post.body_line + (post.body.count("\n", 0, at) if at != -1 else 0)
+    return post.line_at(max(at, 0))
 
 
 # A link in the text to another post by its file ([hips](2026-11-20-hip-flexors.md#why)),
@@ -525,30 +525,27 @@ def site_image_file(cache: Cache, source: Path, size: tuple[int, int] | None = N
     be read whole."""
     info = inspect_image(source)
     size = size or web_size(info)
-    if size is None and info.located and info.format == "JPEG":
-        return _without_location_blob(cache, source)
+    if size is None and info.located and info.format == "JPEG":  # as it is, but for that
+        return _made_once(cache, source, source.suffix.lower(), without_location, LOCATION_RECIPE)
     if size is None and info.located and not info.animated:
         size = (info.width, info.height)  # (a PNG, WebP or camera's MPO: a copy says nothing)
     if size is None:
         return _copy_blob(cache, source)
-    data = source.read_bytes()
     suffix = ".jpg" if info.format in TO_JPEG else source.suffix.lower()
-    key = content_key(data, WEB_RECIPE, f"{size[0]}x{size[1]}")
-    path = cache.location("web", key, suffix)
-    if not os.path.exists(path):
-        cache.put("web", key, web_image(data, size), suffix)
-    return path
+    recipe = (WEB_RECIPE, f"{size[0]}x{size[1]}")
+    return _made_once(cache, source, suffix, partial(web_image, size=size), *recipe)
 
 
-def _without_location_blob(cache: Cache, source: Path) -> str:
-    """The website's file of a photo that says where it was taken (a phone's GPS data): the
-    photo as it is without its camera data (without_location), made once per version."""
+def _made_once(
+    cache: Cache, source: Path, suffix: str, make: Callable[[bytes], bytes], *recipe: str
+) -> str:
+    """The website's copy that `make` makes of a photo's bytes, kept in the cache under
+    those bytes and `recipe` (WEB_RECIPE and the size...): made once per version."""
     data = source.read_bytes()
-    key = content_key(data, LOCATION_RECIPE)
-    suffix = source.suffix.lower()
+    key = content_key(data, *recipe)
     path = cache.location("web", key, suffix)
     if not os.path.exists(path):
-        cache.put("web", key, without_location(data), suffix)
+        cache.put("web", key, make(data), suffix)
     return path
 
 

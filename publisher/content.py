@@ -200,6 +200,10 @@ class Post:
         """The line of a front-matter key (dotted for nested keys), if known."""
         return self.lines.get(key) or self.lines.get(key.split(".")[0])
 
+    def line_at(self, offset: int) -> int:
+        """The file's line of the character at `offset` in the body."""
+        return self.body_line + self.body.count("\n", 0, offset)
+
     def error(self, message: str, key: str | None = None) -> ContentError:
         """A ContentError pointing at this post, at the key's line where known."""
         return ContentError(message, self.display, self.line_of(key) if key else None)
@@ -1005,8 +1009,8 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
             f"image {value!r} is outside the posts folder: keep images in "
             f"{config.display_path(posts_dir)}/images/ and write a path like images/photo.jpg"
         )
-    if not is_file(candidate):
-        candidate = spelled_otherwise(candidate) or candidate
+    if not is_file(candidate) and (other := spelled_otherwise(candidate)) is not None:
+        candidate = other  # the name as a Mac wrote it
     if not is_file(candidate):
         raise ImageFileProblem(
             f"image {value!r} not found (looked for {config.display_path(candidate)}): "
@@ -1181,15 +1185,33 @@ def small_photos(posts: Iterable[Post]) -> list[ContentWarning]:
 
 
 _EMBEDDED_PHOTO = re.compile(r"data:image/[\w.+-]+;base64,[A-Za-z0-9+/=\s]{200,}")
-_UNDESCRIBED_IMAGE = re.compile(r"!\[[ \t]*\](?=[(\[])")
+_IMAGE_IN_TEXT = re.compile(r"!\[(?P<alt>[^\]\n]*)\](?=(?P<address>[(\[])?)")
+# A description that says nothing of the picture: a word for any picture, or a camera's
+# file name (IMG_4021, DSC01234, PXL_20261102_..., a name ending .jpg).
+_EMPTY_WORDS = {"image", "photo", "picture", "pic", "img", "photograph", "hero", "alt", "todo"}
+_FILE_NAME = re.compile(
+    r"(?i)^(?:(?:img|dsc|dscn|dscf|pxl|mvimg|screenshot|image|photo)[\s_-]*[\d_ -]+\w*"
+    r"|\S+\.(?:jpe?g|png|gif|webp|heic|avif))$"
+)
+_SAY_WHAT_IT_SHOWS = (
+    "say what it shows, for people who cannot see it, for example  A therapist working on a "
+    "client's shoulder"
+)
 
 
-def images_in_text_warnings(posts: Iterable[Post]) -> list[ContentWarning]:
-    """Images of a post's text that are likely mistakes: one written into the text itself
-    (a data address, as Google Docs' Markdown download writes them), which every visit then
-    downloads whole with the page; and one with no description (![](images/...)), which
-    people who cannot see it miss. Said by `check` and `preview`."""
-    warnings = []
+def _says_nothing(text: str) -> bool:
+    """Whether an image's description names no more than that it is a picture."""
+    plain = text.strip().strip(".").strip()
+    return plain.casefold() in _EMPTY_WORDS or bool(_FILE_NAME.match(plain))
+
+
+def image_warnings(posts: Iterable[Post]) -> list[ContentWarning]:
+    """A post's images that are likely mistakes: a photo written into the text itself (a
+    data address, as Google Docs' Markdown download writes them), which every visit then
+    downloads whole with the page; an image of the text with no description (![](...)); a
+    description, the photo's or one in the text, that says nothing of it ("photo", the
+    camera's file name IMG_4021.jpg). Said by `check` and `preview`."""
+    warnings: list[ContentWarning] = []
     for post in posts:
         if "data:image/" in post.body:
             for found in _EMBEDDED_PHOTO.finditer(post.body):
@@ -1201,68 +1223,28 @@ def images_in_text_warnings(posts: Iterable[Post]) -> list[ContentWarning]:
                         "visit. Save it as a file in images/ and name the file instead "
                         "(publisher new --from FILE.md does that for a downloaded document)",
                         post.display,
-                        post.body_line + post.body.count("\n", 0, found.start()),
+                        post.line_at(found.start()),
                     )
                 )
-        if "![" in post.body:
-            for found in _UNDESCRIBED_IMAGE.finditer(post.body):
-                warnings.append(
-                    ContentWarning(
-                        "an image in the text has no description: write what it shows between "
-                        "the brackets, ![A therapist working on a shoulder](images/...), for "
-                        "people who cannot see it",
-                        post.display,
-                        post.body_line + post.body.count("\n", 0, found.start()),
-                    )
-                )
-    return warnings
-
-
-# A description that says nothing of the picture: a word for any picture, or a camera's
-# file name (IMG_4021, DSC01234, PXL_20261102_..., a name ending .jpg).
-_EMPTY_WORDS = {"image", "photo", "picture", "pic", "img", "photograph", "hero", "alt", "todo"}
-_FILE_NAME = re.compile(
-    r"(?i)^(?:(?:img|dsc|dscn|dscf|pxl|mvimg|screenshot|image|photo)[\s_-]*[\d_ -]+\w*"
-    r"|\S+\.(?:jpe?g|png|gif|webp|heic|avif))$"
-)
-_IMAGE_IN_TEXT = re.compile(r"!\[(?P<alt>[^\]\n]*)\]")
-
-
-def _says_nothing(text: str) -> bool:
-    """Whether an image's description names no more than that it is a picture."""
-    plain = text.strip().strip(".").strip()
-    return plain.casefold() in _EMPTY_WORDS or bool(_FILE_NAME.match(plain))
-
-
-def uninformative_descriptions(posts: Iterable[Post]) -> list[ContentWarning]:
-    """Descriptions of images that tell people who cannot see them nothing: "photo", or the
-    camera's file name (IMG_4021.jpg). Warned of, at their line; said by `check` and
-    `preview`."""
-    advice = (
-        "say what it shows, for people who cannot see it, for example  A therapist working "
-        "on a client's shoulder"
-    )
-    warnings = []
-    for post in posts:
+        vague = []  # (said after those without a description)
         if post.image_alt and _says_nothing(post.image_alt):
-            warnings.append(
-                ContentWarning(
-                    f"image_alt: {post.image_alt!r} says nothing of the photo: {advice}",
-                    post.display,
-                    post.line_of("image_alt"),
-                )
+            said = f"image_alt: {post.image_alt!r} says nothing of the photo: "
+            vague.append(
+                ContentWarning(said + _SAY_WHAT_IT_SHOWS, post.display, post.line_of("image_alt"))
             )
-        if "![" in post.body:
-            for found in _IMAGE_IN_TEXT.finditer(post.body):
-                if found["alt"].strip() and _says_nothing(found["alt"]):
-                    warnings.append(
-                        ContentWarning(
-                            f"the description {found['alt']!r} of an image in the text says "
-                            f"nothing of it: {advice}",
-                            post.display,
-                            post.body_line + post.body.count("\n", 0, found.start()),
-                        )
-                    )
+        for found in _IMAGE_IN_TEXT.finditer(post.body) if "![" in post.body else ():
+            alt, line = found["alt"], post.line_at(found.start())
+            if not alt.strip() and found["address"]:  # (![] alone is no image)
+                said = (
+                    "an image in the text has no description: write what it shows between "
+                    "the brackets, ![A therapist working on a shoulder](images/...), for "
+                    "people who cannot see it"
+                )
+                warnings.append(ContentWarning(said, post.display, line))
+            elif alt.strip() and _says_nothing(alt):
+                said = f"the description {alt!r} of an image in the text says nothing of it: "
+                vague.append(ContentWarning(said + _SAY_WHAT_IT_SHOWS, post.display, line))
+        warnings += vague
     return warnings
 
 
@@ -1274,8 +1256,7 @@ def post_warnings(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
         *curly_quoted_texts(posts),
         *tag_collisions(posts),
         *small_photos(posts),
-        *images_in_text_warnings(posts),
-        *uninformative_descriptions(posts),
+        *image_warnings(posts),
     ]
 
 

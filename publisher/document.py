@@ -42,10 +42,10 @@ _SUFFIXES = {
 
 @dataclass
 class Document:
-    """A Markdown file's text, with its embedded photos taken out into files."""
+    """What `publisher new --from` made of a document: its post's title, and the photos it
+    saved out of its text."""
 
     title: str
-    body: str
     photos: list[Path] = field(default_factory=list)  # saved, in the order of the text
 
 
@@ -187,4 +187,4 @@ def new_post_from(
     body, photos = save_embedded_photos(text, config.posts_dir / "images", stem)
     image = f"images/{photos[0].name}" if photos else ""
     new_post(config, title, when, body=body if body.strip() else "\n", image=image)
-    return path, Document(title=title, body=body, photos=photos)
+    return path, Document(title=title, photos=photos)
