@@ -68,7 +68,7 @@ from publisher.render.markdown import render_markdown
 from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
 from publisher.times import how_long
 from publisher.times import now as current_time
-from publisher.tokens import TOKEN_VARIABLES, find_token, graph_url, missing_token
+from publisher.tokens import TOKEN_VARIABLES, find_token, graph_client, graph_url, missing_token
 
 log = logging.getLogger("publisher.publish")
 
@@ -166,16 +166,7 @@ class Channels:
                 key = "page_id" if channel == "facebook" else "account_id"
                 self.why_dry[channel] = f"no account: set [{channel}] {key} in config.toml"
             else:
-                from publisher.graph import GraphClient
-
-                self._clients[channel] = GraphClient(
-                    token=token,
-                    channel=channel,
-                    base_url=graph_url(config),
-                    version=config.graph.version,
-                    timeout=config.graph.timeout,
-                    token_variable=variable,
-                )
+                self._clients[channel] = graph_client(config, channel, token, variable)
 
     def account_id(self, channel: str) -> str:
         """The Page id or Instagram account id from config.toml."""

@@ -13,7 +13,7 @@ from publisher.config import Config, parse_duration
 from publisher.exceptions import PublisherError
 from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger, Record
 from publisher.times import now as current_time
-from publisher.tokens import find_token, graph_url, missing_token
+from publisher.tokens import find_token, graph_client, missing_token
 
 KEEP_SHOWING = timedelta(days=30)  # published or skipped longer ago: with --all only
 DEPLOY_ENDED_BY = timedelta(minutes=1)  # after a deploy's time limit, it has been stopped
@@ -277,14 +277,19 @@ def no_ledger_yet(config: Config, delivery_id: int) -> None:
         )
 
 
+def _delivery(ledger: Ledger, delivery_id: int) -> Record:
+    record = ledger.by_id(delivery_id)
+    if record is None:
+        raise PublisherError(f"there is no delivery {delivery_id}: see  publisher status")
+    return record
+
+
 def retry_delivery(config: Config, delivery_id: int, at: datetime | None = None) -> str:
     """Send a failed, missed, skipped or dry-run delivery at the next pass, whatever its lateness."""
     at = at or current_time(config.tz)
     no_ledger_yet(config, delivery_id)
     with Ledger(config.ledger_path) as ledger:
-        record = ledger.by_id(delivery_id)
-        if record is None:
-            raise PublisherError(f"there is no delivery {delivery_id}: see  publisher status")
+        record = _delivery(ledger, delivery_id)
         if record.state == PUBLISHED:
             raise PublisherError(
                 f"delivery {delivery_id} ({record.slug}/{record.channel}) is already published"
@@ -322,9 +327,7 @@ def skip_delivery(config: Config, delivery_id: int, at: datetime | None = None) 
     at = at or current_time(config.tz)
     no_ledger_yet(config, delivery_id)
     with Ledger(config.ledger_path) as ledger:
-        record = ledger.by_id(delivery_id)
-        if record is None:
-            raise PublisherError(f"there is no delivery {delivery_id}: see  publisher status")
+        record = _delivery(ledger, delivery_id)
         if record.state in (PUBLISHED, SENDING):
             if record.state == SENDING:
                 raise PublisherError(
@@ -347,8 +350,6 @@ def skip_delivery(config: Config, delivery_id: int, at: datetime | None = None) 
 
 def check_accounts(config: Config) -> list[tuple[str, Any]]:
     """Each social channel's account and token, as the Graph API describes them."""
-    from publisher.graph import GraphClient
-
     reports: list[tuple[str, Any]] = []
     for channel in SOCIAL_CHANNELS:
         settings = config.channel(channel)
@@ -367,14 +368,7 @@ def check_accounts(config: Config) -> list[tuple[str, Any]]:
         if problem:
             reports.append((channel, {"channel": channel, "ok": False, "problems": [problem]}))
             continue
-        client = GraphClient(
-            token=token,
-            channel=channel,
-            base_url=graph_url(config),
-            version=config.graph.version,
-            timeout=config.graph.timeout,
-            token_variable=variable,
-        )  # type: ignore[arg-type]
+        client = graph_client(config, channel, token, variable)
         try:
             reports.append((channel, client.describe_account(account)))
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from publisher.config import Config
 from publisher.exceptions import ConfigError
@@ -137,3 +138,17 @@ def graph_url(config: Config, environ: dict[str, str] | None = None) -> str:
     """Where the Graph API is: $PUBLISHER_GRAPH_URL, else [graph] url, else Meta's."""
     env = os.environ if environ is None else environ
     return (env.get(GRAPH_URL_VARIABLE) or config.graph.url or DEFAULT_GRAPH_URL).rstrip("/")
+
+
+def graph_client(config: Config, channel: str, token: str, variable: str) -> Any:
+    """A Graph API client of `channel` with `token` (read from `variable`), as config.toml says."""
+    from publisher.graph import GraphClient
+
+    return GraphClient(
+        token=token,
+        channel=channel,
+        base_url=graph_url(config),
+        version=config.graph.version,
+        timeout=config.graph.timeout,
+        token_variable=variable,
+    )
