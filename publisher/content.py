@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from publisher.config import Config, closest
 from publisher.exceptions import ContentError, ContentWarning, PublisherError
@@ -879,12 +879,6 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
             problem(str(exc), "image", needs=exc.path)
         except ValueError as exc:
             problem(str(exc), "image")
-        if not image_alt:
-            problem(
-                "image_alt is missing: describe the image for people who cannot see it, "
-                "for example  image_alt: A woman stretching her hip",
-                "image" if "image_alt" not in meta else "image_alt",
-            )
     elif image_alt:
         problem(
             "image_alt is set but there is no image: add image: or remove image_alt", "image_alt"
@@ -950,6 +944,9 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
                 )
             )
 
+    if image_value and not image_alt and not draft:  # (a draft's is a warning)
+        problem(NO_IMAGE_ALT, "image" if "image_alt" not in meta else "image_alt")
+
     channels = {
         name: read_channel_options(name, meta.get(name), lines, config, problem)
         for name in CHANNEL_KEYS
@@ -971,7 +968,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
         body_line=body_line,
         summary=summary,
         image=image,
-        image_alt=image_alt,
+        image_alt=image_alt if image_alt or not image else "",
         tags=tags,
         draft=draft,
         facebook=channels["facebook"],
@@ -981,6 +978,12 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
         updated=updated,
     )
     return post, []
+
+
+NO_IMAGE_ALT = (
+    "image_alt is missing: describe the image for people who cannot see it, "
+    "for example  image_alt: A woman stretching her hip"
+)
 
 
 class ImageFileProblem(ValueError):
@@ -1257,7 +1260,19 @@ def post_warnings(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
         *tag_collisions(posts),
         *small_photos(posts),
         *image_warnings(posts),
+        *undescribed_draft_photos(posts),
     ]
+
+
+def undescribed_draft_photos(posts: Iterable[Post]) -> list[ContentWarning]:
+    """A draft's photo without image_alt (a problem once it is not a draft): what it still
+    needs, as for what Facebook or Instagram would refuse."""
+    found = []
+    for post in posts:
+        if post.draft and post.image and not post.image_alt:
+            key = "image_alt" if "image_alt" in post.lines else "image"
+            found.append(cast(ContentWarning, post.channel_problem(NO_IMAGE_ALT, key)))
+    return found
 
 
 def require_posts_folder(config: Config) -> None:

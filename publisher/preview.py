@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 from publisher.build import link_warnings, plan_post
 from publisher.calendar import CHANNELS, channel_enabled, plan_deliveries, planned_time
 from publisher.config import Config
-from publisher.content import Post, load_posts, post_warnings, read_post
+from publisher.content import Post, load_posts, post_files, post_warnings, read_post
 from publisher.exceptions import ContentError, ContentWarning, PublisherError
 from publisher.render.markdown import RenderedMarkdown
 from publisher.render.site import PostPage
@@ -82,6 +83,8 @@ def preview_posts(config: Config, files: Sequence[Path | str] | None = None) -> 
             if path is None and str(name) in by_slug:
                 posts.append(by_slug[str(name)])
                 continue
+            if path is None:  # the post of that slug may be one that has a problem
+                path = _file_of_slug(str(name), config)
             if path is None:
                 raise PublisherError(
                     f"{name}: no such post file, and no post has that slug; give a file "
@@ -109,6 +112,18 @@ def preview_posts(config: Config, files: Sequence[Path | str] | None = None) -> 
     previews += shown
     previews.sort(key=lambda p: (p.post is None, p.post.date if p.post else None, p.source))
     return previews
+
+
+def _file_of_slug(slug: str, config: Config) -> Path | None:
+    """The one post file named after `slug` (as `publisher new` names it: DATE-SLUG.md)."""
+    if not slug or "/" in slug:
+        return None
+    found = [
+        path
+        for path in post_files(config.posts_dir)
+        if path.stem == slug or re.fullmatch(rf"\d{{4}}-\d\d-\d\d-{re.escape(slug)}", path.stem)
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def preview_post(

@@ -235,9 +235,12 @@ class PublishingPass:
         try:
             self.follow_renames(posts)
             self.follow_later_dates(posts)
+            records = self.ledger.all()
+            if self.follow_new_times(posts, records):
+                records = self.ledger.all()
             fixed = {
                 (r.slug, r.channel): r.due_at
-                for r in self.ledger.all()
+                for r in records
                 if r.state != SCHEDULED or r.attempts or r.forced
             }
             deliveries = plan_deliveries(posts, self.config, fixed)
@@ -447,6 +450,46 @@ class PublishingPass:
                 record, self.now, SCHEDULED, why, due_at=post.date, attempts=0, permalink=None
             )
             log.info("%s/website scheduled again: %s", post.slug, why)
+
+    def follow_new_times(self, posts: list[Post], records: list[Record]) -> bool:
+        """A Facebook or Instagram post held at the time it had (missed, failed, or waiting
+        to be tried again) whose post now gives it a time still to come is scheduled for
+        that time, as a new one: staff who correct a date typed wrong (2025 for 2026) need
+        not ask for it again, and it does not go out before its article. Nothing of it went
+        out (one that may have is `sending`, and is checked first). True if one was."""
+        if self.dry_run:
+            return False  # a dry run records nothing
+        held = {
+            (r.slug, r.channel): r
+            for r in records
+            if r.channel in SOCIAL_CHANNELS
+            and (r.state in (MISSED, FAILED, RETRY) or (r.state == SCHEDULED and r.attempts))
+        }
+        if not held:
+            return False
+        moved = False
+        for delivery in plan_deliveries([p for p in posts if not p.draft], self.config, {}):
+            record = held.get((delivery.post.slug, delivery.channel))
+            if record is None or delivery.due <= self.now or delivery.due == record.due_at:
+                continue
+            when = f"{delivery.due.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z}"
+            why = f"its time was moved to {when}"
+            self.ledger.set_state(
+                record,
+                self.now,
+                SCHEDULED,
+                why,
+                due_at=delivery.due,
+                attempts=0,
+                forced=0,
+                step=None,
+                container_id=None,
+                next_attempt_at=None,
+                last_error=None,
+            )
+            log.info("%s scheduled again (was %s): %s", delivery.key, record.state, why)
+            moved = True
+        return moved
 
     # Website
 

@@ -723,6 +723,38 @@ def test_preview_of_one_post_says_the_warnings_check_says_of_it(project):
     assert "other.md:2" not in shown.stdout
 
 
+def test_a_drafts_photo_without_a_description_is_a_reminder_until_it_goes_live(make_project):
+    """`new --from` saves a document's photos and makes the first the post's photo; staff
+    describe it before it goes out. A draft is not refused for it, nor hidden from
+    `preview` by its slug: a post that has a problem is shown with it."""
+    project = make_project(base=BASE_CONFIG)
+    project.image("images/hips-1.png", (1200, 800))
+    path = project.post(
+        "2026-12-05-hips.md",
+        "title: Hips\ndate: 2026-12-05 10:00\nimage: images/hips-1.png\ndraft: true",
+    )
+    result = run(project, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "posts/2026-12-05-hips.md:4: warning: image_alt is missing: describe the image for "
+        "people who cannot see it, for example  image_alt: A woman stretching her hip "
+        "(before you set draft: false)"
+    ]
+    shown = run(project, "preview", "hips")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "  Warnings:\n  - posts/2026-12-05-hips.md:4: warning: image_alt is missing" in (
+        shown.stdout
+    )
+    path.write_text(path.read_text().replace("draft: true", "draft: false"))
+    assert problems(project) == [
+        "posts/2026-12-05-hips.md:4: image_alt is missing: describe the image for people who "
+        "cannot see it, for example  image_alt: A woman stretching her hip"
+    ]
+    shown = run(project, "preview", "hips")
+    assert shown.returncode == 1 and "no such post" not in shown.stderr, shown.stderr
+    assert "  Problems:\n  - posts/2026-12-05-hips.md:4: image_alt is missing" in shown.stdout
+
+
 def test_a_new_draft_passes_check_with_instagram_on_and_says_what_it_still_needs(make_project):
     """The built-in config sends to Instagram, which needs a photo: a fresh draft has none
     yet. That is a reminder (a warning) while it is a draft, a problem once it is not."""

@@ -751,6 +751,37 @@ def test_late_social_deliveries_are_missed_until_a_person_retries(stage):
     assert len(stage.graph.page_posts()) == 1 and stage.graph.ig_media() == []
 
 
+def test_a_missed_delivery_follows_its_post_to_a_time_still_to_come(stage):
+    from publisher.ledger import SCHEDULED
+
+    # the year typed wrong: the page goes up at once, the social posts are missed
+    path = stage.add_post("typo", "2025-12-05 09:00")
+    publish_due(stage.config, at("2026-11-28T09:00"))
+    records = stage.records()
+    assert records["typo/facebook"].state == MISSED and records["typo/instagram"].state == MISSED
+    # moved to another time already past: still missed, nothing sent
+    path.write_text(path.read_text().replace("2025-12-05 09:00", "2025-12-06 09:00"))
+    publish_due(stage.config, at("2026-11-28T09:02"))
+    assert {stage.records()[f"typo/{c}"].state for c in ("facebook", "instagram")} == {MISSED}
+    # the year put right, one of them asked for again first: both follow the post, and
+    # nothing goes out before its time
+    retry_delivery(stage.config, records["typo/facebook"].id, at("2026-11-28T09:03"))
+    path.write_text(path.read_text().replace("2025-12-06 09:00", "2026-12-05 09:00"))
+    publish_due(stage.config, at("2026-11-28T09:05"))
+    records = stage.records()
+    for channel, due in (("facebook", "2026-12-05T09:30"), ("instagram", "2026-12-05T12:00")):
+        record = records[f"typo/{channel}"]
+        assert record.state == SCHEDULED and record.due_at == at(due), channel
+        assert record.attempts == 0 and not record.forced and record.last_error is None
+    assert records["typo/website"].state == SCHEDULED
+    assert stage.graph.page_posts() == [] and stage.graph.ig_media() == []
+    publish_due(stage.config, at("2026-12-05T09:31"))
+    assert len(stage.graph.page_posts()) == 1 and stage.graph.ig_media() == []
+    publish_due(stage.config, at("2026-12-05T12:01"))
+    assert len(stage.graph.ig_media()) == 1
+    assert {r.state for r in stage.records().values()} == {PUBLISHED}
+
+
 def test_verify_live_waits_for_the_page(tmp_path):
     for stage in staged(tmp_path, "\n[site]\n" if False else ""):
         text = stage.project.config_path.read_text().replace(
