@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from publisher.calendar import SOCIAL_CHANNELS, plan_deliveries
 from publisher.config import Config, parse_duration
 from publisher.content import LoadedPosts, Post, load_posts
+from publisher.exceptions import PublisherError
 from publisher.ledger import PUBLISHED, SCHEDULED, Ledger, Record
 from publisher.render.markdown import RenderedMarkdown, render_markdown
 from publisher.render.social import SocialRenderer, delivery_payload, payload_hash, post_url
@@ -254,7 +255,14 @@ def to_ics(entries: list[AgendaEntry], config: Config) -> bytes:
 def write_ics(entries: list[AgendaEntry], config: Config, path: Path) -> None:
     """Write the iCalendar file whole (a calendar app never reads half of it)."""
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(to_ics(entries, config))
+    try:
+        temporary.write_bytes(to_ics(entries, config))
+    except FileNotFoundError:
+        raise PublisherError(f"cannot write {path}: there is no folder {path.parent}") from None
+    except PermissionError:
+        raise PublisherError(
+            f"cannot write {path}: this user may not write in {path.parent}"
+        ) from None
     temporary.replace(path)
 
 

@@ -1391,7 +1391,11 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
     from publisher.render.social import SocialRenderer, social_problems  # not for a build
 
     loaded = load_posts(config)
-    problems = [*loaded.problems, *stray_post_files(config), *post_warnings(loaded.posts, at)]
+    problems = [
+        *loaded.problems,
+        *stray_post_files(config),
+        *post_warnings(loaded.posts, at, config.site.allow_html),
+    ]
     problems += overdue_new_posts(config, loaded.posts, at)
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)

@@ -68,6 +68,7 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+DEFAULT_PORT = 8000  # `serve`'s, and the one `make run` serves the site on
 
 
 def parse_now(value: str | None, config: Config, option: str = "--now") -> datetime | None:
@@ -249,7 +250,11 @@ def say_problems(result: BuildResult) -> None:
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--port",
+    type=int,
+    help="Port on 127.0.0.1 (default: 8000, or the next free one when `make run` has it).",
+)
 @click.option(
     "--now", "now_text", metavar="TIME", help="Serve the site as it will be at this local time."
 )
@@ -260,10 +265,10 @@ def say_problems(result: BuildResult) -> None:
     "site on a phone; prints the address to open there.",
 )
 @pass_context
-def serve(ctx: Context, port: int, now_text: str | None, lan: bool) -> None:
+def serve(ctx: Context, port: int | None, now_text: str | None, lan: bool) -> None:
     """Build, serve on http://127.0.0.1:PORT and rebuild when posts, templates or config change."""
     from publisher.build import build_site
-    from publisher.serve import make_server, network_address, site_address, watch
+    from publisher.serve import make_server, network_address, server_near, site_address, watch
 
     config = ctx.config
     at = parse_now(now_text, config)
@@ -286,7 +291,16 @@ def serve(ctx: Context, port: int, now_text: str | None, lan: bool) -> None:
         click.echo(f"Rebuilt: {result.published} post(s), {result.stats.changed} file(s) changed.")
 
     host = "0.0.0.0" if lan else "127.0.0.1"
-    server = make_server(target, host, port, base_url=config.base_url)  # the port first
+    # the port first
+    if port is None:
+        server = server_near(target, host, DEFAULT_PORT, base_url=config.base_url)
+        if server.server_address[1] != DEFAULT_PORT:
+            click.echo(
+                f"Port {DEFAULT_PORT} is in use (by `make run`, or another `publisher serve`): "
+                f"this one answers on port {server.server_address[1]}."
+            )
+    else:
+        server = make_server(target, host, port, base_url=config.base_url)
     rebuild()
     when = f", as it will be at {at:%Y-%m-%d %H:%M}" if at else ""
     click.echo(
@@ -541,6 +555,12 @@ def calendar(
                 click.echo(f"  {problem}", err=True)
 
 
+NO_PROJECT_HERE = (
+    "(There is no config.toml in {folder} or a folder above it: run publisher in the "
+    "clinic's project folder, or give it with --config.)"
+)
+
+
 def no_pass_yet(config: Config) -> None:
     """Say so under a list of deliveries when no publishing pass has made the ledger yet (on
     stderr: the list itself is what a script reads)."""
@@ -550,6 +570,8 @@ def no_pass_yet(config: Config) -> None:
             "not exist): nothing has been sent yet.",
             err=True,
         )
+        if config.path is None:
+            click.echo(NO_PROJECT_HERE.format(folder=config.root), err=True)
 
 
 @main.command()

@@ -555,13 +555,23 @@ def _check_folders(config: Config, where: Path) -> None:
         )
 
 
+def find_config(start: Path) -> Path | None:
+    """The config.toml of the project `start` is in: in it, or in the nearest folder above
+    (staff run publisher from posts/ as often as from the project's folder)."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def load_config(path: Path | str | None = None) -> Config:
     """Read config.toml (or the built-in defaults when there is none at the default place)."""
     if path is None:
-        candidate = Path.cwd() / CONFIG_FILE
-        if not candidate.exists():
+        found = find_config(Path.cwd())
+        if found is None:
             return Config(root=Path.cwd().resolve(), path=None)
-        path = candidate
+        path = found
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -241,12 +241,35 @@ def missing_file_advice(written: str, folder: Path, posts: Path | None = None) -
     as it is on the disk when only its capitals differ (web servers tell My Photo.JPG from
     My Photo.jpg), in the file's name or a folder's; a name close to it in that folder (a
     typo); or which folder is missing."""
+    unquoted = written.strip("\"'“”‘’ ")
+    if unquoted and unquoted != written:
+        found = is_file(folder / unquoted)
+        return "take the quote marks off: they are read as part of the name" + (
+            f" ({unquoted!r})"
+            if found
+            else f"; then, {missing_file_advice(unquoted, folder, posts)}"
+        )
+    if "\\" in written:
+        slashed = written.replace("\\", "/")
+        return f"write / between folders, not \\ ({slashed!r})" + (
+            ""
+            if is_file(folder / slashed)
+            else f"; then, {missing_file_advice(slashed, folder, posts)}"
+        )
     if posts is not None and folder != posts and is_file(posts / written):
         from_post = os.path.relpath(posts / written, folder).replace(os.sep, "/")
         return (
             f"from this post's folder, it is {from_post!r} (a path is written from the post's file)"
         )
-    parts = [part for part in written.replace("\\", "/").split("/") if part not in ("", ".")]
+
+    def or_elsewhere(advice: str) -> str:  # a file of that name in another folder, if one
+        elsewhere = _same_name_under(posts, written) if posts is not None else None
+        if elsewhere is None:
+            return advice
+        from_post = os.path.relpath(elsewhere, folder).replace(os.sep, "/")
+        return f"is it {from_post!r}? it is in that folder"
+
+    parts = [part for part in written.split("/") if part not in ("", ".")]
     here, spelled = folder, []
     for n, part in enumerate(parts):
         try:
@@ -266,7 +289,9 @@ def missing_file_advice(written: str, folder: Path, posts: Path | None = None) -
                     return f"is it {meant!r}? check the file name and folder"
                 if n < len(parts) - 1:
                     shown = "/".join([*spelled, part])
-                    return f"there is no folder {shown!r}: check the file name and folder"
+                    return or_elsewhere(
+                        f"there is no folder {shown!r}: check the file name and folder"
+                    )
                 break
             match = same[0]
         spelled.append(match)
@@ -276,7 +301,21 @@ def missing_file_advice(written: str, folder: Path, posts: Path | None = None) -
             if spelled[:-1] == parts[:-1]:
                 return f"the file is named {spelled[-1]!r}: write the name with the same capitals"
             return f"it is {'/'.join(spelled)!r} on the disk: write it with the same capitals"
-    return "check the file name and folder"
+    return or_elsewhere("check the file name and folder")
+
+
+def _same_name_under(posts: Path, written: str) -> Path | None:
+    """The one file under the posts folder with the name `written` ends in, when `written`
+    is not it (a folder left out: shoulders.jpg for images/shoulders.jpg)."""
+    name = written.rsplit("/", 1)[-1]
+    wanted = unicodedata.normalize("NFC", name).casefold()
+    found = []
+    for root, folders, files in os.walk(posts):
+        folders[:] = [f for f in folders if not f.startswith(".")]
+        found += [
+            Path(root, f) for f in files if unicodedata.normalize("NFC", f).casefold() == wanted
+        ]
+    return found[0] if len(found) == 1 else None
 
 
 # The scripts whose combining marks are accents, left out when words are compared ("Café"
@@ -359,6 +398,28 @@ def _without_repeated_title(body: str, title: str) -> str:
     return body[: found.start(1)].rstrip(" \t#") + body[found.end() :]
 
 
+# Characters a web page or word processor pastes that look like a space or like nothing
+_INVISIBLE = re.compile("[\u00a0\u2000-\u200f\u202f\u205f\u2060\u3000\ufeff]")
+
+
+def _invisible_in_key(key: str) -> str | None:
+    """What to do about a key read with characters no one can see (YAML took a no-break
+    space indenting it, or a zero-width space, for part of the key), or None."""
+    if (visible := _INVISIBLE.sub("", key)) != key:
+        what = (
+            "spaces that are not plain spaces (no-break spaces, pasted from a web page or a "
+            "word processor), which YAML does not read as indenting"
+            if re.search("[\u00a0\u2000-\u200a\u202f\u205f\u3000]", key)
+            else "a character you cannot see (a zero-width space, pasted with the text)"
+        )
+        return (
+            f"the line of {visible!r} has {what}: delete the start of the line up to "
+            f"{visible!r} and type it again"
+            + (", indenting with plain spaces" if key[:1].isspace() else "")
+        )
+    return None
+
+
 def _key_hint(key: str) -> str:
     """What to write instead of an unknown front-matter key: the key in lower case, a close
     spelling, a channel's own key that belongs indented under it, or the list of keys."""
@@ -399,6 +460,14 @@ def tag_slug(tag: str) -> str:
 def split_front_matter(text: str, display: str) -> tuple[str, str, int]:
     """Split a post into its YAML text and its body; returns the body's first line too."""
     if not text.startswith("---"):
+        first = text.split("\n", 1)[0].strip()
+        if first and set(first) <= set("-—–‒ ") and not first.isascii():
+            raise ContentError(
+                f"the first line, {first!r}, should be three hyphens: a word processor made "
+                "a dash of ---; type --- again (and on the line that closes the front matter)",
+                display,
+                1,
+            )
         raise ContentError(
             "no front matter: a post starts with a line '---', then title: and date:, "
             "then another '---'",
@@ -558,6 +627,13 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
         if slip is not None:
             raise ContentError(slip[1], display, slip[0]) from None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "escape" in problem:  # "images\photo.jpg": a Windows path in double quotes
+            raise ContentError(
+                "a \\ inside double quotes starts an escape (such as \\n) in YAML: write / "
+                "between folders (images/photo.jpg), or put the text in single quotes",
+                display,
+                line,
+            ) from None
         raise ContentError(
             f"the front matter is not valid YAML ({problem}); check the quotes, brackets and "
             "indentation of this line and the ones before it",
@@ -625,8 +701,9 @@ def _odd_space(row: str) -> str | None:
 # it at " #" ("title: Tip #1 for hips" is "Tip").
 _FOOTNOTE_MARKER = re.compile(r"\[\^[^\]\s]+\]")  # "[^1]", as the text's markers are written
 _PROSE_KEYS = frozenset(("title", "summary", "author", "image_alt", "message", "caption"))
-# a comment as people write them: " # " or a "#" alone at the end ("#1" and "#selfcare" are text)
-_COMMENT = re.compile(r"(?:^| +)#(?: .*)?$")
+# a comment as people write them: " # " or a "#" alone at the end ("#1", "# 1" and
+# "#selfcare" are text: "Tip # 1 for hips" is a title, not "Tip" and a comment)
+_COMMENT = re.compile(r"(?:^| +)#(?: (?!\d).*)?$")
 _PLAIN_START = re.compile(r"[^\s'\"“‘|>,\[\]{}#&*!%@`?:-]|[-?:]\S")  # how YAML text may begin
 
 
@@ -671,6 +748,14 @@ def _as_staff_write_it(yaml_text: str, display: str) -> str:
             end = _quoted_end(value)
             if end > 0 and not _COMMENT.sub("", value[end:]).strip():
                 continue  # a text in quotes: YAML reads it as meant
+            if value[0] == '"' and '"' not in value[1:] + _continued(rows, number, indent):
+                # ('Tis the season: an apostrophe, not a quote)
+                raise ContentError(
+                    f'{key}: the quote mark at the start (") is not closed, and would show '
+                    'on the page: end the text with " too, or take the quote mark out',
+                    display,
+                    number + 2,
+                )
         text = _COMMENT.sub("", value).rstrip()
         if not text or (
             _PLAIN_START.match(text)
@@ -683,6 +768,15 @@ def _as_staff_write_it(yaml_text: str, display: str) -> str:
         rows[number] = f"{' ' * indent}{key}: {json.dumps(text, ensure_ascii=False)}"
         changed = True
     return "\n".join(rows) if changed else yaml_text
+
+
+def _continued(rows: list[str], number: int, indent: int) -> str:
+    """The lines after row `number` indented deeper than `indent` (a quoted text may go on
+    there), joined."""
+    more = itertools.takewhile(
+        lambda row: len(row) - len(row.lstrip(" ")) > indent, rows[number + 1 :]
+    )
+    return "\n".join(more)
 
 
 def _unquoted(tag: str) -> str:
@@ -807,7 +901,8 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
 
     for key in meta:
         if key not in KNOWN_KEYS:
-            problem(f"unknown key {key!r}: {_key_hint(str(key))}", str(key))
+            invisible = _invisible_in_key(str(key))
+            problem(invisible or f"unknown key {key!r}: {_key_hint(str(key))}", str(key))
 
     wrong_type: list[str] = []
     title = _text(meta, "title", wrong_type)
@@ -1008,6 +1103,12 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
     candidate = real_path(post_path.parent / value)
     posts_dir = config.posts_dir
     if not is_inside(candidate, posts_dir):
+        if value.startswith("/") and (inside := _same_name_under(posts_dir, value)):
+            from_post = os.path.relpath(inside, post_path.parent).replace(os.sep, "/")
+            raise ValueError(
+                f"image {value!r}: a path that starts with / starts at the top of the disk: "
+                f"write it from the post's file, {from_post!r}"
+            )
         raise ValueError(
             f"image {value!r} is outside the posts folder: keep images in "
             f"{config.display_path(posts_dir)}/images/ and write a path like images/photo.jpg"
@@ -1016,7 +1117,7 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
         candidate = other  # the name as a Mac wrote it
     if not is_file(candidate):
         raise ImageFileProblem(
-            f"image {value!r} not found (looked for {config.display_path(candidate)}): "
+            f"image '{value}' not found (looked for {config.display_path(candidate)}): "
             + missing_file_advice(value, post_path.parent, posts_dir),
             candidate,
         )
@@ -1251,10 +1352,60 @@ def image_warnings(posts: Iterable[Post]) -> list[ContentWarning]:
     return warnings
 
 
-def post_warnings(posts: Iterable[Post], at: datetime) -> list[ContentWarning]:
+# HTML as people paste it into a post: a video's embed code, a bold word, a line break
+_PASTED_HTML = re.compile(
+    r"</?(iframe|video|embed|object|script|style|br|b|strong|i|em|u|a|img|p|div|span|font|"
+    r"center|h[1-6]|ul|ol|li|table|tr|td|hr|blockquote|figure|section)\b[^<>\n]*>",
+    re.IGNORECASE,
+)
+# fenced code, and code in backticks: HTML there is shown as code on purpose
+_CODE = re.compile(r"^(```|~~~).*?^\1|`[^`\n]+`", re.MULTILINE | re.DOTALL)
+_INSTEAD_OF_HTML = {
+    "iframe": "for a video, link to it: [Watch the video](https://www.youtube.com/watch?v=...)",
+    "br": "for a line break, end the line with a backslash (\\)",
+    "b": "for bold, write **words**",
+    "strong": "for bold, write **words**",
+    "i": "for italics, write *words*",
+    "em": "for italics, write *words*",
+    "a": "for a link, write [words](https://...)",
+    "img": "for a photo, write ![what it shows](images/photo.jpg)",
+}
+
+
+def pasted_html(posts: Iterable[Post]) -> list[ContentWarning]:
+    """HTML pasted into a post's text (a video's embed code, <b>, <br>): the website shows
+    it as text, tags and all, unless [site] allow_html = true. Said at its first line, with
+    the Markdown to write instead."""
+    warnings = []
+    for post in posts:
+        if "<" not in post.body:
+            continue
+        body = _CODE.sub(lambda code: re.sub(r"[^\n]", " ", code[0]), post.body)
+        found = _PASTED_HTML.search(body)
+        if found is None:
+            continue
+        tag = found[1].lower()
+        instead = _INSTEAD_OF_HTML.get(
+            tag, "write it in Markdown (see the README), or ask for [site] allow_html = true"
+        )
+        shown = found[0] if len(found[0]) < 24 else f"<{found[1]} ...>"
+        warnings.append(
+            ContentWarning(
+                f"{shown!r} is HTML, which the page shows as text, tags and all: {instead}",
+                post.display,
+                post.line_at(found.start()),
+            )
+        )
+    return warnings
+
+
+def post_warnings(
+    posts: Iterable[Post], at: datetime, allow_html: bool = False
+) -> list[ContentWarning]:
     """Every warning of these posts as of `at`: likely mistakes that stop nothing."""
     posts = tuple(posts)
     return [
+        *([] if allow_html else pasted_html(posts)),
         *updates_to_come(posts, at),
         *curly_quoted_texts(posts),
         *tag_collisions(posts),
@@ -1280,6 +1431,12 @@ def require_posts_folder(config: Config) -> None:
     take every page off the website (and a deploy off the server), as if each post had been
     deleted. A folder moved, renamed or on a disk not mounted is far likelier."""
     if not config.posts_dir.is_dir():
+        if config.path is None:  # no config.toml here or above: not in a project at all
+            raise PublisherError(
+                f"there is no config.toml in {config.root} or a folder above it, and no "
+                "posts folder here: run publisher in the clinic's project folder (the one "
+                "with config.toml and posts/), or give it with --config"
+            )
         raise PublisherError(
             f"the posts folder {config.posts_dir} is missing (moved, renamed, or on a disk that "
             "is not mounted): nothing is built or published until it is back, and the website "
@@ -1372,6 +1529,17 @@ def load_posts(config: Config, files: Iterable[Path] | None = None) -> LoadedPos
     return settle_posts(posts, problems)
 
 
+# The name a file manager gives a copy: "a copy.md", "a copy 2.md" (macOS), "a - Copy.md",
+# "a - Copy (2).md" (Windows), "a (1).md" (a second download)
+_COPY_NAME = re.compile(r"(?i)(?: copy(?: \d+)?| - copy(?: \(\d+\))?| \(\d+\))$")
+
+
+def named_after(stem: str, slug: str) -> bool:
+    """Whether a post file's name (without .md) is made of its slug, as `publisher new`
+    names it (DATE-SLUG), or is the slug alone."""
+    return re.fullmatch(rf"(?:\d{{4}}-\d\d-\d\d-)?{re.escape(slug)}", stem) is not None
+
+
 def settle_posts(
     posts: Iterable[Post], problems: Iterable[ContentError], held: Iterable[Post] = ()
 ) -> LoadedPosts:
@@ -1381,15 +1549,27 @@ def settle_posts(
     problems = list(problems)
     by_slug: dict[str, Post] = {post.slug: post for post in held}
     kept: list[Post] = []
+
     # Which of two posts keeps a slug: not a draft before a draft, then the older one (the
-    # one more likely out already), then by file name; a new post never pushes a live one off.
-    for post in sorted(posts, key=lambda p: (p.draft, p.date, p.display)):
+    # one more likely out already), then the file named after it (not the copy a file
+    # manager made of it, "... copy.md"), then by file name; a new post never pushes a live
+    # one off.
+    def order(post: Post) -> tuple[bool, datetime, bool, str]:
+        return (post.draft, post.date, not named_after(post.source.stem, post.slug), post.display)
+
+    for post in sorted(posts, key=order):
         other = by_slug.get(post.slug)
         if other is not None:
+            copy = _COPY_NAME.search(post.source.stem)
             problems.append(
                 post.error(
                     f"slug {post.slug!r} is already used by {other.display}: "
-                    "give one of them a different title or a slug: line",
+                    + (
+                        "this file looks like a copy of it (its name ends in "
+                        f"{copy[0].strip()!r}): delete the copy, or give it its own title"
+                        if copy
+                        else "give one of them a different title or a slug: line"
+                    ),
                     "slug" if "slug" in post.lines else "title",
                 )
             )

@@ -24,15 +24,17 @@ SITE_MARKER = ".publisher-output"
 # What editors write beside a file while it is open or being saved, and take away again:
 # vim's swap files (.NAME.swp, .swo... .swx) and its test of the folder (4913), emacs's lock
 # (.#NAME) and auto-save (#NAME#), backups (NAME~), GNOME's saves (.goutputstream-XXXXXX),
-# LibreOffice's lock (.~lock.NAME#). Not a change to the site, nor part of it.
+# LibreOffice's lock (.~lock.NAME#), `sed -i`'s copy (sedXXXXXX). Not a change to the site,
+# nor part of it.
 _EDITOR_SCRATCH = re.compile(
     r"\.[^/]*\.sw[a-px]|4913|\.#[^/]*|#[^/]*#|[^/]*~|\.goutputstream-[^/]*|\.~lock\.[^/]*#"
+    r"|sed[A-Za-z0-9]{6}"
 )
 
 
 def is_editor_scratch(name: str) -> bool:
     """Whether a file name is one of an editor's passing files (see _EDITOR_SCRATCH)."""
-    if name[:1] not in ".#" and name[-1:] != "~" and name != "4913":
+    if name[:1] not in ".#" and name[-1:] != "~" and name != "4913" and name[:3] != "sed":
         return False  # at once, for the thousands of posts and photos a pass looks at
     return _EDITOR_SCRATCH.fullmatch(name) is not None
 

@@ -47,7 +47,8 @@ def check_output_folder(output: Path) -> None:
     if output.is_dir() and any(output.iterdir()) and not (output / MARKER).exists():
         raise PublisherError(
             f"output folder {output} has files that publisher did not write; it is replaced on "
-            "every build, so point [site] output at a new or empty folder"
+            "every build, so give a new or empty folder ([site] output in config.toml, or "
+            "--output)"
         )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +11,7 @@ from typing import Any
 from publisher.build import link_warnings, plan_post
 from publisher.calendar import CHANNELS, channel_enabled, plan_deliveries, planned_time
 from publisher.config import Config
-from publisher.content import Post, load_posts, post_files, post_warnings, read_post
+from publisher.content import Post, load_posts, named_after, post_files, post_warnings, read_post
 from publisher.exceptions import ContentError, ContentWarning, PublisherError
 from publisher.render.markdown import RenderedMarkdown
 from publisher.render.site import PostPage
@@ -106,7 +105,10 @@ def preview_posts(config: Config, files: Sequence[Path | str] | None = None) -> 
     # worked out once for them all (tags are shared across posts)
     at = current_time(config.tz)
     linking = [(p.post, p.page.links) for p in shown if p.post is not None and p.page]
-    said = [*post_warnings(everything, at), *link_warnings(linking, everything, config, at)]
+    said = [
+        *post_warnings(everything, at, config.site.allow_html),
+        *link_warnings(linking, everything, config, at),
+    ]
     for preview in shown:
         preview.problems += [w for w in said if w.path == preview.source]
     previews += shown
@@ -118,11 +120,7 @@ def _file_of_slug(slug: str, config: Config) -> Path | None:
     """The one post file named after `slug` (as `publisher new` names it: DATE-SLUG.md)."""
     if not slug or "/" in slug:
         return None
-    found = [
-        path
-        for path in post_files(config.posts_dir)
-        if path.stem == slug or re.fullmatch(rf"\d{{4}}-\d\d-\d\d-{re.escape(slug)}", path.stem)
-    ]
+    found = [path for path in post_files(config.posts_dir) if named_after(path.stem, slug)]
     return found[0] if len(found) == 1 else None
 
 

@@ -68,6 +68,22 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         super().send_error(code, message, explain)
 
 
+def server_near(
+    directory: Path, host: str, port: int, base_url: str = "", tries: int = 20
+) -> http.server.ThreadingHTTPServer:
+    """make_server on `port`, or on the first free one of the `tries` after it."""
+    for candidate in range(port, port + tries - 1):
+        try:
+            return make_server(directory, host, candidate, base_url)
+        except PortInUse:
+            continue
+    return make_server(directory, host, port + tries - 1, base_url)  # or say it is in use
+
+
+class PortInUse(PublisherError):
+    """The port asked for is taken by another server."""
+
+
 def make_server(
     directory: Path, host: str = "127.0.0.1", port: int = 8000, base_url: str = ""
 ) -> http.server.ThreadingHTTPServer:
@@ -82,7 +98,7 @@ def make_server(
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
-        raise PublisherError(
+        raise PortInUse(
             f"port {port} on {host} is already in use (is `make run` or another "
             "`publisher serve` running?): stop it, or choose another port with --port"
         ) from None

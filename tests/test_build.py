@@ -526,8 +526,9 @@ def test_refuses_to_replace_a_folder_it_did_not_write(project):
     (project.output / "precious.txt").write_text("keep me")
     from publisher.exceptions import PublisherError
 
-    with pytest.raises(PublisherError, match="did not write"):
+    with pytest.raises(PublisherError, match="did not write") as refused:
         build_site(project.config, NOW)
+    assert "([site] output in config.toml, or --output)" in str(refused.value)
     assert (project.output / "precious.txt").read_text() == "keep me"
 
 

@@ -209,6 +209,17 @@ def test_calendar_command_lists_and_filters(make_project):
     ics = project.root / "cal.ics"
     assert "Wrote 4 deliveries" in calendar("--ics", str(ics))
     assert len(icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")) == 4
+    nowhere = project.root / "no-such-folder" / "cal.ics"
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(project.config_path), "calendar"]
+        + ["--ics", str(nowhere)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"error: cannot write {nowhere}: there is no folder {nowhere.parent}" in result.stderr
+    assert ".tmp" not in result.stderr
 
 
 def test_calendar_names_the_posts_it_leaves_out_and_why(make_project):

@@ -501,6 +501,105 @@ def test_duplicate_slugs_are_reported_on_the_second_post(project):
     ]
 
 
+def test_a_file_managers_copy_of_a_post_is_the_one_that_gives_way(project):
+    """Finder's "Duplicate" names it "... copy.md", which sorts before the original: the
+    original, named after its slug, keeps it, and the copy is named as one."""
+    text = "title: Psoas\ndate: 2025-10-21"
+    project.post("2025-10-21-psoas.md", text)
+    project.post("2025-10-21-psoas copy.md", text)
+    project.post("psoas - Copy (2).md", text)
+    assert problems(project) == [
+        f"posts/{name}:2: slug 'psoas' is already used by posts/2025-10-21-psoas.md: this "
+        f"file looks like a copy of it (its name ends in {end!r}): delete the copy, or give it "
+        "its own title"
+        for name, end in (
+            ("2025-10-21-psoas copy.md", "copy"),
+            ("psoas - Copy (2).md", "- Copy (2)"),
+        )
+    ]
+
+
+def test_publisher_run_in_the_posts_folder_finds_the_projects_config(project, tmp_path):
+    """Staff open a terminal in posts/ as often as in the project: `new` there wrote
+    posts/posts/..., which nothing publishes. Outside any project, it says so."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PUBLISHER_CONFIG"}
+
+    def publisher(cwd, *args):
+        return subprocess.run(
+            [sys.executable, "-m", "publisher", *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            timeout=60,
+        )
+
+    result = publisher(project.posts, "new", "From the posts folder", "--date", "2026-12-05")
+    assert result.returncode == 0, result.stderr
+    assert (project.posts / "2026-12-05-from-the-posts-folder.md").is_file()
+    assert not (project.posts / "posts").exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = publisher(elsewhere, "check")
+    assert result.returncode == 1
+    assert f"there is no config.toml in {elsewhere} or a folder above it" in result.stderr
+    result = publisher(elsewhere, "status")
+    assert f"(There is no config.toml in {elsewhere} or a folder above it" in result.stderr
+
+
+def test_invisible_characters_and_a_word_processors_dashes_are_named(project):
+    """A no-break space indenting a key (YAML reads it as part of a top-level key), a
+    zero-width space before one, and the dash a word processor makes of ---."""
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-01-01\nfacebook:\n\u00a0\u00a0at: 2026-01-01 10:00\n"
+        "\u200bsummary: Short.",
+    )
+    (project.posts / "b.md").write_text("\u2014-\ntitle: B\ndate: 2026-01-01\n\u2014-\nText.\n")
+    assert problems(project) == [
+        "posts/a.md:5: the line of 'at' has spaces that are not plain spaces (no-break "
+        "spaces, pasted from a web page or a word processor), which YAML does not read as "
+        "indenting: delete the start of the line up to 'at' and type it again, indenting "
+        "with plain spaces",
+        "posts/a.md:6: the line of 'summary' has a character you cannot see (a zero-width "
+        "space, pasted with the text): delete the start of the line up to 'summary' and type "
+        "it again",
+        "posts/b.md:1: the first line, '\u2014-', should be three hyphens: a word processor "
+        "made a dash of ---; type --- again (and on the line that closes the front matter)",
+    ]
+
+
+def test_html_pasted_into_a_text_is_a_warning_with_the_markdown_to_write(project):
+    """The page shows it as text, tags and all (unless [site] allow_html = true); HTML in
+    code, `<b>`, is shown as code on purpose."""
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-01-01",
+        "Use `<b>` for bold.\n\n```\n<br>\n```\n\nOpen <b>Sundays</b><br>\n",
+    )
+    project.post(
+        "v.md",
+        "title: V\ndate: 2026-01-01",
+        'Watch:\n\n<iframe width="560" src="https://www.youtube.com/embed/x"></iframe>\n',
+    )
+    project.post("c.md", "title: C\ndate: 2026-01-01", "Only `<br>` in code, and 2 < 3 > 1.\n")
+    result = run(project, "check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "posts/a.md:11: warning: '<b>' is HTML, which the page shows as text, tags and all: "
+        "for bold, write **words**",
+        "posts/v.md:7: warning: '<iframe ...>' is HTML, which "
+        "the page shows as text, tags and all: for a video, link to it: [Watch the "
+        "video](https://www.youtube.com/watch?v=...)",
+    ]
+    project.config_path.write_text(
+        project.config_path.read_text().replace("[site]\n", "[site]\nallow_html = true\n", 1)
+    )
+    assert problems(project) == []
+
+
 def test_a_new_post_or_a_draft_never_pushes_a_live_post_off_its_slug(project):
     # "a-new" sorts first by name, but the live, older post keeps the slug
     project.post("z-old.md", "title: Same Title\ndate: 2026-01-01")
@@ -583,7 +682,11 @@ def test_an_image_named_with_other_capitals_says_so(project):
         ("Photos/shoulder.JPG", "is it 'Photos/Shoulders.JPG'? check the file name and folder"),
         ("imges/IMG_4021.jpg", "is it 'images/IMG_4021.jpg'? check the file name and folder"),
         ("images/IMG_4012.jpg", "is it 'images/IMG_4021.jpg'? check the file name and folder"),
-        ("pics/IMG_4021.jpg", "there is no folder 'pics': check the file name and folder"),
+        ("pics/IMG_4022.jpg", "there is no folder 'pics': check the file name and folder"),
+        (
+            "pics/IMG_4021.jpg",
+            "is it 'images/IMG_4021.jpg'? it is in that folder",
+        ),
         ("images/zzz.jpg", "check the file name and folder"),
     ],
 )
@@ -599,6 +702,44 @@ def test_a_photo_not_found_says_what_is_there_instead(project, written, advice):
         f"posts/q.md:7: image {written!r} in the text was not found (looked for "
         f"posts/{written}): {advice} (from the post's file)",
     ], found
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        (
+            "images\\shoulders.jpg",
+            "image 'images\\shoulders.jpg' not found (looked for posts/images\\shoulders.jpg): "
+            "write / between folders, not \\ ('images/shoulders.jpg')",
+        ),
+        (
+            "shoulders.jpg",
+            "image 'shoulders.jpg' not found (looked for posts/shoulders.jpg): is it "
+            "'images/shoulders.jpg'? it is in that folder",
+        ),
+        (
+            "“images/shoulders.jpg”",
+            "image '“images/shoulders.jpg”' not found (looked for posts/“images/shoulders.jpg”): "
+            "take the quote marks off: they are read as part of the name ('images/shoulders.jpg')",
+        ),
+        (
+            "/images/shoulders.jpg",
+            "image '/images/shoulders.jpg': a path that starts with / starts at the top of the "
+            "disk: write it from the post's file, 'images/shoulders.jpg'",
+        ),
+        (
+            '"images\\shoulders.jpg"',
+            "a \\ inside double quotes starts an escape (such as \\n) in YAML: write / between "
+            "folders (images/photo.jpg), or put the text in single quotes",
+        ),
+    ],
+)
+def test_a_photo_path_written_as_windows_or_a_word_processor_would_says_how_to_write_it(
+    project, written, said
+):
+    project.image("images/shoulders.jpg")
+    project.post("p.md", f"title: A\ndate: 2026-01-01\nimage: {written}\nimage_alt: A")
+    assert problems(project) == [f"posts/p.md:4: {said}"]
 
 
 def test_a_photo_named_from_the_posts_folder_in_a_post_of_a_subfolder_says_its_path(project):

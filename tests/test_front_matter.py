@@ -331,6 +331,22 @@ def test_a_hash_in_a_title_is_text_not_a_comment() -> None:
     assert data == {"title": "Tip #1 for hips", "draft": True}
 
 
+def test_a_hash_and_a_space_before_a_number_is_text_too() -> None:
+    """ "Tip # 1" is a number, as "#1" is: a comment starts with words."""
+    data, _ = parse_front_matter("title: Tip # 1 for tight hips  # draft title\n", "x.md")
+    assert data == {"title": "Tip # 1 for tight hips"}
+
+
+@pytest.mark.parametrize("line", ['title: "Tight hips', 'summary: "Why your hips ache'])
+def test_a_quote_mark_opened_and_not_closed_is_refused_at_its_line(line) -> None:
+    """It would show on the page as the text's first character."""
+    with pytest.raises(
+        ContentError, match=r"the quote mark at the start \(\"\) is not closed"
+    ) as caught:
+        parse_front_matter(f"date: 2026-01-01\n{line}\n", "posts/x.md")
+    assert caught.value.line == 3
+
+
 def test_a_comment_after_a_text_is_still_a_comment() -> None:
     """As in the README's example: "author: Aaron Cygnarowicz        # optional"."""
     text = (

@@ -111,6 +111,7 @@ EDITORS_FILES = [
     "NAME~",
     ".goutputstream-X1Y2Z3",
     ".~lock.NAME#",
+    "sedX1y2Z3",  # sed -i's copy
 ]
 
 

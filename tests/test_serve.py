@@ -211,3 +211,36 @@ def test_serve_lan_answers_a_phone_on_the_network_and_only_when_asked(project):
             assert not answered, "without --lan, the network must not be answered"
         finally:
             stop(process)
+
+
+def test_serve_without_a_port_takes_the_next_free_one_when_make_run_has_8000(project):
+    """Staff keep `make run` going (it serves on 8000) and preview another day with
+    `serve --now`, as the README says: that one answers on the next free port."""
+    import socket
+
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    with socket.socket() as taken:
+        try:
+            taken.bind(("127.0.0.1", 8000))
+            taken.listen()
+        except OSError:
+            pass  # taken already: as good for this test
+        process = subprocess.Popen(
+            [sys.executable, "-m", "publisher", "--config", str(project.config_path), "serve"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=project.root,
+        )
+        try:
+            said = process.stdout.readline()
+            assert said.startswith("Port 8000 is in use (by `make run`"), said
+            port = int(re.search(r"answers on port (\d+)\.", said).group(1))
+            assert 8000 < port < 8020
+            address = wait_for(
+                lambda: re.search(r"http://127\.0\.0\.1:(\d+)/", process.stdout.readline())
+            )
+            assert int(address.group(1)) == port
+            assert requests.get(f"http://127.0.0.1:{port}/posts/a/", timeout=5).status_code == 200
+        finally:
+            stop(process)
