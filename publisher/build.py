@@ -1406,8 +1406,11 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
         if page is not None:
             linking.append((post, page.links))
             renderer.post_page(page)
-            for problem in social_problems(post, page.rendered, config, social):
-                problems.append(post.channel_problem(problem.message, problem.key))
+            rendered = page.rendered
+        else:  # (a missing photo of the text, say): what Facebook and Instagram say too
+            rendered = render_markdown(post.body, allow_html=config.site.allow_html)
+        for problem in social_problems(post, rendered, config, social):
+            problems.append(post.channel_problem(problem.message, problem.key))
     if any(links for _, links in linking):
         # a live post whose file has a problem now: the website still shows it as it was
         held = live_versions(config, {problem.path for problem in loaded.problems})

@@ -423,7 +423,9 @@ def publish(
     if not report.outcomes and not quiet:
         # (a rebuild is said above, in the pass's log: an idle pass says only this)
         click.echo(
-            "Nothing else was due: no article went live, nothing on Facebook or Instagram."
+            "The website was not updated (see above); a later pass tries again."
+            if report.site_failed
+            else "Nothing else was due: no article went live, nothing on Facebook or Instagram."
             if report.rebuilt
             else "Nothing was due."
         )
@@ -574,8 +576,33 @@ def no_pass_yet(config: Config) -> None:
             click.echo(NO_PROJECT_HERE.format(folder=config.root), err=True)
 
 
+class DeliveryNumber(click.ParamType):
+    """A delivery's ID, as `status` shows it; anything else says where the ID is, and what
+    keeps a post off a channel before it has one."""
+
+    name = "ID"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+            return int(value)
+        later = (
+            "to keep a post off Facebook or Instagram, write  facebook: false  or  "
+            "instagram: false  in its front matter"
+            if ctx is not None and ctx.info_name == "skip"
+            else "it goes out at its time"
+        )
+        self.fail(
+            f"{value!r} is not a delivery's ID: give the number in the ID column of  publisher "
+            f"status. A delivery not tried yet has none (-): {later}",
+            param,
+            ctx,
+        )
+
+
 @main.command()
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=DeliveryNumber())
 @pass_context
 def retry(ctx: Context, delivery_id: int) -> None:
     """Send a failed or missed delivery again at the next pass."""
@@ -585,7 +612,7 @@ def retry(ctx: Context, delivery_id: int) -> None:
 
 
 @main.command()
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=DeliveryNumber())
 @pass_context
 def skip(ctx: Context, delivery_id: int) -> None:
     """Never send this delivery."""

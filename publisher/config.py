@@ -300,8 +300,20 @@ class GraphSettings:
         """Check the version looks like v26.0."""
         if not re.match(r"^v\d+\.\d+$", self.version):
             raise ConfigError(f"must look like v26.0, not {self.version!r}", key="graph.version")
-        if self.url and not re.match(r"^https?://[^/\s]+", self.url):
-            raise ConfigError(f"must be an http(s) URL, not {self.url!r}", key="graph.url")
+        if self.url and (problem := graph_url_problem(self.url)):
+            raise ConfigError(problem, key="graph.url")
+
+
+def graph_url_problem(url: str) -> str | None:
+    """What is wrong with an address given for the Graph API, or None."""
+    if not re.match(r"^https?://[^/\s]+", url):
+        return f"must be an http(s) address such as https://graph.facebook.com, not {url!r}"
+    if re.search(r"/v\d+(\.\d+)?/?$", url):
+        return (
+            f"is the address alone, without the version ({url!r}): the version is "
+            "[graph] version in config.toml"
+        )
+    return None
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,47 @@ class Finished:
     unstoppable: list[str] = field(default_factory=list)  # left running: not ours to signal
 
 
-def run_whole(command: str, cwd: Path, env: dict[str, str], timeout: float) -> Finished:
+class StillRunning(Exception):
+    """A deploy started by an earlier process is still running."""
+
+
+def run_whole(
+    command: str, cwd: Path, env: dict[str, str], timeout: float, lock: Path | None = None
+) -> Finished:
     """Run a shell command in a process group of its own, its output captured. At `timeout`
     (TimeoutExpired), or when the pass is interrupted, the whole group is ended at once; when
     the command ends by itself, whatever it left running is stopped too (SIGTERM, then
     SIGKILL): the rest of its group and, on Linux, where this process adopts the orphans of
-    what it starts for the time of the command, a job that left the group (a daemon)."""
+    what it starts for the time of the command, a job that left the group (a daemon).
+
+    `lock`: a file the command and all it starts hold locked (an open file they inherit)
+    until the last of them ends. A pass killed (kill -9) in the middle of a deploy leaves
+    its deploy running; the next one finds the lock held and raises StillRunning rather
+    than start a second deploy beside it."""
+    held = _hold(lock) if lock is not None else None
+    try:
+        return _run_whole(command, cwd, env, timeout, held)
+    finally:
+        if held is not None:
+            os.close(held)
+
+
+def _hold(lock: Path) -> int:
+    """The lock file open and locked by this process, or StillRunning."""
+    import fcntl
+
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StillRunning(str(lock)) from None
+    return fd
+
+
+def _run_whole(
+    command: str, cwd: Path, env: dict[str, str], timeout: float, held: int | None
+) -> Finished:
     before = _children()
     adopting, undo = _adopt_orphans()
     known = before if adopting else None
@@ -54,6 +89,7 @@ def run_whole(command: str, cwd: Path, env: dict[str, str], timeout: float) -> F
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
+                pass_fds=() if held is None else (held,),  # the lock, held while any runs
             )
             try:
                 returncode = process.wait(timeout)

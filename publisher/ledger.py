@@ -91,6 +91,7 @@ QUIET = "quiet"
 DEPLOYING = "deploying"
 # each channel's token, as a pass last asked Meta about it: {channel: {at, next, said}}
 TOKEN_CHECKS = "token_checks"
+SITE_FAILURES = "site_failures"  # meta: failed builds or deploys of the site in a row
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -254,7 +255,7 @@ class Event:
 
 
 # Beside the ledger: SQLite's write-ahead log and shared memory (or its journal), the pass lock.
-LEDGER_ENDINGS = ("-wal", "-shm", "-journal", ".lock")
+LEDGER_ENDINGS = ("-wal", "-shm", "-journal", ".lock", ".deploy")
 
 
 def ledger_files(path: Path) -> list[Path]:
@@ -317,12 +318,13 @@ class Ledger:
                 ledger.db.execute(statement)
             return ledger
         uri = f"{path.resolve().as_uri()}?mode=ro"
-        ledger.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
-        ledger.db.row_factory = sqlite3.Row
         try:
+            ledger.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            ledger.db.row_factory = sqlite3.Row
             version = _version(ledger.db)
         except sqlite3.DatabaseError as exc:
-            ledger.db.close()
+            if hasattr(ledger, "db"):
+                ledger.db.close()
             # reading a ledger in WAL mode needs its -shm file, made in its folder if missing
             advice = cannot_read(path) or cannot_write(
                 [path.parent, path.with_name(path.name + "-shm")]
@@ -738,6 +740,15 @@ class Ledger:
     def set_token_checks(self, checks: dict[str, dict[str, str]]) -> None:
         """Keep what the token checks found (token_checks)."""
         self.set_meta(TOKEN_CHECKS, json.dumps(checks, sort_keys=True))
+
+    def site_failures(self) -> tuple[int, datetime | None, str]:
+        """(failed builds or deploys of the site in a row, when the next try is, what went
+        wrong)."""
+        kept = self.meta(SITE_FAILURES)
+        if not kept:
+            return 0, None, ""
+        failures, again, message = json.loads(kept)
+        return failures, datetime.fromisoformat(again), message
 
     def note_asked(self) -> None:
         """A person asked for a retry, a check or a skip: the service looks at the ledger

@@ -7,6 +7,7 @@ the file is, who publisher is running as, and the command that puts it right.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shlex
@@ -16,6 +17,14 @@ from pathlib import Path
 
 # How a person runs publisher on the server, from the project folder (the README's words).
 COMMAND = ".venv/bin/publisher status"
+
+
+# Folders of the system itself: a path publisher may not write there is never mended by
+# giving the folder away (`chown -R /var/lib` would break the machine)
+SYSTEM_FOLDERS = frozenset(
+    "/ /bin /boot /dev /etc /home /lib /mnt /media /opt /proc /root /run /sbin /srv /sys "
+    "/tmp /usr /usr/local /var /var/lib /var/cache /var/log /var/www /var/tmp".split()
+)
 
 
 def user_name(uid: int) -> str:
@@ -31,15 +40,44 @@ def cannot_write(paths: Iterable[Path]) -> str | None:
     they are, who publisher runs as and what to do; None when nothing does. Paths that do
     not exist are left out (name their folder too)."""
     blocked: list[tuple[Path, os.stat_result]] = []
+    missing: dict[Path, Path] = {}  # a folder -> a path to make in it
     for path in dict.fromkeys(paths):
         try:
             info = path.stat()
         except OSError:
+            missing.setdefault(path.parent, path)
             continue
         need = os.W_OK | (os.X_OK if stat.S_ISDIR(info.st_mode) else 0)
         if not os.access(path, need):
             blocked.append((path, info))
-    return _advice(blocked, "write") if blocked else None
+    # a folder to make in one this user may not write, in a place not its own either
+    # (/var/lib/publisher in /var/lib): that one is made for it; the folder (the system's)
+    # is never given away. One in the project (a .cache root made) is given back.
+    to_make = [
+        (missing[path], path, info)
+        for path, info in blocked
+        if path in missing and not os.access(path.parent, os.W_OK)
+    ]
+    made = {path for _, path, _ in to_make}
+    blocked = [(path, info) for path, info in blocked if path not in made]
+    said = [_make_for_me(*each) for each in to_make]
+    if blocked:
+        said.append(_advice(blocked, "write"))
+    return "; ".join(said) or None
+
+
+def _make_for_me(wanted: Path, folder: Path, info: os.stat_result) -> str:
+    """What to do when this user must make `wanted` in `folder`, which it may not write."""
+    me = user_name(os.geteuid())
+    try:
+        group = grp.getgrgid(os.getegid()).gr_name
+    except KeyError:
+        group = str(os.getegid())
+    return (
+        f"publisher is running as {me} and cannot make {wanted} in {folder} (owner "
+        f"{user_name(info.st_uid)}, mode {stat.S_IMODE(info.st_mode):o}): make it for {me} "
+        f"with  sudo install -d -o {me} -g {group} {shlex.quote(str(wanted))}"
+    )
 
 
 def cannot_read(path: Path) -> str | None:
@@ -65,6 +103,13 @@ def _advice(blocked: list[tuple[Path, os.stat_result]], verb: str) -> str:
         for path, info in blocked
     )
     names = " ".join(shlex.quote(str(path)) for path, _ in blocked)
+    system = [str(path) for path, _ in blocked if str(path) in SYSTEM_FOLDERS]
+    if system:  # never `chown -R /var`: the machine's own files are in it
+        return (
+            f"publisher, running as {me}, cannot {verb} {said}, a folder of the system: set "
+            "the path in config.toml to a folder of the project, or to one made for "
+            f"{me} inside it (sudo install -d -o {me} {system[0].rstrip('/')}/publisher)"
+        )
     if any(stat.S_ISDIR(info.st_mode) for _, info in blocked):
         names = f"-R {names}"  # what a command made in a folder it made is its too
     owners = {info.st_uid for _, info in blocked}

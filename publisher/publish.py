@@ -57,6 +57,7 @@ from publisher.ledger import (
     RETRY,
     SCHEDULED,
     SENDING,
+    SITE_FAILURES,
     SKIPPED,
     Ledger,
     PassLock,
@@ -72,7 +73,6 @@ from publisher.tokens import TOKEN_VARIABLES, find_token, graph_client, graph_ur
 
 log = logging.getLogger("publisher.publish")
 
-SITE_FAILURES = "site_failures"  # ledger meta: failed builds or deploys in a row
 RECONCILE_WINDOW = timedelta(minutes=10)  # clock skew allowed when matching a read-back post
 # A first send this late may have gone out already from a ledger that is gone (deleted,
 # moved to another path, an older backup restored, a new server): the channel is read first.
@@ -121,6 +121,7 @@ class PassReport:
     problems: list[str] = field(default_factory=list)
     # what a build of the website changed, when no article of it went live (an edit)
     rebuilt: str = ""
+    site_failed: str = ""  # why the site could not be built or deployed in this pass
 
     @property
     def needs_person(self) -> bool:
@@ -159,7 +160,7 @@ class Channels:
                 self.broken[channel] = str(exc)
                 continue
             if not token and account:  # meant to go out: never settled as a dry run
-                self.broken[channel] = missing_token(channel)
+                self.broken[channel] = missing_token(channel, config)
             elif not token:
                 self.why_dry[channel] = f"no token: set {TOKEN_VARIABLES[channel]}"
             elif not account:
@@ -214,6 +215,7 @@ class PublishingPass:
         self.throttled: dict[str, str] = {}  # channel -> why it waits for the next pass
         self.quiet_until: datetime | None = None
         self.site_retry_at: datetime | None = None  # after a failed build or deploy
+        self.started = time.monotonic()
         self.site_needs_person = False  # the site failed max_attempts times in a row
         self._in_flight: list[Record] = []  # deliveries in `sending` when the pass began
         self._page_problems: set[str] | None = None
@@ -255,6 +257,7 @@ class PublishingPass:
                 if delivery.channel in SOCIAL_CHANNELS:
                     self.publish_social(delivery)
             self.record_missed()
+            self.forget_refusals_disproved()
             self.quiet_until = self.next_wake(deliveries)
             if not self.dry_run:
                 self.note_held_channels()
@@ -302,13 +305,40 @@ class PublishingPass:
             else:
                 said = "; ".join(report.about_token)
                 next_at = real + every
-            checks[channel] = {"at": real.isoformat(), "next": next_at.isoformat(), "said": said}
+            refused = "" if report.token_valid or not report.reached else "1"
+            checks[channel] = {
+                "at": real.isoformat(),
+                "next": next_at.isoformat(),
+                "said": said,
+                "refused": refused,
+            }
             due.append(next_at)
             if report.reached and said:
                 self.report.problems.append(f"{channel} token: {said}")
         if looked:
             self.ledger.set_token_checks(checks)
         return min(due) if due else None
+
+    def forget_refusals_disproved(self) -> None:
+        """A token Meta refused at the last look, on a channel a delivery of this pass went
+        out on, is not the token this pass uses, or works again: `publisher accounts` run in
+        a shell with another token, say. `status` stops saying it was refused."""
+        worked = {
+            o.channel
+            for o in self.report.outcomes
+            if o.state == PUBLISHED and o.channel in SOCIAL_CHANNELS
+        }
+        if not worked or self.dry_run:
+            return
+        looks = self.ledger.token_checks()
+        disproved = [c for c in worked if looks.get(c, {}).get("refused") and looks[c].get("said")]
+        for channel in disproved:
+            looks[channel].update(said="", refused="")
+            log.info(
+                "%s: the token went out fine: the refusal of its last look is forgotten", channel
+            )
+        if disproved:
+            self.ledger.set_token_checks(looks)
 
     def note_held_channels(self) -> None:
         """Keep why a channel held its deliveries back in this pass (a token or permission
@@ -577,11 +607,14 @@ class PublishingPass:
         max_attempts failures in a row, every pass says a person must look (exit status 1).
         Counted for the site (in the ledger's meta), so a failure with nothing newly due
         (an edit to a published post) is retried and reported too."""
-        failures = site_failures(self.ledger)[0] + 1
-        again = self.now + backoff(failures, self.config)
+        failures = self.ledger.site_failures()[0] + 1
+        # from now, not the pass's start: a deploy may have taken minutes to fail
+        taken = timedelta(seconds=time.monotonic() - self.started)
+        again = self.now + taken + backoff(failures, self.config)
         message = f"the site could not be built or deployed ({failures} time(s) in a row): {exc}"
         self.ledger.set_meta(SITE_FAILURES, json.dumps([failures, again.isoformat(), message]))
         self.site_retry_at = again
+        self.report.site_failed = message
         give_up = failures >= self.config.publish.max_attempts
         for delivery in pending:
             record = self.ledger.ensure(
@@ -600,7 +633,7 @@ class PublishingPass:
     def site_waits(self) -> bool:
         """True while the site waits for its next try after a failure (each pass until then
         says again that a person must look, once max_attempts is reached)."""
-        failures, again, message = site_failures(self.ledger)
+        failures, again, message = self.ledger.site_failures()
         if not failures or again is None or again <= self.now:
             return False
         self.site_retry_at = again
@@ -617,7 +650,7 @@ class PublishingPass:
             return
         import subprocess
 
-        from publisher.deploy import run_whole
+        from publisher.deploy import StillRunning, run_whole
         from publisher.graph import redact
         from publisher.tokens import TOKEN_VARIABLES, known_tokens
 
@@ -628,8 +661,16 @@ class PublishingPass:
         secrets = known_tokens(self.config)
         began = datetime.now(UTC)  # the real time: `publisher status` says since when
         self.ledger.set_deploying(began, began + timedelta(seconds=DEPLOY_TIMEOUT))
+        lock = self.config.ledger_path.with_name(self.config.ledger_path.name + ".deploy")
         try:
-            done = run_whole(command, self.config.root, env, DEPLOY_TIMEOUT)
+            done = run_whole(command, self.config.root, env, DEPLOY_TIMEOUT, lock)
+        except StillRunning:
+            raise PublisherError(
+                f"a deploy begun by an earlier pass (one killed before it ended, say) is "
+                f"still running: its processes hold {lock}. This pass starts no second one "
+                "beside it; a later pass deploys once it has ended (or stop it: "
+                f"fuser -k {lock})"
+            ) from None
         except subprocess.TimeoutExpired:
             raise PublisherError(
                 f"the deploy command took more than {DEPLOY_TIMEOUT} s and was stopped, with "
@@ -829,7 +870,7 @@ class PublishingPass:
         reason = (
             f"due {due:%Y-%m-%d %H:%M %Z}, {how_long(late)} ago (more than "
             f"{self.config.publish.max_lateness}): not sent on its own; "
-            "`publisher retry {id}` sends it now"
+            "`publisher retry {id}` sends it at the next pass"
         )
         # Recorded together at the end of the pass: an archive's first pass marks
         # thousands, and one commit each would take minutes.
@@ -1424,16 +1465,6 @@ def _first(names: list[str], named: int) -> str:
     """The first `named` of `names`, and how many more there are."""
     shown = ", ".join(names[:named])
     return shown + (f" and {len(names) - named:,} more" if len(names) > named else "")
-
-
-def site_failures(ledger: Ledger) -> tuple[int, datetime | None, str]:
-    """(failed builds or deploys in a row, when the next try is, what went wrong), as the
-    ledger keeps them."""
-    kept = ledger.meta(SITE_FAILURES)
-    if not kept:
-        return 0, None, ""
-    failures, again, message = json.loads(kept)
-    return failures, datetime.fromisoformat(again), message
 
 
 def _graph_time(text: str | None) -> datetime | None:

@@ -31,7 +31,7 @@ from publisher.config import Config, load_config
 from publisher.exceptions import PublisherError, describe_failure
 from publisher.files import is_editor_scratch
 from publisher.ledger import DONE_STATES, RETRY, SCHEDULED, SENDING, Ledger
-from publisher.publish import publish_due, site_failures, site_is_built
+from publisher.publish import publish_due, site_is_built
 from publisher.times import now as current_time
 
 log = logging.getLogger("publisher.run")
@@ -155,7 +155,7 @@ class Service:
         wanted: dict[str, datetime] = {}
         with Ledger(self.config.ledger_path) as ledger:
             records = {(r.slug, r.channel): r for r in ledger.all()}
-            site_retry = site_failures(ledger)[1]  # after a failed build or deploy
+            site_retry = ledger.site_failures()[1]  # after a failed build or deploy
             token_looks = ledger.token_checks()
         fixed = {
             k: r.due_at
@@ -381,11 +381,14 @@ class Service:
                 names = sorted({Path(p).name for _, p in changes})
                 log.info("changed: %s", ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
                 if config_file is not None and any(Path(p) == config_file for _, p in changes):
+                    before = self.config.ledger_path
                     try:
                         self.config = load_config(config_file)
                     except PublisherError as exc:
                         log.error("config.toml not reloaded: %s", exc)
                         continue
+                    if self.config.ledger_path != before:
+                        self.ledger_moved(before)
                 # A folder deleted or moved, then made again, may get the same inode back:
                 # its own entry's coming and going says so where the inodes cannot.
                 folders = {str(f) for f in self.folders()}
@@ -395,6 +398,22 @@ class Service:
                     self._rewatch.set()  # the watch on the new folder runs the pass
                 else:
                     self.changed()
+
+    def ledger_moved(self, before: Path) -> None:
+        """config.toml names another ledger (a typo in [publish] ledger, say): said, since
+        a ledger that does not exist yet starts empty, without what the other recorded."""
+        now = self.config.ledger_path
+        log.warning(
+            "config.toml now names another ledger: %s (it was %s)%s",
+            self.config.display_path(now),
+            self.config.display_path(before),
+            ""
+            if now.exists()
+            else "; it does not exist yet, so the next pass starts it empty: the failures, "
+            "skips and IDs the other one recorded are not in it (what went out is looked up "
+            "on the Page and account before anything is sent). If that is a typo, put the "
+            "path back",
+        )
 
     # Life cycle
 

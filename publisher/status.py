@@ -150,10 +150,19 @@ def running_deploy(ledger: Ledger) -> tuple[datetime, datetime, int] | None:
 
 def under_the_list(config: Config) -> list[str]:
     """What `status` says under its list, from one read of the ledger: a deploy in progress,
-    and what the last look at each token found that needs a person."""
+    the site's failed builds or deploys, and what the last look at each token found that
+    needs a person."""
     with Ledger.for_reading(config.ledger_path) as ledger:
         deploying = deploy_line(running_deploy(ledger), config)
-        return ([deploying] if deploying else []) + token_lines(ledger.token_checks(), config)
+        failures, again, message = ledger.site_failures()
+        failing = []
+        if failures and again is not None:  # (an edit waits for it too, with nothing due)
+            failing.append(
+                f"The website is not up to date: {message}. The next try is at "
+                f"{again.astimezone(config.tz):%Y-%m-%d %H:%M %Z}."
+            )
+        lines = [deploying] if deploying else []
+        return lines + failing + token_lines(ledger.token_checks(), config)
 
 
 def deploy_line(deploy: tuple[datetime, datetime, int] | None, config: Config) -> str | None:
@@ -192,6 +201,7 @@ def note_token_looks(config: Config, reports: list[tuple[str, Any]]) -> None:
                     "at": now.isoformat(),
                     "next": (now + every).isoformat(),
                     "said": "; ".join(report.about_token),
+                    "refused": "" if report.token_valid else "1",
                 }
             ledger.set_token_checks(looks)
     except (PublisherError, OSError, sqlite3.Error):
@@ -364,7 +374,7 @@ def check_accounts(config: Config) -> list[tuple[str, Any]]:
                 f"no account: set [{channel}] {key} in config.toml (publishing runs as a dry run)"
             )
         elif not token:
-            problem = missing_token(channel)
+            problem = missing_token(channel, config)
         if problem:
             reports.append((channel, {"channel": channel, "ok": False, "problems": [problem]}))
             continue

@@ -7,12 +7,17 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from publisher.config import Config
-from publisher.exceptions import ConfigError
+from publisher.config import Config, closest, graph_url_problem
+from publisher.exceptions import ConfigError, PublisherError
 from publisher.ownership import cannot_read
 
 TOKEN_VARIABLES = {"facebook": "PUBLISHER_FACEBOOK_TOKEN", "instagram": "PUBLISHER_INSTAGRAM_TOKEN"}
 GRAPH_URL_VARIABLE = "PUBLISHER_GRAPH_URL"
+# Every PUBLISHER_ variable publisher reads (or hands a deploy command): any other in the
+# secrets file is a typo
+READ_VARIABLES = frozenset(
+    [*TOKEN_VARIABLES.values(), GRAPH_URL_VARIABLE, "PUBLISHER_CONFIG", "PUBLISHER_OUTPUT"]
+)
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 
 
@@ -55,12 +60,27 @@ def read_secrets_file(path: Path) -> dict[str, str]:
             key="graph.secrets_file",
         ) from None
     values: dict[str, str] = {}
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
+        if not line or line.startswith("#"):
             continue
-        key, _, value = line.partition("=")
-        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+        key, equals, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        # (the line itself is never said: it may hold a token)
+        if not equals:
+            raise ConfigError(
+                f"line {number} of the secrets file {path} is not NAME=value: write it as  "
+                "PUBLISHER_FACEBOOK_TOKEN=the-token  (an = between, no spaces, no colon)",
+                key="graph.secrets_file",
+            )
+        if key.startswith("PUBLISHER_") and key not in READ_VARIABLES:
+            meant = closest(key, TOKEN_VARIABLES.values())
+            raise ConfigError(
+                f"line {number} of the secrets file {path} names {key}, which publisher does "
+                "not read" + (f": did you mean {meant}?" if meant else ""),
+                key="graph.secrets_file",
+            )
+        values[key] = value.strip().strip("'\"")
     return values
 
 
@@ -109,15 +129,23 @@ def token_source(channel: str, config: Config, environ: dict[str, str] | None = 
     return f"{name}{fallback}, from {where}{also}"
 
 
-def missing_token(channel: str) -> str:
+def missing_token(channel: str, config: Config) -> str:
     """Why a channel whose account config.toml names cannot send from this process, and what
     to do: its token is not in this process's environment (nor the secrets file)."""
     account = "Page" if channel == "facebook" else "account"
+    name = TOKEN_VARIABLES[channel]
+    if channel == "instagram":  # (the Page's token serves Instagram too)
+        name += f" (nor {TOKEN_VARIABLES['facebook']}, which Instagram uses without its own)"
+    where = (
+        f"in the secrets file {config.graph.secrets_file} ([graph] secrets_file) or in the "
+        "environment"
+        if config.graph.secrets_file
+        else "in the environment file the service and cron read, or, by hand, run publisher "
+        "with that file read (README, Tokens)"
+    )
     return (
-        f"no token: {TOKEN_VARIABLES[channel]} is not set where publisher runs now, though "
-        f"config.toml names the {account}: its deliveries wait for a pass that has it. Set it "
-        "in the environment file the service and cron read, or, by hand, run publisher with "
-        "that file read (README, Tokens)"
+        f"no token: {name} is not set where publisher runs now, though config.toml names the "
+        f"{account}: its deliveries wait for a pass that has it. Set it {where}"
     )
 
 
@@ -137,7 +165,10 @@ def known_tokens(config: Config) -> list[str]:
 def graph_url(config: Config, environ: dict[str, str] | None = None) -> str:
     """Where the Graph API is: $PUBLISHER_GRAPH_URL, else [graph] url, else Meta's."""
     env = os.environ if environ is None else environ
-    return (env.get(GRAPH_URL_VARIABLE) or config.graph.url or DEFAULT_GRAPH_URL).rstrip("/")
+    if value := env.get(GRAPH_URL_VARIABLE, "").strip():
+        if problem := graph_url_problem(value):
+            raise PublisherError(f"${GRAPH_URL_VARIABLE} {problem}")
+    return (value or config.graph.url or DEFAULT_GRAPH_URL).rstrip("/")
 
 
 def graph_client(config: Config, channel: str, token: str, variable: str) -> Any:

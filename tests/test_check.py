@@ -896,6 +896,16 @@ def test_a_drafts_photo_without_a_description_is_a_reminder_until_it_goes_live(m
     assert "  Problems:\n  - posts/2026-12-05-hips.md:4: image_alt is missing" in shown.stdout
 
 
+def test_check_says_what_instagram_needs_beside_a_photo_of_the_text_not_found(make_project):
+    """Staff fixed the missing photo, ran check again, and only then learnt of the rest."""
+    project = make_project(base=BASE_CONFIG)
+    project.post("a.md", "title: A\ndate: 2026-01-01", "Text.\n\n![A stretch](images/gone.jpg)\n")
+    found = problems(project)
+    assert len(found) == 2, found
+    assert found[0].startswith("posts/a.md:2: Instagram needs a photo")
+    assert found[1].startswith("posts/a.md:7: image 'images/gone.jpg' in the text was not found")
+
+
 def test_a_new_draft_passes_check_with_instagram_on_and_says_what_it_still_needs(make_project):
     """The built-in config sends to Instagram, which needs a photo: a fresh draft has none
     yet. That is a reminder (a warning) while it is a draft, a problem once it is not."""

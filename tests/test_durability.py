@@ -657,3 +657,41 @@ def test_check_says_the_posts_folder_is_missing_not_that_all_is_well(project):
     assert process.returncode == 1, out + err
     assert f"the posts folder {project.posts} is missing" in err
     assert "look good" not in out + err
+
+
+def test_a_deploy_left_running_by_a_killed_pass_is_not_started_twice(tmp_path):
+    """kill -9 of a pass in the middle of its deploy left the deploy running (it is in a
+    session of its own); the next pass started a second one beside it, two rsyncs writing
+    to one place. The deploy holds a lock file while any process of it runs: the next pass
+    finds it held, says so, and deploys once it has ended."""
+    from .publishing import staged
+
+    for stage in staged(tmp_path):
+        root = stage.project.root
+        set_deploy(
+            stage.project,
+            "echo start >> runs; touch deploying; until [ -e go ]; do sleep 0.1; done; "
+            "echo end >> runs",
+        )
+        stage.add_post("hips", "2026-12-01 09:00", instagram="false", facebook="false")
+        passing = stage.start("2026-12-01T09:05")
+        try:
+            wait_for(root / "deploying", passing)
+            passing.kill()
+            passing.communicate(timeout=60)
+            second = stage.run("2026-12-01T09:06")
+        finally:
+            (root / "go").touch()
+        said = second.stdout + second.stderr
+        assert (
+            "a deploy begun by an earlier pass (one killed before it ended, say) is still " in said
+        )
+        assert (root / "runs").read_text().splitlines() in (["start"], ["start", "end"])
+        deadline = time.monotonic() + 60
+        while (root / "runs").read_text().splitlines() != ["start", "end"]:
+            assert time.monotonic() < deadline, "the first deploy never ended"
+            time.sleep(0.1)
+        third = stage.run("2026-12-01T09:30")
+        assert third.returncode == 0, third.stdout + third.stderr
+        assert (root / "runs").read_text().splitlines() == ["start", "end"] * 2
+        assert stage.records()["hips/website"].state == "published"

@@ -233,3 +233,52 @@ def test_a_secrets_file_the_service_cannot_read_names_its_owner_and_the_fix(
             f"sudo chown {SERVICE_USER}: {chown}  and run"
         ) in said, said
         assert "EAAsecret" not in said
+
+
+def test_a_folder_to_make_in_a_system_folder_is_made_for_the_user_never_chowned(
+    server_project,
+):
+    """The ledger set to /var/lib/publisher/publisher.db before that folder was made: the
+    advice was `sudo chown -R publisher: /var/lib`, which gives the machine's files away."""
+    import grp
+
+    project = server_project
+    system = project.root.parent / "var-lib"  # stands for /var/lib: root's, others may read
+    system.mkdir(mode=0o755)
+    wanted = system / "publisher"
+    project.config_path.write_text(
+        project.config_path.read_text() + f'\n[publish]\nledger = "{wanted}/publisher.db"\n'
+    )
+    result = publisher(project, "publish", "--due", "--now", "2026-11-03T10:00", user=SERVICE_USER)
+    assert result.returncode == 1
+    group = grp.getgrgid(_ids(SERVICE_USER)[1]).gr_name
+    error = result.stderr.strip().splitlines()[-1]
+    assert f"cannot make {wanted} in {system} (owner root, mode 755)" in error, error
+    assert f"sudo install -d -o {SERVICE_USER} -g {group} {wanted}" in error
+    assert "chown" not in error
+    subprocess.run(["install", "-d", "-o", SERVICE_USER, "-g", group, str(wanted)], check=True)
+    passed = publisher(project, "publish", "--due", "--now", "2026-11-03T10:00", user=SERVICE_USER)
+    assert passed.returncode == 0, passed.stderr
+    assert (wanted / "publisher.db").stat().st_uid == _ids(SERVICE_USER)[0]
+
+
+def test_a_system_folder_is_never_given_away():
+    from publisher.ownership import _advice
+
+    said = _advice([(Path("/var"), os.stat("/var"))], "write")
+    assert "a folder of the system" in said and "chown" not in said
+
+
+def test_status_of_a_ledger_it_may_not_read_names_the_file_and_the_fix(server_project):
+    """`publish` named the file, its owner and the chown; `status` and `calendar` said
+    only that "a database could not be written"."""
+    project = server_project
+    ledger = project.root / "publisher.db"
+    assert publisher(project, "publish", "--due", "--now", "2026-11-03T10:00").returncode == 0
+    ledger.chmod(0o600)  # root's, as a pass run as root leaves it
+    for command in (("status",), ("calendar", "--all")):
+        result = publisher(project, *command, user=SERVICE_USER)
+        assert result.returncode == 1, result.stdout
+        assert f"{ledger} (owner root, mode 600)" in result.stderr, result.stderr
+        assert f"sudo chown {SERVICE_USER}: {ledger}" in result.stderr
+        assert "could not be written" not in result.stderr

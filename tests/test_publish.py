@@ -735,7 +735,8 @@ def test_late_social_deliveries_are_missed_until_a_person_retries(stage):
     records = stage.records()
     assert records["old/website"].state == PUBLISHED
     assert records["old/facebook"].state == MISSED and records["old/instagram"].state == MISSED
-    assert "publisher retry" in records["old/facebook"].last_error
+    assert "`publisher retry " in records["old/facebook"].last_error
+    assert records["old/facebook"].last_error.endswith("sends it at the next pass")
     assert "due 2026-11-01 09:30 EST, 30 days ago" in records["old/facebook"].last_error
     # nothing sent or read of the deliveries: the daily look at the tokens only
     assert report.needs_person and calls_of(stage) == token_look(stage)
@@ -844,6 +845,43 @@ def test_a_failed_deploy_is_tried_again_and_reported_even_with_nothing_due(tmp_p
         assert "One more thing." in (stage.project.output / "posts/live/index.html").read_text()
         publish_due(stage.config, at("2026-12-01T10:31"))
         assert len(attempts.read_text().splitlines()) == 4
+
+
+def test_a_deploy_that_fails_after_an_edit_is_said_by_the_pass_and_by_status(stage, monkeypatch):
+    """An edit to a published post whose deploy failed said "Nothing was due." and
+    `status` showed all well; the next try was counted from the pass's start, so a deploy
+    that took minutes to fail gave a time already past."""
+    import publisher.publish as publishing
+    from publisher.ledger import Ledger
+
+    monkeypatch.setattr(publishing, "backoff", lambda *args, **kwargs: timedelta(seconds=60))
+    broken = stage.project.root / "broken"
+    command = f"test ! -e {broken} || {{ sleep 2; echo rsync: connection refused >&2; exit 5; }}"
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(
+        text.replace("[site]\n", f"[site]\ndeploy_command = '{command}'\n", 1)
+    )
+    post = stage.add_post("live", "2026-12-01 09:00", instagram="false")
+    publish_due(stage.config, at("2026-12-01T09:31"))
+    broken.touch()
+    post.write_text(post.read_text() + "\nOne more thing.\n")
+    first = publish_due(stage.config, at("2026-12-01T10:00"))
+    assert "rsync: connection refused" in first.site_failed and not first.outcomes
+    with Ledger(stage.config.ledger_path) as ledger:
+        failures, again, _ = ledger.site_failures()
+    assert failures == 1 and again - at("2026-12-01T10:00") >= timedelta(seconds=62)
+    status = stage.command("status")
+    assert (
+        "The website is not up to date: the site could not be built or deployed (1 time(s) "
+        "in a row): "
+    ) in status.stdout, status.stdout
+    assert f"The next try is at {again.astimezone(NY):%Y-%m-%d %H:%M} EST." in status.stdout
+    second = stage.run("2026-12-01T10:05")
+    assert "The website was not updated (see above); a later pass tries again." in second.stdout
+    assert "Nothing was due" not in second.stdout
+    broken.unlink()
+    assert stage.run("2026-12-01T10:30").returncode == 0
+    assert "not up to date" not in stage.command("status").stdout
 
 
 def test_a_pass_that_needs_a_person_still_lets_the_next_idle_pass_stop_at_once(stage):
@@ -1210,6 +1248,77 @@ def test_a_secrets_file_that_cannot_be_read_says_why(tmp_path, make, said):
     with pytest.raises(ConfigError) as caught:
         read_secrets_file(path)
     assert said in str(caught.value) and "[graph.secrets_file]" in str(caught.value)
+
+
+def test_a_secrets_file_line_not_name_value_or_a_name_mistyped_is_said_without_its_token(
+    stage, tmp_path
+):
+    """A colon for the =, or PUBLISHER_INSTAGRAM_TOKN, was skipped without a word: the
+    channel then said only that its variable is not set."""
+    from publisher.exceptions import ConfigError
+    from publisher.tokens import read_secrets_file
+
+    path = tmp_path / "secrets.env"
+    for text, said in (
+        (f"# ours\nPUBLISHER_FACEBOOK_TOKEN: {TOKEN}\n", "line 2 of the secrets file"),
+        (
+            f"DEPLOY_KEY=abc\nexport PUBLISHER_INSTAGRAM_TOKN={TOKEN}\n",
+            "line 2 of the secrets file {path} names PUBLISHER_INSTAGRAM_TOKN, which publisher "
+            "does not read: did you mean PUBLISHER_INSTAGRAM_TOKEN?",
+        ),
+    ):
+        path.write_text(text)
+        path.chmod(0o600)
+        with pytest.raises(ConfigError) as caught:
+            read_secrets_file(path)
+        assert said.format(path=path) in str(caught.value) and TOKEN not in str(caught.value)
+    path.write_text(f"DEPLOY_KEY=abc\nexport PUBLISHER_FACEBOOK_TOKEN='{TOKEN}'\n")
+    assert read_secrets_file(path)["PUBLISHER_FACEBOOK_TOKEN"] == TOKEN
+    # no token anywhere: the message names the secrets file the admin uses, and the
+    # Facebook token Instagram falls back to
+    path.write_text("DEPLOY_KEY=abc\n")
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(text + f'\n[graph]\nsecrets_file = "{path}"\n')
+    bare = {k: v for k, v in stage.env.items() if not k.startswith("PUBLISHER_")}
+    told = stage.command("accounts", env=bare)
+    assert told.returncode == 1
+    assert f"Set it in the secrets file {path} ([graph] secrets_file) or in the environment" in (
+        told.stdout
+    )
+    assert (
+        "instagram: no token: PUBLISHER_INSTAGRAM_TOKEN (nor PUBLISHER_FACEBOOK_TOKEN, which "
+        "Instagram uses without its own) is not set"
+    ) in told.stdout
+
+
+def test_a_graph_address_written_wrong_is_one_line_not_a_traceback(stage):
+    for address, said in (
+        ("graph.facebook.com", "must be an http(s) address such as https://graph.facebook.com"),
+        (f"{stage.graph.url}/v26.0", "is the address alone, without the version"),
+    ):
+        result = stage.command("accounts", env=dict(stage.env, PUBLISHER_GRAPH_URL=address))
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert f"error: $PUBLISHER_GRAPH_URL {said}" in result.stderr, result.stderr
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(
+        text + '\n[graph]\nurl = "https://graph.facebook.com/v26.0"\n'
+    )
+    env = {k: v for k, v in stage.env.items() if k != "PUBLISHER_GRAPH_URL"}
+    result = stage.command("check", env=env)
+    assert (
+        result.returncode == 1
+        and "[graph.url] is the address alone" in result.stdout + result.stderr
+    )
+
+
+def test_skip_or_retry_of_a_delivery_not_tried_yet_says_what_to_do(stage):
+    for command, said in (
+        ("skip", "write  facebook: false  or  instagram: false  in its front matter"),
+        ("retry", "it goes out at its time"),
+    ):
+        result = stage.command(command, "neck/facebook")
+        assert result.returncode == 2, result.stderr
+        assert "'neck/facebook' is not a delivery's ID" in result.stderr and said in result.stderr
 
 
 def test_accounts_reports_in_plain_words(stage):
@@ -2188,6 +2297,22 @@ def test_a_pass_looks_at_each_token_once_a_day_and_says_what_needs_a_person(stag
         look = ledger.token_checks()["facebook"]
     wait = datetime.fromisoformat(look["next"]) - datetime.now(NY)
     assert timedelta(minutes=50) < wait <= timedelta(hours=1)
+
+
+def test_a_refusal_seen_with_a_shells_token_is_forgotten_once_a_post_goes_out(stage):
+    """`publisher accounts` run in a shell with another token (a test, an old one) made
+    `status` say for a day that Meta refused the token, while the service's went out fine."""
+    stage.add_post("fine", "2026-12-01 09:00", instagram="false")
+    assert stage.run("2026-12-01T08:00").returncode == 0  # the ledger, with nothing due
+    wrong = dict(stage.env, PUBLISHER_FACEBOOK_TOKEN="EAAwrongTOKENtyped")
+    assert stage.command("accounts", env=wrong).returncode == 1
+    status = stage.command("status")
+    assert "Facebook token, as Meta described it at " in status.stdout, status.stdout
+    published = stage.run("2026-12-01T09:31")
+    assert published.returncode == 0, published.stdout + published.stderr
+    assert stage.records()["fine/facebook"].state == PUBLISHED
+    assert "Facebook token, as Meta described it" not in stage.command("status").stdout
+    assert "the refusal of its last look is forgotten" in published.stdout
 
 
 def test_the_service_wakes_for_the_next_look_at_the_tokens(stage):

@@ -228,6 +228,26 @@ def test_config_saved_by_replacing_the_file_is_read_again_every_time(stage):
     assert "after/facebook" not in stage.records()
 
 
+def test_config_naming_another_ledger_is_said_in_the_log(stage):
+    """A typo in [publish] ledger while the service runs: it went on with a new, empty
+    ledger without a word, and its start line named the old one."""
+    config = stage.project.config_path
+    service = Running(stage)
+    try:
+        service.wait_for(WATCHING)
+        config.write_text(
+            config.read_text().replace("[publish]\n", '[publish]\nledger = "ledgr/publisher.db"\n')
+        )
+        service.wait_for("config.toml now names another ledger")
+    finally:
+        output = service.stop()
+    assert (
+        "config.toml now names another ledger: ledgr/publisher.db (it was publisher.db); it "
+        "does not exist yet, so the next pass starts it empty"
+    ) in output, output
+    assert "If that is a typo, put the path back" in output
+
+
 def test_the_log_names_edits_not_an_editors_files_and_is_stamped_in_the_sites_time(stage):
     """While a post is open in an editor, its swap, lock and backup files come and go: the
     service's log does not report them as changes, nor runs a pass for them; saving the
