@@ -59,6 +59,7 @@ from publisher.output import (
     MARKER,
     TreeMemory,
     WriteStats,
+    cannot_write_site,
     first_staging,
     output_lock,
     stage_files,
@@ -1147,6 +1148,9 @@ def build_site(
     require_posts_folder(config)
     with output_lock(target, should_stop, config.display_path(target)):
         index = BuildIndex(config.cache_dir, environment_fingerprint(config))
+        if (blocked := cannot_write_site(target)) is not None:  # (the cache's is said above)
+            index.close()
+            raise PublisherError(f"the website cannot be built: {blocked}")
         with _cycle_collector_paused(), snapshot():
             result = _build(config, at, target, index, instagram, allow_empty)
         if then is not None:

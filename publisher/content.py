@@ -1557,7 +1557,10 @@ def settle_posts(
     def order(post: Post) -> tuple[bool, datetime, bool, str]:
         return (post.draft, post.date, not named_after(post.source.stem, post.slug), post.display)
 
-    for post in sorted(posts, key=order):
+    groups: dict[str, list[Post]] = {}  # (ordered only where two share a slug)
+    for post in posts:
+        groups.setdefault(post.slug, []).append(post)
+    for post in (p for g in groups.values() for p in (g if len(g) == 1 else sorted(g, key=order))):
         other = by_slug.get(post.slug)
         if other is not None:
             copy = _COPY_NAME.search(post.source.stem)

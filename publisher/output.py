@@ -288,6 +288,17 @@ def _lock_builds(fd: int, output: str, should_stop: Callable[[], bool] | None) -
             time.sleep(LOCK_RETRY_SECONDS)
 
 
+def cannot_write_site(output: Path) -> str | None:
+    """What of the site's folders this user may not write (the output, the spare copy
+    beside it, the builds' lock, their folder), whose they are and the command that mends
+    it, all at once; None when it may write them all. A build run once as root leaves them
+    all root's: naming one a run, the service failed on the next after each mend."""
+    from publisher.ownership import cannot_write
+
+    near = [output, spare_folder(output), output.with_name(f".{output.name}.lock")]
+    return cannot_write([output.parent, *(path for path in near if os.path.lexists(path))])
+
+
 def spare_folder(output: Path) -> Path:
     """Where the previous site is kept, and the next one is made."""
     return output.with_name(f".{output.name}.previous")

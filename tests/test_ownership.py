@@ -282,3 +282,34 @@ def test_status_of_a_ledger_it_may_not_read_names_the_file_and_the_fix(server_pr
         assert f"{ledger} (owner root, mode 600)" in result.stderr, result.stderr
         assert f"sudo chown {SERVICE_USER}: {ledger}" in result.stderr
         assert "could not be written" not in result.stderr
+
+
+def test_a_site_root_built_names_its_folders_at_once_and_stays_mended(server_project):
+    """`sudo publisher build` leaves public/, the spare copy beside it and the builds' lock
+    root's. The service's builds named one a run (the ledger, the cache, the spare copy),
+    never public/; after the spare copy alone was given back, the next build swapped
+    root's public/ into its place and failed again at the edit after."""
+    project = server_project
+    build = ("build",)
+    for _ in range(2):  # the second swaps: the spare copy is there for sure
+        as_root = publisher(project, *build)
+        assert as_root.returncode == 0, as_root.stderr
+    site = [project.output, project.root / ".public.previous", project.root / ".public.lock"]
+    assert all(path.stat().st_uid == 0 for path in site)
+    for path in [project.root, *project.root.rglob("*")]:  # the cache given back already
+        if not any(path == s or s in path.parents for s in site):
+            os.chown(path, *_ids(SERVICE_USER), follow_symlinks=False)
+    result = publisher(project, *build, user=SERVICE_USER)
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()[-1]
+    assert "the website cannot be built: publisher is running as nobody" in error, error
+    names = " ".join(str(path) for path in site)
+    assert f"sudo chown {SERVICE_USER}: -R {names} " in error, error
+    for top in site:
+        for path in [top, *(top.rglob("*") if top.is_dir() else ())]:
+            os.chown(path, *_ids(SERVICE_USER), follow_symlinks=False)
+    for text in ("Edited once.\n", "Edited twice.\n"):
+        project.post("back.md", POST, text)
+        mended = publisher(project, *build, user=SERVICE_USER)
+        assert mended.returncode == 0, mended.stderr
+        assert text.strip() in (project.output / "posts" / "back" / "index.html").read_text()
