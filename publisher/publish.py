@@ -502,6 +502,12 @@ class PublishingPass:
             record = held.get((delivery.post.slug, delivery.channel))
             if record is None or delivery.due <= self.now or delivery.due == record.due_at:
                 continue
+            # moved by the post itself (its date, or its own `at:`), not by the slots of
+            # other posts planned afresh around it
+            post = delivery.post
+            own = (post.facebook if delivery.channel == "facebook" else post.instagram).at
+            if post.date <= self.now and (own is None or own <= self.now):
+                continue
             when = f"{delivery.due.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z}"
             why = f"its time was moved to {when}"
             self.ledger.set_state(

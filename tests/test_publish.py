@@ -783,6 +783,34 @@ def test_a_missed_delivery_follows_its_post_to_a_time_still_to_come(stage):
     assert {r.state for r in stage.records().values()} == {PUBLISHED}
 
 
+def test_a_missed_delivery_follows_its_own_new_at_but_never_a_new_plan_alone(stage):
+    """Only the post itself moves a missed delivery (its date, or its channel's `at:`): a
+    new offset or slots in config.toml, which plans every post afresh, never sends an old
+    one the pass found too late."""
+    from publisher.ledger import SCHEDULED
+
+    path = stage.add_post("old", "2026-11-01 09:00", instagram="false")
+    publish_due(stage.config, at("2026-11-28T09:00"))
+    assert stage.records()["old/facebook"].state == MISSED
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(
+        text.replace("[facebook]\n", '[facebook]\noffset = "40d"\n', 1)
+    )
+    publish_due(stage.config, at("2026-11-28T09:05"))  # would be due 2026-12-11
+    assert stage.records()["old/facebook"].state == MISSED
+    stage.project.config_path.write_text(text)
+    path.write_text(
+        path.read_text().replace(
+            "instagram: false", "instagram: false\nfacebook:\n  at: 2026-12-03 10:00"
+        )
+    )
+    publish_due(stage.config, at("2026-11-28T09:10"))
+    record = stage.records()["old/facebook"]
+    assert record.state == SCHEDULED and record.due_at == at("2026-12-03T10:00")
+    publish_due(stage.config, at("2026-12-03T10:01"))
+    assert len(stage.graph.page_posts()) == 1
+
+
 def test_verify_live_waits_for_the_page(tmp_path):
     for stage in staged(tmp_path, "\n[site]\n" if False else ""):
         text = stage.project.config_path.read_text().replace(
