@@ -23,7 +23,7 @@ from publisher.buildcodec import decode, encode
 from publisher.config import Config
 from publisher.exceptions import PublisherError, describe_failure
 from publisher.files import folder_files, status
-from publisher.ownership import cannot_write
+from publisher.ownership import cannot_write, make_folders
 
 # Bump when what is cached changes shape or meaning.
 CACHE_FORMAT = "build-22"  # 22: photos without where they were taken; 21: a photo the text shows is not shown above it again; 20: iPhone HEIC photos as JPEGs; 19: links to other posts' files; 18: bullets pasted from a word processor; 17: footnotes; 16: tag pages of tags in other scripts; 15: marks kept in the words of a first heading; 14: how updated: and a first heading are read; 13: updated:, headings under the title; 12: the cards' copy of wide photos; 11: links under the base path
@@ -116,7 +116,7 @@ class BuildIndex:
     """Prepared posts by file, in SQLite under the cache folder; one environment at a time."""
 
     def __init__(self, folder: Path, environment: str):
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folders(folder)
         self.environment = environment
         path = self.path = folder / "build-index.sqlite"
         try:

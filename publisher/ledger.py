@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from publisher.exceptions import PublisherError
-from publisher.ownership import cannot_read, cannot_write
+from publisher.ownership import cannot_read, cannot_write, make_folders
 
 # The states a delivery can be in.
 SCHEDULED = "scheduled"  # known, not attempted yet (or sent back by `publisher retry`)
@@ -283,7 +283,7 @@ class Ledger:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(path.parent)
         try:
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         except sqlite3.DatabaseError as exc:  # a folder where the ledger goes, say
@@ -795,7 +795,7 @@ class PassLock:
     def acquire(self, wait: bool = False, should_stop: Callable[[], bool] | None = None) -> bool:
         """Take the lock; without `wait`, give up at once when another pass holds it. While
         waiting, give up too as soon as `should_stop` says so (looked at twice a second)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(self.path.parent)
         handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         # A blocking flock cannot be cut short from another thread (the service's stop), so a
         # waiter that may be told to stop asks again and again instead.

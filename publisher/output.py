@@ -253,7 +253,9 @@ def output_lock(
 
     The lock is a file beside the output (`.NAME.lock`): the folders themselves are swapped
     and deleted, so a lock on one of them would not keep out a build that opened another."""
-    output.parent.mkdir(parents=True, exist_ok=True)
+    from publisher.ownership import make_folders
+
+    make_folders(output.parent)
     fd = os.open(output.with_name(f".{output.name}.lock"), os.O_RDONLY | os.O_CREAT, 0o644)
     try:
         _lock_builds(fd, shown or str(output), should_stop)

@@ -15,6 +15,8 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from publisher.exceptions import PublisherError
+
 # How a person runs publisher on the server, from the project folder (the README's words).
 COMMAND = ".venv/bin/publisher status"
 
@@ -40,30 +42,35 @@ def cannot_write(paths: Iterable[Path]) -> str | None:
     they are, who publisher runs as and what to do; None when nothing does. Paths that do
     not exist are left out (name their folder too)."""
     blocked: list[tuple[Path, os.stat_result]] = []
-    missing: dict[Path, Path] = {}  # a folder -> a path to make in it
     for path in dict.fromkeys(paths):
         try:
             info = path.stat()
         except OSError:
-            missing.setdefault(path.parent, path)
             continue
         need = os.W_OK | (os.X_OK if stat.S_ISDIR(info.st_mode) else 0)
         if not os.access(path, need):
             blocked.append((path, info))
-    # a folder to make in one this user may not write, in a place not its own either
-    # (/var/lib/publisher in /var/lib): that one is made for it; the folder (the system's)
-    # is never given away. One in the project (a .cache root made) is given back.
-    to_make = [
-        (missing[path], path, info)
-        for path, info in blocked
-        if path in missing and not os.access(path.parent, os.W_OK)
-    ]
-    made = {path for _, path, _ in to_make}
-    blocked = [(path, info) for path, info in blocked if path not in made]
-    said = [_make_for_me(*each) for each in to_make]
-    if blocked:
-        said.append(_advice(blocked, "write"))
-    return "; ".join(said) or None
+    return _advice(blocked, "write") if blocked else None
+
+
+def make_folders(folder: Path) -> None:
+    """folder.mkdir(parents=True, exist_ok=True), or an error that says what to do: the
+    first missing folder made for this user (install -d) when the one it goes in is not its
+    own and neither is that one's (/var/lib/publisher in /var/lib: the system's folder is
+    never given away), else the folder it goes in given back (a project folder root made)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        wanted = folder
+        while not wanted.parent.exists():
+            wanted = wanted.parent
+        parent = wanted.parent
+        info = parent.stat()
+        if str(parent) in SYSTEM_FOLDERS or not os.access(parent.parent, os.W_OK):
+            advice = _make_for_me(wanted, parent, info)
+        else:
+            advice = _advice([(parent, info)], "write")
+        raise PublisherError(f"the folder {folder} cannot be made: {advice}") from None
 
 
 def _make_for_me(wanted: Path, folder: Path, info: os.stat_result) -> str:

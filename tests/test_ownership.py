@@ -313,3 +313,16 @@ def test_a_site_root_built_names_its_folders_at_once_and_stays_mended(server_pro
         mended = publisher(project, *build, user=SERVICE_USER)
         assert mended.returncode == 0, mended.stderr
         assert text.strip() in (project.output / "posts" / "back" / "index.html").read_text()
+
+
+def test_a_project_folder_root_owns_is_given_back_never_filled_with_folders(server_project):
+    """The project cloned as root: the ledger's own files (publisher.db-wal...) are files
+    SQLite makes beside it, never folders to make with install -d."""
+    project = server_project
+    assert publisher(project, "publish", "--due", "--now", "2026-11-03T10:00").returncode == 0
+    os.chown(project.root, 0, 0)
+    result = publisher(project, "publish", "--due", "--now", "2026-11-03T10:00", user=SERVICE_USER)
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()[-1]
+    assert f"sudo chown {SERVICE_USER}: " in error and str(project.root) in error, error
+    assert "install -d" not in error
