@@ -505,7 +505,7 @@ class PublishingPass:
             # moved by the post itself (its date, or its own `at:`), not by the slots of
             # other posts planned afresh around it
             post = delivery.post
-            own = (post.facebook if delivery.channel == "facebook" else post.instagram).at
+            own = getattr(post, delivery.channel).at
             if post.date <= self.now and (own is None or own <= self.now):
                 continue
             when = f"{delivery.due.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z}"
