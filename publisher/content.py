@@ -748,7 +748,10 @@ def _as_staff_write_it(yaml_text: str, display: str) -> str:
             end = _quoted_end(value)
             if end > 0 and not _COMMENT.sub("", value[end:]).strip():
                 continue  # a text in quotes: YAML reads it as meant
-            if value[0] == '"' and '"' not in value[1:] + _continued(rows, number, indent):
+            more = _continued(rows, number, indent)
+            if end == -1 and more and _quoted_end(f"{value}\n{more}") > 0:
+                continue  # a text in quotes on two lines or more, as an editor wraps it
+            if value[0] == '"' and '"' not in value[1:] + more:
                 # ('Tis the season: an apostrophe, not a quote)
                 raise ContentError(
                     f'{key}: the quote mark at the start (") is not closed, and would show '

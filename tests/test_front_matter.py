@@ -347,6 +347,34 @@ def test_a_quote_mark_opened_and_not_closed_is_refused_at_its_line(line) -> None
     assert caught.value.line == 3
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (
+            'title: "Five stretches for tight hips after a day at a desk, from our\n'
+            '  therapists"\n',
+            {"title": "Five stretches for tight hips after a day at a desk, from our therapists"},
+        ),
+        (
+            "summary: 'Why your hips ache: what a desk\n  does to the psoas'  # short\n",
+            {"summary": "Why your hips ache: what a desk does to the psoas"},
+        ),
+        (
+            'facebook:\n  message: "Stretch your psoas:\n    three minutes a day"\n',
+            {"facebook": {"message": "Stretch your psoas: three minutes a day"}},
+        ),
+    ],
+)
+def test_a_quoted_text_wrapped_onto_the_next_line_reads_as_one_line(
+    text: str, value: dict[str, Any]
+) -> None:
+    """An editor that wraps long lines (or a person) carries a quoted title on to an
+    indented next line: YAML reads that as one text, and so does publisher."""
+    data, lines = parse_front_matter(f"date: 2026-01-01\n{text}", "posts/x.md")
+    assert {key: data[key] for key in value} == value
+    assert lines[next(iter(value))] == 3
+
+
 def test_a_comment_after_a_text_is_still_a_comment() -> None:
     """As in the README's example: "author: Aaron Cygnarowicz        # optional"."""
     text = (
