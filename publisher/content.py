@@ -1501,8 +1501,11 @@ def stray_post_files(config: Config) -> list[ContentError]:
 
 def _starts_with_front_matter(path: Path) -> bool:
     """Whether a file starts with a '---' line (after a byte-order mark): a post's start."""
-    with path.open("rb") as file:
-        return file.read(6).removeprefix(b"\xef\xbb\xbf").startswith(b"---")
+    try:
+        with path.open("rb") as file:
+            return file.read(6).removeprefix(b"\xef\xbb\xbf").startswith(b"---")
+    except OSError:  # (one this user may not read: not said to be a post)
+        return False
 
 
 def is_post_name(name: str) -> bool:

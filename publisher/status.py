@@ -151,7 +151,14 @@ def running_deploy(ledger: Ledger) -> tuple[datetime, datetime, int] | None:
 def under_the_list(config: Config) -> list[str]:
     """What `status` says under its list, from one read of the ledger: a deploy in progress,
     the site's failed builds or deploys, and what the last look at each token found that
-    needs a person."""
+    needs a person; then the files in the posts folder meant as posts that are not read (a
+    post saved as .txt), which the list cannot show."""
+    from publisher.content import stray_post_files
+
+    return _from_the_ledger(config) + [str(stray) for stray in stray_post_files(config)]
+
+
+def _from_the_ledger(config: Config) -> list[str]:
     with Ledger.for_reading(config.ledger_path) as ledger:
         deploying = deploy_line(running_deploy(ledger), config)
         failures, again, message = ledger.site_failures()

@@ -1473,6 +1473,24 @@ def test_a_site_deleted_by_hand_is_built_again_by_the_next_pass(stage):
     assert (stage.config.output_dir / "posts/neck/index.html").exists()
 
 
+def test_status_names_a_post_saved_as_text_which_nothing_reads(stage):
+    """Notepad's "Save" makes stretches.md.txt: the post is not read, so no row of `status`
+    can show it; status says so under the list, with the name to give it."""
+    stage.add_post("calves", "2026-12-01 09:00", instagram="false")
+    saved = stage.project.posts / "stretches.md"
+    saved.write_text("---\ntitle: Stretches\ndate: 2026-12-02 09:00\n---\nText.\n")
+    saved.rename(saved.with_name("stretches.md.txt"))
+    status = stage.command("status")
+    assert status.returncode == 0, status.stderr
+    assert (
+        "posts/stretches.md.txt: a post saved as text is not read: rename it to stretches.md"
+    ) in status.stdout.splitlines(), status.stdout
+    (stage.project.posts / "stretches.md.txt").rename(saved)
+    status = stage.command("status")
+    assert "saved as text" not in status.stdout
+    assert "stretches" in status.stdout
+
+
 def test_status_lists_the_deliveries_of_a_live_post_with_a_problem_as_waiting(stage):
     """Its Facebook and Instagram rows do not vanish while its file has a problem: they wait,
     before any pass has seen the problem and after, and go out once it is fixed."""
