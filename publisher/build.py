@@ -938,7 +938,10 @@ def gather(
                     staged[path] = blob
     shown = {p.display for p in posts}
     held = [e.post for d, e in kept.items() if e.post is not None and d not in shown]
-    return SiteState(current, settle_posts(posts, problems, held), staged, kept, held)
+    from publisher.ledger import files_of_slugs
+
+    owners = partial(files_of_slugs, config.ledger_path)  # (read only when two share a slug)
+    return SiteState(current, settle_posts(posts, problems, held, owners), staged, kept, held)
 
 
 def _page_links(entry: Prepared | None) -> tuple[tuple[str, str], ...]:

@@ -10,7 +10,7 @@ import os
 import re
 import stat as stat_module
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -1532,7 +1532,9 @@ def load_posts(config: Config, files: Iterable[Path] | None = None) -> LoadedPos
             problems.extend(found)
             if post is not None:
                 posts.append(post)
-    return settle_posts(posts, problems)
+    from publisher.ledger import files_of_slugs
+
+    return settle_posts(posts, problems, owners=lambda: files_of_slugs(config.ledger_path))
 
 
 # The name a file manager gives a copy: "a copy.md", "a copy 2.md" (macOS), "a - Copy.md",
@@ -1547,21 +1549,35 @@ def named_after(stem: str, slug: str) -> bool:
 
 
 def settle_posts(
-    posts: Iterable[Post], problems: Iterable[ContentError], held: Iterable[Post] = ()
+    posts: Iterable[Post],
+    problems: Iterable[ContentError],
+    held: Iterable[Post] = (),
+    owners: Callable[[], Mapping[str, str]] | None = None,
 ) -> LoadedPosts:
     """The checks across posts (a slug used twice), then the posts newest first. `held`:
     live posts the website shows as they were (their files have a problem now): their
-    addresses stay theirs."""
+    addresses stay theirs. `owners`: the file each slug's deliveries in the ledger come
+    from (ledger.files_of_slugs), asked only when two posts share a slug."""
     problems = list(problems)
     by_slug: dict[str, Post] = {post.slug: post for post in held}
     kept: list[Post] = []
+    files: list[Mapping[str, str]] = []
 
-    # Which of two posts keeps a slug: not a draft before a draft, then the older one (the
-    # one more likely out already), then the file named after it (not the copy a file
-    # manager made of it, "... copy.md"), then by file name; a new post never pushes a live
-    # one off.
-    def order(post: Post) -> tuple[bool, datetime, bool, str]:
-        return (post.draft, post.date, not named_after(post.source.stem, post.slug), post.display)
+    # Which of two posts keeps a slug: the one whose deliveries the ledger has (a live post
+    # moved to a later date keeps its address and history), then not a draft before a
+    # draft, then the older one (the one more likely out already), then the file named
+    # after it (not the copy a file manager made of it, "... copy.md"), then by file name;
+    # a new post never pushes a live one off.
+    def order(post: Post) -> tuple[bool, bool, datetime, bool, str]:
+        if not files:
+            files.append(owners() if owners is not None else {})
+        return (
+            files[0].get(post.slug, post.display) != post.display,
+            post.draft,
+            post.date,
+            not named_after(post.source.stem, post.slug),
+            post.display,
+        )
 
     groups: dict[str, list[Post]] = {}  # (ordered only where two share a slug)
     for post in posts:

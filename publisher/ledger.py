@@ -429,6 +429,16 @@ class Ledger:
         rows = self.db.execute("SELECT * FROM deliveries ORDER BY due_at, slug, channel").fetchall()
         return [Record.from_row(r) for r in rows]
 
+    def files_of_slugs(self) -> dict[str, str]:
+        """The post file each slug's deliveries come from (its article's, else any)."""
+        rows = self.db.execute(
+            "SELECT slug, source FROM deliveries ORDER BY channel != 'website'"
+        ).fetchall()
+        found: dict[str, str] = {}
+        for slug, source in rows:
+            found.setdefault(slug, source)
+        return found
+
     def of_channel(self, channel: str) -> list[Record]:
         """Every record of one channel."""
         rows = self.db.execute("SELECT * FROM deliveries WHERE channel = ?", (channel,)).fetchall()
@@ -779,6 +789,18 @@ class Ledger:
 
 
 LOCK_RETRY_SECONDS = 0.5  # how often a pass that may be told to stop asks for the lock again
+
+
+def files_of_slugs(path: Path) -> dict[str, str]:
+    """Ledger.files_of_slugs of the ledger at `path`, read only: {} when there is none yet,
+    or it cannot be read (the commands that need it say so)."""
+    if not path.exists():
+        return {}
+    try:
+        with Ledger.for_reading(path) as ledger:
+            return ledger.files_of_slugs()
+    except (PublisherError, sqlite3.Error):
+        return {}
 
 
 class PassLock:

@@ -411,8 +411,10 @@ class PublishingPass:
                 self.ledger.set_source(slug, post.display, self.now)
         moved: dict[str, Post] = {}
         for record in records:
-            if record.slug not in current and record.source in by_source:
-                moved.setdefault(record.slug, by_source[record.source])
+            # its file has another slug now (even if another post has taken the old one)
+            post = by_source.get(record.source)
+            if post is not None and post.slug != record.slug:
+                moved.setdefault(record.slug, post)
         gone = {
             r.slug: r
             for r in records

@@ -386,6 +386,50 @@ def test_fifty_posts_with_thirty_percent_transient_failures_all_go_out_exactly_o
         }
 
 
+def test_a_live_post_moved_to_a_later_date_keeps_its_slug_and_history_from_a_newer_file(stage):
+    """Two files with one title: the live one keeps the address while it is first. Moved to a
+    later time, it was the newer file, dated earlier now, that took the address and the live
+    post's ledger rows: its text went out at the address, and its Instagram post never did
+    ("changed since published"). The post whose deliveries the ledger has keeps its slug;
+    given a slug of its own (check's advice), its history follows it, though the other post
+    takes the old slug: it went to Instagram a second time."""
+    first = stage.add_post(
+        "gift", "2026-12-01 09:00", instagram="{at: 2026-12-01 09:02}", facebook="false"
+    )
+    first.write_text(first.read_text().replace("slug: gift\n", "").replace("Post gift", "Gift"))
+    assert stage.run("2026-12-01T09:10").returncode == 0
+    (media,) = posts_of(stage)[1]
+    second = stage.project.post(
+        "gift-again.md",
+        "title: Gift\ndate: 2026-12-01 09:20\nimage: images/photo.jpg\nimage_alt: A room",
+        "Another text about gifts.\n",
+    )
+    first.write_text(first.read_text().replace("date: 2026-12-01 09:00", "date: 2026-12-01 12:00"))
+    result = stage.run("2026-12-01T09:30")
+    said = result.stdout + result.stderr
+    assert f"slug 'gift' is already used by {stage.config.display_path(first)}" in said, said
+    records = stage.records()
+    assert {r.source for r in records.values()} == {stage.config.display_path(first)}
+    assert posts_of(stage)[1] == [media]
+    page = stage.project.output / "posts/gift/index.html"
+    assert not page.exists() or "Another text about gifts" not in page.read_text()
+    check = stage.command("check")
+    assert stage.config.display_path(second) + ":2: slug 'gift'" in check.stdout, check.stdout
+    # the first post given a slug of its own: its history follows it, nothing goes twice,
+    # and the second post, now alone with its slug, goes out as a post of its own
+    first.write_text(first.read_text().replace("title: Gift", "title: Gift\nslug: gift-cards"))
+    last = stage.run("2026-12-01T12:30")
+    assert last.returncode == 0, last.stdout + last.stderr
+    records = stage.records()
+    assert records["gift-cards/instagram"].remote_id == media["id"]
+    assert records["gift-cards/website"].source == stage.config.display_path(first)
+    assert records["gift/website"].source == stage.config.display_path(second)
+    instagram = posts_of(stage)[1]
+    assert len(instagram) == 2 and instagram[0] == media
+    assert "Another text about gifts" in instagram[1]["caption"]
+    assert "Another text about gifts" in page.read_text()
+
+
 def test_a_permanent_error_stops_only_its_delivery(stage):
     stage.add_post("bad", "2026-12-01 09:00", instagram="false")
     stage.add_post("good", "2026-12-01 09:01", instagram="false")
