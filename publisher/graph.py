@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -838,8 +838,11 @@ class GraphClient:
 
     # Accounts
 
-    def describe_account(self, account_id: str, *, now: datetime | None = None) -> AccountReport:
-        """Check the account and its token: name, validity, permissions, expiry; never raises."""
+    def describe_account(
+        self, account_id: str, *, now: datetime | None = None, zone: tzinfo = UTC
+    ) -> AccountReport:
+        """Check the account and its token: name, validity, permissions, expiry; never raises.
+        `zone`: the site's, in which a token's day of expiry is said."""
         now = now or datetime.now(UTC)
         name_field = "username" if self.channel == "instagram" else "name"
         problems: list[str] = []
@@ -931,7 +934,7 @@ class GraphClient:
             elif expires_at - now <= TOKEN_EXPIRY_WARNING:
                 days = max(1, round((expires_at - now) / timedelta(days=1)))
                 about_token.append(
-                    f"the {_label(self.channel)} token expires on {expires_at:%Y-%m-%d}"
+                    f"the {_label(self.channel)} token expires on {expires_at.astimezone(zone):%Y-%m-%d}"
                     f" (in {days} day{'s' if days != 1 else ''}): {_token_advice(self.channel, self.token_variable)}"
                     " before then"
                 )

@@ -298,7 +298,9 @@ class PublishingPass:
                 checks[channel] = {**(kept or {"at": "", "said": ""}), "next": next_at.isoformat()}
                 due.append(next_at)
                 continue
-            report = client.describe_account(self.channels.account_id(channel), now=real)
+            report = client.describe_account(
+                self.channels.account_id(channel), now=real, zone=self.config.tz
+            )
             if not report.reached:  # Meta down, or no network: look again within the hour
                 said = kept["said"] if kept else ""
                 next_at = real + TOKEN_CHECK_RETRY

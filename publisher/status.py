@@ -387,7 +387,7 @@ def check_accounts(config: Config) -> list[tuple[str, Any]]:
             continue
         client = graph_client(config, channel, token, variable)
         try:
-            reports.append((channel, client.describe_account(account)))
+            reports.append((channel, client.describe_account(account, zone=config.tz)))
         finally:
             client.close()
     return reports

@@ -2340,14 +2340,17 @@ def test_a_pass_looks_at_each_token_once_a_day_and_says_what_needs_a_person(stag
     """Nobody runs `publisher accounts` every day: a token that expires in three days, or
     that Meta stops taking (revoked, a password changed), is said by the first pass of the
     day as something that needs a person (exit 1), and by `status` until the next look,
-    instead of being found by a delivery at its time. Meta not answering is no finding."""
-    soon = datetime.now(NY) + timedelta(days=3, hours=2)
+    instead of being found by a delivery at its time. Meta not answering is no finding.
+    The day it expires is the site's: at 22:30 in Pittsburgh it is the next day in UTC."""
+    now = datetime.now(NY)
+    soon = (now + timedelta(days=3)).replace(hour=22, minute=30, second=0, microsecond=0)
     stage.graph.add_token(TOKEN, label="clinic", expires_at=int(soon.timestamp()))
     stage.add_post("later", "2027-06-01 09:00")  # nothing due: the look alone
     first = stage.command("publish", "--due")
     said = first.stdout + first.stderr
     assert first.returncode == 1, said
-    expires = f"expires on {soon.astimezone(NY):%Y-%m-%d} (in 3 days)"
+    days = round((soon - now) / timedelta(days=1))
+    expires = f"expires on {soon:%Y-%m-%d} (in {days} days)"
     assert f"facebook token: the Facebook token {expires}: " in said
     assert f"instagram token: the Instagram token {expires}: " in said  # the same token
     assert "set PUBLISHER_FACEBOOK_TOKEN" in said and "Something needs a person" in said
