@@ -135,6 +135,15 @@ def agenda(
         records = {(r.slug, r.channel): r for r in ledger.all()}
         page_problems = ledger.page_problems()
     social = SentRenderers(config)
+    rendered: dict[str, RenderedMarkdown] = {}
+
+    def refused(post: Post, channel: str) -> str:
+        """What Facebook or Instagram would refuse of the post (check's problem), or ""."""
+        if post.slug not in rendered:
+            rendered[post.slug] = render_markdown(post.body, allow_html=config.site.allow_html)
+        _, found = delivery_payload(post, channel, rendered[post.slug], social.renderer(None))
+        return str(post.channel_problem(found[0].message, found[0].key)) if found else ""
+
     late = parse_duration(config.publish.max_lateness)
     entries: list[AgendaEntry] = []
     for delivery in plan_deliveries([*posts, *held], config, _fixed(records), include_drafts=True):
@@ -173,6 +182,8 @@ def agenda(
             state, detail = "missed", "too late to go out on its own; marked at the next pass"
         else:
             state, detail = DUE, "goes out at the next pass"
+        if state in (SCHEDULED, DUE) and delivery.channel in SOCIAL_CHANNELS and not note:
+            note = refused(post, delivery.channel)  # it fails at its time unless fixed first
         entries.append(
             AgendaEntry(
                 when=delivery.due.astimezone(config.tz),

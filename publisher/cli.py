@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from publisher.config import Config, load_config
-from publisher.exceptions import ContentWarning, PublisherError, describe_failure
+from publisher.exceptions import ChannelProblem, ContentWarning, PublisherError, describe_failure
 from publisher.times import TimeError, parse_local_time
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def check(ctx: Context, now_text: str | None) -> None:
     for problem in problems:
         click.echo(str(problem))
         path = getattr(problem, "path", None)
-        if path in live:
+        if path in live and not isinstance(problem, ChannelProblem):  # (the page is not hit)
             live.discard(path)  # said once, after its first problem
             if path in kept:
                 click.echo(

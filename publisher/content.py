@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from publisher.config import Config, closest
-from publisher.exceptions import ContentError, ContentWarning, PublisherError
+from publisher.exceptions import ChannelProblem, ContentError, ContentWarning, PublisherError
 from publisher.files import is_file, is_inside, real_path, snapshot, spelled_otherwise, status
 from publisher.times import TimeError, parse_local_time
 
@@ -211,9 +211,9 @@ class Post:
     def channel_problem(self, message: str, key: str | None = None) -> ContentError:
         """What Facebook or Instagram would refuse (no photo, a caption too long): a problem,
         or in a draft, which goes nowhere yet, a warning of what it still needs."""
-        if not self.draft:
-            return self.error(message, key)
         line = self.line_of(key) if key else None
+        if not self.draft:
+            return ChannelProblem(message, self.display, line)
         return ContentWarning(f"{message} (before you set draft: false)", self.display, line)
 
 

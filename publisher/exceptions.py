@@ -62,6 +62,11 @@ class ContentWarning(ContentError):
         return f"{where}: warning: {self.message}"
 
 
+class ChannelProblem(ContentError):
+    """What Facebook or Instagram would refuse of a post (no photo, a caption too long): the
+    website still takes the post; that channel's delivery fails at its time."""
+
+
 class TemplateError(ContentError):
     """A problem in one of the site's templates (not a post), with its file and line."""
 

@@ -726,7 +726,7 @@ class PublishingPass:
             rendered = render_markdown(post.body, allow_html=self.config.site.allow_html)
             self._rendered[post.slug] = rendered
         payload, problems = delivery_payload(post, delivery.channel, rendered, self.social)
-        return payload, [p.message for p in problems]
+        return payload, [str(post.channel_problem(p.message, p.key)) for p in problems]
 
     def publish_social(self, delivery: Delivery) -> None:
         """Send one due Facebook or Instagram delivery, if it is not done and not waiting."""

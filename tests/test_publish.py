@@ -16,7 +16,7 @@ import pytest
 from publisher.ledger import DRY_RUN, FAILED, MISSED, PUBLISHED, RETRY, SENDING
 from publisher.preview import preview_posts
 from publisher.publish import publish_due
-from publisher.status import delivery_rows, retry_delivery, skip_delivery
+from publisher.status import delivery_rows, format_table, retry_delivery, skip_delivery
 
 from .publishing import NY, TOKEN, at, kill_at, staged, token_look
 
@@ -428,6 +428,36 @@ def test_a_live_post_moved_to_a_later_date_keeps_its_slug_and_history_from_a_new
     assert len(instagram) == 2 and instagram[0] == media
     assert "Another text about gifts" in instagram[1]["caption"]
     assert "Another text about gifts" in page.read_text()
+
+
+def test_what_instagram_would_refuse_is_said_by_status_before_its_time_and_where(stage):
+    """check said "Instagram needs a photo" while calendar and status showed the delivery
+    scheduled, and at its time it failed with no file or line: they say it ahead now, with
+    the line, and the failure names it too. check no longer says the page is taken off."""
+    stage.add_post("live", "2026-12-01 08:00", instagram="false")  # (a site with articles)
+    source = stage.project.post(
+        "no-photo.md",
+        "title: No photo\ndate: 2026-12-01 09:00\ninstagram:\n  at: 2026-12-01 09:05",
+        "Text without a photo.\n",
+    )
+    display = stage.config.display_path(source)
+    problem = f"{display}:4: Instagram needs a photo"
+    shown = stage.command("calendar", "--now", "2026-11-30T12:00").stdout.splitlines()
+    (row,) = [line for line in shown if "no-photo" in line and "instagram" in line]
+    assert "scheduled" in row and problem in row, shown
+    (website,) = [line for line in shown if "no-photo" in line and "website" in line]
+    assert "Instagram" not in website
+    rows = delivery_rows(stage.config, at("2026-11-30T12:00"))
+    notes = {r["channel"]: r["note"] for r in rows if r["post"] == "no-photo"}
+    assert notes["instagram"].startswith(problem) and not notes["website"], notes
+    assert problem in format_table(rows, stage.config)
+    stage.run("2026-12-01T09:10")
+    records = stage.records()
+    assert records["no-photo/website"].state == PUBLISHED
+    assert records["no-photo/instagram"].state == FAILED
+    assert records["no-photo/instagram"].last_error.startswith(problem)
+    check = stage.command("check")
+    assert problem in check.stdout and "takes its page off" not in check.stdout, check.stdout
 
 
 def test_a_permanent_error_stops_only_its_delivery(stage):
