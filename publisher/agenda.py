@@ -135,13 +135,13 @@ def agenda(
         records = {(r.slug, r.channel): r for r in ledger.all()}
         page_problems = ledger.page_problems()
     social = SentRenderers(config)
-    rendered: dict[str, RenderedMarkdown] = {}
+    texts: dict[str, RenderedMarkdown] = {}  # by slug, for `refused`
 
     def refused(post: Post, channel: str) -> str:
         """What Facebook or Instagram would refuse of the post (check's problem), or ""."""
-        if post.slug not in rendered:
-            rendered[post.slug] = render_markdown(post.body, allow_html=config.site.allow_html)
-        _, found = delivery_payload(post, channel, rendered[post.slug], social.renderer(None))
+        if post.slug not in texts:
+            texts[post.slug] = render_markdown(post.body, allow_html=config.site.allow_html)
+        _, found = delivery_payload(post, channel, texts[post.slug], social.renderer(None))
         return str(post.channel_problem(found[0].message, found[0].key)) if found else ""
 
     late = parse_duration(config.publish.max_lateness)
