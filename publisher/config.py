@@ -22,6 +22,15 @@ CONFIG_FILE = "config.toml"
 SECRET_WORDS = ("token", "secret", "password", "passwd", "app_secret", "access_key")
 
 
+# Zone names that read like a region's time but are its standard time all year, as people
+# write them for "Eastern" or "Mountain": (region, the zone that follows the clocks, one
+# that keeps standard time all year)
+_STANDARD_TIME_ALL_YEAR = {
+    "EST": ("Eastern", "America/New_York", "America/Panama"),
+    "MST": ("Mountain", "America/Denver", "America/Phoenix (Arizona)"),
+}
+
+
 @dataclass(frozen=True)
 class SiteSettings:
     """The [site] table: what the website is and where its files live."""
@@ -50,6 +59,15 @@ class SiteSettings:
                 f"base_url must be an http(s) URL such as https://www.example.com, "
                 f"not {self.base_url!r}",
                 key="site.base_url",
+            )
+        if self.timezone in _STANDARD_TIME_ALL_YEAR:
+            place, city, keeps = _STANDARD_TIME_ALL_YEAR[self.timezone]
+            raise ConfigError(
+                f"timezone {self.timezone!r} is {place} standard time all year, with no summer "
+                "time: from March to November every post would go out an hour later than the "
+                f"clocks show. Write {city} (the time the clocks show there), or {keeps} for a "
+                "place that keeps standard time all year",
+                key="site.timezone",
             )
         try:
             ZoneInfo(self.timezone)
@@ -509,12 +527,24 @@ def closest(word: str, options: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
+_MERGE_CONFLICT = re.compile(r"^<{7}(?: |$)", re.MULTILINE)
+
+
 def parse_config(text: str, root: Path, path: Path | None = None) -> Config:
     """Parse config.toml's text; every error names the key (and the file)."""
     where = path or root / CONFIG_FILE
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        conflict = _MERGE_CONFLICT.search(text)
+        if conflict is not None:
+            line = text.count("\n", 0, conflict.start()) + 1
+            raise ConfigError(
+                f"has the marks of a git merge that stopped at line {line} (<<<<<<<, ======= "
+                "and >>>>>>>): keep your lines or the new ones between them, delete the three "
+                "mark lines, then  git commit -a",
+                path=where,
+            ) from None
         raise ConfigError(f"is not valid TOML: {exc}", path=where) from None
     tables: dict[str, Any] = {}
     for name, value in data.items():

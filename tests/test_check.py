@@ -785,6 +785,36 @@ def test_config_errors_name_the_key(project):
     assert "Traceback" not in run(project, "check").stderr
 
 
+@pytest.mark.parametrize(
+    ("zone", "advice"), [("EST", "America/New_York"), ("MST", "America/Denver")]
+)
+def test_a_zone_of_standard_time_all_year_written_for_a_region_is_refused(project, zone, advice):
+    """timezone = "EST", written for "Eastern", is a zone that never changes its clocks:
+    from March to November every post would go out an hour after the time on the calendar."""
+    project.write_config(f"[site]\ntimezone = '{zone}'\n", base="")
+    result = run(project, "check")
+    assert result.returncode == 1
+    assert f"[site.timezone] timezone '{zone}' is " in result.stderr
+    assert "no summer time" in result.stderr and f"Write {advice}" in result.stderr
+    project.write_config("[site]\ntimezone = 'US/Eastern'\n", base="")  # (follows the clocks)
+    assert "timezone" not in run(project, "check").stderr
+
+
+def test_a_git_merge_stopped_in_config_toml_is_said_as_such(project):
+    """After `git pull` stops on config.toml (as the README's upgrade foresees), its marks
+    were reported as "not valid TOML: Invalid statement"."""
+    project.write_config(
+        "[site]\n<<<<<<< HEAD\ntitle = 'Kneaded Tranquility'\n=======\ntitle = 'Clinic'\n"
+        ">>>>>>> origin/main\n",
+        base="",
+    )
+    result = run(project, "check")
+    assert result.returncode == 1
+    # (line 3: write_config starts the file with an empty line)
+    assert "has the marks of a git merge that stopped at line 3" in result.stderr, result.stderr
+    assert "git commit -a" in result.stderr
+
+
 @pytest.mark.parametrize(("table", "key"), [("facebook", "page_id"), ("instagram", "account_id")])
 def test_a_token_pasted_as_an_account_id_is_refused_without_repeating_it(project, table, key):
     token = "EAAsecretTOK3Nabc123"
