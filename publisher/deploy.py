@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LEFTOVER_GRACE = 2.0  # seconds a job the command left gets to end on SIGTERM, before SIGKILL
+# seconds the command's own processes get to end by themselves once its shell has: a failing
+# rsync exits before the helpers it started, which end a moment later (not jobs left behind)
+LEFTOVER_SETTLE = 0.5
 LEFTOVER_GIVE_UP = 4.0  # seconds after which one that will not end (another user's) is left
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 PR_GET_CHILD_SUBREAPER = 37
@@ -121,17 +124,21 @@ def _end_leftovers(
     Returns the command lines of those stopped, and of those that could not be."""
     named: dict[int, str] = {}
     group_seen = False
+    settle = LEFTOVER_SETTLE if grace else 0.0
     start = time.monotonic()
     while True:
         waited = time.monotonic() - start
         adopted = [] if before is None else [p for p in _children() - before if _alive(p)]
+        in_group = _signal_group(group, 0)
+        if not (adopted or in_group) or waited > settle + LEFTOVER_GIVE_UP:
+            break
+        if waited < settle:  # (what ends by itself meanwhile was not left running)
+            time.sleep(0.02)
+            continue
         for pid in adopted:
             named.setdefault(pid, _command_line(pid))
-        in_group = _signal_group(group, 0)
         group_seen = group_seen or in_group
-        if not (adopted or in_group) or waited > LEFTOVER_GIVE_UP:
-            break
-        number = signal.SIGTERM if waited < grace else signal.SIGKILL
+        number = signal.SIGTERM if waited < settle + grace else signal.SIGKILL
         _signal_group(group, number)
         for pid in adopted:
             try:

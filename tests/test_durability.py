@@ -527,6 +527,19 @@ echo copied
 """
 
 
+def test_what_a_failing_command_started_and_ends_by_itself_is_no_job_left(tmp_path):
+    """A failing rsync exits before the processes it started, which end a moment later: each
+    failed deploy said it "left rsync ... running" and told the engineer to make the command
+    wait for its jobs. What ends by itself within half a second is not said; what goes on
+    is stopped and said, as before."""
+    from publisher.deploy import run_whole
+
+    ending = run_whole("(sleep 0.2) & exit 3", tmp_path, dict(os.environ), timeout=30)
+    assert (ending.returncode, ending.stopped, ending.unstoppable) == (3, [], [])
+    staying = run_whole("sleep 30 & exit 3", tmp_path, dict(os.environ), timeout=30)
+    assert staying.returncode == 3 and staying.stopped == ["sleep 30"], staying
+
+
 def test_a_deploy_that_leaves_a_job_running_ends_and_the_job_is_stopped(tmp_path):
     """A deploy command that exits 0 with a job left behind held the pass until its time
     limit (10 minutes) on the output the job kept open, then failed; a job that left the
