@@ -340,7 +340,7 @@ def preview(
     """Show each post's Facebook message and Instagram caption, counts, times and problems."""
     import json
 
-    from publisher.preview import preview_json, preview_posts, preview_text
+    from publisher.preview import NEEDS_A_LOOK, preview_json, preview_posts, preview_text
     from publisher.times import now as current_time
 
     config = ctx.config
@@ -360,9 +360,21 @@ def preview(
     else:
         from publisher.preview_html import changed_since_sent, read_agenda
 
-        changed = changed_since_sent(read_agenda(config, at))
+        deliveries = read_agenda(config, at)
+        changed = changed_since_sent(deliveries)
+        states: dict[str, dict[str, str]] = {}
+        for entry in deliveries:
+            if entry.state in NEEDS_A_LOOK:
+                said = f"{entry.label}: {entry.detail}" if entry.detail else entry.label
+                states.setdefault(entry.slug, {})[entry.channel] = said
         texts = (
-            preview_text(item, config, at, changed.get(item.post.slug, []) if item.post else [])
+            preview_text(
+                item,
+                config,
+                at,
+                changed.get(item.post.slug, []) if item.post else [],
+                states.get(item.post.slug, {}) if item.post else {},
+            )
             for item in previews
         )
         click.echo("\n".join(texts), nl=False)

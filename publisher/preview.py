@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -218,15 +218,33 @@ def _boxed(text: str) -> list[str]:
     return ["  │ " + line if line else "  │" for line in text.splitlines()]
 
 
+# The states of a delivery the preview says beside its time: it did not go as planned.
+NEEDS_A_LOOK = frozenset(("missed", "failed", "retry", "waiting", "skipped", "sending"))
+
+
 def preview_text(
-    preview: PostPreview, config: Config, at: datetime, changed: Sequence[str] = ()
+    preview: PostPreview,
+    config: Config,
+    at: datetime,
+    changed: Sequence[str] = (),
+    states: Mapping[str, str] | None = None,
 ) -> str:
     """The preview as a person reads it in a terminal. `changed`: the channels that got the
-    post before it was edited (agenda's "changed since published")."""
+    post before it was edited (agenda's "changed since published"). `states`: by channel,
+    the ledger's word on a delivery that did not go as planned (NEEDS_A_LOOK: missed,
+    failed...), said beside its time, and after the status (a post live on the website
+    whose Facebook post was missed is not all "published")."""
     post = preview.post
+    states = states or {}
     lines = [f"{preview.source}: {post.title if post else '(has problems: see below)'}"]
     if post:
-        lines.append(f"  status: {preview.status(at)}")
+        status = preview.status(at)
+        if states:
+            words = ", ".join(
+                f"{c.capitalize()} {states[c].split(':')[0]}" for c in CHANNELS if c in states
+            )
+            status += f" ({words}: see below)"
+        lines.append(f"  status: {status}")
         if changed:
             they, them = ("it", "it") if len(changed) == 1 else ("they", "them")
             keep = "keeps" if len(changed) == 1 else "keep"
@@ -238,6 +256,8 @@ def preview_text(
         for channel in CHANNELS:
             moment = preview.times.get(channel)
             when = f"{moment:%a %d %b %Y %H:%M %Z}" if moment else "not sent (off for this post)"
+            if channel in states:
+                when += f"  {states[channel]}"
             lines.append(f"  {channel:<10} {when}")
     if preview.facebook:
         fb = preview.facebook

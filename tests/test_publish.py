@@ -1305,6 +1305,21 @@ def test_the_preview_of_an_edited_post_that_went_to_facebook_alone_says_it(stage
     ) in box.get_text(" ", strip=True)
 
 
+def test_the_preview_of_a_live_post_says_its_missed_social_posts(stage):
+    """preview said "status: published" of an article whose Facebook and Instagram posts
+    were missed (the service was off), and showed their times as if they went out."""
+    stage.add_post("late", "2026-12-01 09:00")
+    publish_due(stage.config, at("2026-12-01T20:00"))  # more than 6 hours after their times
+    records = stage.records()
+    assert records["late/facebook"].state == MISSED and records["late/website"].state == PUBLISHED
+    said = stage.command("preview", "late", "--now", "2026-12-01T20:05").stdout
+    assert "  status: published (Facebook missed, Instagram missed: see below)" in said, said
+    (facebook,) = [line for line in said.splitlines() if line.startswith("  facebook ")]
+    assert "missed: " in facebook and f"publisher retry {records['late/facebook'].id}" in facebook
+    (website,) = [line for line in said.splitlines() if line.startswith("  website ")]
+    assert "missed" not in website
+
+
 def test_a_photo_replaced_under_the_same_name_reaches_the_site(stage):
     stage.add_post("photo", "2026-12-01 09:00", instagram="false")
     publish_due(stage.config, at("2026-12-01T09:31"))
