@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 import threading
 from collections.abc import Callable
@@ -65,6 +66,15 @@ class Context:
             config = self._config = load_config(self.config_path)
             LogLines.zone = lambda: config.tz
         return self._config
+
+    def changing(self) -> Config:
+        """The config, for a command that writes in the project (a build, a pass, retry...):
+        run as root in a project that is the service's, it stops first (ownership)."""
+        config = self.config
+        from publisher.ownership import refuse_root_in_a_users_project
+
+        refuse_root_in_a_users_project(config.ledger_path, shlex.join(sys.argv[1:]))
+        return config
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -217,7 +227,7 @@ def build(ctx: Context, now_text: str | None, output: str | None, allow_empty: b
     """Build the website from the posts folder."""
     from publisher.build import build_site
 
-    config = ctx.config
+    config = ctx.changing()
     at = parse_now(now_text, config)
     # absolute: the build cache remembers the site by its folder, wherever the command ran
     target = Path(output).absolute() if output else (config.preview_site_dir if at else None)
@@ -270,7 +280,7 @@ def serve(ctx: Context, port: int | None, now_text: str | None, lan: bool) -> No
     from publisher.build import build_site
     from publisher.serve import make_server, network_address, server_near, site_address, watch
 
-    config = ctx.config
+    config = ctx.changing()
     at = parse_now(now_text, config)
     # The site at another time is a preview: it never goes where the real site is served
     # and deployed from (a publishing pass would not know to put the present back).
@@ -404,7 +414,7 @@ def publish(
 
     from publisher.publish import publish_due
 
-    config = ctx.config
+    config = ctx.changing()
     # SIGTERM (systemctl stop, a shutdown, `timeout`) or a hang-up: the pass finishes what is
     # in flight (the build, the deploy command, the delivery being sent) and sends nothing more.
     # Noted in a list, not an Event: a handler runs between any two steps of the main thread,
@@ -456,6 +466,7 @@ def run(ctx: Context, serve_port: int | None) -> None:
     from publisher.scheduler import Service
 
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    ctx.changing()  # (run as root in the service's project, it stops here)
     path = Path(ctx.config_path) if ctx.config_path else None
     service = Service(path, serve_port=serve_port)
     LogLines.zone = lambda: service.config.tz  # as config.toml says now
@@ -620,7 +631,7 @@ def retry(ctx: Context, delivery_id: int) -> None:
     """Send a failed or missed delivery again at the next pass."""
     from publisher.status import retry_delivery
 
-    click.echo(retry_delivery(ctx.config, delivery_id))
+    click.echo(retry_delivery(ctx.changing(), delivery_id))
 
 
 @main.command()
@@ -630,7 +641,7 @@ def skip(ctx: Context, delivery_id: int) -> None:
     """Never send this delivery."""
     from publisher.status import skip_delivery
 
-    click.echo(skip_delivery(ctx.config, delivery_id))
+    click.echo(skip_delivery(ctx.changing(), delivery_id))
 
 
 @main.command()
@@ -677,7 +688,7 @@ def new(ctx: Context, title: str | None, date_text: str | None, source: Path | N
     """Write a new draft post with its front matter filled in, and print its path."""
     from publisher.content import default_slug_is_readable, new_post
 
-    config = ctx.config
+    config = ctx.changing()
     if title is None and source is None:
         raise click.UsageError(
             'give the post\'s title:  publisher new "Why your shoulders hold stress"  (or a '

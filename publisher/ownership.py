@@ -87,6 +87,30 @@ def _make_for_me(wanted: Path, folder: Path, info: os.stat_result) -> str:
     )
 
 
+def refuse_root_in_a_users_project(ledger: Path, command: str) -> None:
+    """Stop a command run as root (sudo, by mistake) in a project whose ledger is another
+    user's, the service's: the files root would make there (the site, the build cache, the
+    ledger's own, the deploy's copies) that user could not change afterwards, and the
+    service's next build or deploy would fail on them. `command`: the words after
+    `publisher`, for the advice."""
+    if os.geteuid() != 0:
+        return
+    try:
+        owner = ledger.stat().st_uid
+    except OSError:
+        return  # no ledger yet: nobody's project to spoil
+    if owner == 0:
+        return
+    name = user_name(owner)
+    raise PublisherError(
+        f"publisher is running as root, but this project is {name}'s (its ledger {ledger} "
+        f"is): what root would make here (the website's files, the build cache, the "
+        f"ledger's own files, the deploy's copies) {name}'s service could not change, and "
+        f"its next build or deploy would fail on them. Run it as {name}:  sudo -u {name} "
+        f".venv/bin/publisher {command}"
+    )
+
+
 def cannot_read(path: Path) -> str | None:
     """What stops this process reading `path` (the file, or a folder on the way to it that
     it may not open), as cannot_write says it; None when nothing does."""

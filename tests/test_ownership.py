@@ -150,6 +150,36 @@ def test_a_ledger_root_made_names_the_file_its_owner_and_the_user(server_project
     assert set(owners.values()) == {_ids(SERVICE_USER)[0]}, owners
 
 
+def test_a_command_run_as_root_in_the_services_project_stops_before_it_makes_a_file(
+    server_project,
+):
+    """A pass run by hand as root, in a project whose ledger the service made, worked and
+    said nothing, and left root's files (the cache's templates, pages linked into public/,
+    the deploy's copies): the service's next deploy failed on them with rsync's error
+    alone. Such a command now stops at once and says as whom to run it; a command that
+    only looks still runs as root."""
+    project = server_project
+    first = publisher(project, "publish", "--due", "--now", "2026-11-03T10:00", user=SERVICE_USER)
+    assert first.returncode == 0, first.stderr
+    project.post("back.md", POST, "Edited since.\n")
+    for command in (
+        ("publish", "--due", "--now", "2026-11-03T10:05"),
+        ("build",),
+        ("retry", "1"),
+        ("new", "Hip flexors"),
+    ):
+        result = publisher(project, *command)
+        assert result.returncode == 1, (command, result.stdout)
+        assert "publisher is running as root, but this project is nobody's (its ledger " in (
+            result.stderr
+        ), result.stderr
+        assert f"sudo -u {SERVICE_USER} .venv/bin/publisher " in result.stderr
+    roots = [path for path in [project.root, *project.root.rglob("*")] if path.lstat().st_uid == 0]
+    assert roots == [], roots
+    status = publisher(project, "status")
+    assert status.returncode == 0, status.stderr
+
+
 def test_a_read_only_ledger_is_named_with_what_to_do(server_project):
     """The same for a ledger whose own user may not write it (chmod 444). Run as the
     service's user: root writes a read-only file all the same."""
