@@ -573,7 +573,23 @@ def parse_config(text: str, root: Path, path: Path | None = None) -> Config:
 
 
 def _check_folders(config: Config, where: Path) -> None:
-    """The private folders (cache, preview) must never end up inside the public output."""
+    """No path starts with ~, and the private folders (cache, preview) must never end up
+    inside the public output."""
+    paths = {
+        **{f"site.{key}": getattr(config.site, key) for key in _SITE_PATHS},
+        "publish.ledger": config.publish.ledger,
+        "graph.secrets_file": config.graph.secrets_file,
+    }
+    for key, value in paths.items():
+        if value.startswith("~"):
+            raise ConfigError(
+                f"{value!r} starts with ~, which publisher does not read as a home folder: "
+                "~ is another folder for each user a command runs as (sudo, the service), and "
+                "a ledger in two places would send posts twice. Write the whole path "
+                f"(/home/...), or one from the folder config.toml is in",
+                key=key,
+                path=where,
+            )
     output = config.output_dir
     private = (
         ("site.cache", config.cache_dir),
@@ -595,6 +611,9 @@ def _check_folders(config: Config, where: Path) -> None:
             key="site.output",
             path=where,
         )
+
+
+_SITE_PATHS = ("posts", "templates", "output", "cache", "preview")
 
 
 def find_config(start: Path) -> Path | None:

@@ -800,6 +800,18 @@ def test_a_zone_of_standard_time_all_year_written_for_a_region_is_refused(projec
     assert "timezone" not in run(project, "check").stderr
 
 
+def test_a_path_that_starts_with_a_tilde_is_refused(project):
+    """`ledger = "~/publisher.db"` made a folder named ~ in the project (a later
+    `rm -rf ~` there is a disaster); read as a home folder, it would be another ledger for
+    each user a command runs as, and posts would go out twice."""
+    project.write_config("[publish]\nledger = '~/publisher.db'\n", base="")
+    for command in (("check",), ("publish", "--due")):
+        result = run(project, *command)
+        assert result.returncode == 1
+        assert "[publish.ledger] '~/publisher.db' starts with ~" in result.stderr, result.stderr
+    assert not (project.root / "~").exists()
+
+
 def test_a_git_merge_stopped_in_config_toml_is_said_as_such(project):
     """After `git pull` stops on config.toml (as the README's upgrade foresees), its marks
     were reported as "not valid TOML: Invalid statement"."""
