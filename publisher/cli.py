@@ -686,7 +686,7 @@ def accounts(ctx: Context, as_json: bool) -> None:
 @pass_context
 def new(ctx: Context, title: str | None, date_text: str | None, source: Path | None) -> None:
     """Write a new draft post with its front matter filled in, and print its path."""
-    from publisher.content import default_slug_is_readable, new_post
+    from publisher.content import default_slug, default_slug_is_readable, new_post
 
     config = ctx.changing()
     if title is None and source is None:
@@ -728,6 +728,26 @@ def new(ctx: Context, title: str | None, date_text: str | None, source: Path | N
             "like  slug: back-massage  for an address people can read.",
             err=True,
         )
+    _same_address(config, path, default_slug(title))
+
+
+def _same_address(config: Config, path: Path, slug: str) -> None:
+    """Say, when `publisher new` wrote a post whose title gives the web address of a post
+    already there: only one of them can have it (check says so too, later)."""
+    from publisher.content import post_file_names, read_post
+
+    for name in post_file_names(config.posts_dir):
+        if Path(name) == path:
+            continue
+        other, _ = read_post(Path(name), config)
+        if other is not None and other.slug == slug:
+            click.echo(
+                f"{other.display} has this title's web address already (/posts/{slug}/): give "
+                f"this post another title, or a line like  slug: {slug}-2  before you set "
+                "draft: false.",
+                err=True,
+            )
+            return
 
 
 def entry() -> None:

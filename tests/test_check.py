@@ -883,6 +883,14 @@ def test_new_writes_a_draft_that_passes_check(project):
     again = run(project, "new", "Hip Flexors: A Guide", "--date", "2026-12-05 10:00")
     assert again.returncode == 1 and "already exists" in again.stderr
     assert path.read_text() == text
+    said = run(project, "new", "Hip flexors, a guide", "--date", "2026-12-09 10:00")
+    assert said.returncode == 0, said.stderr  # (another date: another file, the same address)
+    assert (
+        "posts/2026-12-05-hip-flexors-a-guide.md has this title's web address already "
+        "(/posts/hip-flexors-a-guide/): give this post another title, or a line like  "
+        "slug: hip-flexors-a-guide-2  before you set draft: false."
+    ) in said.stderr, said.stderr
+    assert "web address already" not in run(project, "new", "Hips", "--date", "2026-12-10").stderr
 
 
 def test_preview_of_one_post_says_the_warnings_check_says_of_it(project):
