@@ -372,11 +372,10 @@ def preview(
 
         deliveries = read_agenda(config, at)
         changed = changed_since_sent(deliveries)
-        states: dict[str, dict[str, str]] = {}
+        states: dict[str, dict[str, tuple[str, str]]] = {}
         for entry in deliveries:
             if entry.state in NEEDS_A_LOOK:
-                said = f"{entry.label}: {entry.detail}" if entry.detail else entry.label
-                states.setdefault(entry.slug, {})[entry.channel] = said
+                states.setdefault(entry.slug, {})[entry.channel] = (entry.label, entry.detail)
         texts = (
             preview_text(
                 item,

@@ -1561,7 +1561,7 @@ def settle_posts(
     problems = list(problems)
     by_slug: dict[str, Post] = {post.slug: post for post in held}
     kept: list[Post] = []
-    files: list[Mapping[str, str]] = []
+    files = functools.cache(owners or dict)  # the ledger read once, when first asked
 
     # Which of two posts keeps a slug: the one whose deliveries the ledger has (a live post
     # moved to a later date keeps its address and history), then not a draft before a
@@ -1569,10 +1569,8 @@ def settle_posts(
     # after it (not the copy a file manager made of it, "... copy.md"), then by file name;
     # a new post never pushes a live one off.
     def order(post: Post) -> tuple[bool, bool, datetime, bool, str]:
-        if not files:
-            files.append(owners() if owners is not None else {})
         return (
-            files[0].get(post.slug, post.display) != post.display,
+            files().get(post.slug, post.display) != post.display,
             post.draft,
             post.date,
             not named_after(post.source.stem, post.slug),

@@ -227,11 +227,11 @@ def preview_text(
     config: Config,
     at: datetime,
     changed: Sequence[str] = (),
-    states: Mapping[str, str] | None = None,
+    states: Mapping[str, tuple[str, str]] | None = None,
 ) -> str:
     """The preview as a person reads it in a terminal. `changed`: the channels that got the
     post before it was edited (agenda's "changed since published"). `states`: by channel,
-    the ledger's word on a delivery that did not go as planned (NEEDS_A_LOOK: missed,
+    the ledger's (state, detail) of a delivery that did not go as planned (NEEDS_A_LOOK: missed,
     failed...), said beside its time, and after the status (a post live on the website
     whose Facebook post was missed is not all "published")."""
     post = preview.post
@@ -240,9 +240,7 @@ def preview_text(
     if post:
         status = preview.status(at)
         if states:
-            words = ", ".join(
-                f"{c.capitalize()} {states[c].split(':')[0]}" for c in CHANNELS if c in states
-            )
+            words = ", ".join(f"{c.capitalize()} {states[c][0]}" for c in CHANNELS if c in states)
             status += f" ({words}: see below)"
         lines.append(f"  status: {status}")
         if changed:
@@ -257,7 +255,8 @@ def preview_text(
             moment = preview.times.get(channel)
             when = f"{moment:%a %d %b %Y %H:%M %Z}" if moment else "not sent (off for this post)"
             if channel in states:
-                when += f"  {states[channel]}"
+                label, detail = states[channel]
+                when += f"  {label}: {detail}" if detail else f"  {label}"
             lines.append(f"  {channel:<10} {when}")
     if preview.facebook:
         fb = preview.facebook
