@@ -350,7 +350,12 @@ def preview(
     """Show each post's Facebook message and Instagram caption, counts, times and problems."""
     import json
 
-    from publisher.preview import NEEDS_A_LOOK, preview_json, preview_posts, preview_text
+    from publisher.preview import (
+        preview_json,
+        preview_posts,
+        preview_text,
+        states_needing_a_look,
+    )
     from publisher.times import now as current_time
 
     config = ctx.config
@@ -372,10 +377,7 @@ def preview(
 
         deliveries = read_agenda(config, at)
         changed = changed_since_sent(deliveries)
-        states: dict[str, dict[str, tuple[str, str]]] = {}
-        for entry in deliveries:
-            if entry.state in NEEDS_A_LOOK:
-                states.setdefault(entry.slug, {})[entry.channel] = (entry.label, entry.detail)
+        states = states_needing_a_look(deliveries)
         texts = (
             preview_text(
                 item,

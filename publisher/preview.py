@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from publisher.build import link_warnings, plan_post
 from publisher.calendar import CHANNELS, channel_enabled, plan_deliveries, planned_time
@@ -25,6 +25,9 @@ from publisher.render.social import (
     post_url,
 )
 from publisher.times import now as current_time
+
+if TYPE_CHECKING:
+    from publisher.agenda import AgendaEntry
 
 
 @dataclass
@@ -220,6 +223,18 @@ def _boxed(text: str) -> list[str]:
 
 # The states of a delivery the preview says beside its time: it did not go as planned.
 NEEDS_A_LOOK = frozenset(("missed", "failed", "retry", "waiting", "skipped", "sending"))
+
+
+def states_needing_a_look(
+    deliveries: Iterable[AgendaEntry],
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """By slug, then channel: the (state, detail) of each delivery that did not go as planned
+    (NEEDS_A_LOOK), for the previews to say beside its time and after the post's status."""
+    states: dict[str, dict[str, tuple[str, str]]] = {}
+    for entry in deliveries:
+        if entry.state in NEEDS_A_LOOK:
+            states.setdefault(entry.slug, {})[entry.channel] = (entry.label, entry.detail)
+    return states
 
 
 def preview_text(

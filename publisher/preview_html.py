@@ -32,7 +32,7 @@ from publisher.content import word_view
 from publisher.exceptions import PublisherError
 from publisher.ledger import RETRY, SENDING
 from publisher.output import write_tree
-from publisher.preview import PostPreview, left_out_why
+from publisher.preview import PostPreview, left_out_why, states_needing_a_look
 from publisher.render.images import inspect_image
 from publisher.render.site import OutputFile
 from publisher.render.social import (
@@ -151,6 +151,9 @@ class PreviewEntry:
     not_going: dict[str, str] = field(default_factory=dict)  # channel -> why it is not sent
     files: list[OutputFile] = field(default_factory=list)
     hashtags_max: int = INSTAGRAM_HASHTAGS_MAX  # config.toml's [instagram] hashtags_max
+    # channel -> the ledger's (state, detail) of a delivery that did not go as planned
+    # (preview.NEEDS_A_LOOK): a live post whose Facebook post was missed is not all "Published"
+    states: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -161,6 +164,20 @@ class PreviewEntry:
     def schedule(self) -> list[tuple[str, str, datetime | None]]:
         """(channel, name, time or None) for every channel."""
         return [(c, CHANNEL_NAMES[c], self.preview.times.get(c)) for c in CHANNELS]
+
+    @property
+    def needs_a_look(self) -> list[tuple[str, str, str, str]]:
+        """(channel, "Facebook missed", mark, detail) of each delivery that did not go as
+        planned, in channel order, for the badges beside the status and the times."""
+        out = []
+        for channel in CHANNELS:
+            if channel in self.states:
+                state, detail = self.states[channel]
+                word = state.split(" ", 1)[0]
+                name = STATE_NAMES.get(word, word.capitalize()) + state[len(word) :]
+                mark = STATE_MARKS.get(word, "")
+                out.append((channel, f"{CHANNEL_NAMES[channel]} {name.lower()}", mark, detail))
+        return out
 
     @property
     def facebook_counts(self) -> list[Count]:
@@ -374,6 +391,10 @@ def write_preview_site(config: Config, previews: Sequence[PostPreview], at: date
     entries = plan_preview(config, previews, at)
     paths = {e.preview.source: e.path for e in entries if e.path is not None}
     deliveries = read_agenda(config, at)
+    states = states_needing_a_look(deliveries)
+    for entry in entries:
+        if entry.preview.post is not None:
+            entry.states = states.get(entry.preview.post.slug, {})
     calendar = plan_calendar(deliveries, paths, at.astimezone(config.tz))
     renderer = PreviewRenderer(config)
     files = list(renderer.files(entries, at, calendar, changed_since_sent(deliveries)))

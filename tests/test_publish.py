@@ -1320,6 +1320,32 @@ def test_the_preview_of_a_live_post_says_its_missed_social_posts(stage):
     assert "missed" not in website
 
 
+def test_the_html_preview_of_a_live_post_shows_its_missed_social_posts(stage):
+    """The HTML preview gave a missed post's page and its line in the index one badge,
+    PUBLISHED, like a post whose every channel went out."""
+    from bs4 import BeautifulSoup
+
+    stage.add_post("late", "2026-12-01 09:00")
+    stage.add_post("on-time", "2026-12-01 19:00")
+    publish_due(stage.config, at("2026-12-01T20:00"))
+    records = stage.records()
+    assert records["late/instagram"].state == MISSED
+    assert records["on-time/website"].state == PUBLISHED
+    done = stage.command("preview", "--html", "--now", "2026-12-01T20:05")
+    assert done.returncode == 0, done.stderr
+    folder = stage.config.preview_dir
+    page = BeautifulSoup((folder / "posts/late/index.html").read_text(), "html.parser")
+    badges = [b.get_text(" ", strip=True) for b in page.select(".post-head .badge")]
+    assert badges == ["Published", "⚠ Facebook missed", "⚠ Instagram missed"], badges
+    notes = [n.get_text(" ", strip=True) for n in page.select(".time-instagram .state-note")]
+    assert len(notes) == 1 and notes[0].startswith("missed: "), notes
+    assert f"publisher retry {records['late/instagram'].id}" in notes[0]
+    assert not page.select(".time-website .state-note")
+    index = BeautifulSoup((folder / "index.html").read_text(), "html.parser")
+    looks = [b.get_text(" ", strip=True) for b in index.select(".entry .badge-look")]
+    assert looks == ["⚠ Facebook missed", "⚠ Instagram missed"], looks
+
+
 def test_a_photo_replaced_under_the_same_name_reaches_the_site(stage):
     stage.add_post("photo", "2026-12-01 09:00", instagram="false")
     publish_due(stage.config, at("2026-12-01T09:31"))
