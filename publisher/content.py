@@ -595,9 +595,21 @@ def _parse_simple_yaml(yaml_text: str) -> tuple[dict[str, Any], dict[str, int]] 
     return data, lines
 
 
-def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], dict[str, int]]:
-    """Parse the YAML; returns the mapping and the file line of every key (nested: 'a.b')."""
-    yaml_text = _as_staff_write_it(yaml_text, display)
+def parse_front_matter(
+    yaml_text: str, display: str, slips: list[ContentError] | None = None
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Parse the YAML; returns the mapping and the file line of every key (nested: 'a.b').
+
+    A slip on one line that can be read past (tags written as hashtags, a key written
+    twice...) is raised, or, given a `slips` list, added to it and read as meant, so that
+    `check` says every problem of a file at once, not one a run."""
+
+    def slip(problem: ContentError) -> None:
+        if slips is None:
+            raise problem
+        slips.append(problem)
+
+    yaml_text = _as_staff_write_it(yaml_text, display, slip)
     simple = _parse_simple_yaml(yaml_text)
     if simple is not None:
         return simple
@@ -644,9 +656,6 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
         loader.dispose()
     if data is None:
         data = {}
-    for number, row in enumerate(yaml_text.split("\n")):  # read, but not as meant
-        if slip := _odd_space(row):
-            raise ContentError(slip, display, number + 2)
     if not isinstance(data, dict):
         raise ContentError(
             "the front matter must be keys and values (title: ..., date: ...)", display, 2
@@ -655,24 +664,36 @@ def parse_front_matter(yaml_text: str, display: str) -> tuple[dict[str, Any], di
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            _note_line(lines, key, key_node.start_mark.line + 2, display)
+            _note_line(lines, key, key_node.start_mark.line + 2, display, slip)
             if isinstance(value_node, yaml.MappingNode):
                 for sub_key, _ in value_node.value:
                     _note_line(
-                        lines, f"{key}.{sub_key.value}", sub_key.start_mark.line + 2, display
+                        lines,
+                        f"{key}.{sub_key.value}",
+                        sub_key.start_mark.line + 2,
+                        display,
+                        slip,
                     )
     return data, lines
 
 
-def _note_line(lines: dict[str, int], key: str, line: int, display: str) -> None:
-    """Record a key's line; a key written twice is refused (YAML would keep the last one
+def _note_line(
+    lines: dict[str, int],
+    key: str,
+    line: int,
+    display: str,
+    slip: Callable[[ContentError], None],
+) -> None:
+    """Record a key's line; a key written twice is a slip (YAML would keep the last one
     silently, and what the first said would be lost without a word)."""
     first = lines.get(key)
     if first is not None:
-        raise ContentError(
-            f"{key!r} is written twice (lines {first} and {line}): keep one of them",
-            display,
-            line,
+        slip(
+            ContentError(
+                f"{key!r} is written twice (lines {first} and {line}): keep one of them",
+                display,
+                line,
+            )
         )
     lines[key] = line
 
@@ -681,6 +702,7 @@ def _note_line(lines: dict[str, int], key: str, line: int, display: str) -> None
 _IMAGE_WITH_SPACE = re.compile(r"!\[[^\]\n]*\]\(\s*([^\s)<>]+)[ \t]+([^\"'(\s)][^)\n]*)\)")
 _NO_SPACE_AFTER_KEY = re.compile(r"\s*([A-Za-z_]\w*):(?![\s/])\S")
 _ODD_SPACE_AFTER_KEY = re.compile(r"\s*([A-Za-z_]\w*):[\u00a0\u2000-\u200b\u202f\u3000]")
+_ODD_SPACE = re.compile(r"(?<=:)[\u00a0\u2000-\u200b\u202f\u3000]")
 _CURLY_QUOTED = re.compile(r"\s*([A-Za-z_]\w*):\s*[\u201c\u2018]")
 
 
@@ -711,16 +733,21 @@ _PLAIN_START = re.compile(r"[^\s'\"“‘|>,\[\]{}#&*!%@`?:-]|[-?:]\S")  # how Y
 _HASHTAGS_WRITTEN = re.compile(r"^\[?\s*#[^\s#]")
 
 
-def _as_staff_write_it(yaml_text: str, display: str) -> str:
+def _as_staff_write_it(yaml_text: str, display: str, slip: Callable[[ContentError], None]) -> str:
     """The front matter with the text of prose lines in quotes: the whole line is the text,
     as the person who wrote it meant, less a comment ("author: Jo  # optional"). A complete
     quoted value, the lines of a block (| or >) and curly quotes (reported as a slip) are
     left to YAML; so is every other key. Tags written as hashtags (YAML: no tags and a
-    comment) are refused, with the list to write."""
+    comment) are a slip, with the list to write; so are a word processor's space after a
+    key and an unclosed quote. Each slip is given to `slip` and read as meant."""
     rows = yaml_text.split("\n")
     changed = False
     block = -1  # the indent of the key whose block (| or >) the lines are in, if any
     for number, row in enumerate(rows):
+        if odd := _odd_space(row):  # (YAML would read the space as part of the key)
+            slip(ContentError(odd, display, number + 2))
+            row = rows[number] = _ODD_SPACE.sub(" ", row, count=1)
+            changed = True
         stripped = row.lstrip(" ")
         indent = len(row) - len(stripped)
         if block >= 0:
@@ -736,12 +763,17 @@ def _as_staff_write_it(yaml_text: str, display: str) -> str:
         if key in ("tags", "hashtags") and _HASHTAGS_WRITTEN.match(value):
             listed = value.strip("[]")
             words = ", ".join(w.strip(" ,") for w in listed.split("#") if w.strip(" ,"))
-            raise ContentError(
-                f"{key}: a '#' starts a comment in YAML, so these would be lost: write  "
-                f"{key}: [{words}]  (Instagram gets them as hashtags, with the #)",
-                display,
-                number + 2,
+            slip(
+                ContentError(
+                    f"{key}: a '#' starts a comment in YAML, so these would be lost: write  "
+                    f"{key}: [{words}]  (Instagram gets them as hashtags, with the #)",
+                    display,
+                    number + 2,
+                )
             )
+            rows[number] = f"{' ' * indent}{key}: [{words}]"
+            changed = True
+            continue
         if not sep or not value or key not in _PROSE_KEYS or value[0] in "“‘":
             continue
         if value[0] in "'\"":
@@ -753,12 +785,17 @@ def _as_staff_write_it(yaml_text: str, display: str) -> str:
                 continue  # a text in quotes on two lines or more, as an editor wraps it
             if value[0] == '"' and '"' not in value[1:] + more:
                 # ('Tis the season: an apostrophe, not a quote)
-                raise ContentError(
-                    f'{key}: the quote mark at the start (") is not closed, and would show '
-                    'on the page: end the text with " too, or take the quote mark out',
-                    display,
-                    number + 2,
+                slip(
+                    ContentError(
+                        f'{key}: the quote mark at the start (") is not closed, and would '
+                        'show on the page: end the text with " too, or take the quote mark out',
+                        display,
+                        number + 2,
+                    )
                 )
+                rows[number] = f"{' ' * indent}{key}: {json.dumps(value[1:].strip())}"
+                changed = True
+                continue
         text = _COMMENT.sub("", value).rstrip()
         if not text or (
             _PLAIN_START.match(text)
@@ -890,13 +927,14 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
     except UnicodeDecodeError as exc:
         return None, [not_utf8(raw, exc, display)]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    slips: list[ContentError] = []
     try:
         yaml_text, body, body_line = split_front_matter(text, display)
-        meta, lines = parse_front_matter(yaml_text, display)
+        meta, lines = parse_front_matter(yaml_text, display, slips)
     except ContentError as exc:
-        return None, [exc]
+        return None, [*slips, exc]
 
-    problems: list[ContentError] = []
+    problems: list[ContentError] = slips
 
     def problem(message: str, key: str | None = None, needs: Path | None = None) -> None:
         line = (lines.get(key) or lines.get(key.split(".")[0])) if key else None

@@ -1322,3 +1322,33 @@ def test_build_says_the_warnings_check_says_once_each_on_stderr(project):
     # the update has come, and c.md is out: as check says them then
     assert later.stderr.splitlines() == [checked[0], checked[1], checked[3]], later.stderr
     assert "updated:" in checked[2] and checked[3].startswith("posts/c.md:4: warning: summary:")
+
+
+def test_every_slip_of_a_front_matter_is_said_at_once(project):
+    """check stopped at the first slip YAML could not read as meant (tags written as
+    hashtags), so staff met a file's mistakes one run at a time."""
+    project.post(
+        "slips.md",
+        'title: "Stress relief\n'
+        "date: 2026-12-03 09:00\n"
+        "tags: #stress #neck\n"
+        "tittle: x\n"
+        "date:\u00a02026-12-04 09:00\n"
+        "facebook: maybe\n",
+    )
+    said = problems(project)
+    assert said == [
+        'posts/slips.md:2: title: the quote mark at the start (") is not closed, and would '
+        'show on the page: end the text with " too, or take the quote mark out',
+        "posts/slips.md:4: tags: a '#' starts a comment in YAML, so these would be lost: "
+        "write  tags: [stress, neck]  (Instagram gets them as hashtags, with the #)",
+        "posts/slips.md:5: unknown key 'tittle': did you mean 'title'?",
+        "posts/slips.md:6: the space after 'date:' is a special space (pasted from a word "
+        "processor): delete it and type a plain space",
+        "posts/slips.md:6: 'date' is written twice (lines 3 and 6): keep one of them",
+        "posts/slips.md:7: facebook must be false (to leave the post off Facebook) or a block "
+        "of settings (at, message)",
+    ], said
+    assert not (project.output / "posts").exists()
+    assert run(project, "build").returncode != 0
+    assert not (project.output / "posts/stress-relief").exists()
