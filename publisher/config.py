@@ -546,6 +546,38 @@ def parse_config(text: str, root: Path, path: Path | None = None) -> Config:
                 path=where,
             ) from None
         raise ConfigError(f"is not valid TOML: {exc}", path=where) from None
+    try:
+        return _config_of(data, root, path, where)
+    except ConfigError as exc:
+        if exc.key is None or exc.line is not None:
+            raise
+        line = key_line(text, exc.key)
+        raise ConfigError(exc.message, exc.key, exc.path, line) from None
+
+
+_TABLE_LINE = re.compile(r"\[\s*([A-Za-z0-9_-]+)\s*\]")
+_KEY_LINE = re.compile(r"([\"']?)([A-Za-z0-9_-]+)\1\s*=")
+
+
+def key_line(text: str, key: str) -> int | None:
+    """The line of config.toml's text where `key` ("site.timezone", "facebook.slots[2]",
+    "site") is written, or None where it is not (a key left to its default)."""
+    table, _, name = key.partition(".")
+    name = name.split("[", 1)[0]
+    section = ""
+    for number, row in enumerate(text.splitlines(), 1):
+        row = row.strip()
+        if header := _TABLE_LINE.match(row):
+            section = header[1]
+            if not name and section == table:
+                return number
+        elif (found := _KEY_LINE.match(row)) and section == table and found[2] == name:
+            return number
+    return None
+
+
+def _config_of(data: dict[str, Any], root: Path, path: Path | None, where: Path) -> Config:
+    """The Config of config.toml's parsed tables."""
     tables: dict[str, Any] = {}
     for name, value in data.items():
         if name not in TABLES:

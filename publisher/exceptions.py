@@ -16,18 +16,27 @@ class Stopped(PublisherError):
 
 
 class ConfigError(PublisherError):
-    """A problem in config.toml, naming the key."""
+    """A problem in config.toml, naming the key (and its line, where it is written)."""
 
-    def __init__(self, message: str, key: str | None = None, path: Path | str | None = None):
+    def __init__(
+        self,
+        message: str,
+        key: str | None = None,
+        path: Path | str | None = None,
+        line: int | None = None,
+    ):
         self.key = key
         self.path = str(path) if path is not None else None
         self.message = message
+        self.line = line
         where = self.path or "config.toml"
+        if line is not None:
+            where += f":{line}"
         prefix = f"{where}: [{key}] " if key else f"{where}: "
         super().__init__(prefix + message)
 
     def __reduce__(self) -> tuple[object, ...]:  # pickled with what __init__ takes
-        return (type(self), (self.message, self.key, self.path))
+        return (type(self), (self.message, self.key, self.path, self.line))
 
 
 class ContentError(PublisherError):

@@ -785,6 +785,32 @@ def test_config_errors_name_the_key(project):
     assert "Traceback" not in run(project, "check").stderr
 
 
+def test_config_errors_name_the_line_of_the_key(project):
+    """A config error named its key ([facebook.offset]) but not its line: in a config.toml
+    of sixty lines, staff and the engineer hunted for it."""
+    config = (
+        "[site]\n"
+        "title = 'Clinic'\n"
+        "\n"
+        "[facebook]\n"
+        "enabled = true  # offset = 'not this one'\n"
+        '"offset" = "30 mins"\n'
+        "\n"
+        "[instagram]\n"
+        "offset = '1h'\n"
+    )
+    project.write_config(config, base="")  # (after a blank line)
+    said = run(project, "check").stderr
+    assert f"{project.config_path}:7: [facebook.offset] '30 mins' is not a duration" in said
+    project.write_config(config.replace("30 mins", "30m") + "[extras]\nx = 1\n", base="")
+    assert f"{project.config_path}:11: [extras] unknown table" in run(project, "check").stderr
+    project.write_config("[site]\noutput = 'public'\ncache = 'public/cache'\n", base="")
+    assert f"{project.config_path}:4: [site.cache] " in run(project, "check").stderr
+    # a key left to its default has no line to name
+    project.write_config("[site]\noutput = '.'\n", base="")
+    assert f"{project.config_path}: [site.cache] " in run(project, "check").stderr
+
+
 @pytest.mark.parametrize(
     ("zone", "advice"), [("EST", "America/New_York"), ("MST", "America/Denver")]
 )
