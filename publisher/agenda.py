@@ -168,6 +168,8 @@ def agenda(
             detail = (record.permalink if state == PUBLISHED else record.last_error) or ""
             if state == PUBLISHED and delivery.channel == "website":
                 detail = post_url(config, post)  # where it is now (base_url may be new)
+            if state == SCHEDULED and delivery.due <= at:  # tried, and to go again (a token
+                state, detail = DUE, detail or "goes out at the next pass"  # Meta refused)
             social_post = state == PUBLISHED and delivery.channel in SOCIAL_CHANNELS
             if social_post and record.content_hash and not held_back:
                 rendered = render_markdown(post.body, allow_html=config.site.allow_html)

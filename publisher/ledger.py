@@ -91,6 +91,7 @@ QUIET = "quiet"
 DEPLOYING = "deploying"
 # each channel's token, as a pass last asked Meta about it: {channel: {at, next, said}}
 TOKEN_CHECKS = "token_checks"
+TOKEN_HOLDS = "token_holds"  # meta: the channels held since Meta refused their token
 SITE_FAILURES = "site_failures"  # meta: failed builds or deploys of the site in a row
 
 
@@ -750,6 +751,15 @@ class Ledger:
     def set_token_checks(self, checks: dict[str, dict[str, str]]) -> None:
         """Keep what the token checks found (token_checks)."""
         self.set_meta(TOKEN_CHECKS, json.dumps(checks, sort_keys=True))
+
+    def token_holds(self) -> dict[str, dict[str, str]]:
+        """By channel, the hold on it since Meta refused its token: the token's mark (a hash's
+        first digits, never the token), when and why (publish.PublishingPass.holds_kept)."""
+        return json.loads(self.meta(TOKEN_HOLDS) or "{}")
+
+    def set_token_holds(self, holds: dict[str, dict[str, str]]) -> None:
+        """Keep the channels' holds (token_holds)."""
+        self.set_meta(TOKEN_HOLDS, json.dumps(holds, sort_keys=True))
 
     def site_failures(self) -> tuple[int, datetime | None, str]:
         """(failed builds or deploys of the site in a row, when the next try is, what went

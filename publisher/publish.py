@@ -96,6 +96,10 @@ IG_SUB_NOT_READY = 2207027  # Meta's subcode for a container not ready to publis
 DEPLOY_TIMEOUT = 600
 ACCOUNT_ERROR_CODES = (190, 102, 10)
 TOKEN_CHECK_RETRY = timedelta(hours=1)  # after a token check Meta did not answer
+# After Meta refused a channel's token, the passes with that same token send nothing on it
+# for this long, then try once more (a permission given back on Meta's side); a new token
+# is tried at once.
+TOKEN_HOLD_LOOK = timedelta(minutes=15)
 NOTHING_SCHEDULED = timedelta(
     days=3650
 )  # with nothing ahead, only a change wakes a pass  # token expired or invalid, session, permission
@@ -152,6 +156,8 @@ class Channels:
         # channel -> why it cannot send though it should: its token cannot be read, or is
         # not where this pass runs (the deliveries wait for a pass that has it)
         self.broken: dict[str, str] = {}
+        # channel -> token_mark of its token: tells a new token from the one Meta refused
+        self.token_marks: dict[str, str] = {}
         for channel in SOCIAL_CHANNELS:
             account = self.account_id(channel)
             try:
@@ -168,6 +174,7 @@ class Channels:
                 self.why_dry[channel] = f"no account: set [{channel}] {key} in config.toml"
             else:
                 self._clients[channel] = graph_client(config, channel, token, variable)
+                self.token_marks[channel] = token_mark(token)
 
     def account_id(self, channel: str) -> str:
         """The Page id or Instagram account id from config.toml."""
@@ -220,8 +227,11 @@ class PublishingPass:
         self._in_flight: list[Record] = []  # deliveries in `sending` when the pass began
         self._page_problems: set[str] | None = None
         self.missed: list[tuple[str, str, str, datetime, str]] = []
+        # channel -> the hold on it (token_mark, when, why) since Meta refused its token
+        self.token_holds: dict[str, dict[str, str]] = ledger.token_holds()
         if not dry_run:  # (--dry-run shows what would be sent, with or without a token)
             self.stopped.update(self.channels.broken)
+            self.stopped.update(self.holds_kept())
         # since when this ledger has recorded every send: one due before then may have gone
         # out from a ledger that is gone
         self.keeping_since = now if dry_run else ledger.keeping_since(now)  # (records nothing)
@@ -261,12 +271,39 @@ class PublishingPass:
             self.quiet_until = self.next_wake(deliveries)
             if not self.dry_run:
                 self.note_held_channels()
+                self.note_token_holds()
                 next_check = self.check_tokens()
                 if self.quiet_until is not None and next_check is not None:
                     self.quiet_until = min(self.quiet_until, next_check)
         finally:
             self.channels.close()
         return self.report
+
+    def holds_kept(self) -> dict[str, str]:
+        """The channels whose token Meta refused (expired, revoked, a permission taken away),
+        by a pass with the same token less than TOKEN_HOLD_LOOK ago: their deliveries wait,
+        with no call to Meta, until the token is changed (the next pass with a new token
+        sends them) or it is time to look whether the same token works again (a permission
+        given back on Meta's side)."""
+        kept: dict[str, str] = {}
+        for channel, hold in self.token_holds.items():
+            since = datetime.fromisoformat(hold["at"])
+            if self.channels.token_marks.get(channel) == hold["token"] and (
+                since <= self.now < since + TOKEN_HOLD_LOOK
+            ):
+                kept[channel] = hold["why"]
+        return kept
+
+    def note_token_holds(self) -> None:
+        """Keep the holds of this pass's refused tokens for the next passes (holds_kept);
+        a channel whose delivery went out again has none."""
+        holds = dict(self.token_holds)
+        for outcome in self.report.outcomes:
+            if outcome.state == PUBLISHED and outcome.channel in holds:
+                del holds[outcome.channel]
+                log.info("%s: the token works again: its deliveries go out", outcome.channel)
+        if holds != self.ledger.token_holds():
+            self.ledger.set_token_holds(holds)
 
     def check_tokens(self) -> datetime | None:
         """Ask Meta about each channel's token once a `[publish] token_check` (a day): one
@@ -914,10 +951,36 @@ class PublishingPass:
         message = exc.message
         if exc.transient:
             message = f"gave up after {record.attempts} attempts: {exc.message}"
+        elif _stops_channel(exc) and record.channel in self.channels.token_marks:
+            self.hold_channel(delivery, record, exc.message)
+            return
         elif _stops_channel(exc):
             self.stopped[record.channel] = exc.message
         self.ledger.set_state(record, self.now, FAILED, message, next_attempt_at=None, step=None)
         self.outcome(delivery, FAILED, message, needs_person=True)
+
+    def hold_channel(self, delivery: Delivery | Record, record: Record, why: str) -> None:
+        """Meta refused the channel's token (expired, revoked, a permission taken away):
+        nothing went out. The delivery waits with the channel's others, not failed one by
+        one: the first pass with a token that works sends them all, as late as
+        [publish] max_lateness allows (later ones are missed, as any delivery that late)."""
+        channel = record.channel
+        self.stopped[channel] = why
+        self.token_holds[channel] = {
+            "token": self.channels.token_marks[channel],
+            "at": self.now.isoformat(),
+            "why": why,
+        }
+        self.ledger.set_state(
+            record, self.now, SCHEDULED, why, last_error=why, next_attempt_at=None, step=None
+        )
+        self.outcome(
+            delivery,
+            "waiting",
+            f"{why}; this and {channel}'s other deliveries wait for a pass whose token works "
+            f"(sent if at most {self.config.publish.max_lateness} late)",
+            needs_person=True,
+        )
 
     def show_dry_run(
         self, delivery: Delivery, payload: dict[str, Any], problems: list[str], no_client: bool
@@ -1439,6 +1502,12 @@ def unreachable_by_meta(graph: str, payload: dict[str, Any]) -> list[str]:
         for key in ("link", "image_url")
         if payload.get(key) and _on_this_machine(str(payload[key]))
     ]
+
+
+def token_mark(token: str) -> str:
+    """A token's mark, kept in the ledger to tell a new token from one Meta refused: a
+    hash's first 16 hex digits, from which the token cannot be had back."""
+    return hashlib.sha256(b"publisher token mark\0" + token.encode()).hexdigest()[:16]
 
 
 def _stops_channel(exc: ChannelError) -> bool:

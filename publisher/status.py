@@ -79,10 +79,11 @@ def delivery_rows(
                 else None,
                 "permalink": link,
                 "finished": _finished(record, config),
-                "error": entry.detail
+                # (a channel the last pass held back: why, for every delivery due on it)
+                "error": held[entry.channel]
+                if entry.state == DUE and entry.channel in held
+                else entry.detail
                 if entry.state != PUBLISHED and (record or entry.state == WAITING)
-                else held.get(entry.channel)
-                if entry.state == DUE
                 else None,
                 "note": note,
             }

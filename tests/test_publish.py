@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from publisher.ledger import DRY_RUN, FAILED, MISSED, PUBLISHED, RETRY, SENDING
+from publisher.ledger import DRY_RUN, FAILED, MISSED, PUBLISHED, RETRY, SCHEDULED, SENDING
 from publisher.preview import preview_posts
 from publisher.publish import publish_due
 from publisher.status import delivery_rows, format_table, retry_delivery, skip_delivery
@@ -615,8 +615,8 @@ def test_an_instagram_on_the_facebook_token_is_told_to_renew_the_facebook_token(
 
 
 def test_expired_token_stops_the_channel_with_a_plain_message(stage):
-    stage.add_post("one", "2026-12-01 09:00")
-    stage.add_post("two", "2026-12-01 09:01")
+    stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    stage.add_post("two", "2026-12-01 09:01", instagram="false")
     stage.graph.set_token_state(TOKEN, "expired")
     result = stage.run("2026-12-01T12:30")
     assert result.returncode == 1
@@ -625,7 +625,6 @@ def test_expired_token_stops_the_channel_with_a_plain_message(stage):
         in result.stdout
     )
     records = stage.records()
-    assert records["one/facebook"].state == FAILED
     assert "the Facebook token expired" in records["one/facebook"].last_error
     assert records["one/website"].state == PUBLISHED
     # The channel stopped: one call on Facebook (the look at the Page a late first send
@@ -635,6 +634,76 @@ def test_expired_token_stops_the_channel_with_a_plain_message(stage):
         f"/{page}/published_posts"
     ]
     assert "two/facebook" not in records
+
+
+def test_a_refused_token_holds_the_channel_until_a_token_works(stage):
+    """A token Meta refused failed the delivery that met it, and the next pass's first
+    delivery, and so on: after a night of passes every post due meanwhile was `failed`,
+    each needing its own `publisher retry` once the token was renewed. Now they wait, the
+    passes with the refused token call Meta no more (once every quarter of an hour, in case
+    a permission was given back), and the first pass with a new token sends them all."""
+    stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    stage.add_post("two", "2026-12-01 09:01", instagram="false")
+    stage.add_post("old", "2026-12-01 02:00", instagram="false")  # 7 hours late at 09:30
+    stage.graph.set_token_state(TOKEN, "expired")
+    page = stage.graph.page_id
+
+    def calls() -> int:
+        return sum(r.path.startswith(f"/{page}/") for r in stage.graph.requests)
+
+    first = stage.run("2026-12-01T09:30")
+    assert first.returncode == 1 and calls() == 1
+    assert "wait for a pass whose token works (sent if at most 6h late)" in first.stdout
+    records = stage.records()
+    assert records["one/facebook"].state == SCHEDULED
+    assert records["one/facebook"].last_error.startswith("the Facebook token expired")
+    assert records["old/facebook"].state == MISSED  # as late as it ever is
+    # the next passes, on the same token: no call to Meta, nothing failed
+    for minute in ("31", "32", "44"):
+        held = stage.run(f"2026-12-01T09:{minute}")
+        assert held.returncode == 1, held.stdout  # a person must renew the token
+        assert "the Facebook token expired" in held.stdout
+    assert calls() == 1
+    rows = {
+        (r["post"], r["channel"]): r for r in delivery_rows(stage.config, at("2026-12-01T09:45"))
+    }
+    for post in ("one", "two"):
+        assert rows[(post, "facebook")]["error"].startswith(
+            "held back by the pass of 2026-12-01 09:44: the Facebook token expired"
+        ), [(r["post"], r["state"], (r["error"] or "")[:40]) for r in rows.values()]
+    # a quarter of an hour on, the same token is tried once more: still refused
+    stage.run("2026-12-01T09:46")
+    assert calls() == 2
+    assert {r.state for k, r in stage.records().items() if k != "old/facebook"} >= {SCHEDULED}
+    assert FAILED not in {r.state for r in stage.records().values()}
+    # the engineer sets a new token: the next pass sends everything that waited
+    stage.graph.add_token("renewed-token", label="renewed")
+    renewed = dict(stage.env, PUBLISHER_FACEBOOK_TOKEN="renewed-token")
+    sent = stage.command("publish", "--due", "--now", "2026-12-01T09:47", env=renewed)
+    assert sent.returncode == 0, sent.stdout
+    assert "facebook: the token works again" in sent.stdout
+    records = stage.records()
+    assert records["one/facebook"].state == PUBLISHED
+    assert records["two/facebook"].state == PUBLISHED
+    assert records["old/facebook"].state == MISSED
+    assert len(stage.graph.page_posts()) == 2
+    assert b"renewed-token" not in stage.config.ledger_path.read_bytes()
+    assert TOKEN.encode() not in stage.config.ledger_path.read_bytes()
+    # the hold is gone: a later post goes out at once, on the same new token
+    stage.add_post("three", "2026-12-01 10:00", instagram="false")
+    stage.command("publish", "--due", "--now", "2026-12-01T10:31", env=renewed)
+    assert stage.records()["three/facebook"].state == PUBLISHED
+
+
+def test_a_permission_given_back_on_meta_s_side_frees_the_same_token(stage):
+    stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    stage.graph.set_token_state(TOKEN, "expired")
+    stage.run("2026-12-01T09:30")
+    stage.graph.set_token_state(TOKEN, "valid")
+    stage.run("2026-12-01T09:40")  # within the quarter hour: not tried
+    assert stage.records()["one/facebook"].state == SCHEDULED
+    assert stage.run("2026-12-01T09:46").returncode == 0
+    assert stage.records()["one/facebook"].state == PUBLISHED
 
 
 def test_no_token_where_the_page_is_named_holds_the_deliveries_for_a_pass_that_has_it(stage):
@@ -1772,16 +1841,15 @@ def test_status_says_why_a_due_delivery_was_held_back(stage):
     rows = {
         (r["post"], r["channel"]): r for r in delivery_rows(stage.config, at("2026-12-01T12:31"))
     }
-    assert rows[("one", "facebook")]["state"] == FAILED
-    held = rows[("two", "facebook")]
-    assert held["state"] == "due" and held["error"].startswith(
-        "held back by the pass of 2026-12-01 12:30: the Facebook token expired"
-    )
+    for post in ("one", "two"):
+        held = rows[(post, "facebook")]
+        assert held["state"] == "due" and held["error"].startswith(
+            "held back by the pass of 2026-12-01 12:30: the Facebook token expired"
+        )
     assert "held back by the pass" in format_table(list(rows.values()), stage.config)
-    stage.graph.set_token_state(TOKEN, "valid")
-    retry_delivery(stage.config, rows[("one", "facebook")]["id"], at("2026-12-01T12:40"))
-    publish_due(stage.config, at("2026-12-01T12:41"))
-    rows = delivery_rows(stage.config, at("2026-12-01T12:42"))
+    stage.graph.set_token_state(TOKEN, "valid")  # (a permission given back: the same token)
+    publish_due(stage.config, at("2026-12-01T12:46"))
+    rows = delivery_rows(stage.config, at("2026-12-01T12:47"))
     assert {r["state"] for r in rows} == {PUBLISHED} and not any(r["error"] for r in rows)
 
 
