@@ -1427,8 +1427,8 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
 
 
 def overdue_new_posts(config: Config, posts: Sequence[Post], at: datetime) -> list[ContentWarning]:
-    """A post that never went out, dated further back than `max_lateness`, on a site that
-    publishes already: the next pass puts it on the website at once, under newer articles,
+    """A post that never went out (a draft too), dated further back than `max_lateness`, on
+    a site that publishes already: the next pass puts it on the website at once, under newer articles,
     and marks its Facebook and Instagram posts missed. A year typed wrong (2025 for 2026)
     is likelier than an old article added on purpose, so `check` says so. Before the first
     pass (no ledger), a whole archive being set up is past: nothing is said."""
@@ -1447,7 +1447,7 @@ def overdue_new_posts(config: Config, posts: Sequence[Post], at: datetime) -> li
     pages = config.output_dir / "posts"
     found = []
     for post in posts:
-        if post.draft or at - post.date <= late or known & {post.slug, post.display}:
+        if at - post.date <= late or known & {post.slug, post.display}:
             continue
         if (pages / post.slug / "index.html").exists():  # on the website already
             continue
@@ -1460,13 +1460,16 @@ def overdue_new_posts(config: Config, posts: Sequence[Post], at: datetime) -> li
             if social
             else ""
         )
+        # (a draft too: under a running service, the save that ends the draft publishes)
+        when = "once it is no draft, the next" if post.draft else "the next"
         found.append(
             ContentWarning(
                 f"date: {post.date.astimezone(config.tz):%Y-%m-%d %H:%M} was "
-                f"{how_long(at - post.date)} ago, and this post has not gone out: the next "
+                f"{how_long(at - post.date)} ago, and this post has not gone out: {when} "
                 "publishing pass puts it on the website at once, dated then (under newer "
-                f"articles){missed}. A mistyped year? Write when it should go out; an old "
-                "article added on purpose can stay as it is",
+                f"articles){missed}. A mistyped year, or a time already past? Write when it "
+                "should go out; an old article added on purpose can stay as it is"
+                + (" (before you set draft: false)" if post.draft else ""),
                 post.display,
                 post.line_of("date"),
             )

@@ -639,6 +639,14 @@ def parse_front_matter(
         if slip is not None:
             raise ContentError(slip[1], display, slip[0]) from None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "expected ',' or ']'" in problem:
+            start = getattr(exc, "context_mark", None)  # where the list began
+            raise ContentError(
+                "a list that begins with [ is not closed: end it with ] on the same line, "
+                "for example  tags: [sports massage, recovery]",
+                display,
+                start.line + 2 if start else line,
+            ) from None
         if "escape" in problem:  # "images\photo.jpg": a Windows path in double quotes
             raise ContentError(
                 "a \\ inside double quotes starts an escape (such as \\n) in YAML: write / "
@@ -774,7 +782,7 @@ def _as_staff_write_it(yaml_text: str, display: str, slip: Callable[[ContentErro
             rows[number] = f"{' ' * indent}{key}: [{words}]"
             changed = True
             continue
-        if not sep or not value or key not in _PROSE_KEYS or value[0] in "“‘":
+        if not sep or not value or key not in _PROSE_KEYS or _all_in_curly_quotes(value):
             continue
         if value[0] in "'\"":
             end = _quoted_end(value)
@@ -808,6 +816,14 @@ def _as_staff_write_it(yaml_text: str, display: str, slip: Callable[[ContentErro
         rows[number] = f"{' ' * indent}{key}: {json.dumps(text, ensure_ascii=False)}"
         changed = True
     return "\n".join(rows) if changed else yaml_text
+
+
+def _all_in_curly_quotes(value: str) -> bool:
+    """A value a word processor put in curly quotes whole (“Psoas: the muscle”), meant as
+    YAML's quotes: said as a slip (or, read as it is, a warning). One that only begins with
+    a quoted word (“Tight” shoulders: why) is text like any other."""
+    text = _COMMENT.sub("", value).rstrip()
+    return text[:1] in ("“", "‘") and text.endswith("”" if text[0] == "“" else "’")
 
 
 def _continued(rows: list[str], number: int, indent: int) -> str:
@@ -859,7 +875,7 @@ def _typing_slip(yaml_text: str, mark: Any) -> tuple[int, str] | None:
                 f"'{found.group(1)}:' needs a space after the colon, for example  "
                 f"{found.group(1)}: {row.split(':', 1)[1].strip()}"
             )
-        if found := _CURLY_QUOTED.match(row):
+        if number == last and (found := _CURLY_QUOTED.match(row)):  # (elsewhere, it reads)
             return number + 2, (
                 f"the value of '{found.group(1)}' is in curly quotes (“ ” or ‘ ’): type straight "
                 'quotes " " instead (a word processor changes them)'

@@ -242,6 +242,24 @@ def test_a_link_or_a_curly_quote_inside_a_value_is_fine() -> None:
     assert parse_front_matter(text, "posts/x.md")[0]["title"] == "It\u2019s \u201cfine\u201d"
 
 
+def test_a_value_that_only_begins_with_a_curly_quoted_word_is_text() -> None:
+    """“Tight” shoulders: why they happen was refused as "in curly quotes": only a value
+    wholly in curly quotes is one a word processor quoted."""
+    text = "summary: \u201cTight\u201d shoulders: why they happen\ntitle: \u2018Hips\u2019 # x\n"
+    data = parse_front_matter(text, "posts/x.md")[0]
+    assert data["summary"] == "\u201cTight\u201d shoulders: why they happen"
+    assert data["title"] == "\u2018Hips\u2019"
+
+
+def test_curly_quotes_that_read_well_are_not_blamed_for_an_error_below() -> None:
+    """A list left open on line 8 was reported as curly quotes on line 5, which were fine."""
+    text = "title: A\nsummary: \u201cHeavy legs\u201d after the gym\ntags: [legs, recovery\n"
+    with pytest.raises(ContentError) as caught:
+        parse_front_matter(text, "posts/x.md")
+    assert caught.value.line == 4, caught.value
+    assert "a list that begins with [ is not closed: end it with ]" in str(caught.value)
+
+
 def test_a_tab_inside_a_value_is_not_blamed_for_another_error() -> None:
     assert parse_front_matter('title: "a\tb"\n', "posts/x.md")[0] == {"title": "a\tb"}
     with pytest.raises(ContentError) as caught:

@@ -2448,9 +2448,21 @@ def test_check_warns_of_a_new_post_dated_long_ago_before_a_pass_takes_it_as_miss
         "posts/typo.md:4: warning: date: 2025-12-10 09:00 was 357 days ago, and this post has "
         "not gone out: the next publishing pass puts it on the website at once, dated then "
         "(under newer articles), and its Instagram post is marked missed (more than 6h late: "
-        "`publisher retry` sends it). A mistyped year? Write when it should go out; an old "
-        "article added on purpose can stay as it is"
+        "`publisher retry` sends it). A mistyped year, or a time already past? Write when it "
+        "should go out; an old article added on purpose can stay as it is"
     ]
+    # a draft: said before the save that ends it, which a running service publishes at once
+    stage.add_post("draft", "2026-12-01 17:00", draft="true")
+    drafted = stage.command("check", "--now", "2026-12-02T09:00").stdout.splitlines()
+    assert drafted[0] == (
+        "posts/draft.md:4: warning: date: 2026-12-01 17:00 was 16.0 hours ago, and this post "
+        "has not gone out: once it is no draft, the next publishing pass puts it on the "
+        "website at once, dated then (under newer articles), and its Facebook and Instagram "
+        "posts are marked missed (more than 6h late: `publisher retry` sends them). A "
+        "mistyped year, or a time already past? Write when it should go out; an old article "
+        "added on purpose can stay as it is (before you set draft: false)"
+    ), drafted
+    (stage.project.posts / "draft.md").unlink()
     assert stage.run("2026-12-02T09:00").returncode == 1  # the Instagram post: missed
     assert stage.records()["typo/instagram"].state == MISSED
     after = stage.command("check", "--now", "2026-12-02T09:05")
