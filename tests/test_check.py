@@ -218,7 +218,7 @@ def test_a_link_to_an_article_by_its_address_that_leads_nowhere_yet_is_a_warning
     [
         (
             "title: A\ndate: 2026-01-01\ntags: [a, b\n",
-            "posts/p.md:4: the front matter is not valid YAML",
+            "posts/p.md:4: a list that begins with [ is not closed: end it with ]",
         ),
         ("date: 2026-01-01", "posts/p.md:2: missing title"),
         ("title: A", "posts/p.md:2: missing date"),
