@@ -813,7 +813,7 @@ def test_a_live_post_edited_into_a_problem_stays_on_the_site_until_fixed(project
     project.post("shoulders.md", good.replace("[neck]", "[neck"), "Second.\n")
     broken = build_site(project.config, NOW)
     messages = [str(p) for p in broken.problems]
-    assert any("not valid YAML" in m for m in messages)
+    assert any("a list that begins with [ is not closed" in m for m in messages)
     assert any("website keeps showing the post as it was" in m for m in messages)
     assert len(messages) == 1  # said with the problem, not counted as another
     assert "The first version." in page.read_text()
