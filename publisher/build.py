@@ -494,6 +494,7 @@ class PageResult:
     images: tuple[tuple[str, str], ...]  # (file name next to the page, cached copy)
     card: Card
     links: tuple[tuple[str, str], ...] = ()  # PostPage.links
+    sources: tuple[str, ...] = ()  # the photo file of each of `images`, in the same order
 
 
 def _blob(cache: Cache, data: bytes) -> str:
@@ -616,11 +617,13 @@ def prepare_file(
         _depend_on_files_wanted(prepared, found)
         return prepared
     images: list[tuple[str, str]] = []
+    sources: list[str] = []
     for item in files:
         assert item.source is not None
         try:
             site_image = site_image_file(cache, Path(item.source), item.size)
             images.append((item.path.rsplit("/", 1)[1], site_image))
+            sources.append(str(item.source))
         except ImageUnusable as exc:
             prepared.problems = [_image_problem(post, Path(item.source), exc)]
             _depend_on_files_wanted(prepared, prepared.problems)
@@ -642,6 +645,7 @@ def prepare_file(
         images=tuple(images),
         card=Card.of(page, key=page_blob),
         links=page.links,
+        sources=tuple(sources),
     )
     if staging is not None:
         stage_files(staging, page.path, _page_files(prepared.page))
@@ -919,7 +923,8 @@ def gather(
             noted.add(problem.path)
             problems[number] = ContentError(
                 f"{problem.message} (until this is fixed, the website keeps showing the post "
-                "as it was, and its Facebook and Instagram deliveries not made yet wait)",
+                "as it was, less any photo whose file is gone, and its Facebook and Instagram "
+                "deliveries not made yet wait)",
                 problem.path,
                 problem.line,
             )
@@ -1021,7 +1026,12 @@ def site_manifest(
     manifest: dict[str, str] = {}
     for result in results:
         manifest[result.path + "index.html"] = result.page_blob
-        for name, blob in result.images:
+        kept = result.card.post.display in state.kept
+        for number, (name, blob) in enumerate(result.images):
+            # a live post kept as it was (its file has a problem) loses a photo whose file
+            # was deleted: a photo taken off stays off (a client withdrew consent)
+            if kept and not os.path.exists(result.sources[number]):
+                continue
             manifest[result.path + name] = blob
         post = posts_by_display[result.card.post.display]
         if post.slug in instagram and wants_instagram_image(post, config):

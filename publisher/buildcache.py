@@ -26,7 +26,7 @@ from publisher.files import folder_files, status
 from publisher.ownership import cannot_write, make_folders
 
 # Bump when what is cached changes shape or meaning.
-CACHE_FORMAT = "build-22"  # 22: photos without where they were taken; 21: a photo the text shows is not shown above it again; 20: iPhone HEIC photos as JPEGs; 19: links to other posts' files; 18: bullets pasted from a word processor; 17: footnotes; 16: tag pages of tags in other scripts; 15: marks kept in the words of a first heading; 14: how updated: and a first heading are read; 13: updated:, headings under the title; 12: the cards' copy of wide photos; 11: links under the base path
+CACHE_FORMAT = "build-23"  # 23: the photo files of a page; 22: photos without where they were taken; 21: a photo the text shows is not shown above it again; 20: iPhone HEIC photos as JPEGs; 19: links to other posts' files; 18: bullets pasted from a word processor; 17: footnotes; 16: tag pages of tags in other scripts; 15: marks kept in the words of a first heading; 14: how updated: and a first heading are read; 13: updated:, headings under the title; 12: the cards' copy of wide photos; 11: links under the base path
 SCHEMA_VERSION = 5  # 5: entries say which release made them (made_by), kept ones by that alone
 
 Signature = tuple[int, int, int]  # size, mtime_ns, inode

@@ -36,7 +36,7 @@ _FIELDS = {
         "updated",
     ),
     "ChannelOptions": ("enabled", "at", "text", "hashtags"),
-    "PageResult": ("path", "page_blob", "html_blob", "images", "card", "links"),
+    "PageResult": ("path", "page_blob", "html_blob", "images", "card", "links", "sources"),
     "Card": (
         "post", "path", "image", "description", "summary", "reading_minutes", "key",
     ),
@@ -202,6 +202,7 @@ def _page(page: Any, post: Any) -> tuple[Any, ...] | None:
         int(card.reading_minutes),
         _text(card.key),
         tuple((_text(written), _text(path)) for written, path in page.links),
+        tuple(_text(source) for source in page.sources),
     )
 
 
@@ -266,7 +267,7 @@ def decode(blob: bytes) -> tuple[dict[str, Any], Any, list[Any], Any]:
     page = None
     if page_data is not None:
         (path, page_blob, html_blob, images, slim, card_path, image_ref, description, summary,
-         minutes, key, links) = page_data  # fmt: skip
+         minutes, key, links, sources) = page_data  # fmt: skip
         if slim is None:  # the post's own
             card_post = CardPost(*_card_post(post))
         else:
@@ -290,5 +291,5 @@ def decode(blob: bytes) -> tuple[dict[str, Any], Any, list[Any], Any]:
             minutes,
             key,
         )
-        page = PageResult(path, page_blob, html_blob, images, card, links)
+        page = PageResult(path, page_blob, html_blob, images, card, links, sources)
     return depends, post, problems, page

@@ -163,7 +163,8 @@ def check(ctx: Context, now_text: str | None) -> None:
             if path in kept:
                 click.echo(
                     f"  ({path} is live: the website keeps showing it as it was until this is "
-                    "fixed; deleting it or draft: true takes it down)"
+                    "fixed, less any photo whose file is gone; deleting it or draft: true takes "
+                    "it down)"
                 )
             else:
                 click.echo(

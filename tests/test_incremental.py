@@ -835,6 +835,33 @@ def test_a_live_post_edited_into_a_problem_stays_on_the_site_until_fixed(project
     assert not page.exists()
 
 
+def test_a_photo_deleted_from_a_live_post_kept_as_it_was_leaves_the_site(project):
+    """A live post whose photo file was deleted (a client withdrew consent) has a problem,
+    so the site kept its page as it was, and the photo with it: deleting the photo did not
+    take it off. The page stays (its links are out); the deleted photo goes, the others
+    stay."""
+    project.image("images/chin-tuck.jpg", (900, 600))
+    project.image("images/desk.jpg", (900, 600), color="#345")
+    front = "title: Desk\ndate: 2026-10-01 09:00\nimage: images/desk.jpg\nimage_alt: A desk"
+    body = "Sit tall.\n\n![A chin tuck](images/chin-tuck.jpg)\n"
+    project.post("desk.md", front, body)
+    build_site(project.config, NOW)
+    folder = project.output / "posts/desk"
+    assert (folder / "chin-tuck.jpg").exists() and (folder / "desk.jpg").exists()
+
+    (project.posts / "images/chin-tuck.jpg").unlink()
+    broken = build_site(project.config, NOW)
+    (message,) = [str(p) for p in broken.problems]
+    assert "images/chin-tuck.jpg' in the text was not found" in message
+    assert "keeps showing the post as it was, less any photo whose file is gone" in message
+    assert (folder / "index.html").exists() and "Sit tall." in (folder / "index.html").read_text()
+    assert not (folder / "chin-tuck.jpg").exists()
+    assert (folder / "desk.jpg").exists()
+    served = {p.name for p in project.output.rglob("chin-tuck*")}
+    assert served == set(), served
+    assert build_site(project.config, NOW).stats.changed == 0  # and again, unchanged
+
+
 def test_a_kept_version_outlives_a_change_of_templates_or_config(project, tmp_path):
     """A live post whose file has a problem stays on the site as it was built, even when the
     templates or config.toml change before it is fixed: its links are out on Facebook and
