@@ -20,6 +20,7 @@ from publisher.times import TimeError, parse_local_time
 
 if TYPE_CHECKING:
     from publisher.build import BuildResult
+    from publisher.content import LoadedPosts, Post
 
 
 class LogLines(logging.Formatter):
@@ -488,21 +489,29 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
     """List deliveries with their state, time, and permalink or error."""
     import json
 
+    from publisher.agenda import held_posts
+    from publisher.content import load_posts
     from publisher.status import delivery_rows, format_table, long_finished, under_the_list
     from publisher.times import now as current_time
 
     config = ctx.config
     at = current_time(config.tz)
-    every = delivery_rows(config, at)
+    loaded = load_posts(config)
+    every = delivery_rows(config, at, loaded=loaded)
     rows = every if show_all else [row for row in every if not long_finished(row, at)]
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    click.echo(format_table(rows, config))
+    if rows or not loaded.problems:
+        click.echo(format_table(rows, config))
+    else:  # (not "add a post": there are posts, which have problems)
+        click.echo("No deliveries yet: the posts have problems, listed below.")
     for line in under_the_list(config):  # a deploy running, a token that needs a person
         click.echo(line)
     no_pass_yet(config)
+    # a post with a problem, which a pass says "needs a person" of: the list has no row for it
+    say_posts_with_problems(loaded, held_posts(config, loaded))
     if not show_all:
         hidden = len(every) - len(rows)
         if hidden:
@@ -565,8 +574,12 @@ def calendar(
         entries = agenda(config, at, start=first, end=last, channel=channel, posts=posts, held=held)
         click.echo(format_agenda(entries))
         no_pass_yet(config)
-    # A post that cannot be read is on no calendar (or, live already, waits): say which,
-    # and why, rather than let its author look for it in vain.
+    say_posts_with_problems(loaded, held)
+
+
+def say_posts_with_problems(loaded: LoadedPosts, held: list[Post]) -> None:
+    """A post that cannot be read is on no calendar (or, live already, waits): say which,
+    and why, rather than let its author look for it in vain (on stderr)."""
     live = {post.display for post in held}
     for heading, problems in (
         (

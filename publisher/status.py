@@ -7,9 +7,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from publisher.agenda import DRAFT, DUE, WAITING, agenda
+from publisher.agenda import DRAFT, DUE, WAITING, agenda, held_posts
 from publisher.calendar import SOCIAL_CHANNELS
 from publisher.config import Config, parse_duration
+from publisher.content import LoadedPosts
 from publisher.exceptions import PublisherError
 from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger, Record
 from publisher.times import now as current_time
@@ -20,11 +21,15 @@ DEPLOY_ENDED_BY = timedelta(minutes=1)  # after a deploy's time limit, it has be
 
 
 def delivery_rows(
-    config: Config, at: datetime | None = None, *, everything: bool = True
+    config: Config,
+    at: datetime | None = None,
+    *,
+    everything: bool = True,
+    loaded: LoadedPosts | None = None,
 ) -> list[dict[str, Any]]:
     """Every delivery: state, time, attempts, and permalink or error; drafts left out.
     `everything=False`: deliveries published or skipped more than 30 days before `at` left
-    out too."""
+    out too. `loaded`: the posts, when the caller read them already."""
     at = at or current_time(config.tz)
     late = parse_duration(config.publish.max_lateness)
     with Ledger.for_reading(config.ledger_path) as ledger:
@@ -34,7 +39,10 @@ def delivery_rows(
     rows: list[dict[str, Any]] = []
     shown: set[int] = set()
     drafts: set[str] = set()
-    for entry in agenda(config, at):
+    posts = held = None
+    if loaded is not None:
+        posts, held = list(loaded.posts), held_posts(config, loaded)
+    for entry in agenda(config, at, posts=posts, held=held):
         if entry.state == DRAFT:
             drafts.add(entry.slug)
             continue  # a draft's deliveries that went out before are listed below

@@ -2587,3 +2587,24 @@ def test_the_service_wakes_for_the_next_look_at_the_tokens(stage):
         text.replace("[publish]\n", '[publish]\ntoken_check = ""\n')
     )
     assert "tokens/look" not in Service(stage.project.config_path).upcoming(datetime.now(NY))
+
+
+def test_status_names_the_posts_a_pass_left_out_for_a_problem(stage):
+    """A pass logged a new post's problem and "something needs a person: see publisher
+    status", and status had no word of that post: only calendar listed it."""
+    stage.add_post("fine", "2026-12-01 09:00", instagram="false")
+    broken = stage.add_post("broken", "2026-12-01 09:00", instagram="false")
+    broken.write_text(broken.read_text().replace("images/photo.jpg", "images/new-year.jpg"))
+    passed = stage.run("2026-12-01T09:01")
+    assert passed.returncode == 1 and "publisher status" in passed.stderr, passed.stderr
+    said = stage.command("status")
+    assert said.returncode == 0, said.stderr
+    assert "Not on the calendar until fixed (1 post(s)):" in said.stderr
+    assert "  posts/broken.md:5: image 'images/new-year.jpg' not found" in said.stderr
+    assert "fine" in said.stdout and "broken" not in said.stdout
+    # with no post read at all, the list does not say to add one
+    (stage.project.posts / "fine.md").unlink()
+    stage.config.ledger_path.unlink()
+    alone = stage.command("status")
+    assert "No deliveries yet: the posts have problems, listed below." in alone.stdout
+    assert "add a post" not in alone.stdout
