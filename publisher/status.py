@@ -108,6 +108,9 @@ def delivery_rows(
             why = f"{record.source} is a draft now"
         else:
             why = f"{record.source} has a problem: see  publisher check"
+        if record.state == PUBLISHED and not why.endswith("publisher check"):
+            back = "set draft: false" if why.endswith("draft now") else "put the file back"
+            why += _taken_down(record.channel, back)
         rows.append(
             {
                 "id": record.id,
@@ -127,6 +130,19 @@ def delivery_rows(
     order = ("website", *SOCIAL_CHANNELS)
     rows.sort(key=lambda row: (row["due"], order.index(row["channel"]), row["post"]))
     return rows if everything else [row for row in rows if not long_finished(row, at)]
+
+
+def _taken_down(channel: str, back: str) -> str:
+    """What became of a published delivery of a post deleted or made a draft again: the
+    page goes; a Facebook or Instagram post stays up, which only a person can delete.
+    `back`: what brings the page back."""
+    if channel == "website":
+        return ": its page comes off the website (at the next pass, if not yet)"
+    name = channel.capitalize()
+    return (
+        f": this {name} post stays up, its link to a page that is gone; delete it on "
+        f"{name} if it should go, or {back} to bring the page back"
+    )
 
 
 def held_channels(ledger: Ledger, config: Config) -> dict[str, str]:

@@ -1230,6 +1230,17 @@ def test_status_keeps_what_went_out_for_a_deleted_or_drafted_post(stage):
         assert states[(slug, "website")] == PUBLISHED and states[(slug, "facebook")] == PUBLISHED
     table = format_table(rows, stage.config)
     assert "posts/gone.md is gone" in table and "posts/drafted.md is a draft now" in table
+    # what became of each: the page goes; the Facebook post stays up, for a person to delete
+    notes = {(r["post"], r["channel"]): r["note"] for r in rows}
+    assert notes[("drafted", "website")] == (
+        "posts/drafted.md is a draft now: its page comes off the website (at the next pass, "
+        "if not yet)"
+    )
+    assert notes[("gone", "facebook")] == (
+        "posts/gone.md is gone: this Facebook post stays up, its link to a page that is "
+        "gone; delete it on Facebook if it should go, or put the file back to bring the page "
+        "back"
+    )
     assert "posts/broken.md has a problem: see  publisher check" in table
     line = next(x for x in table.splitlines() if "edited" in x and "facebook" in x)
     assert "published (changed since published)" in line
