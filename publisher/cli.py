@@ -516,8 +516,9 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
         hidden = len(every) - len(rows)
         if hidden:
             click.echo(
-                f"({hidden} deliveries published or skipped more than 30 days ago are not "
-                "shown: publisher status --all)"
+                f"({hidden} deliveries published or skipped more than 30 days ago, or missed "
+                "since they were due before the first pass, are not shown: publisher status "
+                "--all)"
             )
 
 

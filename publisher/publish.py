@@ -389,10 +389,17 @@ class PublishingPass:
         if not self.missed:
             return
         records = self.ledger.mark_many(self.missed, MISSED, self.now)
-        for slug, channel, *_ in self.missed:
+        for slug, channel, _, due, _ in self.missed:
             record = records[(slug, channel)]
-            self.outcome(record, MISSED, record.last_error or "missed", needs_person=True)
+            # an article from before the first pass (an archive set up) needs nobody
+            person = not self.before_first_pass(due)
+            self.outcome(record, MISSED, record.last_error or "missed", needs_person=person)
         self.missed.clear()
+
+    def before_first_pass(self, due: datetime) -> bool:
+        """Whether a delivery due then was too late already at this ledger's first pass:
+        one of the articles a site is set up with, not one a pass failed to send."""
+        return due + self.max_lateness < self.keeping_since
 
     def next_wake(self, deliveries: list[Delivery]) -> datetime | None:
         """Until when nothing can become due (no post, config or ledger change assumed):
@@ -919,6 +926,12 @@ class PublishingPass:
             f"{self.config.publish.max_lateness}): not sent on its own; "
             "`publisher retry {id}` sends it at the next pass"
         )
+        if self.before_first_pass(delivery.due):
+            reason = (
+                f"due {due:%Y-%m-%d %H:%M %Z}, before publisher's first pass here: an article "
+                "from before, not sent on its own; `publisher retry {id}` sends it at the "
+                "next pass"
+            )
         # Recorded together at the end of the pass: an archive's first pass marks
         # thousands, and one commit each would take minutes.
         post = delivery.post

@@ -12,7 +12,17 @@ from publisher.calendar import SOCIAL_CHANNELS
 from publisher.config import Config, parse_duration
 from publisher.content import LoadedPosts
 from publisher.exceptions import PublisherError
-from publisher.ledger import PUBLISHED, RETRY, SCHEDULED, SENDING, SKIPPED, Ledger, Record
+from publisher.ledger import (
+    KEEPING_SINCE,
+    MISSED,
+    PUBLISHED,
+    RETRY,
+    SCHEDULED,
+    SENDING,
+    SKIPPED,
+    Ledger,
+    Record,
+)
 from publisher.times import now as current_time
 from publisher.tokens import find_token, graph_client, missing_token
 
@@ -35,7 +45,14 @@ def delivery_rows(
     with Ledger.for_reading(config.ledger_path) as ledger:
         records = {r.id: r for r in ledger.all()}
         held = held_channels(ledger, config)
+        first_pass = ledger.meta(KEEPING_SINCE)
         deploy = running_deploy(ledger)
+    # too late already at the ledger's first pass: one of the articles the site began with
+    before = datetime.fromisoformat(first_pass) - late if first_pass else None
+
+    def before_first_pass(record: Record | None) -> bool:
+        return bool(before and record and record.state == MISSED and record.due_at < before)
+
     rows: list[dict[str, Any]] = []
     shown: set[int] = set()
     drafts: set[str] = set()
@@ -87,6 +104,7 @@ def delivery_rows(
                 else None,
                 "permalink": link,
                 "finished": _finished(record, config),
+                "before_first_pass": before_first_pass(record),
                 # (a channel the last pass held back: why, for every delivery due on it)
                 "error": held[entry.channel]
                 if entry.state == DUE and entry.channel in held
@@ -123,6 +141,7 @@ def delivery_rows(
                 "next_attempt": None,
                 "permalink": record.permalink,
                 "finished": _finished(record, config),
+                "before_first_pass": before_first_pass(record),
                 "error": why if record.state != PUBLISHED else None,
                 "note": why,
             }
@@ -271,9 +290,12 @@ def _finished(record: Record | None, config: Config) -> str | None:
 
 
 def long_finished(row: dict[str, Any], at: datetime) -> bool:
-    """A delivery published or skipped more than 30 days before `at`: it needs nobody (a
-    failed or missed one stays listed until a person acts)."""
+    """A delivery published or skipped more than 30 days before `at`, or missed since it was
+    due before the ledger's first pass: it needs nobody (a failed or missed one stays listed
+    until a person acts)."""
     times = [datetime.fromisoformat(row[key]) for key in ("due", "finished") if row.get(key)]
+    if row["state"] == MISSED and row.get("before_first_pass"):
+        return True  # an article the site was set up with: nobody is to act on it
     return row["state"] in (PUBLISHED, SKIPPED) and max(times) < at - KEEP_SHOWING
 
 

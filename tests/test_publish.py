@@ -2619,3 +2619,30 @@ def test_status_names_the_posts_a_pass_left_out_for_a_problem(stage):
     alone = stage.command("status")
     assert "No deliveries yet: the posts have problems, listed below." in alone.stdout
     assert "add a post" not in alone.stdout
+
+
+def test_articles_the_site_began_with_are_missed_quietly(stage):
+    """The first pass of a new site marked the Facebook and Instagram posts of the articles
+    it began with (months old) missed, said "something needs a person", and status listed
+    them for good. Nobody is to act on them: they are missed quietly and listed with --all;
+    a delivery a pass failed to send in time still needs a person."""
+    stage.add_post("archive", "2026-06-01 09:00")
+    first = stage.run("2026-12-01T09:00")
+    assert first.returncode == 0, first.stdout + first.stderr
+    records = stage.records()
+    assert records["archive/facebook"].state == MISSED
+    assert "before publisher's first pass here" in records["archive/facebook"].last_error
+    assert records["archive/website"].state == PUBLISHED
+    listed = stage.command("status").stdout
+    assert not [line for line in listed.splitlines() if line.split()[5:6] == ["missed"]], listed
+    assert "or missed since they were due before the first pass, are not shown" in listed
+    assert "missed" in stage.command("status", "--all").stdout
+    # the server off for a day after that: missed, and that needs a person
+    stage.add_post("later", "2026-12-02 09:00")
+    late = stage.run("2026-12-03T12:00")
+    assert late.returncode == 1, late.stdout
+    assert stage.records()["later/facebook"].state == MISSED
+    assert "before publisher's first pass" not in stage.records()["later/facebook"].last_error
+    lines = stage.command("status").stdout.splitlines()
+    rows = [line.split() for line in lines if line.split()[5:6] == ["missed"]]
+    assert {row[4] for row in rows} == {"later"}, lines
