@@ -167,8 +167,12 @@ class Channels:
                 continue
             if not token and account:  # meant to go out: never settled as a dry run
                 self.broken[channel] = missing_token(channel, config)
-            elif not token:
-                self.why_dry[channel] = f"no token: set {TOKEN_VARIABLES[channel]}"
+            elif not token:  # (and no account: both are needed to send)
+                key = "page_id" if channel == "facebook" else "account_id"
+                self.why_dry[channel] = (
+                    f"no token or account: set {TOKEN_VARIABLES[channel]}, and [{channel}] "
+                    f"{key} in config.toml"
+                )
             elif not account:
                 key = "page_id" if channel == "facebook" else "account_id"
                 self.why_dry[channel] = f"no account: set [{channel}] {key} in config.toml"

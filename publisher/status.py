@@ -56,10 +56,10 @@ def delivery_rows(
     rows: list[dict[str, Any]] = []
     shown: set[int] = set()
     drafts: set[str] = set()
-    posts = held = None
+    posts = kept = None
     if loaded is not None:
-        posts, held = list(loaded.posts), held_posts(config, loaded)
-    for entry in agenda(config, at, posts=posts, held=held):
+        posts, kept = list(loaded.posts), held_posts(config, loaded)
+    for entry in agenda(config, at, posts=posts, held=kept):
         if entry.state == DRAFT:
             drafts.add(entry.slug)
             continue  # a draft's deliveries that went out before are listed below

@@ -748,7 +748,10 @@ def test_no_token_where_the_page_is_named_holds_the_deliveries_for_a_pass_that_h
     stage.add_post("later", "2025-10-22 09:00")
     quiet = stage.command("publish", "--due", "--now", "2025-10-22T12:00", env=env)
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
-    assert "later/facebook dry run (no token: set PUBLISHER_FACEBOOK_TOKEN): would" in quiet.stdout
+    assert (
+        "later/facebook dry run (no token or account: set PUBLISHER_FACEBOOK_TOKEN, and "
+        "[facebook] page_id in config.toml): would"
+    ) in quiet.stdout
     assert "access_token: ***" in quiet.stdout
     assert stage.records()["later/facebook"].state == DRY_RUN
 
