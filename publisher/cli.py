@@ -490,11 +490,12 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
     import json
 
     from publisher.agenda import held_posts
-    from publisher.content import load_posts
+    from publisher.content import load_posts, require_posts_folder
     from publisher.status import delivery_rows, format_table, long_finished, under_the_list
     from publisher.times import now as current_time
 
     config = ctx.config
+    require_posts_folder(config)  # (no project here: say so first, not "no deliveries yet")
     at = current_time(config.tz)
     loaded = load_posts(config)
     every = delivery_rows(config, at, loaded=loaded)
@@ -553,10 +554,11 @@ def calendar(
     from datetime import timedelta
 
     from publisher.agenda import agenda, day_start, format_agenda, held_posts, write_ics
-    from publisher.content import load_posts
+    from publisher.content import load_posts, require_posts_folder
     from publisher.times import now as current_time
 
     config = ctx.config
+    require_posts_folder(config)  # (no project here: say so first, not an empty calendar)
     at = parse_now(now_text, config) or current_time(config.tz)
     loaded = load_posts(config)
     posts = list(loaded.posts)
@@ -702,9 +704,15 @@ def accounts(ctx: Context, as_json: bool) -> None:
 @pass_context
 def new(ctx: Context, title: str | None, date_text: str | None, source: Path | None) -> None:
     """Write a new draft post with its front matter filled in, and print its path."""
-    from publisher.content import default_slug, default_slug_is_readable, new_post
+    from publisher.content import (
+        default_slug,
+        default_slug_is_readable,
+        new_post,
+        require_posts_folder,
+    )
 
     config = ctx.changing()
+    require_posts_folder(config)  # (not a posts/ made wherever the command was run)
     if title is None and source is None:
         raise click.UsageError(
             'give the post\'s title:  publisher new "Why your shoulders hold stress"  (or a '

@@ -545,8 +545,13 @@ def test_publisher_run_in_the_posts_folder_finds_the_projects_config(project, tm
     result = publisher(elsewhere, "check")
     assert result.returncode == 1
     assert f"there is no config.toml in {elsewhere} or a folder above it" in result.stderr
-    result = publisher(elsewhere, "status")
-    assert f"(There is no config.toml in {elsewhere} or a folder above it" in result.stderr
+    # status and calendar said "No deliveries yet: add a post" first, and new wrote a
+    # posts/ folder there that nothing publishes: each stops, saying so
+    for command in (["status"], ["calendar"], ["new", "Holiday hours"]):
+        result = publisher(elsewhere, *command)
+        assert result.returncode == 1, (command, result.stdout)
+        assert f"there is no config.toml in {elsewhere} or a folder above it" in result.stderr
+        assert result.stdout == "" and list(elsewhere.iterdir()) == [], command
 
 
 def test_invisible_characters_and_a_word_processors_dashes_are_named(project):
