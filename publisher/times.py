@@ -34,9 +34,10 @@ def parse_local_time(value: object, tz: ZoneInfo) -> datetime:
         meant = likely_meant(text)
         if meant is not None:
             raise TimeError(f"{text!r} is not a date publisher reads: {meant}")
+        day = _ISO_DAY.match(text)  # its own day, where it begins with one, or tomorrow
+        example = day[0] if day else f"{date.today() + timedelta(days=1):%Y-%m-%d}"
         raise TimeError(
-            f"{text!r} is not a date: write 2026-12-02, 2026-12-02 09:00 "
-            "or 2026-12-02T09:00:00-05:00"
+            f"{text!r} is not a date: write {example}, {example} 09:00 or {example}T09:00:00-05:00"
         )
     iso = match["date"] + "T" + (match["time"] or "00:00")
     if len(iso.split("T")[1].split(":")[0]) == 1:
@@ -91,13 +92,19 @@ _DAY_FORMS = (
     ),
     # 2 Dec 2026, 2 December, 2026
     re.compile(rf"(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+(?P<year>\d{{4}})"),
+    # December 2, Wed Dec 2nd, 2 December: no year (the next such day is shown)
+    re.compile(rf"(?:[a-z]+,?\s+)?{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"),
+    re.compile(rf"(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}\b"),
 )
-# 9am, 9 pm, 9:30 PM, 09:00, 21:00, noon
+# 9am, 9 pm, 9:30 PM, 09:00, 21:00, 9.30, 9 (an hour alone), noon
 _TIME_WORDS = re.compile(
-    r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<half>[ap])\.?\s*m\.?$|"
-    r"(?P<hour24>\d{1,2}):(?P<minute24>\d{2})$|(?P<noon>noon|midday)$",
+    r"(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2}))?\s*(?P<half>[ap])\.?\s*m\.?$|"
+    r"(?P<hour24>\d{1,2})(?:[:.](?P<minute24>\d{2}))?$|(?P<noon>noon|midday)$",
     re.IGNORECASE,
 )
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)")
 
 
 def likely_meant(text: str) -> str | None:
@@ -129,12 +136,16 @@ def likely_meant(text: str) -> str | None:
         if clock is not None and clock["noon"]:
             hour = 12
         elif clock is not None and clock["hour24"] is not None:
-            hour, minute = int(clock["hour24"]), int(clock["minute24"])
+            hour, minute = int(clock["hour24"]), int(clock["minute24"] or 0)
         elif clock is not None:
             hour, minute = int(clock["hour"]) % 12, int(clock["minute"] or 0)
             hour += 12 if clock["half"].lower() == "p" else 0
         try:
-            year = int(parts["year"])
+            if parts.get("year") is None:  # the next such day: this year's, or next year's
+                today = date.today()
+                year = today.year + ((month, day) < (today.month, today.day))
+            else:
+                year = int(parts["year"])
             moment = datetime(year, month, day, hour, minute)
         except ValueError:
             return None

@@ -1383,3 +1383,35 @@ def test_every_slip_of_a_front_matter_is_said_at_once(project):
     assert not (project.output / "posts").exists()
     assert run(project, "build").returncode != 0
     assert not (project.output / "posts/stress-relief").exists()
+
+
+@pytest.mark.parametrize(
+    ("written", "advice"),
+    [
+        # an hour alone, or with a dot: the day and hour in words
+        ("2026-12-05 9", "write 2026-12-05 09:00 for Saturday, December 5, 2026 at 9:00 AM"),
+        ("2026-12-05 9.30", "write 2026-12-05 09:30 for Saturday, December 5, 2026 at 9:30 AM"),
+        # a day with no year: the next such day
+        ("December 5 2pm", "write {year}-12-05 14:00 for {weekday}, December 5, {year} at 2:00 PM"),
+        # not a date at all: the example is the writer's own day, or tomorrow (not a fixed day,
+        # which would be long past a year on)
+        ("2026-12-05 25", "is not a date: write 2026-12-05, 2026-12-05 09:00 or "),
+        ("tomorrow 9am", "is not a date: write {tomorrow}, {tomorrow} 09:00 or "),
+    ],
+)
+def test_a_date_written_another_way_gets_advice_in_its_own_terms(project, written, advice):
+    """`2026-12-05 9`, `December 5` and `tomorrow 9am` were answered "is not a date: write
+    2026-12-02 ...", the README's day, not theirs."""
+    from datetime import date, timedelta
+
+    today = date.today()
+    year = today.year + ((12, 5) < (today.month, today.day))
+    advice = advice.format(
+        year=year,
+        weekday=f"{date(year, 12, 5):%A}",
+        tomorrow=f"{today + timedelta(days=1):%Y-%m-%d}",
+    )
+    project.post("p.md", f"title: A\ndate: {written}")
+    (said,) = problems(project)
+    assert said.startswith(f"posts/p.md:3: date: '{written}' is not a date"), said
+    assert advice in said, said
