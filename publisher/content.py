@@ -1469,7 +1469,38 @@ def post_warnings(
         *small_photos(posts),
         *image_warnings(posts),
         *undescribed_draft_photos(posts),
+        *times_before_the_article(posts),
     ]
+
+
+def times_before_the_article(posts: Iterable[Post]) -> list[ContentWarning]:
+    """A channel's `at:` before the article's date: it goes out when the article is live
+    (never before: Facebook reads the page, Instagram fetches the photo from it), which is
+    likelier a slip ("6:30" for 18:30) than what was meant, so say when it goes out."""
+    found = []
+    for post in posts:
+        for name in CHANNEL_KEYS:
+            options = post.facebook if name == "facebook" else post.instagram
+            if not options.enabled or options.at is None or options.at >= post.date:
+                continue
+            when, live = options.at.astimezone(post.date.tzinfo), post.date
+            evening = ""
+            if when.hour < 12 and when.date() == live.date() and when.hour + 12 >= live.hour:
+                later = when.replace(hour=when.hour + 12)
+                evening = (
+                    f". Meant {when.hour}:{when.minute:02d} in the evening? write  "
+                    f"at: {later:%Y-%m-%d %H:%M}"
+                )
+            found.append(
+                ContentWarning(
+                    f"{name}.at: {when:%Y-%m-%d %H:%M} is before the article's date "
+                    f"({live:%Y-%m-%d %H:%M}): the {name.capitalize()} post goes out when "
+                    f"the article is live, at {live:%H:%M}, never before it{evening}",
+                    post.display,
+                    post.line_of(f"{name}.at") or post.line_of(name),
+                )
+            )
+    return found
 
 
 def undescribed_draft_photos(posts: Iterable[Post]) -> list[ContentWarning]:

@@ -1415,3 +1415,25 @@ def test_a_date_written_another_way_gets_advice_in_its_own_terms(project, writte
     (said,) = problems(project)
     assert said.startswith(f"posts/p.md:3: date: '{written}' is not a date"), said
     assert advice in said, said
+
+
+def test_a_channel_time_before_the_article_is_a_warning_with_when_it_goes(project):
+    """instagram: at: 6:30 (meant 6:30 pm) on a 9:00 article was moved to 9:00 without a
+    word: preview and calendar showed 09:00, and nothing said why."""
+    project.image("images/a.jpg")
+    project.post(
+        "a.md",
+        "title: A\ndate: 2026-12-03 09:00\nimage: images/a.jpg\nimage_alt: A photo\n"
+        "instagram:\n  at: 2026-12-03 6:30\nfacebook:\n  at: 2026-12-02 20:00\n",
+    )
+    project.post("b.md", "title: B\ndate: 2026-12-03 09:00\nfacebook:\n  at: 2026-12-03 09:30")
+    result = run(project, "check")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines() == [
+        "posts/a.md:7: warning: instagram.at: 2026-12-03 06:30 is before the article's date "
+        "(2026-12-03 09:00): the Instagram post goes out when the article is live, at 09:00, "
+        "never before it. Meant 6:30 in the evening? write  at: 2026-12-03 18:30",
+        "posts/a.md:9: warning: facebook.at: 2026-12-02 20:00 is before the article's date "
+        "(2026-12-03 09:00): the Facebook post goes out when the article is live, at 09:00, "
+        "never before it",
+    ]
