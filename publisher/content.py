@@ -915,11 +915,13 @@ def not_utf8(raw: bytes, exc: UnicodeDecodeError, display: str) -> ContentError:
     """Say which encoding a post seems to be in, where that shows, and how to save it right."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return ContentError(
-            f'is saved as UTF-16 (what Windows calls "Unicode"): {SAVE_AS_UTF8}', display, 1
+            f'the file is saved as UTF-16 (what Windows calls "Unicode"): {SAVE_AS_UTF8}',
+            display,
+            1,
         )
     line = raw.count(b"\n", 0, exc.start) + 1
     return ContentError(
-        f"is not UTF-8 text: this line has a character saved in another encoding (such as "
+        f"the file is not UTF-8 text: this line has a character saved in another encoding (such as "
         f"Windows-1252 or Latin-1); {SAVE_AS_UTF8}",
         display,
         line,
@@ -1431,28 +1433,30 @@ _INSTEAD_OF_HTML = {
 
 def pasted_html(posts: Iterable[Post]) -> list[ContentWarning]:
     """HTML pasted into a post's text (a video's embed code, <b>, <br>): the website shows
-    it as text, tags and all, unless [site] allow_html = true. Said at its first line, with
-    the Markdown to write instead."""
+    it as text, tags and all, unless [site] allow_html = true. Each tag said at its first
+    line, with the Markdown to write instead."""
     warnings = []
     for post in posts:
         if "<" not in post.body:
             continue
         body = _CODE.sub(lambda code: re.sub(r"[^\n]", " ", code[0]), post.body)
-        found = _PASTED_HTML.search(body)
-        if found is None:
-            continue
-        tag = found[1].lower()
-        instead = _INSTEAD_OF_HTML.get(
-            tag, "write it in Markdown (see the README), or ask for [site] allow_html = true"
-        )
-        shown = found[0] if len(found[0]) < 24 else f"<{found[1]} ...>"
-        warnings.append(
-            ContentWarning(
-                f"{shown!r} is HTML, which the page shows as text, tags and all: {instead}",
-                post.display,
-                post.line_at(found.start()),
+        said: set[str] = set()
+        for found in _PASTED_HTML.finditer(body):  # each tag at its first line, said once
+            tag = found[1].lower()
+            if tag in said:
+                continue
+            said.add(tag)
+            instead = _INSTEAD_OF_HTML.get(
+                tag, "write it in Markdown (see the README), or ask for [site] allow_html = true"
             )
-        )
+            shown = found[0] if len(found[0]) < 24 else f"<{found[1]} ...>"
+            warnings.append(
+                ContentWarning(
+                    f"{shown!r} is HTML, which the page shows as text, tags and all: {instead}",
+                    post.display,
+                    post.line_at(found.start()),
+                )
+            )
     return warnings
 
 

@@ -595,6 +595,8 @@ def test_html_pasted_into_a_text_is_a_warning_with_the_markdown_to_write(project
     assert result.stdout.splitlines() == [
         "posts/a.md:11: warning: '<b>' is HTML, which the page shows as text, tags and all: "
         "for bold, write **words**",
+        "posts/a.md:11: warning: '<br>' is HTML, which the page shows as text, tags and all: "
+        "for a line break, end the line with a backslash (\\)",
         "posts/v.md:7: warning: '<iframe ...>' is HTML, which "
         "the page shows as text, tags and all: for a video, link to it: [Watch the "
         "video](https://www.youtube.com/watch?v=...)",
@@ -1324,9 +1326,9 @@ def test_a_post_not_saved_as_utf8_says_what_it_is_saved_as_and_how_to_fix_it(pro
     (project.root / "posts/sixteen.md").write_bytes(text.encode("utf-16"))
     (project.root / "posts/western.md").write_bytes(text.encode("cp1252"))
     assert problems(project) == [
-        'posts/sixteen.md:1: is saved as UTF-16 (what Windows calls "Unicode"): save it again '
+        'posts/sixteen.md:1: the file is saved as UTF-16 (what Windows calls "Unicode"): save it again '
         "as UTF-8 (in Notepad: File, Save As, Encoding: UTF-8)",
-        "posts/western.md:2: is not UTF-8 text: this line has a character saved in another "
+        "posts/western.md:2: the file is not UTF-8 text: this line has a character saved in another "
         "encoding (such as Windows-1252 or Latin-1); save it again as UTF-8 (in Notepad: File, "
         "Save As, Encoding: UTF-8)",
     ]
