@@ -89,8 +89,9 @@ def preview_posts(config: Config, files: Sequence[Path | str] | None = None) -> 
                 path = _file_of_slug(str(name), config)
             if path is None:
                 raise PublisherError(
-                    f"{name}: no such post file, and no post has that slug; give a file "
-                    f"(posts/FILE.md) or a slug from the POST column of `publisher calendar`"
+                    f"{name}: no such post file, and no post has that slug{_like(name, by_slug)}"
+                    " (give a file, posts/FILE.md, or a slug from the POST column of "
+                    "`publisher calendar`)"
                 )
             post, problems = read_post(path.resolve(), config)
             if post is None:
@@ -117,6 +118,17 @@ def preview_posts(config: Config, files: Sequence[Path | str] | None = None) -> 
     previews += shown
     previews.sort(key=lambda p: (p.post is None, p.post.date if p.post else None, p.source))
     return previews
+
+
+def _like(name: str | Path, slugs: Iterable[str]) -> str:
+    """ ": did you mean ...?" naming the slugs that hold what was written (shoulders:
+    why-your-shoulders-hold-stress) or are spelled close to it; "" when none is."""
+    import difflib
+
+    written = str(name).lower().removesuffix(".md")
+    found = [slug for slug in sorted(slugs) if written and written in slug]
+    found = found or difflib.get_close_matches(written, sorted(slugs), n=3, cutoff=0.75)
+    return f": did you mean {' or '.join(found[:3])}?" if found else ""
 
 
 def _file_of_slug(slug: str, config: Config) -> Path | None:

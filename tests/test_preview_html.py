@@ -679,3 +679,8 @@ def test_cli_preview_takes_a_post_by_its_file_its_name_or_its_slug(social):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "error: tight-hip: no such post file, and no post has that slug" in result.stderr
     assert "POST column of `publisher calendar`" in result.stderr
+    # a word of the slug, or a slip in it: the slugs meant are named
+    assert "that slug: did you mean tight-hips?" in result.stderr
+    said = run(social, "preview", "hips").stderr
+    assert "that slug: did you mean tight-hips?" in said
+    assert "did you mean" not in run(social, "preview", "shoulders").stderr
