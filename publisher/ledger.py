@@ -265,6 +265,14 @@ def ledger_files(path: Path) -> list[Path]:
     return [path.parent, path, *(path.with_name(path.name + end) for end in LEDGER_ENDINGS)]
 
 
+def _on_a_read_only_disk(path: Path) -> bool:
+    """Whether the ledger's folder is on a file system mounted read-only."""
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def _cannot_open(path: Path, exc: sqlite3.DatabaseError, access: str | None) -> PublisherError:
     """The error for a ledger SQLite could not open; `access`: what keeps this user out."""
     if "not a database" in str(exc) or "malformed" in str(exc):
@@ -319,6 +327,10 @@ class Ledger:
                 ledger.db.execute(statement)
             return ledger
         uri = f"{path.resolve().as_uri()}?mode=ro"
+        if _on_a_read_only_disk(path):
+            # (WAL mode would make its -shm file beside it; no pass can write there either,
+            # so the file cannot change while it is read: a backup's disk, a rescue mount)
+            uri += "&immutable=1"
         try:
             ledger.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
             ledger.db.row_factory = sqlite3.Row

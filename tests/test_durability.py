@@ -260,6 +260,33 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(disk)], check=True)
 
 
+def test_status_reads_a_ledger_on_a_disk_mounted_read_only(project, small_disk):
+    """A ledger on a disk mounted read-only (a backup looked at, a disk the kernel made
+    read-only after an error) could not be opened by status: SQLite makes a file beside a
+    ledger in WAL mode to read it. Nothing can write there, so it is read as it is."""
+    ledger = small_disk / "publisher.db"
+    text = project.config_path.read_text()
+    project.config_path.write_text(text + f'\n[publish]\nledger = "{ledger}"\n')
+    write_posts(project, 2, "first")
+    passed = publisher(project, "publish", "--due", "--now", "2026-11-01T09:00")
+    assert passed.wait(120) == 0, passed.stderr.read()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    assert not os.access(small_disk, os.W_OK) or os.geteuid() == 0
+    shown = publisher(project, "status", "--all")
+    out, err = shown.communicate(timeout=60)
+    assert shown.returncode == 0, err
+    assert [line.split()[5] for line in out.splitlines() if " website " in line] == [
+        "published"
+    ] * 2, out
+    calendar = publisher(project, "calendar", "--all")
+    out, err = calendar.communicate(timeout=60)
+    assert calendar.returncode == 0 and out.count("published") == 2, out + err
+    # a pass cannot write there: it says so, with the disk
+    stopped = publisher(project, "publish", "--due", "--now", "2026-11-01T09:05")
+    out, err = stopped.communicate(timeout=60)
+    assert stopped.returncode != 0 and "read-only file system" in (out + err).lower(), out + err
+
+
 def fill(disk: Path) -> Path:
     """Take every free byte of `disk`; returns the file to delete to give them back."""
     filler = disk / "filler"
