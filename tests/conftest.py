@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import shutil
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -130,18 +132,46 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+SEED_ARTICLE = "2025-10-21-psoas-back-pain.md"
+SEED_PHOTO = "images/psoas-back-pain.jpg"
+# The keys of config.toml that name something outside a test's own folder: the website, the
+# ledger, the posts, the deploy, the Page and the account, the Graph API and its secrets.
+# On the clinic's server `make test` runs as root in the live project, whose config.toml
+# names the real ones: a test that used them would deploy a test site over the real one (as
+# root, leaving files the service cannot replace), or reach the clinic's Page.
+LIVE_KEYS = re.compile(
+    r"^[ \t]*(base_url|posts|templates|output|cache|preview|deploy_command|verify_live|page_id"
+    r"|account_id|ledger|url|secrets_file)[ \t]*=.*\n?",
+    re.MULTILINE,
+)
+
+
+def shipped_config_text(text: str | None = None) -> str:
+    """The repository's config.toml (or `text`) without the keys that name something
+    outside a test's folder (LIVE_KEYS): each has its built-in default instead
+    (http://127.0.0.1:8000, the project's own folders, no deploy, dry runs)."""
+    if text is None:
+        text = (REPO / "config.toml").read_text(encoding="utf-8")
+    return LIVE_KEYS.sub("", text)
+
+
+def seed_posts(folder: Path) -> Path:
+    """A posts folder in `folder` holding the seed article and its photo; returns it."""
+    posts = folder / "posts"
+    (posts / "images").mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "posts" / SEED_ARTICLE, posts)
+    shutil.copy(REPO / "posts" / SEED_PHOTO, posts / "images")
+    return posts
+
+
 def repo_config(folder: Path) -> Config:
-    """The repository's own config.toml and posts, with every folder publisher writes (the
-    site, the cache, the previews, the ledger) moved into `folder`."""
-    config = load_config(REPO / "config.toml")
-    site = dataclasses.replace(
-        config.site,
-        output=str(folder / "public"),
-        cache=str(folder / "cache"),
-        preview=str(folder / "preview"),
-    )
-    publish = dataclasses.replace(config.publish, ledger=str(folder / "publisher.db"))
-    return dataclasses.replace(config, site=site, publish=publish)
+    """The repository's own config.toml (shipped_config_text) with the seed article: the
+    posts, the site, the cache, the previews and the ledger are all in `folder`."""
+    seed_posts(folder)
+    (folder / "config.toml").write_text(shipped_config_text(), encoding="utf-8")
+    config = load_config(folder / "config.toml")
+    site = dataclasses.replace(config.site, templates=str(REPO / "templates"))
+    return dataclasses.replace(config, site=site)
 
 
 def repository_files() -> dict[str, tuple[int, int] | None]:

@@ -1178,6 +1178,49 @@ def test_the_skip_links_target_is_the_only_element_with_its_id(project):
     assert [tag.name for tag in page.select(f"[id='{target}']")] == ["main"]
 
 
+def test_the_tests_never_use_the_live_projects_site_deploy_ledger_or_page(tmp_path):
+    """`make test` runs as root in the live project on the clinic's server: the tests that
+    take the repository's config.toml ran its deploy command (rsync --delete of a test site
+    over the real one, as root, so the service's next deploy failed) and had its Page ids.
+    They take it without what names anything outside their own folder."""
+    from publisher.config import parse_config
+
+    from .conftest import REPO, shipped_config_text
+
+    import re
+
+    live = (REPO / "config.toml").read_text()
+    for key, value in (
+        ("output", "/var/www/clinic-build"),
+        ("cache", "/var/cache/publisher"),
+        ("base_url", "https://www.kneadedtranquility.com"),
+        ("page_id", "1234567890"),
+        ("account_id", "17841400000000000"),
+    ):
+        live = re.sub(rf"^{key} = .*$", f'{key} = "{value}"', live, count=1, flags=re.M)
+    live = live.replace(
+        "[site]\n",
+        '[site]\ndeploy_command = "rsync -a --delete public/ /var/www/clinic/"\n'
+        "verify_live = true\n",
+        1,
+    )
+    live += (
+        '\n[publish]\nledger = "/var/lib/publisher/publisher.db"\n'
+        '\n[graph]\nurl = "https://graph.facebook.com"\nsecrets_file = "/etc/publisher/secrets"\n'
+    )
+    server = parse_config(live, tmp_path)  # what the server's says
+    assert server.site.deploy_command and server.facebook.page_id == "1234567890"
+    assert server.output_dir == Path("/var/www/clinic-build")
+    config = parse_config(shipped_config_text(live), tmp_path)
+    assert config.site.deploy_command == "" and not config.site.verify_live
+    assert config.site.base_url == "http://127.0.0.1:8000"
+    for folder in (config.output_dir, config.cache_dir, config.ledger_path, config.posts_dir):
+        assert tmp_path in folder.parents, folder
+    assert config.facebook.page_id == config.instagram.account_id == ""
+    assert config.graph.url == config.graph.secrets_file == ""
+    assert config.business.name == parse_config(live, tmp_path).business.name  # the rest stays
+
+
 def test_what_the_staff_commands_leave_in_a_checkout_is_ignored_by_git(tmp_path):
     """`make run`, `serve --now` and `preview --html` in the project's git checkout: every
     file they write (the site, the cache, the ledger, the previews and their locks) is in
@@ -1186,14 +1229,15 @@ def test_what_the_staff_commands_leave_in_a_checkout_is_ignored_by_git(tmp_path)
     import subprocess
     import sys
 
-    from .conftest import REPO
+    from .conftest import REPO, seed_posts, shipped_config_text
 
     checkout = tmp_path / "clinic"
     checkout.mkdir()
-    for name in (".gitignore", "config.toml"):
-        shutil.copy(REPO / name, checkout / name)
+    shutil.copy(REPO / ".gitignore", checkout / ".gitignore")
+    # (never the live project's deploy, site, ledger or Page: make test runs on the server)
+    (checkout / "config.toml").write_text(shipped_config_text())
     shutil.copytree(REPO / "templates", checkout / "templates")
-    shutil.copytree(REPO / "posts", checkout / "posts")
+    seed_posts(checkout)
 
     def run(*args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(args, cwd=checkout, capture_output=True, text=True, timeout=300)
