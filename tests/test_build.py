@@ -1183,11 +1183,11 @@ def test_the_tests_never_use_the_live_projects_site_deploy_ledger_or_page(tmp_pa
     take the repository's config.toml ran its deploy command (rsync --delete of a test site
     over the real one, as root, so the service's next deploy failed) and had its Page ids.
     They take it without what names anything outside their own folder."""
+    import re
+
     from publisher.config import parse_config
 
     from .conftest import REPO, shipped_config_text
-
-    import re
 
     live = (REPO / "config.toml").read_text()
     for key, value in (
