@@ -508,6 +508,13 @@ def build_table(cls: type, data: dict[str, Any], prefix: str) -> Any:
                 )
             suggestion = closest(key, known)
             hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+            elsewhere = [
+                name
+                for name, other in TABLES.items()
+                if other is not cls and key in {f.name for f in dataclasses.fields(other)}
+            ]
+            if elsewhere and not suggestion:  # ledger = under [site]: it is [publish]'s
+                hint = f" here: it belongs under [{elsewhere[0]}] (move the line there)"
             raise ConfigError(
                 f"unknown key{hint}; known keys here: {', '.join(sorted(known))}", key=dotted
             )
@@ -544,6 +551,17 @@ def parse_config(text: str, root: Path, path: Path | None = None) -> Config:
                 "and >>>>>>>): keep your lines or the new ones between them, delete the three "
                 "mark lines, then  git commit -a",
                 path=where,
+            ) from None
+        at = re.search(r"at line (\d+), column \d+", str(exc))
+        rows = text.splitlines()
+        if at and str(exc).startswith("Invalid value") and int(at[1]) <= len(rows):
+            key, _, value = rows[int(at[1]) - 1].partition("=")
+            value = value.split(" #")[0].strip()
+            raise ConfigError(
+                f"is not valid TOML: the value of {key.strip()}, {value}, must be true or "
+                f'false, a number, or text in quotes ("{value}")',
+                path=where,
+                line=int(at[1]),
             ) from None
         raise ConfigError(f"is not valid TOML: {exc}", path=where) from None
     try:

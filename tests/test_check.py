@@ -818,6 +818,23 @@ def test_config_errors_name_the_line_of_the_key(project):
     assert f"{project.config_path}: [site.cache] " in run(project, "check").stderr
 
 
+def test_a_key_in_the_wrong_table_or_a_bare_word_value_is_named_with_what_to_do(project):
+    """`ledger` written under [site] was only an unknown key there; `enabled = yes` was
+    "is not valid TOML: Invalid value (at line 5, column 11)", with no key named."""
+    project.write_config("[site]\nledger = 'publisher.db'\n", base="")
+    said = run(project, "check").stderr
+    assert (
+        f"{project.config_path}:3: [site.ledger] unknown key here: it belongs under [publish] "
+        "(move the line there)"
+    ) in said, said
+    project.write_config("[site]\ntitle = 'Clinic'\n\n[facebook]\nenabled = yes  # on\n", base="")
+    said = run(project, "check").stderr
+    assert (
+        f"{project.config_path}:6: is not valid TOML: the value of enabled, yes, must be true "
+        'or false, a number, or text in quotes ("yes")'
+    ) in said, said
+
+
 @pytest.mark.parametrize(
     ("zone", "advice"), [("EST", "America/New_York"), ("MST", "America/Denver")]
 )
