@@ -615,6 +615,16 @@ def no_pass_yet(config: Config) -> None:
         )
         if config.path is None:
             click.echo(NO_PROJECT_HERE.format(folder=config.root), err=True)
+        from publisher.publish import last_pass_ledger
+
+        before = last_pass_ledger(config)
+        if before and before != str(config.ledger_path):
+            click.echo(
+                f"(Yet the last publishing pass used the ledger {before}: if it was moved or "
+                "[publish] ledger is mistyped, set [publish] ledger in config.toml to it "
+                "before a pass makes a new one.)",
+                err=True,
+            )
 
 
 class DeliveryNumber(click.ParamType):

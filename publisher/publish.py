@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -1645,6 +1646,9 @@ def publish_due(
         from publisher.build import load_posts_cached
 
         loaded = load_posts_cached(config, now)
+        # a ledger made now where the last pass used another: moved, or its path mistyped
+        before = None if dry_run else last_pass_ledger(config)
+        moved = before if before and not config.ledger_path.exists() else None
         with Ledger(config.ledger_path) as ledger:
             _check_zone(ledger, config, loaded.posts, now, keep=not dry_run)
             publishing = PublishingPass(
@@ -1668,12 +1672,61 @@ def publish_due(
                     quiet = f"{inputs} {until} {since} {ledger_signature(ledger)}"
                 ledger.set_meta(REAL_CLOCK, real.isoformat())
                 ledger.set_meta(QUIET, quiet)
+        if moved:
+            report.problems.append(new_ledger_not(config, moved))
+        if not dry_run and before != str(config.ledger_path):
+            note_pass_ledger(config)
         report.problems[:0] = [str(p) for p in loaded.problems if str(p) not in report.problems]
         for problem in report.problems:  # once, in the log (the service's and the cron job's)
             log.info("problem: %s", problem)
         return report
     finally:
         lock.release()
+
+
+PASS_LEDGER = "pass_ledger"  # the build index's note of the ledger the last pass used
+
+
+def last_pass_ledger(config: Config) -> str | None:
+    """The ledger the last publishing pass used, as the build cache notes it (None: no pass
+    noted one, or the cache was deleted)."""
+    from publisher.buildcache import BuildIndex, environment_fingerprint
+
+    if not (config.cache_dir / "build-index.sqlite").exists():
+        return None
+    try:
+        index = BuildIndex(config.cache_dir, environment_fingerprint(config))
+        try:
+            return index.get_state(PASS_LEDGER)
+        finally:
+            index.close()
+    except (OSError, sqlite3.Error):
+        return None
+
+
+def note_pass_ledger(config: Config) -> None:
+    """Note in the build cache the ledger this pass used (last_pass_ledger)."""
+    from publisher.buildcache import BuildIndex, environment_fingerprint
+
+    try:
+        index = BuildIndex(config.cache_dir, environment_fingerprint(config))
+        try:
+            index.set_state(PASS_LEDGER, str(config.ledger_path))
+        finally:
+            index.close()
+    except (OSError, sqlite3.Error):
+        pass  # (only a warning is lost)
+
+
+def new_ledger_not(config: Config, before: str) -> str:
+    """What to say of a ledger a pass made new where the last pass used `before`."""
+    return (
+        f"{config.display_path(config.ledger_path)} was made new by this pass, but the last "
+        f"pass used {before}: if that ledger was moved or [publish] ledger mistyped, stop "
+        "the service, set [publish] ledger to the right one and delete the new one. Nothing "
+        "went out twice (a send with no record looks at the Page first), but what failed "
+        "or was skipped is in the old one"
+    )
 
 
 def posts_folder_signature(config: Config, *, markdown: bool = True) -> str:

@@ -2649,3 +2649,27 @@ def test_articles_the_site_began_with_are_missed_quietly(stage):
     lines = stage.command("status").stdout.splitlines()
     rows = [line.split() for line in lines if line.split()[5:6] == ["missed"]]
     assert {row[4] for row in rows} == {"later"}, lines
+
+
+def test_a_pass_on_a_new_ledger_where_the_last_pass_used_another_says_so(stage):
+    """[publish] ledger mistyped (or the ledger moved): check was content, status said "no
+    publishing pass has run yet", and the next pass made a new, empty ledger without a word.
+    Nothing went out twice, but what failed or was skipped was in the old one."""
+    stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    assert stage.run("2026-12-01T09:45").returncode == 0
+    old = stage.config.ledger_path
+    text = stage.project.config_path.read_text()
+    stage.project.config_path.write_text(
+        text.replace('retry_delay = "1m"', 'retry_delay = "1m"\nledger = "publisher-new.db"')
+    )
+    assert stage.config.ledger_path != old
+    status = stage.command("status")
+    assert f"(Yet the last publishing pass used the ledger {old}: if it was moved" in status.stderr
+    passed = stage.run("2026-12-01T09:50")
+    assert passed.returncode == 1, passed.stdout
+    assert (
+        f"publisher-new.db was made new by this pass, but the last pass used {old}"
+    ) in passed.stdout, passed.stdout
+    assert len(stage.graph.page_posts()) == 1  # not sent again
+    again = stage.run("2026-12-01T09:55")  # said once: the ledger is this one's now
+    assert "was made new" not in again.stdout, again.stdout
