@@ -107,8 +107,16 @@ class Group(click.Group):
         except BrokenPipeError:  # `publisher status | head`: the reader has all it wanted
             sys.exit(0)
         except (OSError, sqlite3.Error) as exc:  # the system under us: a line, not a traceback
-            say(f"error: {describe_failure(exc)}")
+            config = getattr(ctx.obj, "_config", None)
+            say(f"error: {describe_failure(exc, written_by(config))}")
             sys.exit(1)
+
+
+def written_by(config: Config | None) -> list[Path]:
+    """The files and folders publisher writes, to name a full disk (none: no config yet)."""
+    if config is None:
+        return []
+    return [config.ledger_path, config.output_dir, config.cache_dir, config.preview_dir]
 
 
 @click.group(cls=Group)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -119,14 +120,37 @@ def _remake_channel_error(kind: type, message: str, state: dict[str, object]) ->
     return error
 
 
-def describe_failure(exc: BaseException) -> str:
+def full_disks(paths: Iterable[Path]) -> list[str]:
+    """Those of `paths` (or the nearest folder of each that exists) on a disk with less
+    than 1 MB free, one per disk."""
+    found: dict[int, str] = {}
+    for path in paths:
+        folder = Path(path)
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        try:
+            disk = os.stat(folder).st_dev
+            free = os.statvfs(folder)
+        except OSError:
+            continue
+        if free.f_bavail * free.f_frsize < 1 << 20 and disk not in found:
+            found[disk] = str(path)
+    return list(found.values())
+
+
+def describe_failure(exc: BaseException, near: Iterable[Path] = ()) -> str:
     """One line for a person about a failure of the system under publisher (a file it
-    cannot write, a full disk, a damaged database), where publisher's own errors say more."""
+    cannot write, a full disk, a damaged database), where publisher's own errors say more.
+    `near`: the files publisher writes (the ledger, the site...), to name the full disk
+    when the error names no file."""
     if isinstance(exc, OSError):
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
         # a copy names the file it read first and the one it wrote second: the full disk's
         name = exc.filename2 if full and exc.filename2 else exc.filename
         where = f": {os.fsdecode(name)}" if name else ""
+        if full and not name:
+            disks = full_disks(near)
+            where = f" (the disk of {' and of '.join(disks)} is full)" if disks else ""
         what = exc.strerror or str(exc)
         if full:
             return f"{what}{where}: free some space on that disk, then run it again (nothing half-written was kept)"

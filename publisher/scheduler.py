@@ -139,7 +139,10 @@ class Service:
             said = str(exc)
             log.error("error: %s", said)
         except (OSError, sqlite3.Error) as exc:
-            log.error("error: %s; the next pass tries again", describe_failure(exc))
+            from publisher.cli import written_by
+
+            failure = describe_failure(exc, written_by(self.config))
+            log.error("error: %s; the next pass tries again", failure)
         except Exception:  # noqa: BLE001 - the service must outlive one bad pass
             log.exception("the pass failed unexpectedly; the next one tries again")
         # Under the lock: stop() waits for it before it shuts the scheduler down, which

@@ -287,6 +287,30 @@ def test_status_reads_a_ledger_on_a_disk_mounted_read_only(project, small_disk):
     assert stopped.returncode != 0 and "read-only file system" in (out + err).lower(), out + err
 
 
+def test_a_full_disk_under_the_ledger_is_named(project, small_disk):
+    """With the ledger's disk full, a pass said "No space left on device: free some space
+    on that disk", naming no file or disk."""
+    ledger = small_disk / "publisher.db"
+    text = project.config_path.read_text()
+    project.config_path.write_text(text + f'\n[publish]\nledger = "{ledger}"\n')
+    write_posts(project, 2, "first")
+    passed = publisher(project, "publish", "--due", "--now", "2026-11-01T09:00")
+    assert passed.wait(120) == 0, passed.stderr.read()
+    (small_disk / "publisher.db.lock").unlink()  # made again by the next pass: in vain
+    filler = fill(small_disk)
+    write_posts(project, 4, "second")
+    process = publisher(project, "publish", "--due", "--now", "2026-11-02T09:00")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, out + err
+    said = out + err
+    assert "Traceback" not in said
+    assert str(small_disk) in said, said  # the full disk named
+    filler.unlink()
+    process = publisher(project, "publish", "--due", "--now", "2026-11-02T09:05")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, out + err
+
+
 def fill(disk: Path) -> Path:
     """Take every free byte of `disk`; returns the file to delete to give them back."""
     filler = disk / "filler"
