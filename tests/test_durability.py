@@ -260,16 +260,20 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(disk)], check=True)
 
 
+def first_pass_with_the_ledger_on(project: Project, disk: Path) -> None:
+    """Put the project's ledger on `disk`, and run a first pass on two posts."""
+    text = project.config_path.read_text()
+    project.config_path.write_text(text + f'\n[publish]\nledger = "{disk / "publisher.db"}"\n')
+    write_posts(project, 2, "first")
+    passed = publisher(project, "publish", "--due", "--now", "2026-11-01T09:00")
+    assert passed.wait(120) == 0, passed.stderr.read()
+
+
 def test_status_reads_a_ledger_on_a_disk_mounted_read_only(project, small_disk):
     """A ledger on a disk mounted read-only (a backup looked at, a disk the kernel made
     read-only after an error) could not be opened by status: SQLite makes a file beside a
     ledger in WAL mode to read it. Nothing can write there, so it is read as it is."""
-    ledger = small_disk / "publisher.db"
-    text = project.config_path.read_text()
-    project.config_path.write_text(text + f'\n[publish]\nledger = "{ledger}"\n')
-    write_posts(project, 2, "first")
-    passed = publisher(project, "publish", "--due", "--now", "2026-11-01T09:00")
-    assert passed.wait(120) == 0, passed.stderr.read()
+    first_pass_with_the_ledger_on(project, small_disk)
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     assert not os.access(small_disk, os.W_OK) or os.geteuid() == 0
     shown = publisher(project, "status", "--all")
@@ -290,12 +294,7 @@ def test_status_reads_a_ledger_on_a_disk_mounted_read_only(project, small_disk):
 def test_a_full_disk_under_the_ledger_is_named(project, small_disk):
     """With the ledger's disk full, a pass said "No space left on device: free some space
     on that disk", naming no file or disk."""
-    ledger = small_disk / "publisher.db"
-    text = project.config_path.read_text()
-    project.config_path.write_text(text + f'\n[publish]\nledger = "{ledger}"\n')
-    write_posts(project, 2, "first")
-    passed = publisher(project, "publish", "--due", "--now", "2026-11-01T09:00")
-    assert passed.wait(120) == 0, passed.stderr.read()
+    first_pass_with_the_ledger_on(project, small_disk)
     (small_disk / "publisher.db.lock").unlink()  # made again by the next pass: in vain
     filler = fill(small_disk)
     write_posts(project, 4, "second")
