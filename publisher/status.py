@@ -13,6 +13,7 @@ from publisher.config import Config, parse_duration
 from publisher.content import LoadedPosts
 from publisher.exceptions import PublisherError
 from publisher.ledger import (
+    FAILED,
     KEEPING_SINCE,
     MISSED,
     PUBLISHED,
@@ -59,7 +60,12 @@ def delivery_rows(
     posts = kept = None
     if loaded is not None:
         posts, kept = list(loaded.posts), held_posts(config, loaded)
-    for entry in agenda(config, at, posts=posts, held=kept):
+    entries = agenda(config, at, posts=posts, held=kept)
+    # a due Facebook or Instagram post waits for its article's page (a deploy failing)
+    page_not_out = {
+        e.slug for e in entries if e.channel == "website" and e.state in (DUE, RETRY, FAILED)
+    }
+    for entry in entries:
         if entry.state == DRAFT:
             drafts.add(entry.slug)
             continue  # a draft's deliveries that went out before are listed below
@@ -108,6 +114,8 @@ def delivery_rows(
                 # (a channel the last pass held back: why, for every delivery due on it)
                 "error": held[entry.channel]
                 if entry.state == DUE and entry.channel in held
+                else "waits for its article's page, which is not published yet (its website row)"
+                if entry.state == DUE and entry.slug in page_not_out and entry.channel != "website"
                 else entry.detail
                 if entry.state != PUBLISHED and (record or entry.state == WAITING)
                 else None,

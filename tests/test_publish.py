@@ -976,6 +976,12 @@ def test_verify_live_waits_for_the_page(tmp_path):
         record = stage.records()["live/website"]
         assert record.state == RETRY and "the deploy command failed (exit 1)" in record.last_error
         assert calls_of(stage) == token_look(stage) and not report.needs_person
+        # status says why the due Facebook post has not gone (it showed a bare "due")
+        rows = {r["channel"]: r for r in delivery_rows(stage.config, at("2026-12-01T09:32"))}
+        assert rows["facebook"]["state"] == "due"
+        assert rows["facebook"]["error"] == (
+            "waits for its article's page, which is not published yet (its website row)"
+        )
         stage.project.config_path.write_text(
             text.replace('deploy_command = "false"', 'deploy_command = "true"')
         )
