@@ -1719,13 +1719,21 @@ def note_pass_ledger(config: Config) -> None:
 
 
 def new_ledger_not(config: Config, before: str) -> str:
-    """What to say of a ledger a pass made new where the last pass used `before`."""
+    """What to say of a ledger a pass made new where the last pass used `before` (or one
+    at the same path, since deleted)."""
+    made = f"{config.display_path(config.ledger_path)} was made new by this pass"
+    if before == str(config.ledger_path):
+        return (
+            f"{made}, though the last pass had one there: it was deleted or lost. If you have "
+            "a copy, stop the service and put it back (see Upgrade publisher in the README). "
+            "Nothing went out twice (a send with no record looks at the Page first), but what "
+            "failed or was skipped is only in the old one"
+        )
     return (
-        f"{config.display_path(config.ledger_path)} was made new by this pass, but the last "
-        f"pass used {before}: if that ledger was moved or [publish] ledger mistyped, stop "
-        "the service, set [publish] ledger to the right one and delete the new one. Nothing "
-        "went out twice (a send with no record looks at the Page first), but what failed "
-        "or was skipped is in the old one"
+        f"{made}, but the last pass used {before}: if that ledger was moved or [publish] "
+        "ledger mistyped, stop the service, set [publish] ledger to the right one and delete "
+        "the new one. Nothing went out twice (a send with no record looks at the Page first), "
+        "but what failed or was skipped is in the old one"
     )
 
 

@@ -92,6 +92,12 @@ retry_delay_max = "10m"
             f"{slug}.md", "\n".join(lines), f"Text of {slug}. It helps your back.\n"
         )
 
+    def begin_ledger(self, when: str) -> None:
+        """Make the ledger as if its first pass had run at `when` (local): deliveries due
+        after that are ones a pass should have sent, not an archive's."""
+        with Ledger(self.config.ledger_path) as ledger:
+            ledger.keeping_since(at(when))
+
     def add_draft(self) -> Path:
         """A draft post, which sends nothing: with it, deleting the other posts does not
         leave the posts folder with no post at all, which is refused while the site has

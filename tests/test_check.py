@@ -1292,7 +1292,7 @@ def test_check_says_when_a_post_with_a_problem_is_live(make_project):
     assert result.stdout.splitlines() == [
         "posts/calves.md:4: draft must be true or false",
         "  (posts/calves.md is live: the website keeps showing it as it was until this is "
-        "fixed; deleting it or draft: true takes it down)",
+        "fixed, less any photo whose file is gone; deleting it or draft: true takes it down)",
         "posts/later.md:4: draft must be true or false",
     ]
     # config.toml changed while it is broken: the page stays as it was built

@@ -488,7 +488,9 @@ def test_a_lost_ledger_never_sends_a_post_again(stage):
     for path in _ledger_files(stage):  # deleted; or a new path in config.toml, a new server
         path.unlink()
     result = stage.run("2025-10-21T12:05")  # both still within max_lateness
-    assert result.returncode == 0, result.stdout + result.stderr
+    # said, for a person to put a copy back: what failed or was skipped was in it
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "was made new by this pass, though the last pass had one there" in result.stdout
     assert posts_of(stage) == ([fb_post], [ig_media])  # nothing went out twice
     records = stage.records()
     assert records["psoas-back-pain/facebook"].state == PUBLISHED
@@ -884,6 +886,7 @@ def test_a_site_address_meta_cannot_reach_is_never_sent_to_meta(tmp_path):
 
 
 def test_late_social_deliveries_are_missed_until_a_person_retries(stage):
+    stage.begin_ledger("2026-10-01T00:00")  # (due after it began: not an archive's)
     stage.add_post("old", "2026-11-01 09:00")
     report = publish_due(stage.config, at("2026-12-01T09:00"))
     records = stage.records()
@@ -1075,7 +1078,8 @@ def test_a_deploy_that_fails_after_an_edit_is_said_by_the_pass_and_by_status(sta
 def test_a_pass_that_needs_a_person_still_lets_the_next_idle_pass_stop_at_once(stage):
     from publisher.ledger import Ledger
 
-    stage.add_post("old", "2026-06-01 09:00")  # an archive: its social posts are missed
+    stage.begin_ledger("2026-05-01T00:00")  # (so that they are missed, not an archive's)
+    stage.add_post("old", "2026-06-01 09:00")  # its social posts are missed
     assert publish_due(stage.config, at("2026-12-01T09:00")).needs_person
     with Ledger(stage.config.ledger_path) as ledger:
         assert ledger.meta("quiet")  # the cron pass a minute later does nothing, quickly
