@@ -1016,21 +1016,22 @@ def test_a_new_draft_passes_check_with_instagram_on_and_says_what_it_still_needs
     result = run(project, "check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
-        "posts/2026-12-05-hip-flexors.md:2: warning: Instagram needs a photo: add image: and "
+        "posts/2026-12-05-hip-flexors.md:6: warning: Instagram needs a photo: add image: and "
         "image_alt:, or write  instagram: false (before you set draft: false)"
     ]
     shown = run(project, "preview", "hip-flexors")  # preview says the same, and stops nothing
     assert shown.returncode == 0, shown.stdout + shown.stderr
-    assert "  Warnings:\n  - posts/2026-12-05-hip-flexors.md:2: warning: Instagram needs" in (
+    assert "  Warnings:\n  - posts/2026-12-05-hip-flexors.md:6: warning: Instagram needs" in (
         shown.stdout
     )
     front = path.read_text().split("---\n")[1].replace("draft: true", "draft: false")
     path.write_text(f"---\n{front}---\nStretch your hip flexors every hour.\n")
     result = run(project, "check")
     assert result.returncode == 1
-    assert result.stdout.startswith("posts/2026-12-05-hip-flexors.md:2: Instagram needs a photo")
+    # at the empty image: line, where the photo goes
+    assert result.stdout.startswith("posts/2026-12-05-hip-flexors.md:6: Instagram needs a photo")
     shown = run(project, "preview", "hip-flexors")
-    assert shown.returncode == 1 and "  Problems:\n  - posts/2026-12-05-hip-flexors.md:2: " in (
+    assert shown.returncode == 1 and "  Problems:\n  - posts/2026-12-05-hip-flexors.md:6: " in (
         shown.stdout
     )
     project.image("images/hips.jpg", (1200, 800))

@@ -268,7 +268,8 @@ class SocialRenderer:
             problems.append(
                 SocialProblem(
                     "Instagram needs a photo: add image: and image_alt:, or write  instagram: false",
-                    "instagram" if "instagram" in post.lines else "title",
+                    # at the empty image: line where there is one (a new post's)
+                    next((key for key in ("instagram", "image") if key in post.lines), "title"),
                 )
             )
         tags = collect_hashtags(post.instagram.hashtags, post.tags, settings.hashtags)
