@@ -235,16 +235,20 @@ def _boxed(text: str) -> list[str]:
 
 # The states of a delivery the preview says beside its time: it did not go as planned.
 NEEDS_A_LOOK = frozenset(("missed", "failed", "retry", "waiting", "skipped", "sending"))
+# said beside a delivery's time too: one shown, not sent (no token or account yet), which a
+# person new to publisher would otherwise take for a post on Facebook
+SAID_BESIDE = NEEDS_A_LOOK | {"dry-run"}
 
 
 def states_needing_a_look(
     deliveries: Iterable[AgendaEntry],
 ) -> dict[str, dict[str, tuple[str, str]]]:
     """By slug, then channel: the (state, detail) of each delivery that did not go as planned
-    (NEEDS_A_LOOK), for the previews to say beside its time and after the post's status."""
+    (NEEDS_A_LOOK), or was a dry run, for the previews to say beside its time and after the
+    post's status."""
     states: dict[str, dict[str, tuple[str, str]]] = {}
     for entry in deliveries:
-        if entry.state in NEEDS_A_LOOK:
+        if entry.state in SAID_BESIDE:
             states.setdefault(entry.slug, {})[entry.channel] = (entry.label, entry.detail)
     return states
 

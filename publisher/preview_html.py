@@ -167,8 +167,9 @@ class PreviewEntry:
 
     @property
     def needs_a_look(self) -> list[tuple[str, str, str, str]]:
-        """(channel, "Facebook missed", mark, detail) of each delivery that did not go as
-        planned, in channel order, for the badges beside the status and the times."""
+        """(kind, "Facebook missed", mark, detail) of each delivery that did not go as
+        planned (kind "look") or was a dry run ("dry"), in channel order, for the badges
+        beside the status."""
         out = []
         for channel in CHANNELS:
             if channel in self.states:
@@ -176,7 +177,8 @@ class PreviewEntry:
                 word = state.split(" ", 1)[0]
                 name = STATE_NAMES.get(word, word.capitalize()) + state[len(word) :]
                 mark = STATE_MARKS.get(word, "")
-                out.append((channel, f"{CHANNEL_NAMES[channel]} {name.lower()}", mark, detail))
+                kind = "dry" if word == "dry-run" else "look"
+                out.append((kind, f"{CHANNEL_NAMES[channel]} {name.lower()}", mark, detail))
         return out
 
     @property

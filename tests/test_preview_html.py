@@ -684,3 +684,33 @@ def test_cli_preview_takes_a_post_by_its_file_its_name_or_its_slug(social):
     said = run(social, "preview", "hips").stderr
     assert "that slug: did you mean tight-hips?" in said
     assert "did you mean" not in run(social, "preview", "shoulders").stderr
+
+
+def test_the_previews_say_a_dry_run_was_shown_not_sent(social):
+    """With no token or account yet (make run's defaults), a post's Facebook and Instagram
+    deliveries are dry runs; preview said "status: published" and showed their times, as if
+    they had gone out."""
+    import os
+
+    social.post("calm.md", f"title: Calm\ndate: 2026-11-01 09:00\n{PHOTO}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    passed = subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(social.config_path)]
+        + ["publish", "--due", "--now", "2026-11-01T13:00"],
+        capture_output=True,
+        text=True,
+        cwd=social.root,
+        env=env,
+        timeout=120,
+    )
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    said = run(social, "preview", "calm", "--now", "2026-11-01T13:05").stdout
+    assert "  status: published (Facebook dry-run, Instagram dry-run: see below)" in said, said
+    (facebook,) = [line for line in said.splitlines() if line.startswith("  facebook ")]
+    assert "dry-run: no token or account: set PUBLISHER_FACEBOOK_TOKEN" in facebook
+    assert run(social, "preview", "--html", "--now", "2026-11-01T13:05").returncode == 0
+    page = soup(social.config.preview_dir / "posts/calm/index.html")
+    badges = [b.get_text(" ", strip=True) for b in page.select(".post-head .badge")]
+    assert badges == ["Published", "Facebook dry run", "Instagram dry run"], badges
+    assert len(page.select(".post-head .badge-dry")) == 2 and not page.select(".badge-look")
+    assert page.select(".time-facebook .state-note-dry")
