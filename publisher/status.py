@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from publisher.agenda import DRAFT, DUE, WAITING, agenda, held_posts
@@ -189,15 +190,27 @@ def running_deploy(ledger: Ledger) -> tuple[datetime, datetime, int] | None:
     stops it, and the pass's process id. None when none runs (or the pass that began one
     died, by kill -9, before it could say it ended)."""
     deploy = ledger.deploying()
-    if deploy is None or datetime.now(UTC) > deploy[1] + DEPLOY_ENDED_BY:
-        return None  # past its time limit, it was stopped: that process id is another's now
-    try:
-        os.kill(deploy[2], 0)
-    except ProcessLookupError:
+    if deploy is None:
         return None
-    except PermissionError:
-        pass  # the service's user's, seen from another account: it runs
-    return deploy
+    if deploy_lock_held(ledger.path):  # its processes hold it: it runs, even when the
+        return deploy  # pass that began it was killed (then nothing stops it at its limit)
+    if datetime.now(UTC) > deploy[1] + DEPLOY_ENDED_BY:
+        return None  # past its time limit, it was stopped: that process id is another's now
+    return deploy if _alive(deploy[2]) else None
+
+
+def deploy_lock_held(ledger_path: Path) -> bool:
+    """Whether the deploy command's processes hold its lock (publisher.db.deploy): a deploy
+    runs. Read from the kernel's list of locks (/proc/locks), without taking the lock, which
+    a pass starting a deploy that moment would take for one still running. False when it
+    cannot be told (no lock file, not Linux)."""
+    try:
+        info = os.stat(ledger_path.with_name(ledger_path.name + ".deploy"))
+        locks = Path("/proc/locks").read_text()
+    except OSError:
+        return False
+    where = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    return any(line.split()[5:6] == [where] for line in locks.splitlines() if "FLOCK" in line)
 
 
 def under_the_list(config: Config) -> list[str]:
@@ -233,13 +246,30 @@ def deploy_line(deploy: tuple[datetime, datetime, int] | None, config: Config) -
         deploy[1].astimezone(config.tz),
         deploy[2],
     )
-    return (
+    start = (
         f"A deploy is running: the publishing pass of process {pid} started "
         f"[site] deploy_command at {since:%Y-%m-%d %H:%M:%S %Z}. The due deliveries wait for it: "
         "the articles' pages are not recorded as published, nor do their Facebook and "
-        f"Instagram posts go out, until it ends. Still running at {until:%H:%M:%S}, it is "
-        "stopped, and tried again later."
+        "Instagram posts go out, until it ends."
     )
+    if not _alive(pid):  # (kill -9): nothing stops it at its limit, and no pass starts another
+        return (
+            f"{start} That pass was killed before it ended, so it runs on by itself: the "
+            "next pass deploys once it has ended (to stop it: fuser -k "
+            f"{config.display_path(config.ledger_path)}.deploy)."
+        )
+    return f"{start} Still running at {until:%H:%M:%S}, it is stopped, and tried again later."
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (one of another user's counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def note_token_looks(config: Config, reports: list[tuple[str, Any]]) -> None:

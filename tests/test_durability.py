@@ -625,7 +625,8 @@ def test_status_says_a_deploy_is_running_since_when_and_what_waits_for_it(tmp_pa
     """While a deploy command ran (up to its 10-minute limit), `publisher status` showed the
     article and its Facebook post as `due`, as if no pass were at work, and nothing of the
     deploy. It now says a deploy is running, since when, and that the due deliveries wait
-    for it; once the pass ends, or dies by kill -9, it no longer does."""
+    for it; once it ends it no longer does. A deploy whose pass died by kill -9 runs on by
+    itself, and is said as such until it ends."""
     from datetime import datetime, timedelta
 
     from .publishing import NY, staged
@@ -645,6 +646,11 @@ def test_status_says_a_deploy_is_running_since_when_and_what_waits_for_it(tmp_pa
                 status = stage.command("status")
                 if ending == "killed":
                     passing.kill()
+                    passing.wait(60)
+                    # its deploy runs on by itself (it holds the deploy's lock): still said
+                    orphan = stage.command("status").stdout
+                    assert "A deploy is running" in orphan, orphan
+                    assert "That pass was killed before it ended, so it runs on" in orphan
             finally:
                 (root / "go").touch()
                 passed, err = passing.communicate(timeout=120)
