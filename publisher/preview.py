@@ -315,9 +315,12 @@ def preview_text(
         lines.append(f"  image: {ig.image_url or 'none'}")
         lines.append(f"  alt text: {ig.alt_text or 'none'}")
     lines.append("")
-    if preview.problems:
-        lines.append("  Problems:" if preview.stopped else "  Warnings:")
-        lines += [f"  - {p}" for p in preview.problems]
-    else:
+    problems = [p for p in preview.problems if not isinstance(p, ContentWarning)]
+    warnings = [p for p in preview.problems if isinstance(p, ContentWarning)]
+    for heading, found in (("  Problems:", problems), ("  Warnings:", warnings)):
+        if found:  # (a warning stops nothing: never under "Problems")
+            lines.append(heading)
+            lines += [f"  - {p}" for p in found]
+    if not preview.problems:
         lines.append("  No problems found.")
     return "\n".join(lines) + "\n"

@@ -1457,3 +1457,17 @@ def test_a_channel_time_before_the_article_is_a_warning_with_when_it_goes(projec
         "(2026-12-03 09:00): the Facebook post goes out when the article is live, at 09:00, "
         "never before it",
     ]
+
+
+def test_preview_lists_a_posts_warnings_apart_from_its_problems(make_project):
+    """preview listed a post's warnings under "Problems:" as soon as it had one problem,
+    so staff could not tell what stops the post from what only might be a mistake."""
+    project = make_project(base=BASE_CONFIG)  # (Instagram on: it needs a photo)
+    project.post("a.md", "title: A\ndate: 2026-12-05 09:00", "Open <b>Sundays</b>.\n")
+    shown = run(project, "preview", "a", "--now", "2026-12-01T09:00")
+    assert shown.returncode == 1
+    tail = shown.stdout.split("\n  Problems:\n", 1)[1]
+    problems, warnings = tail.split("  Warnings:\n")
+    assert problems.startswith("  - posts/a.md:2: Instagram needs a photo"), problems
+    assert problems.count("\n  - ") == 0, problems
+    assert warnings.startswith("  - posts/a.md:5: warning: '<b>' is HTML"), warnings
