@@ -331,13 +331,20 @@ class PublishingPass:
                 continue
             kept = checks.get(channel)
             next_at = datetime.fromisoformat(kept["next"]) if kept else real
+            mark = self.channels.token_marks.get(channel, "")
+            if kept and kept.get("token", mark) != mark:
+                next_at = real  # a look made with another token (accounts): not this one's
             if next_at > real or self.should_stop():
                 due.append(next_at)
                 continue
             looked = True
             if channel in self.stopped:  # its token was refused in this pass, and said so
                 next_at = real + TOKEN_CHECK_RETRY
-                checks[channel] = {**(kept or {"at": "", "said": ""}), "next": next_at.isoformat()}
+                checks[channel] = {
+                    **(kept or {"at": "", "said": ""}),
+                    "next": next_at.isoformat(),
+                    "token": mark,
+                }
                 due.append(next_at)
                 continue
             report = client.describe_account(
@@ -355,6 +362,7 @@ class PublishingPass:
                 "next": next_at.isoformat(),
                 "said": said,
                 "refused": refused,
+                "token": mark,
             }
             due.append(next_at)
             if report.reached and said:
@@ -1522,6 +1530,20 @@ def unreachable_by_meta(graph: str, payload: dict[str, Any]) -> list[str]:
     ]
 
 
+def tokens_changed(config: Config, looks: dict[str, dict[str, str]]) -> bool:
+    """Whether a channel's token is another than the one its last look was made with (a new
+    token set, or `publisher accounts` run with one of a person's own): the pass is not
+    quiet, and looks at it at once (check_tokens)."""
+    for channel, kept in looks.items():
+        try:
+            token = (find_token(channel, config) or ("",))[0]
+        except ConfigError:
+            return True  # (the secrets file: the pass says what is wrong with it)
+        if "token" in kept and kept["token"] != (token_mark(token) if token else ""):
+            return True
+    return False
+
+
 def token_mark(token: str) -> str:
     """A token's mark, kept in the ledger to tell a new token from one Meta refused: a
     hash's first 16 hex digits, from which the token cannot be had back."""
@@ -1641,7 +1663,11 @@ def publish_due(
             with Ledger(config.ledger_path) as ledger:
                 _check_clock(ledger, real, config)
                 quiet = ledger.meta(QUIET)
-                if quiet and quiet_holds(quiet, inputs, ledger_signature(ledger), now):
+                if (
+                    quiet
+                    and quiet_holds(quiet, inputs, ledger_signature(ledger), now)
+                    and not tokens_changed(config, ledger.token_checks())
+                ):
                     return PassReport()
         from publisher.build import load_posts_cached
 

@@ -279,6 +279,8 @@ def note_token_looks(config: Config, reports: list[tuple[str, Any]]) -> None:
     every = config.publish.token_check_every
     if every is None or not config.ledger_path.exists():
         return
+    from publisher.publish import token_mark
+
     now = datetime.now(UTC)
     try:
         with Ledger(config.ledger_path) as ledger:
@@ -286,13 +288,18 @@ def note_token_looks(config: Config, reports: list[tuple[str, Any]]) -> None:
             for channel, report in reports:
                 if isinstance(report, dict) or not report.reached:
                     continue
+                token = (find_token(channel, config) or ("",))[0]
                 looks[channel] = {
                     "at": now.isoformat(),
                     "next": (now + every).isoformat(),
                     "said": "; ".join(report.about_token),
                     "refused": "" if report.token_valid else "1",
+                    # which token: a pass with another looks again at once (run with a
+                    # token of one's own, this look is not the service's)
+                    "token": token_mark(token) if token else "",
                 }
             ledger.set_token_checks(looks)
+            ledger.note_asked()  # (the service runs a pass within the minute)
     except (PublisherError, OSError, sqlite3.Error):
         pass  # (run as another user, say): the next pass's look says it instead
 

@@ -2591,6 +2591,34 @@ def test_a_refusal_seen_with_a_shells_token_is_forgotten_once_a_post_goes_out(st
     assert "the refusal of its last look is forgotten" in published.stdout
 
 
+def test_a_look_made_with_another_token_is_made_again_by_the_next_pass(stage):
+    """`publisher accounts` run with a token of one's own (expiring in 3 days) made status
+    warn of it for a day, though the service's token was fine; the passes with nothing due
+    stayed quiet. The next pass now sees the look was made with another token, and looks
+    with its own at once; a pass with a new token does the same."""
+    stage.add_post("later", "2027-06-01 09:00")  # nothing due: the looks alone
+    assert stage.command("publish", "--due").returncode == 0  # the service's token: all well
+    soon = datetime.now(NY) + timedelta(days=3)
+    stage.graph.add_token("EAAsomeoneelse", label="someone", expires_at=int(soon.timestamp()))
+    other = dict(stage.env, PUBLISHER_FACEBOOK_TOKEN="EAAsomeoneelse")
+    stage.command("accounts", env=other)
+    assert "expires on" in stage.command("status").stdout  # what that look found
+    looked = len(stage.graph.requests)
+    again = stage.command("publish", "--due")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(stage.graph.requests) > looked  # looked again, with the service's token
+    assert "token, as Meta described it" not in stage.command("status").stdout
+    quiet = len(stage.graph.requests)
+    assert stage.command("publish", "--due").returncode == 0
+    assert len(stage.graph.requests) == quiet  # and quiet again
+    # a new token set where the passes run: looked at by the next pass, not in a day
+    stage.graph.add_token("EAAnewtoken", label="clinic", expires_at=int(soon.timestamp()))
+    renewed = dict(stage.env, PUBLISHER_FACEBOOK_TOKEN="EAAnewtoken")
+    changed = stage.command("publish", "--due", env=renewed)
+    assert changed.returncode == 1 and "expires on" in changed.stdout + changed.stderr
+    assert b"EAAnewtoken" not in stage.config.ledger_path.read_bytes()
+
+
 def test_the_service_wakes_for_the_next_look_at_the_tokens(stage):
     """A service with nothing to send for weeks still looks at the tokens each day."""
     from publisher.scheduler import Service
