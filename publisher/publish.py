@@ -410,9 +410,11 @@ class PublishingPass:
         self.missed.clear()
 
     def before_first_pass(self, due: datetime) -> bool:
-        """Whether a delivery due then was too late already at this ledger's first pass:
-        one of the articles a site is set up with, not one a pass failed to send."""
-        return due + self.max_lateness < self.keeping_since
+        """Whether a delivery due then was too late already, in this ledger's first pass:
+        one of the articles a site is set up with, not one a pass failed to send (nor a
+        post added since with a year typed wrong, which needs a person)."""
+        first = self.now - self.keeping_since < timedelta(seconds=1)  # (kept to the second)
+        return first and due + self.max_lateness < self.keeping_since
 
     def next_wake(self, deliveries: list[Delivery]) -> datetime | None:
         """Until when nothing can become due (no post, config or ledger change assumed):
@@ -997,8 +999,11 @@ class PublishingPass:
             "at": self.now.isoformat(),
             "why": why,
         }
+        # its step is kept: a look first that met the refusal is made again before a send
+        # (the ledger may not vouch for it), and an Instagram container made before the
+        # refusal is published, not made again
         self.ledger.set_state(
-            record, self.now, SCHEDULED, why, last_error=why, next_attempt_at=None, step=None
+            record, self.now, SCHEDULED, why, last_error=why, next_attempt_at=None
         )
         self.outcome(
             delivery,
@@ -1097,7 +1102,9 @@ class PublishingPass:
     ) -> None:
         """Container, wait until FINISHED, media_publish, permalink; each step committed first."""
         account = self.config.instagram.account_id
-        if record.state != SENDING or not record.container_id:
+        # (a container made before the channel was held, when Meta refused its token)
+        held = record.state == SCHEDULED and record.step in ("container", "publish")
+        if not record.container_id or not (record.state == SENDING or held):
             used, total = client.ig_publishing_limit(account)
             if used >= total:
                 when = self.now + timedelta(hours=1)

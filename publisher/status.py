@@ -52,8 +52,14 @@ def delivery_rows(
     # too late already at the ledger's first pass: one of the articles the site began with
     before = datetime.fromisoformat(first_pass) - late if first_pass else None
 
-    def before_first_pass(record: Record | None) -> bool:
-        return bool(before and record and record.state == MISSED and record.due_at < before)
+    def before_first_pass(record: Record | None) -> bool:  # (marked missed by that pass)
+        return bool(
+            before
+            and record
+            and record.state == MISSED
+            and record.due_at < before
+            and record.updated_at <= before + late
+        )
 
     rows: list[dict[str, Any]] = []
     shown: set[int] = set()

@@ -697,6 +697,51 @@ def test_a_refused_token_holds_the_channel_until_a_token_works(stage):
     assert stage.records()["three/facebook"].state == PUBLISHED
 
 
+def test_a_look_first_that_met_a_refused_token_is_made_again_after_the_hold(stage, tmp_path):
+    """An older ledger restored, then an expired token: the look at the Page a send the
+    ledger cannot vouch for makes first was refused, the hold forgot it was a look, and the
+    first pass with a new token posted again what was already on the Page."""
+    import sqlite3
+
+    stage.add_post("one", "2026-12-02 09:00", instagram="false")
+    assert stage.run("2026-12-02T09:00").returncode == 0  # the page; Facebook at 09:30
+    backup = tmp_path / "backup.db"
+    with sqlite3.connect(stage.config.ledger_path) as live, sqlite3.connect(backup) as copy:
+        live.backup(copy)
+    assert stage.run("2026-12-02T09:30").returncode == 0
+    assert len(stage.graph.page_posts()) == 1
+    for path in _ledger_files(stage):
+        path.unlink()
+    backup.rename(stage.config.ledger_path)  # the backup of 09:00 put back
+    stage.graph.set_token_state(TOKEN, "expired")
+    held = stage.run("2026-12-02T09:40")
+    assert "wait for a pass whose token works" in held.stdout, held.stdout
+    stage.graph.add_token("renewed-token", label="renewed")
+    renewed = dict(stage.env, PUBLISHER_FACEBOOK_TOKEN="renewed-token")
+    sent = stage.command("publish", "--due", "--now", "2026-12-02T09:45", env=renewed)
+    assert "one/facebook published: already on the Page, not sent again" in sent.stdout, sent.stdout
+    assert len(stage.graph.page_posts()) == 1
+
+
+def test_an_instagram_container_made_before_a_refused_token_is_published_after(stage):
+    """media_publish refused for the token (it expired between the two calls): the hold
+    dropped the container, and the first pass with a new token made another."""
+    stage.add_post("one", "2026-12-01 09:00", facebook="false")
+    stage.graph.fail_graph(
+        "POST", "/*/media_publish", code=190, subcode=463, message="Session has expired"
+    )
+    held = stage.run("2026-12-01T12:00")
+    assert "wait for a pass whose token works" in held.stdout, held.stdout
+    record = stage.records()["one/instagram"]
+    assert record.container_id and stage.graph.ig_media() == []
+    sent = stage.run("2026-12-01T12:20")  # (a quarter of an hour on: the token is tried)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert stage.records()["one/instagram"].state == PUBLISHED
+    assert len(stage.graph.ig_media()) == 1
+    made = [r for r in stage.graph.requests if r.method == "POST" and r.path.endswith("/media")]
+    assert len(made) == 1, made  # the one container, published
+
+
 def test_a_permission_given_back_on_meta_s_side_frees_the_same_token(stage):
     stage.add_post("one", "2026-12-01 09:00", instagram="false")
     stage.graph.set_token_state(TOKEN, "expired")
@@ -2678,6 +2723,16 @@ def test_articles_the_site_began_with_are_missed_quietly(stage):
     assert not [line for line in listed.splitlines() if line.split()[5:6] == ["missed"]], listed
     assert "or missed since they were due before the first pass, are not shown" in listed
     assert "missed" in stage.command("status", "--all").stdout
+    # a post added since, with a year typed wrong: missed, and that needs a person
+    stage.add_post("typo", "2025-11-30 09:00")
+    typo = stage.run("2026-12-01T09:10")
+    assert typo.returncode == 1, typo.stdout
+    assert "before publisher's first pass" not in stage.records()["typo/facebook"].last_error
+    assert [line for line in stage.command("status").stdout.splitlines() if " typo " in line], (
+        "listed"
+    )
+    stage.command("skip", str(stage.records()["typo/facebook"].id))
+    stage.command("skip", str(stage.records()["typo/instagram"].id))
     # the server off for a day after that: missed, and that needs a person
     stage.add_post("later", "2026-12-02 09:00")
     late = stage.run("2026-12-03T12:00")
