@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-import re
 import shutil
+import tomllib
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -139,20 +140,43 @@ SEED_PHOTO = "images/psoas-back-pain.jpg"
 # On the clinic's server `make test` runs as root in the live project, whose config.toml
 # names the real ones: a test that used them would deploy a test site over the real one (as
 # root, leaving files the service cannot replace), or reach the clinic's Page.
-LIVE_KEYS = re.compile(
-    r"^[ \t]*(base_url|posts|templates|output|cache|preview|deploy_command|verify_live|page_id"
-    r"|account_id|ledger|url|secrets_file)[ \t]*=.*\n?",
-    re.MULTILINE,
-)
+LIVE_KEYS = {
+    "site": {"base_url", "posts", "templates", "output", "cache", "preview", "deploy_command"}
+    | {"verify_live"},
+    "facebook": {"page_id"},
+    "instagram": {"account_id"},
+    "publish": {"ledger"},
+    "graph": {"url", "secrets_file"},
+}
 
 
 def shipped_config_text(text: str | None = None) -> str:
     """The repository's config.toml (or `text`) without the keys that name something
     outside a test's folder (LIVE_KEYS): each has its built-in default instead
-    (http://127.0.0.1:8000, the project's own folders, no deploy, dry runs)."""
+    (http://127.0.0.1:8000, the project's own folders, no deploy, dry runs). Read as TOML
+    and written again, so that however a key is written (quoted, a value on several lines)
+    it goes; the comments go too."""
     if text is None:
         text = (REPO / "config.toml").read_text(encoding="utf-8")
-    return LIVE_KEYS.sub("", text)
+    lines = []
+    for table, values in tomllib.loads(text).items():
+        lines.append(f"[{table}]")
+        for key, value in values.items():
+            if key not in LIVE_KEYS.get(table, set()):
+                lines.append(f"{json.dumps(key)} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: object) -> str:
+    """A value of config.toml (text, a number, true or false, a list of them) as TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)  # (JSON's escapes are TOML's)
 
 
 def seed_posts(folder: Path) -> Path:
