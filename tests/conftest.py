@@ -6,8 +6,8 @@ import dataclasses
 import json
 import os
 import shutil
-import tomllib
 import textwrap
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
