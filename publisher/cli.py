@@ -72,6 +72,10 @@ class Context:
         """The config, for a command that writes in the project (a build, a pass, retry...):
         run as root in a project that is the service's, it stops first (ownership)."""
         config = self.config
+        if config.path is None and not config.posts_dir.is_dir():  # (no lock file left here)
+            from publisher.content import require_posts_folder
+
+            require_posts_folder(config)
         from publisher.ownership import refuse_root_in_a_users_project
 
         refuse_root_in_a_users_project(config.ledger_path, shlex.join(sys.argv[1:]))
@@ -631,6 +635,13 @@ def no_pass_yet(config: Config) -> None:
                 f"(Yet the last publishing pass used the ledger {before}: if it was moved or "
                 "[publish] ledger is mistyped, set [publish] ledger in config.toml to it "
                 "before a pass makes a new one.)",
+                err=True,
+            )
+        elif before:
+            click.echo(
+                "(Yet the last publishing pass had a ledger there: it was deleted or lost. "
+                "If you have a copy, put it back before a pass makes a new one: see "
+                "Upgrade publisher in the README.)",
                 err=True,
             )
 

@@ -43,6 +43,7 @@ WATCH_DEBOUNCE_MS = 300
 # second each, the only CPU the service spends at rest)
 WATCH_STEP_MS = 500
 WAITING_RECHECK = timedelta(minutes=1)  # a delivery due but held back is looked at again
+WAITING_JOB = "waiting/again"  # the one job that looks again at every delivery held back
 
 
 def give_back_memory() -> None:
@@ -175,9 +176,10 @@ class Service:
             if when > at:
                 wanted[delivery.key] = when
             elif delivery.channel in SOCIAL_CHANNELS:
-                # due and still not out (Meta slowed us down, its page is not live yet...):
-                # look again in a minute, as a cron pass would, rather than wait for a change
-                wanted[delivery.key] = at + WAITING_RECHECK
+                # due and still not out (Meta slowed us down, its page is not live yet, its
+                # token refused...): look again in a minute, as a cron pass would, rather
+                # than wait for a change; one pass for all of them, not one each
+                wanted[WAITING_JOB] = at + WAITING_RECHECK
         if site_retry is not None and site_retry > at:
             wanted["site/retry"] = site_retry
         # the next look at a token a pass has looked at ([publish] token_check): a channel

@@ -2766,3 +2766,8 @@ def test_a_pass_on_a_new_ledger_where_the_last_pass_used_another_says_so(stage):
     assert len(stage.graph.page_posts()) == 1  # not sent again
     again = stage.run("2026-12-01T09:55")  # said once: the ledger is this one's now
     assert "was made new" not in again.stdout, again.stdout
+    # deleted where it is: status says so before a pass makes another
+    for path in _ledger_files(stage):
+        path.unlink()
+    gone = stage.command("status").stderr
+    assert "(Yet the last publishing pass had a ledger there: it was deleted or lost." in gone
