@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import re
 import tomllib
@@ -431,7 +432,10 @@ TABLES: dict[str, type] = {
 def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin in (list, tuple):
-        return "a list of " + _type_name(typing.get_args(tp)[0]) + "s"
+        item = _type_name(typing.get_args(tp)[0])
+        return "a list of " + (
+            "texts in quotes" if item == "a string" else item.removeprefix("a ") + "s"
+        )
     return {
         str: "a string",
         int: "a whole number",
@@ -514,7 +518,8 @@ def build_table(cls: type, data: dict[str, Any], prefix: str) -> Any:
                 if other is not cls and key in {f.name for f in dataclasses.fields(other)}
             ]
             if elsewhere and not suggestion:  # ledger = under [site]: it is [publish]'s
-                hint = f" here: it belongs under [{elsewhere[0]}] (move the line there)"
+                tables = " or ".join(f"[{name}]" for name in elsewhere)
+                hint = f" here: it belongs under {tables} (move the line there)"
             raise ConfigError(
                 f"unknown key{hint}; known keys here: {', '.join(sorted(known))}", key=dotted
             )
@@ -554,12 +559,9 @@ def parse_config(text: str, root: Path, path: Path | None = None) -> Config:
             ) from None
         at = re.search(r"at line (\d+), column \d+", str(exc))
         rows = text.splitlines()
-        if at and str(exc).startswith("Invalid value") and int(at[1]) <= len(rows):
-            key, _, value = rows[int(at[1]) - 1].partition("=")
-            value = value.split(" #")[0].strip()
+        if at and int(at[1]) <= len(rows):
             raise ConfigError(
-                f"is not valid TOML: the value of {key.strip()}, {value}, must be true or "
-                f'false, a number, or text in quotes ("{value}")',
+                f"is not valid TOML: {_toml_advice(rows[int(at[1]) - 1], str(exc))}",
                 path=where,
                 line=int(at[1]),
             ) from None
@@ -592,6 +594,31 @@ def key_line(text: str, key: str) -> int | None:
         elif (found := _KEY_LINE.match(row)) and section == table and found[2] == name:
             return number
     return None
+
+
+_TRUTH_WORDS = {"yes", "no", "on", "off", "true", "false"}
+
+
+def _toml_advice(row: str, error: str) -> str:
+    """What to write instead of config.toml's line `row`, which TOML refused with `error`:
+    in the words of the line's key and value, not TOML's ("Invalid value")."""
+    key, equals, value = row.partition("=")
+    key, value = key.strip().strip('"'), value.split(" #")[0].strip()
+    if error.startswith("Cannot overwrite a value") and equals:
+        return f"{key} is written twice in its table: keep one of the two lines"
+    if error.startswith("Cannot declare"):
+        return f"the table {row.strip()} is written twice: keep one, with all its keys"
+    if not equals or not value:
+        return error
+    if value.lower() in _TRUTH_WORDS:
+        return f"{key} must be true or false, in small letters and without quotes"
+    if value.startswith("["):
+        words = [w.strip(" \"'") for w in value.strip("[] ").split(",") if w.strip(" \"'")]
+        listed = ", ".join(json.dumps(w) for w in words)
+        return f"each item of the list {key} is text in quotes: {key} = [{listed}]"
+    if value[0] not in "\"'":
+        return f'the text of {key} goes in quotes: {key} = "{value}"'
+    return f"{error} (in the line of {key})"
 
 
 def _config_of(data: dict[str, Any], root: Path, path: Path | None, where: Path) -> Config:

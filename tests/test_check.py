@@ -827,12 +827,28 @@ def test_a_key_in_the_wrong_table_or_a_bare_word_value_is_named_with_what_to_do(
         f"{project.config_path}:3: [site.ledger] unknown key here: it belongs under [publish] "
         "(move the line there)"
     ) in said, said
-    project.write_config("[site]\ntitle = 'Clinic'\n\n[facebook]\nenabled = yes  # on\n", base="")
+    project.write_config("[site]\nenabled = true\n", base="")
     said = run(project, "check").stderr
-    assert (
-        f"{project.config_path}:6: is not valid TOML: the value of enabled, yes, must be true "
-        'or false, a number, or text in quotes ("yes")'
-    ) in said, said
+    assert "[site.enabled] unknown key here: it belongs under [facebook] or [instagram]" in said
+    for line, advice in (
+        (
+            "enabled = yes  # on",
+            "enabled must be true or false, in small letters and without quotes",
+        ),
+        ("offset = 30m", 'the text of offset goes in quotes: offset = "30m"'),
+        (
+            "slots = [Tue 12:00]",
+            'each item of the list slots is text in quotes: slots = ["Tue 12:00"]',
+        ),
+        ("enabled = true\nenabled = false", "enabled is written twice in its table: keep one"),
+    ):
+        project.write_config(f"[site]\ntitle = 'Clinic'\n\n[facebook]\n{line}\n", base="")
+        said = run(project, "check").stderr
+        at = 7 if "\n" in line else 6
+        assert f"{project.config_path}:{at}: is not valid TOML: {advice}" in said, said
+    # the advice followed: a list of texts, as the message says
+    project.write_config("[facebook]\nslots = 'Tue 12:00'\n", base="")
+    assert "[facebook.slots] must be a list of texts in quotes" in run(project, "check").stderr
 
 
 @pytest.mark.parametrize(
