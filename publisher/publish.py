@@ -816,7 +816,7 @@ class PublishingPass:
             self.outcome(
                 delivery,
                 "waiting",
-                f"{channel} is stopped for this pass: {self.stopped[channel]}",
+                f"{channel} is held back: {self.stopped[channel]}",
                 True,
             )
             return

@@ -35,9 +35,15 @@ def parse_local_time(value: object, tz: ZoneInfo) -> datetime:
         if meant is not None:
             raise TimeError(f"{text!r} is not a date publisher reads: {meant}")
         day = _ISO_DAY.match(text)  # its own day, where it begins with one, or tomorrow
-        example = day[0] if day else f"{date.today() + timedelta(days=1):%Y-%m-%d}"
+        tomorrow = datetime.now(tz).date() + timedelta(days=1)
+        example = day[0] if day else f"{tomorrow:%Y-%m-%d}"
+        try:  # the zone's offset that day (-05:00 in winter, -04:00 in summer)
+            offset = datetime.fromisoformat(f"{example}T09:00").replace(tzinfo=tz).isoformat()[19:]
+        except ValueError:
+            offset = "-05:00"
         raise TimeError(
-            f"{text!r} is not a date: write {example}, {example} 09:00 or {example}T09:00:00-05:00"
+            f"{text!r} is not a date: write {example}, {example} 09:00 "
+            f"or {example}T09:00:00{offset}"
         )
     iso = match["date"] + "T" + (match["time"] or "00:00")
     if len(iso.split("T")[1].split(":")[0]) == 1:

@@ -1432,20 +1432,24 @@ def test_every_slip_of_a_front_matter_is_said_at_once(project):
         # not a date at all: the example is the writer's own day, or tomorrow (not a fixed day,
         # which would be long past a year on)
         ("2026-12-05 25", "is not a date: write 2026-12-05, 2026-12-05 09:00 or "),
+        # the example's offset is the zone's on that day (summer time in July)
+        ("2026-07-05 25", "or 2026-07-05T09:00:00-04:00"),
         ("tomorrow 9am", "is not a date: write {tomorrow}, {tomorrow} 09:00 or "),
     ],
 )
 def test_a_date_written_another_way_gets_advice_in_its_own_terms(project, written, advice):
     """`2026-12-05 9`, `December 5` and `tomorrow 9am` were answered "is not a date: write
     2026-12-02 ...", the README's day, not theirs."""
-    from datetime import date, timedelta
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
 
     today = date.today()
     year = today.year + ((12, 5) < (today.month, today.day))
+    in_the_sites_zone = datetime.now(ZoneInfo("America/New_York")).date()
     advice = advice.format(
         year=year,
         weekday=f"{date(year, 12, 5):%A}",
-        tomorrow=f"{today + timedelta(days=1):%Y-%m-%d}",
+        tomorrow=f"{in_the_sites_zone + timedelta(days=1):%Y-%m-%d}",  # (its tomorrow)
     )
     project.post("p.md", f"title: A\ndate: {written}")
     (said,) = problems(project)
