@@ -373,6 +373,10 @@ def preview(
     from publisher.times import now as current_time
 
     config = ctx.config
+    if config.path is None:  # (no project here: say so, not "no such post file")
+        from publisher.content import require_posts_folder
+
+        require_posts_folder(config)
     at = parse_now(now_text, config) or current_time(config.tz)
     previews = preview_posts(config, list(posts) or None)
     if as_html:

@@ -641,9 +641,11 @@ def parse_front_matter(
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if "expected ',' or ']'" in problem:
             start = getattr(exc, "context_mark", None)  # where the list began
+            row = yaml_text.split("\n")[start.line] if start else ""
+            key = row.partition(":")[0].strip() if ":" in row else "tags"
             raise ContentError(
                 "a list that begins with [ is not closed: end it with ] on the same line, "
-                "for example  tags: [sports massage, recovery]",
+                f"for example  {key}: [sports massage, recovery]",
                 display,
                 start.line + 2 if start else line,
             ) from None

@@ -547,7 +547,9 @@ def test_publisher_run_in_the_posts_folder_finds_the_projects_config(project, tm
     assert f"there is no config.toml in {elsewhere} or a folder above it" in result.stderr
     # status and calendar said "No deliveries yet: add a post" first, and new wrote a
     # posts/ folder there that nothing publishes: each stops, saying so
-    for command in (["status"], ["calendar"], ["new", "Holiday hours"], ["retry", "1"]):
+    for command in (["status"], ["calendar"], ["new", "Holiday hours"], ["retry", "1"]) + (
+        ["preview", "shoulders"],
+    ):
         result = publisher(elsewhere, *command)
         assert result.returncode == 1, (command, result.stdout)
         assert f"there is no config.toml in {elsewhere} or a folder above it" in result.stderr

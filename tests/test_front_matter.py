@@ -258,6 +258,10 @@ def test_curly_quotes_that_read_well_are_not_blamed_for_an_error_below() -> None
         parse_front_matter(text, "posts/x.md")
     assert caught.value.line == 4, caught.value
     assert "a list that begins with [ is not closed: end it with ]" in str(caught.value)
+    assert "for example  tags: [" in str(caught.value)
+    with pytest.raises(ContentError) as caught:  # the example names the key written
+        parse_front_matter("title: A\nhashtags: [rest, back\n", "posts/x.md")
+    assert "for example  hashtags: [" in str(caught.value), caught.value
 
 
 def test_a_tab_inside_a_value_is_not_blamed_for_another_error() -> None:
