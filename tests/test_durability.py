@@ -302,12 +302,13 @@ def test_a_full_disk_under_the_ledger_is_named(project, small_disk):
     out, err = process.communicate(timeout=120)
     said = out + err
     assert "Traceback" not in said
-    # (tmpfs may give back a block or two, and the pass then gets through: nothing to name)
-    assert process.returncode == 0 or str(small_disk) in said, said  # the full disk named
+    assert process.returncode == 1, said
+    assert str(small_disk) in said, said  # the full disk named
     filler.unlink()
     process = publisher(project, "publish", "--due", "--now", "2026-11-02T09:05")
     out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, out + err
+    # room again: the pass goes through (1: the new posts' social posts, a month late, missed)
+    assert process.returncode in (0, 1) and "error:" not in out + err, out + err
 
 
 def fill(disk: Path) -> Path:
