@@ -514,7 +514,8 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
     require_posts_folder(config)  # (no project here: say so first, not "no deliveries yet")
     at = current_time(config.tz)
     loaded = load_posts(config)
-    every = delivery_rows(config, at, loaded=loaded)
+    held = held_posts(config, loaded)  # read once: for the list and for what is said below
+    every = delivery_rows(config, at, loaded=loaded, held=held)
     rows = every if show_all else [row for row in every if not long_finished(row, at)]
     if as_json:
         for row in rows:
@@ -528,7 +529,7 @@ def status(ctx: Context, as_json: bool, show_all: bool) -> None:
         click.echo(line)
     no_pass_yet(config)
     # a post with a problem, which a pass says "needs a person" of: the list has no row for it
-    say_posts_with_problems(loaded, held_posts(config, loaded))
+    say_posts_with_problems(loaded, held)
     if not show_all:
         hidden = len(every) - len(rows)
         if hidden:

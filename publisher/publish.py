@@ -1723,32 +1723,32 @@ PASS_LEDGER = "pass_ledger"  # the build index's note of the ledger the last pas
 def last_pass_ledger(config: Config) -> str | None:
     """The ledger the last publishing pass used, as the build cache notes it (None: no pass
     noted one, or the cache was deleted)."""
-    from publisher.buildcache import BuildIndex, environment_fingerprint
-
     if not (config.cache_dir / "build-index.sqlite").exists():
         return None
-    try:
-        index = BuildIndex(config.cache_dir, environment_fingerprint(config))
-        try:
-            return index.get_state(PASS_LEDGER)
-        finally:
-            index.close()
-    except (OSError, sqlite3.Error):
-        return None
+    return _pass_ledger_note(config)
 
 
 def note_pass_ledger(config: Config) -> None:
     """Note in the build cache the ledger this pass used (last_pass_ledger)."""
+    _pass_ledger_note(config, str(config.ledger_path))
+
+
+def _pass_ledger_note(config: Config, value: str | None = None) -> str | None:
+    """Read the build cache's note of the pass's ledger, or write `value` there; a cache
+    that cannot be read or written loses only a warning."""
     from publisher.buildcache import BuildIndex, environment_fingerprint
 
     try:
         index = BuildIndex(config.cache_dir, environment_fingerprint(config))
         try:
-            index.set_state(PASS_LEDGER, str(config.ledger_path))
+            if value is None:
+                return index.get_state(PASS_LEDGER)
+            index.set_state(PASS_LEDGER, value)
         finally:
             index.close()
     except (OSError, sqlite3.Error):
-        pass  # (only a warning is lost)
+        pass
+    return None
 
 
 def new_ledger_not(config: Config, before: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from publisher.agenda import DRAFT, DUE, WAITING, agenda, held_posts
 from publisher.calendar import SOCIAL_CHANNELS
 from publisher.config import Config, parse_duration
-from publisher.content import LoadedPosts
+from publisher.content import LoadedPosts, Post
 from publisher.exceptions import PublisherError
 from publisher.ledger import (
     FAILED,
@@ -38,15 +38,17 @@ def delivery_rows(
     *,
     everything: bool = True,
     loaded: LoadedPosts | None = None,
+    held: list[Post] | None = None,
 ) -> list[dict[str, Any]]:
     """Every delivery: state, time, attempts, and permalink or error; drafts left out.
     `everything=False`: deliveries published or skipped more than 30 days before `at` left
-    out too. `loaded`: the posts, when the caller read them already."""
+    out too. `loaded`, `held`: the posts and the live versions kept of those with a problem
+    (agenda.held_posts), when the caller read them already."""
     at = at or current_time(config.tz)
     late = parse_duration(config.publish.max_lateness)
     with Ledger.for_reading(config.ledger_path) as ledger:
         records = {r.id: r for r in ledger.all()}
-        held = held_channels(ledger, config)
+        channels_held = held_channels(ledger, config)
         first_pass = ledger.meta(KEEPING_SINCE)
         deploy = running_deploy(ledger)
     # too late already at the ledger's first pass: one of the articles the site began with
@@ -64,10 +66,11 @@ def delivery_rows(
     rows: list[dict[str, Any]] = []
     shown: set[int] = set()
     drafts: set[str] = set()
-    posts = kept = None
+    posts = None
     if loaded is not None:
-        posts, kept = list(loaded.posts), held_posts(config, loaded)
-    entries = agenda(config, at, posts=posts, held=kept)
+        posts = list(loaded.posts)
+        held = held_posts(config, loaded) if held is None else held
+    entries = agenda(config, at, posts=posts, held=held)
     # a due Facebook or Instagram post waits for its article's page (a deploy failing)
     page_not_out = {
         e.slug for e in entries if e.channel == "website" and e.state in (DUE, RETRY, FAILED)
@@ -119,8 +122,8 @@ def delivery_rows(
                 "finished": _finished(record, config),
                 "before_first_pass": before_first_pass(record),
                 # (a channel the last pass held back: why, for every delivery due on it)
-                "error": held[entry.channel]
-                if entry.state == DUE and entry.channel in held
+                "error": channels_held[entry.channel]
+                if entry.state == DUE and entry.channel in channels_held
                 else "waits for its article's page, which is not published yet (its website row)"
                 if entry.state == DUE and entry.slug in page_not_out and entry.channel != "website"
                 else entry.detail
