@@ -36,6 +36,7 @@ from publisher.content import (
     is_post_path,
     load_posts,
     missing_file_advice,
+    names_not_utf8,
     post_file_names,
     post_updates,
     read_post,
@@ -917,6 +918,7 @@ def gather(
     index.store(fresh, gone, keep, unkeep)
     posts = [p.post for p in current.values() if p.post is not None]
     problems = [e for p in current.values() for e in p.problems]
+    problems += names_not_utf8(config)  # (left out of the listing: names is made of it)
     noted: set[str] = set()
     for number, problem in enumerate(problems):
         if problem.path in kept and problem.path not in noted:  # with its first problem

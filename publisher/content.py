@@ -1548,7 +1548,44 @@ def post_file_names(posts_dir: Path) -> list[str]:
     found: list[str] = []
     for folder, files in _folders(posts_dir):
         found += [os.path.join(folder, f) for f in files if is_post_name(f)]
+    try:
+        "".join(found).encode()
+    except UnicodeEncodeError:  # a name from an old Windows or Mac disk: left out, and said
+        _NOT_UTF8[posts_dir.as_posix()] = [n for n in found if not _utf8_name(n)]
+        found = [name for name in found if _utf8_name(name)]
+    else:
+        _NOT_UTF8.pop(posts_dir.as_posix(), None)
     return sorted(found)
+
+
+_NOT_UTF8: dict[str, list[str]] = {}  # posts folder: the post files its last listing left out
+
+
+def names_not_utf8(config: Config) -> list[ContentError]:
+    """The post files the last listing of the posts folder (post_file_names) left out, as
+    their names are not UTF-8 text: a build or pass says so (check: stray_post_files)."""
+    return [
+        ContentError(
+            "is not read: its name is not UTF-8 text (run publisher check)",
+            name_as_written(config.display_path(name)),
+        )
+        for name in _NOT_UTF8.get(config.posts_dir.as_posix(), ())
+    ]
+
+
+def _utf8_name(name: str) -> bool:
+    """Whether a file name is UTF-8 text (Python keeps a name's other bytes as surrogates,
+    which no page, ledger or signature can hold)."""
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def name_as_written(name: str | Path) -> str:
+    """A file name for a message, its bytes that are not UTF-8 written as \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _folders(posts_dir: Path) -> Iterator[tuple[str, list[str]]]:
@@ -1573,9 +1610,18 @@ def stray_post_files(config: Config) -> list[ContentError]:
     for folder, names in _folders(config.posts_dir):
         for name in names:
             lowered, path = name.lower(), Path(folder, name)
-            if name.startswith(".") or is_post_name(name):
+            if name.startswith("."):
                 continue
-            if lowered.endswith(DOCUMENT_SUFFIXES):
+            if is_post_name(name):
+                if _utf8_name(path.as_posix()):
+                    continue
+                named = (name, "the file") if not _utf8_name(name) else (folder, "its folder")
+                message = (
+                    "is not read as a post: its name is not UTF-8 text (it came from an older "
+                    f"Windows or Mac disk): rename {named[1]}, for example to "
+                    f"{_readable_name(os.path.basename(named[0]))}"
+                )
+            elif lowered.endswith(DOCUMENT_SUFFIXES):
                 message = (
                     "a word processor's document is not read as a post: paste its text into "
                     "a .md file (publisher new makes one), then move this file out of the folder"
@@ -1584,10 +1630,34 @@ def stray_post_files(config: Config) -> list[ContentError]:
                 stem = name[: -len(".txt")]
                 stem = stem if stem.lower().endswith(POST_SUFFIXES) else stem + ".md"
                 message = f"a post saved as text is not read: rename it to {stem}"
+            elif (meant := _meant_as_post(name)) and _starts_with_front_matter(path):
+                message = f"only .md files are read as posts: rename it to {meant}"
             else:
                 continue
-            found.append(ContentError(message, config.display_path(path)))
+            found.append(ContentError(message, name_as_written(config.display_path(path))))
     return found
+
+
+# What other editors name a Markdown file; a name with no suffix at all
+_MARKDOWN_SUFFIXES = (".mdown", ".mkd", ".mkdn", ".mdwn", ".mdtxt", ".mdtext", ".text", ".markdn")
+
+
+def _meant_as_post(name: str) -> str | None:
+    """The .md name a file was likely meant to have (when it begins like a post): another
+    editor's Markdown suffix, none at all, or a space or dot typed after .md."""
+    trimmed = name.rstrip(" .\t")
+    if trimmed != name and is_post_name(trimmed):
+        return f"{trimmed} (its name has a space or dot after .md)"
+    stem, dot, suffix = name.rpartition(".")
+    if dot and f".{suffix.lower()}" in _MARKDOWN_SUFFIXES:
+        return f"{stem}.md"
+    return f"{name}.md" if not dot and not name.endswith("~") else None
+
+
+def _readable_name(name: str) -> str:
+    """A UTF-8 name for a file whose name is in an older code page (Windows' 1252, which
+    holds Latin-1)."""
+    return os.fsencode(name).decode("cp1252", "replace")
 
 
 def _starts_with_front_matter(path: Path) -> bool:

@@ -42,11 +42,24 @@ def is_editor_scratch(name: str) -> bool:
 def folder_files(folder: Path) -> list[Path]:
     """The files under a folder (templates, the site's static files), in order, without an
     editor's passing files: one open on a template is no change to the site."""
-    return [
+    found = [
         path
         for path in sorted(folder.rglob("*"))
         if not is_editor_scratch(path.name) and path.is_file()
     ]
+    for path in found:
+        try:
+            str(path).encode()
+        except UnicodeEncodeError:  # no page, manifest or hash can name it
+            from publisher.exceptions import PublisherError
+
+            written = os.fsencode(path).decode("utf-8", "backslashreplace")
+            readable = os.fsencode(path.name).decode("cp1252", "replace")
+            raise PublisherError(
+                f"{written}: the file's name is not UTF-8 text (it came from an older Windows "
+                f"or Mac disk): rename it, for example to {readable}"
+            ) from None
+    return found
 
 
 _depth = 0

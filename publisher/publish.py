@@ -1786,7 +1786,9 @@ def posts_folder_signature(config: Config, *, markdown: bool = True) -> str:
             except OSError:  # gone since the folder was listed
                 continue
             digest.update(
-                f"{folder}/{name} {info.st_size} {info.st_mtime_ns} {info.st_ino}\n".encode()
+                f"{folder}/{name} {info.st_size} {info.st_mtime_ns} {info.st_ino}\n".encode(
+                    errors="surrogateescape"  # (a name from an old disk: its bytes as they are)
+                )
             )
     return digest.hexdigest()
 

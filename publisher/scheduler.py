@@ -369,6 +369,27 @@ class Service:
         until: AnyOf | threading.Event,
         on_start: Callable[[], None] | None = None,
     ) -> None:
+        from watchfiles._rust_notify import WatchfilesRustInternalError
+
+        while True:
+            try:
+                return self._watch_until(paths, recursive, wanted, until, on_start)
+            except WatchfilesRustInternalError as exc:
+                # A file whose name is not UTF-8 text (from an older disk): the watch cannot
+                # name it, and answers nothing more. A new watch, and a pass for what may
+                # have changed meanwhile (the pass says which file and what to do).
+                log.warning("a change was not read, so the folders are looked at again: %s", exc)
+                on_start = None
+                self.changed()
+
+    def _watch_until(
+        self,
+        paths: list[Path],
+        recursive: bool,
+        wanted: Callable[[Any, str], bool],
+        until: AnyOf | threading.Event,
+        on_start: Callable[[], None] | None,
+    ) -> None:
         from watchfiles import Change
         from watchfiles._rust_notify import RustNotify  # watchfiles' documented backend
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -653,6 +654,62 @@ def test_a_post_saved_as_text_or_a_document_is_named_not_left_out(project):
         "posts/notepad-post.md.txt: a post saved as text is not read: rename it to notepad-post.md",
         "posts/plain.txt: a post saved as text is not read: rename it to plain.md",
     ]
+
+
+def test_a_post_another_editor_named_is_named_not_left_out(project):
+    """A Markdown editor's own suffix, none at all, or a space typed after .md: the file is
+    not read, so it is said (an editor's backup, post.md~, is not)."""
+    project.post("good.md", "title: Good\ndate: 2026-01-01")
+    for name in ("notes.mdown", "plain", "spaced.md ", "good.md~", "list.text"):
+        (project.posts / name).write_text("---\ntitle: N\ndate: 2026-01-01\n---\nHi\n")
+    (project.posts / "README").write_text("What goes in this folder.\n")  # not a post: fine
+    assert problems(project) == [
+        "posts/list.text: only .md files are read as posts: rename it to list.md",
+        "posts/notes.mdown: only .md files are read as posts: rename it to notes.md",
+        "posts/plain: only .md files are read as posts: rename it to plain.md",
+        "posts/spaced.md : only .md files are read as posts: rename it to spaced.md (its name "
+        "has a space or dot after .md)",
+    ]
+
+
+def test_a_post_whose_name_is_not_utf8_is_named_and_the_others_go_out(project):
+    """A name from an older Windows or Mac disk (Latin-1's é): check says which file and
+    what to rename it to; a build and a pass build the other posts, say it, and exit 1."""
+    project.post("good.md", "title: Good\ndate: 2026-01-01")
+    project.post(os.fsdecode(b"Caf\xe9 tips.md"), "title: Cafe\ndate: 2026-01-01")
+    said = (
+        "posts/Caf\\xe9 tips.md: is not read as a post: its name is not UTF-8 text (it came "
+        "from an older Windows or Mac disk): rename the file, for example to Café tips.md"
+    )
+    assert problems(project) == [said]
+    for command in (["build"], ["publish", "--due"]):
+        result = run(project, *command)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
+        assert "posts/Caf\\xe9 tips.md: is not read: its name is not UTF-8 text" in (
+            result.stdout + result.stderr
+        )
+    assert (project.output / "posts/good/index.html").exists()
+    status = run(project, "status")
+    assert said in status.stdout, status.stdout + status.stderr
+
+
+def test_a_site_file_whose_name_is_not_utf8_stops_the_build_with_its_name(project):
+    import shutil
+
+    from .conftest import REPO
+
+    project.post("good.md", "title: Good\ndate: 2026-01-01")
+    shutil.copytree(REPO / "templates", project.root / "templates")
+    text = project.config_path.read_text().replace(str(REPO / "templates"), "templates")
+    project.config_path.write_text(text)
+    static = project.root / "templates/site/static"
+    static.mkdir(exist_ok=True)
+    (static / os.fsdecode(b"logo-caf\xe9.png")).write_bytes(b"x")
+    result = run(project, "build")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "static/logo-caf\\xe9.png: the file's name is not UTF-8 text" in result.stderr
+    assert "rename it, for example to logo-café.png" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -366,6 +366,29 @@ def test_a_post_added_after_the_posts_folder_is_replaced_goes_out(stage, how):
     assert len(stage.graph.page_posts()) == 3
 
 
+def test_a_file_named_in_an_old_code_page_leaves_the_watch_working(stage):
+    """A file whose name is not UTF-8 text (a zip from an old Windows disk) stopped the
+    watch for good: the file watcher cannot name it, and answered nothing after it. The
+    service says so, looks again at once, and sees the posts saved after it."""
+    now = datetime.now(NY).replace(microsecond=0)
+    service = Running(stage)
+    try:
+        service.wait_for(WATCHING)
+        odd = stage.project.posts / os.fsdecode(b"Caf\xe9 tips.md")
+        odd.write_text("---\ntitle: Cafe\ndate: 2026-01-01\n---\nHi\n")
+        service.wait_for("its name is not UTF-8 text")
+        post_due(stage, "later", now - timedelta(minutes=1), now - timedelta(minutes=1))
+        try:
+            wait_until(lambda: "later/facebook" in published_times(stage), timeout=20)
+        except AssertionError:
+            raise AssertionError(f"later.md never went out: {service.output()}") from None
+    finally:
+        output = service.stop()
+    assert "Traceback" not in output, output
+    assert "a change was not read, so the folders are looked at again" in output, output
+    assert "posts/Caf\\xe9 tips.md: is not read: its name is not UTF-8 text" in output
+
+
 def test_the_watching_line_comes_once_every_watch_is_live(stage, monkeypatch):
     """Scripts and tests wait for "watching" before they save: a post and config.toml
     saved at the very moment the line is written are both seen."""
