@@ -547,6 +547,8 @@ def parse_config(text: str, root: Path, path: Path | None = None) -> Config:
     where = path or root / CONFIG_FILE
     try:
         data = tomllib.loads(text)
+        if not data:  # (empty, or comments alone)
+            _refuse_defaults_where_published(root, "is empty")
     except tomllib.TOMLDecodeError as exc:
         conflict = _MERGE_CONFLICT.search(text)
         if conflict is not None:
@@ -703,11 +705,29 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+def _refuse_defaults_where_published(root: Path, what: str) -> None:
+    """Stop where config.toml is missing or empty but publisher has published from this
+    folder (the ledger is where the built-in defaults keep it): run on the defaults, a pass
+    would rebuild the website without the clinic's details and settle the social posts due
+    then as dry runs, with no Page or account to send them to."""
+    ledger = root / PublishSettings.ledger
+    if ledger.is_file():
+        raise ConfigError(
+            f"{what}, but publisher has published from this folder (its ledger, "
+            f"{PublishSettings.ledger}, is here): put config.toml back (from a backup, or  "
+            "git checkout config.toml ). Nothing was done: on the built-in defaults the "
+            "website would lose the clinic's details and Facebook and Instagram would get "
+            "nothing",
+            path=root / CONFIG_FILE,
+        )
+
+
 def load_config(path: Path | str | None = None) -> Config:
     """Read config.toml (or the built-in defaults when there is none at the default place)."""
     if path is None:
         found = find_config(Path.cwd())
         if found is None:
+            _refuse_defaults_where_published(Path.cwd(), "not found")
             return Config(root=Path.cwd().resolve(), path=None)
         path = found
     path = Path(path)

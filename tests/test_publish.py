@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from datetime import datetime, timedelta
 
@@ -2771,3 +2772,36 @@ def test_a_pass_on_a_new_ledger_where_the_last_pass_used_another_says_so(stage):
         path.unlink()
     gone = stage.command("status").stderr
     assert "(Yet the last publishing pass had a ledger there: it was deleted or lost." in gone
+
+
+@pytest.mark.parametrize("how", ["emptied", "deleted"])
+def test_a_config_emptied_or_deleted_where_posts_went_out_stops_every_command(stage, how):
+    """On the built-in defaults (config.toml saved empty, or deleted), a pass rebuilt the
+    website without the clinic's details and settled the Facebook post then due as a dry
+    run, never to be sent. Where the ledger shows publisher has published, it stops."""
+    stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    assert stage.run("2026-12-01T09:45").returncode == 0
+    stage.add_post("two", "2026-12-01 10:00", instagram="false")
+    page = stage.project.output / "posts/one/index.html"
+    before, ledger = page.read_bytes(), stage.ledger_dump()
+    saved = stage.project.config_path.read_text()
+    if how == "emptied":
+        stage.project.config_path.write_text("# the settings\n")
+    else:
+        stage.project.config_path.unlink()
+    said = "but publisher has published from this folder (its ledger, publisher.db, is here)"
+    for args in (["publish", "--due", "--now", "2026-12-01T10:45"], ["check"], ["status"]):
+        result = subprocess.run(  # from the project's folder, as cron and staff run it
+            [sys.executable, "-m", "publisher", *args],
+            capture_output=True,
+            text=True,
+            env=stage.env,
+            cwd=stage.project.root,
+            timeout=60,
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert said in result.stderr and "git checkout config.toml" in result.stderr
+    stage.project.config_path.write_text(saved)
+    assert page.read_bytes() == before and stage.ledger_dump() == ledger
+    assert stage.run("2026-12-01T10:45").returncode == 0
+    assert len(stage.graph.page_posts()) == 2  # "two" went to Facebook, not a dry run
