@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from publisher.buildcache import (
@@ -101,6 +101,9 @@ WEB_RECIPE = f"web-image-1 {WEB_MAX_SIDE} {WEB_QUALITY}"
 LOCATION_RECIPE = "without-location-1"
 PARALLEL_MIN = 64  # fewer changed posts than this are quicker in one process
 MAX_WORKERS = 8
+
+if TYPE_CHECKING:  # (a build reads no ledger)
+    from publisher.ledger import Record
 
 
 @dataclass
@@ -1407,15 +1410,24 @@ def check_site(config: Config, at: datetime | None = None) -> list[ContentError]
 
 def _check_site(config: Config, at: datetime) -> list[ContentError]:
     from publisher.content import post_warnings
+    from publisher.ledger import PUBLISHED
     from publisher.render.social import SocialRenderer, social_problems  # not for a build
 
     loaded = load_posts(config)
+    records = _ledger_records(config)
+    sent = {
+        (post.display, r.channel)
+        for post in loaded.posts
+        for r in _records_of(post, records)
+        if r.state == PUBLISHED
+    }
     problems = [
         *loaded.problems,
         *stray_post_files(config),
-        *post_warnings(loaded.posts, at, config.site.allow_html),
+        *post_warnings(loaded.posts, at, config.site.allow_html, sent),
     ]
-    problems += overdue_new_posts(config, loaded.posts, at)
+    problems += overdue_new_posts(config, loaded.posts, at, records)
+    problems += live_post_warnings(config, loaded.posts, at, records)
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)
     linking = []
@@ -1438,20 +1450,84 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
     return problems
 
 
-def overdue_new_posts(config: Config, posts: Sequence[Post], at: datetime) -> list[ContentWarning]:
+def _ledger_records(config: Config) -> list[Record]:
+    """Every delivery the ledger has (none before the first pass)."""
+    if not config.ledger_path.exists():
+        return []
+    from publisher.ledger import Ledger
+
+    with Ledger.for_reading(config.ledger_path) as ledger:
+        return ledger.all()
+
+
+def _records_of(post: Post, records: Sequence[Record]) -> list[Record]:
+    """A post's deliveries in the ledger: by its file (a changed title keeps its history),
+    else by its address."""
+    mine = [r for r in records if r.source == post.display]
+    return mine or [r for r in records if r.slug == post.slug]
+
+
+def live_post_warnings(
+    config: Config, posts: Sequence[Post], at: datetime, records: Sequence[Record]
+) -> list[ContentWarning]:
+    """An article on the website whose edit takes it off at the next pass: its date moved
+    later, or draft: true. The links already on Facebook and Instagram would then lead to a
+    page not found; a person who meant to correct the article likely did not want that."""
+    from publisher.ledger import PUBLISHED
+
+    found = []
+    for post in posts:
+        website = next((r for r in _records_of(post, records) if r.channel == "website"), None)
+        if website is None or website.state != PUBLISHED:
+            continue
+        since = (website.published_at or website.due_at).astimezone(config.tz)
+        social = [
+            r.channel.capitalize()
+            for r in _records_of(post, records)
+            if r.channel != "website" and r.state == PUBLISHED
+        ]
+        links = (
+            f"the links already on {' and '.join(social)} lead to a page not found"
+            if social
+            else "links to it lead to a page not found"
+        )
+        if post.draft:
+            found.append(
+                ContentWarning(
+                    f"draft: true, but this article is live (on the website since "
+                    f"{since:%Y-%m-%d %H:%M}): the next pass takes its page off the website, "
+                    f"and {links}. To correct the article instead, leave draft: false and edit "
+                    "it: its page is updated in place",
+                    post.display,
+                    post.line_of("draft"),
+                )
+            )
+        elif post.date > at:
+            found.append(
+                ContentWarning(
+                    f"date: {post.date.astimezone(config.tz):%Y-%m-%d %H:%M} is still to come, "
+                    f"but this article is live (on the website since {since:%Y-%m-%d %H:%M}): "
+                    f"the next pass takes its page off the website until then, and meanwhile "
+                    f"{links}. To keep it up, put back  date: {website.due_at.astimezone(config.tz):%Y-%m-%d %H:%M}  "
+                    "(add  updated:  with today's date to show it was changed)",
+                    post.display,
+                    post.line_of("date"),
+                )
+            )
+    return found
+
+
+def overdue_new_posts(
+    config: Config, posts: Sequence[Post], at: datetime, records: Sequence[Record]
+) -> list[ContentWarning]:
     """A post that never went out (a draft too), dated further back than `max_lateness`, on
     a site that publishes already: the next pass puts it on the website at once, under newer articles,
     and marks its Facebook and Instagram posts missed. A year typed wrong (2025 for 2026)
     is likelier than an old article added on purpose, so `check` says so. Before the first
     pass (no ledger), a whole archive being set up is past: nothing is said."""
-    if not config.ledger_path.exists():
-        return []
     from publisher.calendar import SOCIAL_CHANNELS, channel_enabled
     from publisher.config import parse_duration
-    from publisher.ledger import Ledger
 
-    with Ledger.for_reading(config.ledger_path) as ledger:
-        records = ledger.all()
     if not records:
         return []
     known = {r.slug for r in records} | {r.source for r in records}

@@ -10,7 +10,7 @@ import os
 import re
 import stat as stat_module
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -1463,9 +1463,13 @@ def pasted_html(posts: Iterable[Post]) -> list[ContentWarning]:
 
 
 def post_warnings(
-    posts: Iterable[Post], at: datetime, allow_html: bool = False
+    posts: Iterable[Post],
+    at: datetime,
+    allow_html: bool = False,
+    sent: Collection[tuple[str, str]] = (),
 ) -> list[ContentWarning]:
-    """Every warning of these posts as of `at`: likely mistakes that stop nothing."""
+    """Every warning of these posts as of `at`: likely mistakes that stop nothing. `sent`:
+    (post file, channel) of the social posts out already, whose `at:` no longer counts."""
     posts = tuple(posts)
     return [
         *([] if allow_html else pasted_html(posts)),
@@ -1475,11 +1479,13 @@ def post_warnings(
         *small_photos(posts),
         *image_warnings(posts),
         *undescribed_draft_photos(posts),
-        *times_before_the_article(posts),
+        *times_before_the_article(posts, sent),
     ]
 
 
-def times_before_the_article(posts: Iterable[Post]) -> list[ContentWarning]:
+def times_before_the_article(
+    posts: Iterable[Post], sent: Collection[tuple[str, str]] = ()
+) -> list[ContentWarning]:
     """A channel's `at:` before the article's date: it goes out when the article is live
     (never before: Facebook reads the page, Instagram fetches the photo from it), which is
     likelier a slip ("6:30" for 18:30) than what was meant, so say when it goes out."""
@@ -1488,6 +1494,8 @@ def times_before_the_article(posts: Iterable[Post]) -> list[ContentWarning]:
         for name in CHANNEL_KEYS:
             options = post.facebook if name == "facebook" else post.instagram
             if not options.enabled or options.at is None or options.at >= post.date:
+                continue
+            if (post.display, name) in sent:  # (gone out: the time is history)
                 continue
             when, live = options.at.astimezone(post.date.tzinfo), post.date
             evening = ""

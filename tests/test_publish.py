@@ -2805,3 +2805,32 @@ def test_a_config_emptied_or_deleted_where_posts_went_out_stops_every_command(st
     assert page.read_bytes() == before and stage.ledger_dump() == ledger
     assert stage.run("2026-12-01T10:45").returncode == 0
     assert len(stage.graph.page_posts()) == 2  # "two" went to Facebook, not a dry run
+
+
+def test_check_warns_that_an_edit_takes_a_live_article_off_the_website(stage):
+    """A live article's date moved later, or draft: true, takes its page off at the next
+    pass, and the links already on Facebook lead nowhere: check said nothing (and warned of
+    the Facebook post's at: as if it were still to go out)."""
+    path = stage.add_post(
+        "one", "2026-12-01 09:00", facebook="{at: '2026-12-01 09:30'}", instagram="false"
+    )
+    assert stage.run("2026-12-01T09:45").returncode == 0
+    text = path.read_text()
+    path.write_text(text.replace("date: 2026-12-01 09:00", "date: 2026-12-03 10:00"))
+    check = stage.command("check", "--now", "2026-12-01T10:00")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.splitlines() == [
+        "posts/one.md:4: warning: date: 2026-12-03 10:00 is still to come, but this article "
+        "is live (on the website since 2026-12-01 09:45): the next pass takes its page off "
+        "the website until then, and meanwhile the links already on Facebook lead to a page "
+        "not found. To keep it up, put back  date: 2026-12-01 09:00  (add  updated:  with "
+        "today's date to show it was changed)"
+    ]  # and nothing of facebook.at, before the new date: it went out
+    path.write_text(text.replace("instagram: false", "instagram: false\ndraft: true"))
+    check = stage.command("check", "--now", "2026-12-01T10:00")
+    assert check.stdout.startswith(
+        "posts/one.md:9: warning: draft: true, but this article is live (on the website "
+        "since 2026-12-01 09:45): the next pass takes its page off the website"
+    ), check.stdout
+    path.write_text(text.replace("Text of one", "Text, corrected, of one"))
+    assert stage.command("check", "--now", "2026-12-01T10:00").stdout == ""
