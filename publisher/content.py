@@ -1186,6 +1186,11 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
         inspect_image(candidate)
     except ImageUnusable as exc:
         raise ImageFileProblem(f"image {value!r} {exc}", candidate) from None
+    except PermissionError:
+        from publisher.ownership import cannot_read
+
+        advice = cannot_read(candidate) or "let the user running publisher read it"
+        raise ImageFileProblem(f"image {value!r} cannot be read: {advice}", candidate) from None
     return candidate
 
 
@@ -1544,6 +1549,22 @@ def require_posts_folder(config: Config) -> None:
             "is not mounted): nothing is built or published until it is back, and the website "
             "keeps its pages; if it moved, set [site] posts in config.toml"
         )
+    if not os.access(config.posts_dir, os.R_OK | os.X_OK):
+        _unreadable_folder(PermissionError(13, "Permission denied", str(config.posts_dir)))
+
+
+def _unreadable_folder(exc: OSError) -> None:
+    """Stop where the posts folder, or one inside it, cannot be listed: its posts would be
+    left out of the site as if deleted."""
+    if not isinstance(exc, PermissionError):  # (gone while it was listed: not there now)
+        return
+    from publisher.ownership import cannot_read
+
+    folder = Path(os.fsdecode(exc.filename or ""))
+    raise PublisherError(
+        f"the posts folder {folder} cannot be read ({cannot_read(folder) or exc.strerror}): "
+        "nothing is built or published until it can, and the website keeps its pages"
+    )
 
 
 def post_files(posts_dir: Path) -> list[Path]:
@@ -1601,7 +1622,7 @@ def _folders(posts_dir: Path) -> Iterator[tuple[str, list[str]]]:
     inside it are skipped (editor backups, .git); the folders above it may be named anything."""
     if not posts_dir.is_dir():
         return
-    for folder, dirs, files in os.walk(posts_dir):
+    for folder, dirs, files in os.walk(posts_dir, onerror=_unreadable_folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         yield folder, files
 

@@ -155,10 +155,12 @@ def describe_failure(exc: BaseException, near: Iterable[Path] = ()) -> str:
         if full:
             return f"{what}{where}: free some space on that disk, then run it again (nothing half-written was kept)"
         if isinstance(exc, PermissionError) and exc.filename:
-            from publisher.ownership import cannot_write
+            from publisher.ownership import cannot_read, cannot_write
 
             path = Path(os.fsdecode(exc.filename))
-            advice = cannot_write([path, path.parent])
+            # (a file there that may not be read: a photo, a template, config.toml)
+            unreadable = path.is_file() and not os.access(path, os.R_OK)
+            advice = cannot_read(path) if unreadable else cannot_write([path, path.parent])
             if advice:
                 return f"{what}{where}: {advice}"
         return (

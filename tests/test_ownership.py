@@ -356,3 +356,58 @@ def test_a_project_folder_root_owns_is_given_back_never_filled_with_folders(serv
     error = result.stderr.strip().splitlines()[-1]
     assert f"sudo chown {SERVICE_USER}: " in error and str(project.root) in error, error
     assert "install -d" not in error
+
+
+def test_a_photo_or_template_it_may_not_read_says_read_not_write(server_project):
+    """A photo copied in with mode 600 by another user: the error said publisher cannot
+    *write* it (chmod u+w), and check stopped at it without listing the other posts. The
+    photo is now the post's problem, and a template's names reading."""
+    project = server_project
+    project.post("other.md", "title: Other\ndate: 2026-11-03 09:00\ntags: [a")
+    photo = project.posts / "images/a.jpg"
+    photo.chmod(0o000)
+    check = publisher(project, "check", user=SERVICE_USER)
+    assert check.returncode == 1 and "Traceback" not in check.stderr, check.stderr
+    lines = check.stdout.splitlines()
+    assert lines[0].startswith(
+        "posts/back.md:5: image 'images/a.jpg' cannot be read: publisher, running as nobody, "
+        f"cannot read {photo} (owner nobody, mode 0): chmod u+r {photo}"
+    ), check.stdout
+    assert lines[1].startswith("posts/other.md:"), check.stdout  # the others still checked
+    photo.chmod(0o644)
+    project.post("other.md", "title: Other\ndate: 2026-11-03 09:00")
+    template = Path(project.config.templates_dir) / "site/base.html"
+    copy = project.root / "templates"
+    shutil.copytree(template.parent.parent, copy)
+    text = project.config_path.read_text().replace(str(template.parent.parent), "templates")
+    project.config_path.write_text(text)
+    for path in [copy, *copy.rglob("*")]:
+        os.chown(path, *_ids(SERVICE_USER))
+    (copy / "site/base.html").chmod(0o000)
+    build = publisher(project, "build", user=SERVICE_USER)
+    assert build.returncode == 1 and "Traceback" not in build.stderr, build.stderr
+    assert "cannot read" in build.stderr and "chmod u+r" in build.stderr, build.stderr
+    assert "u+w" not in build.stderr, build.stderr
+
+
+@pytest.mark.parametrize("which", ["posts", "posts/2025"])
+def test_a_posts_folder_it_may_not_list_stops_the_build_and_keeps_the_site(server_project, which):
+    """posts/ (or a folder in it) that the service's user may not list: its posts were left
+    out as if deleted, or the build said the folder holds no posts and to run
+    build --allow-empty."""
+    project = server_project
+    older = project.post("2025/old.md", "title: Old\ndate: 2025-11-03 09:00")
+    for path in (older.parent, older):
+        os.chown(path, *_ids(SERVICE_USER))
+    assert publisher(project, "build", user=SERVICE_USER).returncode == 0
+    pages = sorted(p.parent.name for p in (project.output / "posts").glob("*/index.html"))
+    (project.root / which).chmod(0o300)
+    for command in (("build",), ("check",), ("publish", "--due")):
+        result = publisher(project, *command, user=SERVICE_USER)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert f"the posts folder {project.root / which} cannot be read (publisher, " in (
+            result.stderr
+        ), result.stderr
+        assert "allow-empty" not in result.stderr, result.stderr
+    kept = sorted(p.parent.name for p in (project.output / "posts").glob("*/index.html"))
+    assert kept == pages == ["back", "old"]
