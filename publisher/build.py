@@ -1428,6 +1428,7 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
     ]
     problems += overdue_new_posts(config, loaded.posts, at, records)
     problems += live_post_warnings(config, loaded.posts, at, records)
+    problems += moved_into_a_problem(config, loaded, records)
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)
     linking = []
@@ -1465,6 +1466,43 @@ def _records_of(post: Post, records: Sequence[Record]) -> list[Record]:
     else by its address."""
     mine = [r for r in records if r.source == post.display]
     return mine or [r for r in records if r.slug == post.slug]
+
+
+def moved_into_a_problem(
+    config: Config, loaded: LoadedPosts, records: Sequence[Record]
+) -> list[ContentWarning]:
+    """A live article's file moved or renamed, and the file it is now has a problem (a photo
+    path that no longer leads from the new folder, say): the website keeps a live post that
+    has a problem as it was, but it knows a post by its file, so the next pass takes the
+    page off. Said on each new file with a problem, naming the live files gone."""
+    from publisher.ledger import PUBLISHED
+
+    known = {r.source for r in records}
+    broken = sorted({e.path for e in loaded.problems if e.path and e.path not in known})
+    slugs = {post.slug for post in loaded.posts}
+    gone = sorted(
+        r.source
+        for r in records
+        if r.channel == "website"
+        and r.state == PUBLISHED
+        and r.slug not in slugs  # (moved without a problem: its history follows it)
+        and not (config.root / r.source).exists()
+        and (config.output_dir / "posts" / r.slug / "index.html").exists()
+    )
+    if not broken or not gone:
+        return []
+    names = " and ".join(gone)
+    return [
+        ContentWarning(
+            f"{names}, live on the website, {'is' if len(gone) == 1 else 'are'} gone: if this "
+            f"file is {'it' if len(gone) == 1 else 'one of them'}, moved or renamed, fix its "
+            "problem before the next pass, which otherwise takes the page off the website "
+            "(and the links already on Facebook and Instagram lead to a page not found), or "
+            "put the file back where it was",
+            display,
+        )
+        for display in broken
+    ]
 
 
 def live_post_warnings(

@@ -2834,3 +2834,32 @@ def test_check_warns_that_an_edit_takes_a_live_article_off_the_website(stage):
     ), check.stdout
     path.write_text(text.replace("Text of one", "Text, corrected, of one"))
     assert stage.command("check", "--now", "2026-12-01T10:00").stdout == ""
+
+
+def test_check_warns_that_a_live_article_moved_into_a_problem_comes_off(stage):
+    """A live post's file moved into a folder, where its photo's path leads nowhere: check
+    listed the problem alone, and the next pass took the page off the website (a post is
+    known by its file, and a new file with a problem has no page to keep)."""
+    stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    stage.add_post("two", "2026-12-01 09:00", instagram="false")
+    assert stage.run("2026-12-01T09:45").returncode == 0
+    moved = stage.project.posts / "2026" / "one.md"
+    moved.parent.mkdir()
+    (stage.project.posts / "one.md").rename(moved)
+    (stage.project.posts / "two.md").rename(stage.project.posts / "2026" / "two-moved.md")
+    two = (stage.project.posts / "2026" / "two-moved.md").read_text()
+    (stage.project.posts / "2026" / "two-moved.md").write_text(
+        two.replace("images/photo.jpg", "../images/photo.jpg")
+    )  # moved with its path mended: known by its address, nothing said
+    check = stage.command("check", "--now", "2026-12-01T10:00")
+    assert check.returncode == 1, check.stdout + check.stderr
+    lines = check.stdout.splitlines()
+    assert lines[0].startswith("posts/2026/one.md:5: image 'images/photo.jpg' not found"), lines
+    assert lines[1:] == [
+        "posts/2026/one.md: warning: posts/one.md, live on the website, is gone: if this file "
+        "is it, moved or renamed, fix its problem before the next pass, which otherwise takes "
+        "the page off the website (and the links already on Facebook and Instagram lead to a "
+        "page not found), or put the file back where it was"
+    ], lines
+    moved.write_text(moved.read_text().replace("images/photo.jpg", "../images/photo.jpg"))
+    assert stage.command("check", "--now", "2026-12-01T10:00").stdout == ""
