@@ -1423,6 +1423,7 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
     }
     problems = [
         *loaded.problems,
+        *loaded.warnings,
         *stray_post_files(config),
         *post_warnings(loaded.posts, at, config.site.allow_html, sent),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import shlex
@@ -794,18 +795,20 @@ def _same_address(config: Config, path: Path, slug: str) -> None:
     already there: only one of them can have it (check says so too, later)."""
     from publisher.content import post_file_names, read_post
 
+    owners: dict[str, str] = {}
     for name in post_file_names(config.posts_dir):
-        if Path(name) == path:
-            continue
-        other, _ = read_post(Path(name), config)
-        if other is not None and other.slug == slug:
-            click.echo(
-                f"{other.display} has this title's web address already (/posts/{slug}/): give "
-                f"this post another title, or a line like  slug: {slug}-2  before you set "
-                "draft: false.",
-                err=True,
-            )
-            return
+        if Path(name) != path:
+            other, _ = read_post(Path(name), config)
+            if other is not None:
+                owners.setdefault(other.slug, other.display)
+    if slug in owners:
+        free = next(f"{slug}-{n}" for n in itertools.count(2) if f"{slug}-{n}" not in owners)
+        click.echo(
+            f"{owners[slug]} has this title's web address already (/posts/{slug}/): give "
+            f"this post another title, or a line like  slug: {free}  before you set "
+            "draft: false.",
+            err=True,
+        )
 
 
 def entry() -> None:

@@ -223,6 +223,8 @@ class LoadedPosts:
 
     posts: tuple[Post, ...]
     problems: tuple[ContentError, ...]
+    # what only check says: a draft whose address another post has (it stops nothing yet)
+    warnings: tuple[ContentWarning, ...] = ()
 
 
 def slugify(text: str) -> str:
@@ -1767,6 +1769,7 @@ def settle_posts(
             post.display,
         )
 
+    drafts: list[ContentWarning] = []
     groups: dict[str, list[Post]] = {}  # (ordered only where two share a slug)
     for post in posts:
         groups.setdefault(post.slug, []).append(post)
@@ -1774,24 +1777,25 @@ def settle_posts(
         other = by_slug.get(post.slug)
         if other is not None:
             copy = _COPY_NAME.search(post.source.stem)
-            problems.append(
-                post.error(
-                    f"slug {post.slug!r} is already used by {other.display}: "
-                    + (
-                        "this file looks like a copy of it (its name ends in "
-                        f"{copy[0].strip()!r}): delete the copy, or give it its own title"
-                        if copy
-                        else "give one of them a different title or a slug: line"
-                    ),
-                    "slug" if "slug" in post.lines else "title",
-                )
+            message = f"slug {post.slug!r} is already used by {other.display}: " + (
+                "this file looks like a copy of it (its name ends in "
+                f"{copy[0].strip()!r}): delete the copy, or give it its own title"
+                if copy
+                else "give this post a different title or a slug: line"
             )
+            key = "slug" if "slug" in post.lines else "title"
+            if post.draft:  # (nothing of it goes out yet)
+                line = post.line_of(key)
+                message += " (before you set draft: false)"
+                drafts.append(ContentWarning(message, post.display, line))
+            else:
+                problems.append(post.error(message, key))
             continue
         by_slug[post.slug] = post
         kept.append(post)
     kept.sort(key=lambda p: (p.date, p.slug), reverse=True)
     problems.sort(key=lambda e: (e.path, e.line or 0))
-    return LoadedPosts(tuple(kept), tuple(problems))
+    return LoadedPosts(tuple(kept), tuple(problems), tuple(drafts))
 
 
 NEW_POST_PLACEHOLDER = "Write the article here, in Markdown"
