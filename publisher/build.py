@@ -1442,7 +1442,8 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
             rendered = page.rendered
         else:  # (a missing photo of the text, say): what Facebook and Instagram say too
             rendered = render_markdown(post.body, allow_html=config.site.allow_html)
-        for problem in social_problems(post, rendered, config, social):
+        out = {channel for display, channel in sent if display == post.display}
+        for problem in social_problems(post, rendered, config, social, out):
             problems.append(post.channel_problem(problem.message, problem.key))
     if any(links for _, links in linking):
         # a live post whose file has a problem now: the website still shows it as it was

@@ -2863,3 +2863,30 @@ def test_check_warns_that_a_live_article_moved_into_a_problem_comes_off(stage):
     ], lines
     moved.write_text(moved.read_text().replace("images/photo.jpg", "../images/photo.jpg"))
     assert stage.command("check", "--now", "2026-12-01T10:00").stdout == ""
+
+
+def test_a_photo_taken_out_after_the_instagram_post_went_out_stops_nothing(stage):
+    """check said "Instagram needs a photo: ... or write instagram: false" of a post whose
+    Instagram post was out already; following it, preview said Instagram was off for it."""
+    path = stage.add_post(
+        "one", "2026-12-01 09:00", facebook="false", instagram="{at: '2026-12-01 09:10'}"
+    )
+    assert stage.run("2026-12-01T09:45").returncode == 0
+    assert len(stage.graph.ig_media()) == 1
+    text = path.read_text()
+    path.write_text(
+        text.replace("image: images/photo.jpg\n", "").replace("image_alt: A calm room\n", "")
+    )
+    check = stage.command("check", "--now", "2026-12-01T10:00")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "Instagram" not in check.stdout, check.stdout
+    stage.add_post("two", "2026-12-01 11:00", facebook="false")
+    two = stage.project.posts / "two.md"
+    two.write_text(
+        two.read_text()
+        .replace("image: images/photo.jpg\n", "")
+        .replace("image_alt: A calm room\n", "")
+    )
+    check = stage.command("check", "--now", "2026-12-01T10:00")
+    assert check.returncode == 1 and "posts/two.md" in check.stdout  # not out yet: said
+    assert "Instagram needs a photo" in check.stdout, check.stdout

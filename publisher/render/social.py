@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -394,13 +395,19 @@ def _caption_problems(caption: str, key: str | None, limit: int) -> list[SocialP
 
 
 def social_problems(
-    post: Post, rendered: RenderedMarkdown, config: Config, renderer: SocialRenderer
+    post: Post,
+    rendered: RenderedMarkdown,
+    config: Config,
+    renderer: SocialRenderer,
+    sent: Collection[str] = (),
 ) -> list[SocialProblem]:
-    """What would stop the post's Facebook or Instagram delivery, for the channels it goes to."""
+    """What would stop the post's Facebook or Instagram delivery, for the channels it goes
+    to and has not gone to already (`sent`: a photo taken out after the Instagram post went
+    out stops nothing)."""
     problems: list[SocialProblem] = []
-    if config.facebook.enabled and post.facebook.enabled:
+    if config.facebook.enabled and post.facebook.enabled and "facebook" not in sent:
         problems.extend(renderer.facebook(post, rendered).problems)
-    if config.instagram.enabled and post.instagram.enabled:
+    if config.instagram.enabled and post.instagram.enabled and "instagram" not in sent:
         problems.extend(renderer.instagram(post, rendered).problems)
     return problems
 
