@@ -732,14 +732,26 @@ def load_config(path: Path | str | None = None) -> Config:
         path = found
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             "not found: run publisher from the folder that has config.toml, or pass --config",
             path=path,
         ) from None
-    except UnicodeDecodeError:
-        raise ConfigError("is not UTF-8 text", path=path) from None
+    save_again = "save it again as UTF-8 (in Notepad: File, Save As, Encoding: UTF-8)"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(0) * 3 > len(raw[:200]):
+        raise ConfigError(
+            f'is saved as UTF-16 (what Windows calls "Unicode"): {save_again}', path=path, line=1
+        )
+    try:
+        text = raw.decode("utf-8-sig")  # (Notepad's mark at the start is no TOML error)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            "is not UTF-8 text: this line has a character saved in another encoding (such as "
+            f"Windows-1252 or Latin-1); {save_again}",
+            path=path,
+            line=raw.count(b"\n", 0, exc.start) + 1,
+        ) from None
     # one spelling of the same file (config.toml, ./config.toml, through a link...): the
     # build cache is keyed by the config, and would otherwise start afresh for each
     path = path.resolve()

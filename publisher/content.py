@@ -463,6 +463,22 @@ def split_front_matter(text: str, display: str) -> tuple[str, str, int]:
     """Split a post into its YAML text and its body; returns the body's first line too."""
     if not text.startswith("---"):
         first = text.split("\n", 1)[0].strip()
+        stripped = text.lstrip()
+        if stripped.startswith("---") and (lead := text[: len(text) - len(stripped)]):
+            raise ContentError(
+                f"the file has {'blank lines' if chr(10) in lead else 'spaces'} before its "
+                "first '---': delete them, so that '---' begins the very first line",
+                display,
+                1,
+            )
+        if first == "+++":
+            raise ContentError(
+                "the front matter is written in TOML, between '+++' lines (as Hugo allows): "
+                "publisher reads YAML: write '---' instead of each '+++', and key: value "
+                "instead of key = value",
+                display,
+                1,
+            )
         if first and set(first) <= set("-—–‒ ") and not first.isascii():
             raise ContentError(
                 f"the first line, {first!r}, should be three hyphens: a word processor made "
@@ -478,6 +494,13 @@ def split_front_matter(text: str, display: str) -> tuple[str, str, int]:
         )
     boundaries = list(itertools.islice(_BOUNDARY.finditer(text, 0), 2))  # not the whole body
     if not boundaries or boundaries[0].start() != 0 or len(boundaries) < 2:
+        head = text.split("\n\n", 1)[0]  # (a line of dots in the text is the text's)
+        if (end := re.search(r"^\.\.\.[ \t]*$", head, re.MULTILINE)) is not None:
+            raise ContentError(  # YAML's own end of a document
+                "the front matter ends with '...': write '---' instead",
+                display,
+                text.count("\n", 0, end.start()) + 1,
+            )
         raise ContentError(
             "the front matter is not closed: add a line '---' after the last key", display, 1
         )
@@ -915,15 +938,21 @@ def _text(meta: dict[str, Any], key: str, problems: list[str]) -> str | None:
 SAVE_AS_UTF8 = "save it again as UTF-8 (in Notepad: File, Save As, Encoding: UTF-8)"
 
 
-def not_utf8(raw: bytes, exc: UnicodeDecodeError, display: str) -> ContentError:
+def _utf16_unmarked(raw: bytes) -> bool:
+    """UTF-16 without its byte-order mark: text in Latin letters has every other byte 0."""
+    start = raw[:200]
+    return len(start) >= 8 and start.count(0) * 3 >= len(start)
+
+
+def not_utf8(raw: bytes, exc: UnicodeDecodeError | None, display: str) -> ContentError:
     """Say which encoding a post seems to be in, where that shows, and how to save it right."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_unmarked(raw):
         return ContentError(
             f'the file is saved as UTF-16 (what Windows calls "Unicode"): {SAVE_AS_UTF8}',
             display,
             1,
         )
-    line = raw.count(b"\n", 0, exc.start) + 1
+    line = raw.count(b"\n", 0, exc.start if exc else 0) + 1
     return ContentError(
         f"the file is not UTF-8 text: this line has a character saved in another encoding (such as "
         f"Windows-1252 or Latin-1); {SAVE_AS_UTF8}",
@@ -948,6 +977,8 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return None, [not_utf8(raw, exc, display)]
+    if _utf16_unmarked(raw):  # (its zeros are UTF-8 too)
+        return None, [not_utf8(raw, None, display)]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     slips: list[ContentError] = []
     try:

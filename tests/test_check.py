@@ -884,6 +884,51 @@ def test_config_errors_name_the_line_of_the_key(project):
     assert f"{project.config_path}: [site.cache] " in run(project, "check").stderr
 
 
+def test_a_config_saved_by_notepad_is_read_or_its_encoding_named(project):
+    """A BOM at the start (Notepad's UTF-8) was "config.toml:1: is not valid TOML: Invalid
+    statement"; Windows-1252 and UTF-16 were "is not UTF-8 text", with no line or fix."""
+    project.post("a.md", "title: A\ndate: 2026-01-01")
+    text = project.config_path.read_text().replace("Test Clinic", "Test Clinic Café", 1)
+    project.config_path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    check = run(project, "check")
+    assert check.returncode == 0, check.stderr
+    assert "Café" in run(project, "build").stderr + (project.output / "index.html").read_text()
+    project.config_path.write_bytes(text.encode("cp1252"))
+    said = run(project, "check").stderr
+    line = text.split("\n").index('title = "Test Clinic Café"') + 1
+    assert (
+        f"{project.config_path}:{line}: is not UTF-8 text: this line has a character saved in "
+        "another encoding (such as Windows-1252 or Latin-1); save it again as UTF-8 (in "
+        "Notepad: File, Save As, Encoding: UTF-8)"
+    ) in said, said
+    for encoding in ("utf-16", "utf-16-le"):  # with its mark, and without
+        project.config_path.write_bytes(text.encode(encoding))
+        said = run(project, "check").stderr
+        assert f'{project.config_path}:1: is saved as UTF-16 (what Windows calls "Unicode")' in said
+
+
+def test_front_matter_written_another_way_is_named_with_the_fix(project):
+    """Blank lines above the first ---, Hugo's TOML front matter, YAML's ... end and UTF-16
+    without its mark were all "no front matter" or "not closed"."""
+    fine = "---\ntitle: A\ndate: 2026-01-01\n---\nText.\n"
+    (project.posts / "blank.md").write_text("\n\n" + fine)
+    (project.posts / "hugo.md").write_text('+++\ntitle = "A"\ndate = 2026-01-01\n+++\nText.\n')
+    (project.posts / "dots.md").write_text(fine.replace("\n---\nText", "\n...\nText"))
+    (project.posts / "wide.md").write_bytes(
+        fine.replace("title: A", "title: B").encode("utf-16-le")
+    )
+    assert problems(project) == [
+        "posts/blank.md:1: the file has blank lines before its first '---': delete them, so "
+        "that '---' begins the very first line",
+        "posts/dots.md:4: the front matter ends with '...': write '---' instead",
+        "posts/hugo.md:1: the front matter is written in TOML, between '+++' lines (as Hugo "
+        "allows): publisher reads YAML: write '---' instead of each '+++', and key: value "
+        "instead of key = value",
+        'posts/wide.md:1: the file is saved as UTF-16 (what Windows calls "Unicode"): save it '
+        "again as UTF-8 (in Notepad: File, Save As, Encoding: UTF-8)",
+    ]
+
+
 def test_a_key_in_the_wrong_table_or_a_bare_word_value_is_named_with_what_to_do(project):
     """`ledger` written under [site] was only an unknown key there; `enabled = yes` was
     "is not valid TOML: Invalid value (at line 5, column 11)", with no key named."""
