@@ -92,6 +92,8 @@ _DAY_FORMS = (
     re.compile(r"(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<year>\d{4})"),
     # 2026/12/02, 2026-12-2, 2026.12.02
     re.compile(r"(?P<year>\d{4})[/.-](?P<month>\d{1,2})[/.-](?P<day>\d{1,2})"),
+    # 20261202 (a file name's way)
+    re.compile(r"(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})(?!\d)"),
     # Dec 2, 2026; December 2nd 2026; Wednesday, December 2, 2026
     re.compile(
         rf"(?:[a-z]+,?\s+)?{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})"
@@ -110,6 +112,7 @@ _TIME_WORDS = re.compile(
 )
 
 
+_ZONE_WORD = re.compile(r"(?:^|\s)(?:[ecmpa][sd]?t|utc|gmt)$")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)")
 
 
@@ -134,7 +137,9 @@ def likely_meant(text: str) -> str | None:
             named = parts.get("month_name")
             month = _MONTHS.get(named or "", 0) if named else int(parts["month"])
             day = int(parts["day"])
-        rest = words[found.end() :].strip(" ,t")
+        rest = words[found.end() :].strip(" ,")
+        zone = _ZONE_WORD.search(rest)  # EST, ET, UTC: a time is the site's own
+        rest = (rest[: zone.start()] if zone else rest).strip(" ,t")
         clock = _TIME_WORDS.match(rest) if rest else None
         if rest and clock is None:
             return None
@@ -159,7 +164,8 @@ def likely_meant(text: str) -> str | None:
         said = f" at {_twelve_hour(moment)}" if clock is not None else ""
         meant = (
             f"write {moment:%Y-%m-%d}{at} for {moment:%A, %B} {moment.day}, {year}{said} "
-            "(year-month-day, hours 00-23)"
+            "(year-month-day, hours 00-23"
+            + ("; without the zone's name: a time is the site's local time)" if zone else ")")
         )
         if other is not None:
             alternative = datetime(year, *other)

@@ -255,6 +255,18 @@ def test_a_link_to_an_article_by_its_address_that_leads_nowhere_yet_is_a_warning
             "posts/p.md:5: facebook.at: '2026-12-2 noon' is not a date publisher reads: write "
             "2026-12-02 12:00 for Wednesday, December 2, 2026 at 12:00 PM",
         ),
+        # a file name's way, and a zone's name: the day and the time as written
+        (
+            "title: A\ndate: 20261120",
+            "posts/p.md:3: date: '20261120' is not a date publisher reads: write 2026-11-20 "
+            "for Friday, November 20, 2026",
+        ),
+        (
+            "title: A\ndate: 2026-11-20 21:00 EST",
+            "posts/p.md:3: date: '2026-11-20 21:00 EST' is not a date publisher reads: write "
+            "2026-11-20 21:00 for Friday, November 20, 2026 at 9:00 PM (year-month-day, hours "
+            "00-23; without the zone's name: a time is the site's local time)",
+        ),
         ("title: A\ndate: 13/13/2026", "posts/p.md:3: date: '13/13/2026' is not a date: write"),
         (
             "title: A\ndate: 2026-01-01 25:00",
