@@ -81,6 +81,12 @@ class AnyOf:
         return any(event.is_set() for event in self.events)
 
 
+def _not_a_skip(record: logging.LogRecord) -> bool:
+    """Whether a log line of APScheduler's is to be kept: not its warning that a job was
+    skipped while the same job ran (see Service.run_pass)."""
+    return "maximum number of running instances" not in str(record.msg)
+
+
 class Service:
     """The long-running publisher: scheduler, file watcher and (optionally) the local web server."""
 
@@ -100,6 +106,9 @@ class Service:
 
         # misfire_grace_time=None: a job whose time passed while the process was busy still
         # runs (APScheduler's default drops it after one second); coalesce: once, not per miss.
+        # A change's job skipped while a pass runs is expected: the running pass goes round
+        # again for it (_changed_meanwhile). The scheduler's warning of it is not the log's.
+        logging.getLogger("apscheduler.scheduler").addFilter(_not_a_skip)
         self.scheduler = BackgroundScheduler(
             timezone=self.config.tz,
             executors={"default": ThreadPoolExecutor(max_workers=1)},
