@@ -104,11 +104,11 @@ class Service:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        # misfire_grace_time=None: a job whose time passed while the process was busy still
-        # runs (APScheduler's default drops it after one second); coalesce: once, not per miss.
         # A change's job skipped while a pass runs is expected: the running pass goes round
         # again for it (_changed_meanwhile). The scheduler's warning of it is not the log's.
         logging.getLogger("apscheduler.scheduler").addFilter(_not_a_skip)
+        # misfire_grace_time=None: a job whose time passed while the process was busy still
+        # runs (APScheduler's default drops it after one second); coalesce: once, not per miss.
         self.scheduler = BackgroundScheduler(
             timezone=self.config.tz,
             executors={"default": ThreadPoolExecutor(max_workers=1)},
