@@ -108,6 +108,26 @@ def held_posts(config: Config, loaded: LoadedPosts) -> list[Post]:
     return live_versions(config, {problem.path for problem in loaded.problems})
 
 
+def as_the_next_pass_sees(posts: list[Post], records: list[Record]) -> list[Record]:
+    """The ledger's deliveries with the renames the next pass records (a new title, a file
+    renamed): before that pass, a published post whose title changed is the same post,
+    published, not a new one due (publish.matched_renames)."""
+    from publisher.publish import matched_renames
+
+    sources, moved = matched_renames(posts, records)
+    if not sources and not moved:
+        return records
+    followed = []
+    for record in records:
+        if record.slug in moved:
+            post = moved[record.slug]
+            record = replace(record, slug=post.slug, source=post.display)
+        elif record.slug in sources:
+            record = replace(record, source=sources[record.slug])
+        followed.append(record)
+    return followed
+
+
 def agenda(
     config: Config,
     at: datetime,
@@ -132,7 +152,7 @@ def agenda(
     held = [p for p in held or () if p.slug not in current]
     on_hold = {p.slug for p in held}
     with Ledger.for_reading(config.ledger_path) as ledger:
-        records = {(r.slug, r.channel): r for r in ledger.all()}
+        records = {(r.slug, r.channel): r for r in as_the_next_pass_sees(posts, ledger.all())}
         page_problems = ledger.page_problems()
     social = SentRenderers(config)
     texts: dict[str, RenderedMarkdown] = {}  # by slug, for `refused`

@@ -1542,7 +1542,7 @@ def live_post_warnings(
                     post.line_of("draft"),
                 )
             )
-        elif post.date > at:
+        elif post.date > at and post.date > website.due_at:  # (moved later)
             found.append(
                 ContentWarning(
                     f"date: {post.date.astimezone(config.tz):%Y-%m-%d %H:%M} is still to come, "

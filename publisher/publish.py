@@ -15,7 +15,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -457,57 +457,13 @@ class PublishingPass:
 
     def follow_renames(self, posts: list[Post]) -> None:
         """A post whose slug or file name changed keeps its ledger history, so it is not
-        sent twice: matched by its file when only the slug changed, by its slug when only
-        the file was renamed, and by its date, or else its text, when both changed in one
-        edit (a new title and date, and the file named after them)."""
-        current = {p.slug: p for p in posts}
-        by_source = {p.display: p for p in posts}
-        records = self.ledger.all()
-        known_slugs = {r.slug for r in records}
-        known_sources = {r.source for r in records}
-        for slug in {r.slug for r in records if r.slug in current}:
-            post = current[slug]
-            stale = {r.source for r in records if r.slug == slug} - {post.display}
-            if stale and not (stale & by_source.keys()):  # the file was renamed
-                self.ledger.set_source(slug, post.display, self.now)
-        moved: dict[str, Post] = {}
-        for record in records:
-            # its file has another slug now (even if another post has taken the old one)
-            post = by_source.get(record.source)
-            if post is not None and post.slug != record.slug:
-                moved.setdefault(record.slug, post)
-        gone = {
-            r.slug: r
-            for r in records
-            if r.channel == "website"
-            and r.slug not in current
-            and r.source not in by_source
-            and r.slug not in moved
-        }
-        fresh = [p for p in posts if p.slug not in known_slugs and p.display not in known_sources]
-        dates = [r.due_at for r in gone.values()]
-        texts = [r.content_hash for r in gone.values() if r.content_hash]
-        fingerprints: dict[str, str | None] = {}
-
-        def _text_of(post: Post) -> str | None:
-            if post.display not in fingerprints:
-                fingerprints[post.display] = body_fingerprint(post)
-            return fingerprints[post.display]
-
-        for slug, website in gone.items():
-            same = [p for p in fresh if p.date == website.due_at]
-            if len(same) == 1 and dates.count(website.due_at) == 1:
-                moved[slug] = same[0]
-            elif website.content_hash and texts.count(website.content_hash) == 1:
-                same = [p for p in fresh if _text_of(p) == website.content_hash]
-                if len(same) == 1:
-                    moved[slug] = same[0]
+        sent twice (matched_renames says how it is known)."""
+        sources, moved = matched_renames(posts, self.ledger.all())
+        for slug, source in sources.items():  # the file was renamed
+            self.ledger.set_source(slug, source, self.now)
         for old, post in moved.items():
-            if post.slug in known_slugs:
-                continue  # the new slug has a history of its own: leave both as they are
             self.ledger.rename(old, post.slug, self.now)
             self.ledger.set_source(post.slug, post.display, self.now)
-            known_slugs.add(post.slug)
             website = self.ledger.get(post.slug, "website")
             if website is not None and website.state == PUBLISHED:
                 # the old address keeps working: the build leaves a page there that points on
@@ -1384,6 +1340,67 @@ class PublishingPass:
             item.get("id")
             for item in _same_words(recent, "caption", "timestamp", caption, since, others)
         ]
+
+
+def matched_renames(
+    posts: Sequence[Post], records: Sequence[Record]
+) -> tuple[dict[str, str], dict[str, Post]]:
+    """The posts whose file name or slug changed since the ledger last saw them, so that
+    their history follows them and nothing is sent twice: (slug: its file now, where only
+    the file was renamed; old slug: the post now, where the slug changed). Matched by the
+    file when only the slug changed, by the slug when only the file was renamed, and by the
+    date, or else the text, when both changed in one edit (a new title and date, and the
+    file named after them). What a pass records (follow_renames), and what status and
+    calendar show before that pass."""
+    current = {p.slug: p for p in posts}
+    by_source = {p.display: p for p in posts}
+    known_slugs = {r.slug for r in records}
+    known_sources = {r.source for r in records}
+    sources: dict[str, str] = {}
+    for slug in {r.slug for r in records if r.slug in current}:
+        post = current[slug]
+        stale = {r.source for r in records if r.slug == slug} - {post.display}
+        if stale and not (stale & by_source.keys()):  # the file was renamed
+            sources[slug] = post.display
+    moved: dict[str, Post] = {}
+    for record in records:
+        # its file has another slug now (even if another post has taken the old one)
+        post = by_source.get(record.source)
+        if post is not None and post.slug != record.slug:
+            moved.setdefault(record.slug, post)
+    gone = {
+        r.slug: r
+        for r in records
+        if r.channel == "website"
+        and r.slug not in current
+        and r.source not in by_source
+        and r.slug not in moved
+    }
+    fresh = [p for p in posts if p.slug not in known_slugs and p.display not in known_sources]
+    dates = [r.due_at for r in gone.values()]
+    texts = [r.content_hash for r in gone.values() if r.content_hash]
+    fingerprints: dict[str, str | None] = {}
+
+    def _text_of(post: Post) -> str | None:
+        if post.display not in fingerprints:
+            fingerprints[post.display] = body_fingerprint(post)
+        return fingerprints[post.display]
+
+    for slug, website in gone.items():
+        same = [p for p in fresh if p.date == website.due_at]
+        if len(same) == 1 and dates.count(website.due_at) == 1:
+            moved[slug] = same[0]
+        elif website.content_hash and texts.count(website.content_hash) == 1:
+            same = [p for p in fresh if _text_of(p) == website.content_hash]
+            if len(same) == 1:
+                moved[slug] = same[0]
+    renamed: dict[str, Post] = {}
+    for old, post in moved.items():
+        if post.slug in known_slugs:
+            continue  # the new slug has a history of its own: leave both as they are
+        renamed[old] = post
+        known_slugs.add(post.slug)
+    return sources, renamed
 
 
 def body_fingerprint(post: Post) -> str | None:

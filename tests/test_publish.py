@@ -2890,3 +2890,35 @@ def test_a_photo_taken_out_after_the_instagram_post_went_out_stops_nothing(stage
     check = stage.command("check", "--now", "2026-12-01T10:00")
     assert check.returncode == 1 and "posts/two.md" in check.stdout  # not out yet: said
     assert "Instagram needs a photo" in check.stdout, check.stdout
+
+
+def test_status_and_calendar_follow_a_new_title_before_the_pass_does(stage):
+    """A live post's new title (its address with it), or its file renamed too: until the
+    next pass, status listed its sent deliveries as "has a problem: see publisher check" (or
+    "is gone: ... delete it on Facebook") and the same deliveries again as due or missed,
+    as if the post were new; calendar said they go out at the next pass."""
+    path = stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    path.write_text(path.read_text().replace("slug: one\n", ""))  # the title gives it
+    assert stage.run("2026-12-01T09:45").returncode == 0
+    assert stage.run("2026-12-01T10:00").returncode == 0
+    before = stage.command("status").stdout
+    assert "post-one  published" in before and before.count("published") == 2, before
+    text = path.read_text().replace("title: Post one", "title: Post one, revised")
+    path.write_text(text)
+    renamed = path.with_name("revised.md")
+    for step in ("title", "file"):
+        if step == "file":
+            path.rename(renamed)
+        status = stage.command("status")
+        rows = [line.split()[3:6] for line in status.stdout.splitlines()[1:] if line[:1].isdigit()]
+        assert rows == [
+            ["website", "post-one-revised", "published"],
+            ["facebook", "post-one-revised", "published"],
+        ], status.stdout
+        assert "due" not in status.stdout and "missed" not in status.stdout, status.stdout
+        assert "problem" not in status.stdout and "gone" not in status.stdout, status.stdout
+        calendar = stage.command("calendar", "--all", "--now", "2026-12-01T10:05").stdout
+        assert "next pass" not in calendar and calendar.count("  published") == 2, calendar
+    assert stage.run("2026-12-01T10:05").returncode == 0
+    assert len(stage.graph.page_posts()) == 1  # and the pass agrees: nothing sent again
+    assert stage.command("status").stdout.count("post-one-revised  published") == 2
