@@ -91,7 +91,9 @@ class AgendaEntry:
         return f"{self.state} ({CHANGED})" if self.changed else self.state
 
 
-def _fixed(records: dict[tuple[str, str], Record]) -> dict[tuple[str, str], datetime]:
+def fixed_times(records: dict[tuple[str, str], Record]) -> dict[tuple[str, str], datetime]:
+    """The times the ledger holds to: of deliveries tried, settled or asked for (not ones
+    merely planned, which follow the post's front matter)."""
     return {
         key: r.due_at
         for key, r in records.items()
@@ -166,7 +168,9 @@ def agenda(
 
     late = parse_duration(config.publish.max_lateness)
     entries: list[AgendaEntry] = []
-    for delivery in plan_deliveries([*posts, *held], config, _fixed(records), include_drafts=True):
+    for delivery in plan_deliveries(
+        [*posts, *held], config, fixed_times(records), include_drafts=True
+    ):
         if channel and delivery.channel != channel:
             continue
         if (start and delivery.due < start) or (end and delivery.due >= end):

@@ -1414,7 +1414,7 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
     from publisher.render.social import SocialRenderer, social_problems  # not for a build
 
     loaded = load_posts(config)
-    records = _ledger_records(config)
+    records = ledger_records(config)
     sent = {
         (post.display, r.channel)
         for post in loaded.posts
@@ -1453,7 +1453,7 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
     return problems
 
 
-def _ledger_records(config: Config) -> list[Record]:
+def ledger_records(config: Config) -> list[Record]:
     """Every delivery the ledger has (none before the first pass)."""
     if not config.ledger_path.exists():
         return []

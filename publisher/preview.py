@@ -100,9 +100,23 @@ def preview_posts(config: Config, files: Sequence[Path | str] | None = None) -> 
                 )
             else:
                 posts.append(post)
+    # what went out already went out at its time, whatever the post's at: says now
+    from publisher.agenda import as_the_next_pass_sees, fixed_times
+    from publisher.build import ledger_records
+
+    records = as_the_next_pass_sees(everything, ledger_records(config))
     times: dict[tuple[str, str], datetime] = {
-        (d.post.slug, d.channel): d.due
-        for d in plan_deliveries(everything, config, include_drafts=True)
+        (d.post.slug, d.channel): d.due.astimezone(config.tz)
+        for d in plan_deliveries(
+            everything,
+            config,
+            fixed_times({(r.slug, r.channel): r for r in records}),
+            include_drafts=True,
+        )
+    }
+    slugs = {post.slug: post.display for post in everything}
+    sent = {
+        (slugs[r.slug], r.channel) for r in records if r.state == "published" and r.slug in slugs
     }
     shown = [preview_post(post, config, social, times) for post in posts]
     # what check warns of in each post too (a curly-quoted title, a link leading nowhere):
@@ -110,7 +124,7 @@ def preview_posts(config: Config, files: Sequence[Path | str] | None = None) -> 
     at = current_time(config.tz)
     linking = [(p.post, p.page.links) for p in shown if p.post is not None and p.page]
     said = [
-        *post_warnings(everything, at, config.site.allow_html),
+        *post_warnings(everything, at, config.site.allow_html, sent),
         *link_warnings(linking, everything, config, at),
     ]
     for preview in shown:

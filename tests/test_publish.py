@@ -2922,3 +2922,17 @@ def test_status_and_calendar_follow_a_new_title_before_the_pass_does(stage):
     assert stage.run("2026-12-01T10:05").returncode == 0
     assert len(stage.graph.page_posts()) == 1  # and the pass agrees: nothing sent again
     assert stage.command("status").stdout.count("post-one-revised  published") == 2
+
+
+def test_preview_shows_a_sent_social_post_at_the_time_it_went_out(stage):
+    """A new instagram.at written after the Instagram post went out: preview showed the new
+    time (and check warned of it), as if it were to go out again then."""
+    path = stage.add_post(
+        "one", "2026-12-01 09:00", facebook="false", instagram="{at: '2026-12-01 09:10'}"
+    )
+    assert stage.run("2026-12-01T09:45").returncode == 0
+    path.write_text(path.read_text().replace("09:10", "08:12"))  # before the article now
+    shown = stage.command("preview", "one").stdout
+    (row,) = [line for line in shown.splitlines() if line.strip().startswith("instagram ")]
+    assert "Tue 01 Dec 2026 09:10 EST" in row, shown
+    assert "instagram.at" not in shown, shown  # no warning of a time that is history
