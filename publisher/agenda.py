@@ -91,6 +91,19 @@ class AgendaEntry:
         return f"{self.state} ({CHANGED})" if self.changed else self.state
 
 
+def taken_down(channel: str, back: str) -> str:
+    """What became of a published delivery of a post deleted or made a draft again: the
+    page goes; a Facebook or Instagram post stays up, which only a person can delete.
+    `back`: what brings the page back."""
+    if channel == "website":
+        return ": its page comes off the website (at the next pass, if not yet)"
+    name = channel.capitalize()
+    return (
+        f": this {name} post stays up, its link to a page that is gone; delete it on "
+        f"{name} if it should go, or {back} to bring the page back"
+    )
+
+
 def fixed_times(records: dict[tuple[str, str], Record]) -> dict[tuple[str, str], datetime]:
     """The times the ledger holds to: of deliveries tried, settled or asked for (not ones
     merely planned, which follow the post's front matter)."""
@@ -185,7 +198,13 @@ def agenda(
         )
         if held_back:
             note = f"{post.display} has a problem: see  publisher check"
-        if post.draft:
+        if post.draft and record is not None and record.state == PUBLISHED:
+            # a live post made a draft again: what went out, and what becomes of it
+            state, detail = PUBLISHED, record.permalink or ""
+            note = f"{post.display} is a draft now" + taken_down(
+                delivery.channel, "set draft: false"
+            )
+        elif post.draft:
             state, detail = DRAFT, "set draft: false to schedule it"
         elif record is not None and not (record.state == SCHEDULED and not record.attempts):
             state = record.state

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from publisher.agenda import DRAFT, DUE, WAITING, agenda, held_posts
+from publisher.agenda import DRAFT, DUE, WAITING, agenda, held_posts, taken_down
 from publisher.calendar import SOCIAL_CHANNELS
 from publisher.config import Config, parse_duration
 from publisher.content import LoadedPosts, Post
@@ -146,7 +146,7 @@ def delivery_rows(
             why = f"{record.source} has a problem: see  publisher check"
         if record.state == PUBLISHED and not why.endswith("publisher check"):
             back = "set draft: false" if why.endswith("draft now") else "put the file back"
-            why += _taken_down(record.channel, back)
+            why += taken_down(record.channel, back)
         rows.append(
             {
                 "id": record.id,
@@ -167,19 +167,6 @@ def delivery_rows(
     order = ("website", *SOCIAL_CHANNELS)
     rows.sort(key=lambda row: (row["due"], order.index(row["channel"]), row["post"]))
     return rows if everything else [row for row in rows if not long_finished(row, at)]
-
-
-def _taken_down(channel: str, back: str) -> str:
-    """What became of a published delivery of a post deleted or made a draft again: the
-    page goes; a Facebook or Instagram post stays up, which only a person can delete.
-    `back`: what brings the page back."""
-    if channel == "website":
-        return ": its page comes off the website (at the next pass, if not yet)"
-    name = channel.capitalize()
-    return (
-        f": this {name} post stays up, its link to a page that is gone; delete it on "
-        f"{name} if it should go, or {back} to bring the page back"
-    )
 
 
 def held_channels(ledger: Ledger, config: Config) -> dict[str, str]:

@@ -2936,3 +2936,18 @@ def test_preview_shows_a_sent_social_post_at_the_time_it_went_out(stage):
     (row,) = [line for line in shown.splitlines() if line.strip().startswith("instagram ")]
     assert "Tue 01 Dec 2026 09:10 EST" in row, shown
     assert "instagram.at" not in shown, shown  # no warning of a time that is history
+
+
+def test_calendar_shows_a_live_post_made_a_draft_as_published_with_what_becomes_of_it(stage):
+    """draft: true on a live post: calendar listed its sent Facebook post as a draft, "set
+    draft: false to schedule it", as if it had not gone out."""
+    path = stage.add_post("one", "2026-12-01 09:00", instagram="false")
+    assert stage.run("2026-12-01T09:45").returncode == 0
+    path.write_text(path.read_text().replace("instagram: false", "instagram: false\ndraft: true"))
+    calendar = stage.command("calendar", "--all", "--now", "2026-12-01T10:00").stdout
+    (row,) = [line for line in calendar.splitlines() if " facebook " in line]
+    assert "  published  " in row and "draft: false to schedule" not in row, calendar
+    assert "posts/one.md is a draft now: this Facebook post stays up" in row, row
+    status = stage.command("status").stdout
+    assert "posts/one.md is a draft now: this Facebook post stays up" in status, status
+    assert "its page comes off the website" in status, status
