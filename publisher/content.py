@@ -1518,6 +1518,24 @@ def post_warnings(
         *image_warnings(posts),
         *undescribed_draft_photos(posts),
         *times_before_the_article(posts, sent),
+        *coded_addresses(posts),
+    ]
+
+
+def coded_addresses(posts: Iterable[Post]) -> list[ContentWarning]:
+    """A title with no Latin letters or digits (an emoji, another script) gives an address
+    made of a code, /posts/post-9a7b006d/: `new` says so, and check says it of a post
+    written by hand."""
+    return [
+        ContentWarning(
+            f"the title has no Latin letters or digits, so the web address is a code, "
+            f"/posts/{post.slug}/: add a line like  slug: back-massage  for one people can "
+            "read",
+            post.display,
+            post.line_of("title"),
+        )
+        for post in posts
+        if "slug" not in post.lines and not default_slug_is_readable(post.title)
     ]
 
 

@@ -1624,3 +1624,17 @@ def test_preview_lists_a_posts_warnings_apart_from_its_problems(make_project):
     assert problems.startswith("  - posts/a.md:2: Instagram needs a photo"), problems
     assert problems.count("\n  - ") == 0, problems
     assert warnings.startswith("  - posts/a.md:5: warning: '<b>' is HTML"), warnings
+
+
+def test_a_title_with_no_latin_letters_is_warned_of_its_coded_address(project):
+    """An emoji title went live at /posts/post-9a7b006d/ without a word from check (new
+    says so of the titles it is given)."""
+    project.post("spa.md", 'title: "💆\u200d♀️✨"\ndate: 2026-01-01')
+    project.post("yoga.md", "title: Йога\nslug: yoga\ndate: 2026-01-02")  # named: fine
+    (line,) = warnings(project)
+    assert line.startswith(
+        "posts/spa.md:2: warning: the title has no Latin letters or digits, so the web "
+        "address is a code, /posts/post-"
+    ), line
+    assert line.endswith("/: add a line like  slug: back-massage  for one people can read")
+    assert run(project, "build").returncode == 0
