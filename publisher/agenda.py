@@ -98,9 +98,10 @@ def taken_down(channel: str, back: str) -> str:
     if channel == "website":
         return ": its page comes off the website (at the next pass, if not yet)"
     name = channel.capitalize()
+    what = "its link to a page that is gone" if channel == "facebook" else "its article gone"
     return (
-        f": this {name} post stays up, its link to a page that is gone; delete it on "
-        f"{name} if it should go, or {back} to bring the page back"
+        f": this {name} post stays up, {what}; delete it on {name} if it should go, or "
+        f"{back} to bring the page back"
     )
 
 

@@ -598,6 +598,8 @@ def test_an_avif_goes_to_the_site_and_instagram_as_a_jpeg(tmp_path: Path) -> Non
         ("IMG_4022.MOV", b"\0\0\0\x14ftypqt  \0\0\0\0qt  \0\0\0\x08wide", "is a video: the"),
         ("clip.webm", b"\x1aE\xdf\xa3\x9fB\x86\x81\x01B\xf7\x81\x01", "is a video: the"),
         ("flyer.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "is a PDF: export its page"),
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg">', "is an SVG drawing, which"),
+        ("logo2.svg", b'<?xml version="1.0"?>\n<svg>', "is an SVG drawing, which"),
     ],
 )
 def test_a_video_or_a_pdf_named_as_the_photo_is_called_what_it_is(

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from publisher.agenda import taken_down
 from publisher.ledger import DRY_RUN, FAILED, MISSED, PUBLISHED, RETRY, SCHEDULED, SENDING
 from publisher.preview import preview_posts
 from publisher.publish import publish_due
@@ -1301,6 +1302,11 @@ def test_status_keeps_what_went_out_for_a_deleted_or_drafted_post(stage):
         "back"
     )
     assert "posts/broken.md has a problem: see  publisher check" in table
+    # an Instagram post has no link: what it lost is its article
+    assert taken_down("instagram", "put the file back") == (
+        ": this Instagram post stays up, its article gone; delete it on Instagram if it should "
+        "go, or put the file back to bring the page back"
+    )
     line = next(x for x in table.splitlines() if "edited" in x and "facebook" in x)
     assert "published (changed since published)" in line
 

@@ -102,6 +102,10 @@ _A_VIDEO = (
     "text as a link"
 )
 _A_PDF = "is a PDF: export its page as a JPEG (or PNG) and name that file"
+_AN_SVG = (
+    "is an SVG drawing, which Facebook and Instagram do not take: export it as a PNG and "
+    "name that file"
+)
 # The first bytes of videos (MP4 and QuickTime, from phones; WebM, AVI) and of a PDF.
 _VIDEO_BRANDS = (b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"qt  ", b"M4V ", b"3gp4", b"3gp5")
 
@@ -114,6 +118,8 @@ def _not_an_image(head: bytes) -> str:
         return _A_VIDEO
     if head.startswith(b"\x1aE\xdf\xa3") or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
         return _A_VIDEO
+    if b"<svg" in head or head.lstrip().startswith(b"<?xml"):
+        return _AN_SVG
     return _NOT_AN_IMAGE
 
 
