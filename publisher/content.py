@@ -972,6 +972,14 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
     try:
         raw = path.read_bytes()
     except OSError as exc:
+        if path.is_symlink() and not path.exists():
+            return None, [
+                ContentError(
+                    f"is a link to {os.readlink(path)}, which is not there (moved or deleted): "
+                    "put the file there, or delete the link",
+                    display,
+                )
+            ]
         return None, [ContentError(f"cannot be read ({exc.strerror})", display)]
     try:
         text = raw.decode("utf-8-sig")
@@ -1202,6 +1210,13 @@ def resolve_post_image(value: str, post_path: Path, config: Config) -> Path:
             raise ValueError(
                 f"image {value!r}: a path that starts with / starts at the top of the disk: "
                 f"write it from the post's file, {from_post!r}"
+            )
+        written = os.path.normpath(post_path.parent / value)
+        if is_inside(Path(written), posts_dir):  # a link (a symlink) to a file elsewhere
+            raise ValueError(
+                f"image {value!r} is a link to {candidate}, outside the posts folder, which "
+                "publisher does not follow: copy the photo itself into "
+                f"{config.display_path(posts_dir)}/images/"
             )
         raise ValueError(
             f"image {value!r} is outside the posts folder: keep images in "

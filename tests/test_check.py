@@ -1638,3 +1638,23 @@ def test_a_title_with_no_latin_letters_is_warned_of_its_coded_address(project):
     ), line
     assert line.endswith("/: add a line like  slug: back-massage  for one people can read")
     assert run(project, "build").returncode == 0
+
+
+def test_a_photo_linked_from_outside_the_posts_folder_is_called_a_link(project, tmp_path):
+    """A symlink in posts/images/ to the clinic's shared photos: it was "outside the posts
+    folder", though the path written is inside it."""
+    elsewhere = tmp_path / "shared" / "room.jpg"
+    elsewhere.parent.mkdir()
+    Image.new("RGB", (800, 500), "#7a9").save(elsewhere)
+    (project.posts / "images").mkdir(exist_ok=True)
+    (project.posts / "images/room.jpg").symlink_to(elsewhere)
+    project.post("a.md", "title: A\ndate: 2026-01-01\nimage: images/room.jpg\nimage_alt: A room")
+    assert problems(project) == [
+        f"posts/a.md:4: image 'images/room.jpg' is a link to {elsewhere}, outside the posts "
+        "folder, which publisher does not follow: copy the photo itself into posts/images/"
+    ]
+    (project.posts / "old.md").symlink_to(tmp_path / "drafts" / "old.md")  # the folder moved
+    assert problems(project)[1] == (
+        f"posts/old.md: is a link to {tmp_path / 'drafts' / 'old.md'}, which is not there "
+        "(moved or deleted): put the file there, or delete the link"
+    )
