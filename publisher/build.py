@@ -33,6 +33,7 @@ from publisher.content import (
     Post,
     Update,
     curly_quoted_texts,
+    is_post_name,
     is_post_path,
     load_posts,
     missing_file_advice,
@@ -1430,6 +1431,7 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
     problems += overdue_new_posts(config, loaded.posts, at, records)
     problems += live_post_warnings(config, loaded.posts, at, records)
     problems += moved_into_a_problem(config, loaded, records)
+    problems += _more_of_broken_posts(config, loaded, problems)
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)
     linking = []
@@ -1468,6 +1470,29 @@ def _records_of(post: Post, records: Sequence[Record]) -> list[Record]:
     else by its address."""
     mine = [r for r in records if r.source == post.display]
     return mine or [r for r in records if r.slug == post.slug]
+
+
+def _more_of_broken_posts(
+    config: Config, loaded: LoadedPosts, said: Sequence[ContentError]
+) -> list[ContentError]:
+    """What else check finds of the posts left out for a problem, read as far as they go: a
+    photo of the text not found, an address another post has. Said with the first problem,
+    not one fix at a time."""
+    files = sorted({e.path for e in loaded.problems if e.path and is_post_name(e.path)})
+    broken = []
+    for display in files:
+        post, _ = read_post(config.root / display, config, as_far_as_it_goes=True)
+        if post is not None:
+            broken.append(post)
+    if not broken:
+        return []
+    known = {(e.path, e.line, e.message) for e in said}
+    found: list[ContentError] = []
+    for post in broken:
+        found += plan_post(post, config, social=False)[2]
+    settled = settle_posts([*loaded.posts, *broken], ())
+    found += [*settled.problems, *settled.warnings]
+    return [e for e in found if (e.path, e.line, e.message) not in known]
 
 
 def moved_into_a_problem(

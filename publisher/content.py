@@ -961,8 +961,13 @@ def not_utf8(raw: bytes, exc: UnicodeDecodeError | None, display: str) -> Conten
     )
 
 
-def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentError]]:
-    """Read and validate one post file; every problem found is returned, not just the first."""
+def read_post(
+    path: Path, config: Config, *, as_far_as_it_goes: bool = False
+) -> tuple[Post | None, list[ContentError]]:
+    """Read and validate one post file; every problem found is returned, not just the first.
+    `as_far_as_it_goes`: a post with problems comes back too where it has a title, a date and
+    a slug (what is wrong in it left out: no photo for a photo not found), for check to
+    look at its page and address as well."""
     display = config.display_path(path)
     info = status(path)
     if info is not None and not stat_module.S_ISREG(info.st_mode):  # reading a pipe would wait
@@ -1152,7 +1157,9 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
     for key in wrong_type:
         problem(f"{key} must be plain text, not a list or block", key)
 
-    if problems or title is None or date is None or slug is None:
+    if title is None or date is None or slug is None:
+        return None, problems
+    if problems and not as_far_as_it_goes:
         return None, problems
     post = Post(
         source=path,
@@ -1174,7 +1181,7 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[ContentErro
         digest=hashlib.sha256(raw).hexdigest(),
         updated=updated,
     )
-    return post, []
+    return post, problems
 
 
 NO_IMAGE_ALT = (
