@@ -1416,10 +1416,11 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
 
     loaded = load_posts(config)
     records = ledger_records(config)
+    deliveries = _Deliveries(config, records)
     sent = {
         (post.display, r.channel)
         for post in loaded.posts
-        for r in _records_of(post, records)
+        for r in deliveries.of(post)
         if r.state == PUBLISHED
     }
     problems = [
@@ -1429,8 +1430,8 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
         *post_warnings(loaded.posts, at, config.site.allow_html, sent),
     ]
     problems += overdue_new_posts(config, loaded.posts, at, records)
-    problems += live_post_warnings(config, loaded.posts, at, records)
-    problems += moved_into_a_problem(config, loaded, records)
+    problems += live_post_warnings(config, loaded.posts, at, deliveries)
+    problems += moved_into_a_problem(config, loaded, deliveries)
     problems += _more_of_broken_posts(config, loaded, problems)
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)
@@ -1444,7 +1445,7 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
             rendered = page.rendered
         else:  # (a missing photo of the text, say): what Facebook and Instagram say too
             rendered = render_markdown(post.body, allow_html=config.site.allow_html)
-        out = {channel for display, channel in sent if display == post.display}
+        out = {r.channel for r in deliveries.of(post) if r.state == PUBLISHED}
         for problem in social_problems(post, rendered, config, social, out):
             problems.append(post.channel_problem(problem.message, problem.key))
     if any(links for _, links in linking):
@@ -1465,11 +1466,49 @@ def ledger_records(config: Config) -> list[Record]:
         return ledger.all()
 
 
-def _records_of(post: Post, records: Sequence[Record]) -> list[Record]:
-    """A post's deliveries in the ledger: by its file (a changed title keeps its history),
-    else by its address."""
-    mine = [r for r in records if r.source == post.display]
-    return mine or [r for r in records if r.slug == post.slug]
+class _Deliveries:
+    """The ledger's deliveries, by file and by address, for check's look at each post."""
+
+    def __init__(self, config: Config, records: Sequence[Record]):
+        self.config = config
+        self.by_source: dict[str, list[Record]] = {}
+        self.by_slug: dict[str, list[Record]] = {}
+        for record in records:
+            self.by_source.setdefault(record.source, []).append(record)
+            self.by_slug.setdefault(record.slug, []).append(record)
+
+    def of(self, post: Post) -> list[Record]:
+        """A post's deliveries: by its file (a changed title keeps its history), else by its
+        address where the file that address was made from is gone (not another post's)."""
+        mine = self.by_source.get(post.display)
+        if mine:
+            return mine
+        return [
+            r for r in self.by_slug.get(post.slug, ()) if not (self.config.root / r.source).exists()
+        ]
+
+    def live(self, records: Sequence[Record]) -> Record | None:
+        """The website delivery among `records` whose page is on the site now."""
+        from publisher.ledger import PUBLISHED
+
+        for r in records:
+            page = self.config.output_dir / "posts" / r.slug / "index.html"
+            if r.channel == "website" and r.state == PUBLISHED and page.exists():
+                return r
+        return None
+
+    def links(self, slug: str) -> str:
+        """Who links to a post's page: the Facebook and Instagram posts that went out."""
+        from publisher.ledger import PUBLISHED
+
+        social = [
+            r.channel.capitalize()
+            for r in self.by_slug.get(slug, ())
+            if r.channel != "website" and r.state == PUBLISHED
+        ]
+        if social:
+            return f"the links already on {' and '.join(social)} lead to a page not found"
+        return "links to it lead to a page not found"
 
 
 def _more_of_broken_posts(
@@ -1496,66 +1535,72 @@ def _more_of_broken_posts(
 
 
 def moved_into_a_problem(
-    config: Config, loaded: LoadedPosts, records: Sequence[Record]
+    config: Config, loaded: LoadedPosts, deliveries: _Deliveries
 ) -> list[ContentWarning]:
     """A live article's file moved or renamed, and the file it is now has a problem (a photo
     path that no longer leads from the new folder, say): the website keeps a live post that
     has a problem as it was, but it knows a post by its file, so the next pass takes the
-    page off. Said on each new file with a problem, naming the live files gone."""
-    from publisher.ledger import PUBLISHED
+    page off. Said on each new file with a problem that is that article, as far as can be
+    told (its address, date or text; or a file too broken to tell), naming the file gone."""
+    from publisher.content import split_front_matter
+    from publisher.publish import body_fingerprint, text_fingerprint
 
-    known = {r.source for r in records}
-    broken = sorted({e.path for e in loaded.problems if e.path and e.path not in known})
     slugs = {post.slug for post in loaded.posts}
-    gone = sorted(
-        r.source
-        for r in records
-        if r.channel == "website"
-        and r.state == PUBLISHED
-        and r.slug not in slugs  # (moved without a problem: its history follows it)
-        and not (config.root / r.source).exists()
-        and (config.output_dir / "posts" / r.slug / "index.html").exists()
-    )
-    if not broken or not gone:
-        return []
-    names = " and ".join(gone)
-    return [
-        ContentWarning(
-            f"{names}, live on the website, {'is' if len(gone) == 1 else 'are'} gone: if this "
-            f"file is {'it' if len(gone) == 1 else 'one of them'}, moved or renamed, fix its "
-            "problem before the next pass, which otherwise takes the page off the website "
-            "(and the links already on Facebook and Instagram lead to a page not found), or "
-            "put the file back where it was",
-            display,
-        )
-        for display in broken
+    gone = [
+        website
+        for source, records in deliveries.by_source.items()
+        if (website := deliveries.live(records)) is not None
+        and website.slug not in slugs  # (moved without a problem: its history follows it)
+        and not (config.root / source).exists()
     ]
+    if not gone:
+        return []
+    found = []
+    broken = sorted({e.path for e in loaded.problems if e.path and is_post_name(e.path)})
+    for display in broken:
+        if display in deliveries.by_source:
+            continue  # (its own file: check says it is kept as it was)
+        post, _ = read_post(config.root / display, config, as_far_as_it_goes=True)
+        if post is None:  # no title or date to go by: its text, if it can be read
+            try:
+                text = (config.root / display).read_text(encoding="utf-8")
+                words = text_fingerprint(split_front_matter(text, display)[1])
+            except (OSError, UnicodeDecodeError, ContentError):
+                words = None
+            maybe = [w for w in gone if words == w.content_hash] if words else gone
+        else:
+            text = body_fingerprint(post)
+            maybe = [
+                w
+                for w in gone
+                if post.slug == w.slug or post.date == w.due_at or text == w.content_hash
+            ]
+        for website in maybe:
+            found.append(
+                ContentWarning(
+                    f"{website.source}, live on the website, is gone: if this file is it, "
+                    "moved or renamed, fix its problem before the next pass, which otherwise "
+                    f"takes the page off the website (and {deliveries.links(website.slug)}), "
+                    "or put the file back where it was",
+                    display,
+                )
+            )
+    return found
 
 
 def live_post_warnings(
-    config: Config, posts: Sequence[Post], at: datetime, records: Sequence[Record]
+    config: Config, posts: Sequence[Post], at: datetime, deliveries: _Deliveries
 ) -> list[ContentWarning]:
     """An article on the website whose edit takes it off at the next pass: its date moved
     later, or draft: true. The links already on Facebook and Instagram would then lead to a
     page not found; a person who meant to correct the article likely did not want that."""
-    from publisher.ledger import PUBLISHED
-
     found = []
     for post in posts:
-        website = next((r for r in _records_of(post, records) if r.channel == "website"), None)
-        if website is None or website.state != PUBLISHED:
+        website = deliveries.live(deliveries.of(post))  # (its page on the site now)
+        if website is None:
             continue
         since = (website.published_at or website.due_at).astimezone(config.tz)
-        social = [
-            r.channel.capitalize()
-            for r in _records_of(post, records)
-            if r.channel != "website" and r.state == PUBLISHED
-        ]
-        links = (
-            f"the links already on {' and '.join(social)} lead to a page not found"
-            if social
-            else "links to it lead to a page not found"
-        )
+        links = deliveries.links(website.slug)
         if post.draft:
             found.append(
                 ContentWarning(

@@ -1631,6 +1631,8 @@ def _unreadable_folder(exc: OSError) -> None:
     left out of the site as if deleted."""
     if not isinstance(exc, PermissionError):  # (gone while it was listed: not there now)
         return
+    if os.path.basename(exc.filename or "") == "lost+found":  # a disk's own, at its top
+        return
     from publisher.ownership import cannot_read
 
     folder = Path(os.fsdecode(exc.filename or ""))

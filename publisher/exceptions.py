@@ -159,7 +159,8 @@ def describe_failure(exc: BaseException, near: Iterable[Path] = ()) -> str:
 
             path = Path(os.fsdecode(exc.filename))
             # (a file there that may not be read: a photo, a template, config.toml)
-            unreadable = path.is_file() and not os.access(path, os.R_OK)
+            # (os.path: a folder on the way that may not be entered is no file, not an error)
+            unreadable = os.path.isfile(path) and not os.access(path, os.R_OK)
             advice = cannot_read(path) if unreadable else cannot_write([path, path.parent])
             if advice:
                 return f"{what}{where}: {advice}"

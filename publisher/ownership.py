@@ -114,7 +114,9 @@ def refuse_root_in_a_users_project(ledger: Path, command: str) -> None:
 def cannot_read(path: Path) -> str | None:
     """What stops this process reading `path` (the file, or a folder on the way to it that
     it may not open), as cannot_write says it; None when nothing does."""
-    folders = [p for p in reversed(path.parents) if p.is_dir() and not os.access(p, os.X_OK)]
+    folders = [  # (os.path: a folder below one that may not be entered is no error)
+        p for p in reversed(path.parents) if os.path.isdir(p) and not os.access(p, os.X_OK)
+    ]
     blocked = folders[0] if folders else path
     try:
         info = blocked.stat()

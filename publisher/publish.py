@@ -1357,9 +1357,12 @@ def matched_renames(
     known_slugs = {r.slug for r in records}
     known_sources = {r.source for r in records}
     sources: dict[str, str] = {}
-    for slug in {r.slug for r in records if r.slug in current}:
+    files_of: dict[str, set[str]] = {}
+    for r in records:
+        files_of.setdefault(r.slug, set()).add(r.source)
+    for slug in files_of.keys() & current.keys():
         post = current[slug]
-        stale = {r.source for r in records if r.slug == slug} - {post.display}
+        stale = files_of[slug] - {post.display}
         if stale and not (stale & by_source.keys()):  # the file was renamed
             sources[slug] = post.display
     moved: dict[str, Post] = {}
@@ -1414,6 +1417,11 @@ def body_fingerprint(post: Post) -> str | None:
             text = split_front_matter(post.source.read_text(encoding="utf-8"), post.display)[1]
         except (OSError, UnicodeDecodeError, ContentError):
             return None
+    return text_fingerprint(text)
+
+
+def text_fingerprint(text: str) -> str | None:
+    """body_fingerprint of an article's text."""
     words = " ".join(text.split())
     if not words or NEW_POST_PLACEHOLDER in words:
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 _FORMAT = re.compile(
@@ -31,7 +31,7 @@ def parse_local_time(value: object, tz: ZoneInfo) -> datetime:
         text = str(value).strip()
     match = _FORMAT.match(text)
     if not match:
-        meant = likely_meant(text)
+        meant = likely_meant(text, tz)
         if meant is not None:
             raise TimeError(f"{text!r} is not a date publisher reads: {meant}")
         day = _ISO_DAY.match(text)  # its own day, where it begins with one, or tomorrow
@@ -112,11 +112,28 @@ _TIME_WORDS = re.compile(
 )
 
 
-_ZONE_WORD = re.compile(r"(?:^|\s)(?:[ecmpa][sd]?t|utc|gmt)$")
+_ZONE_WORD = re.compile(r"(?:^|\s)(?:[ecmp][sd]?t|utc|gmt)$")
+_US_ZONES = {
+    "e": "America/New_York",
+    "c": "America/Chicago",
+    "m": "America/Denver",
+    "p": "America/Los_Angeles",
+}
+
+
+def _zone_of(word: str) -> tzinfo:
+    """The zone a time written with a zone's name is in: UTC, or the region's own time that
+    day for EST, EDT or ET (people write EST in July and mean the clock on the wall)."""
+    word = word.lower()
+    if word in ("utc", "gmt"):
+        return UTC
+    return ZoneInfo(_US_ZONES[word[0]])
+
+
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)")
 
 
-def likely_meant(text: str) -> str | None:
+def likely_meant(text: str, tz: ZoneInfo | None = None) -> str | None:
     """What to write for a date written another way (12/02/2026 9am, Dec 2, 2026 at
     9:00 PM): the form publisher reads, with the day it names in words, so a person can see
     it is the day meant (and, for 12/02/2026, the other day it may mean). Never taken as
@@ -160,12 +177,23 @@ def likely_meant(text: str) -> str | None:
             moment = datetime(year, month, day, hour, minute)
         except ValueError:
             return None
+        written = ""
+        if zone and clock is not None and tz is not None:  # 18:00 UTC: the site's own time
+            there = _zone_of(zone.group(0).strip())
+            local = moment.replace(tzinfo=there).astimezone(tz).replace(tzinfo=None)
+            if local != moment:
+                written = f"{moment:%H:%M} {zone.group(0).strip().upper()} is {local:%H:%M} here; "
+                moment, year = local, local.year
         at = f" {moment:%H:%M}" if clock is not None else ""
         said = f" at {_twelve_hour(moment)}" if clock is not None else ""
         meant = (
             f"write {moment:%Y-%m-%d}{at} for {moment:%A, %B} {moment.day}, {year}{said} "
             "(year-month-day, hours 00-23"
-            + ("; without the zone's name: a time is the site's local time)" if zone else ")")
+            + (
+                f"; {written}without the zone's name: a time is the site's local time)"
+                if zone
+                else ")"
+            )
         )
         if other is not None:
             alternative = datetime(year, *other)

@@ -267,6 +267,12 @@ def test_a_link_to_an_article_by_its_address_that_leads_nowhere_yet_is_a_warning
             "2026-11-20 21:00 for Friday, November 20, 2026 at 9:00 PM (year-month-day, hours "
             "00-23; without the zone's name: a time is the site's local time)",
         ),
+        (  # written in another zone: the time here
+            "title: A\ndate: 2026-12-01 18:00 UTC",
+            "posts/p.md:3: date: '2026-12-01 18:00 UTC' is not a date publisher reads: write "
+            "2026-12-01 13:00 for Tuesday, December 1, 2026 at 1:00 PM (year-month-day, hours "
+            "00-23; 18:00 UTC is 13:00 here; without the zone's name",
+        ),
         ("title: A\ndate: 13/13/2026", "posts/p.md:3: date: '13/13/2026' is not a date: write"),
         (
             "title: A\ndate: 2026-01-01 25:00",

@@ -390,6 +390,36 @@ def test_a_photo_or_template_it_may_not_read_says_read_not_write(server_project)
     assert "u+w" not in build.stderr, build.stderr
 
 
+def test_a_disks_lost_and_found_in_the_posts_folder_stops_nothing(server_project):
+    """posts/ on a disk of its own has the disk's lost+found, root's, mode 700: an
+    unlistable folder stops builds, but not that one."""
+    project = server_project
+    (project.posts / "lost+found").mkdir(mode=0o700)
+    build = publisher(project, "build", user=SERVICE_USER)
+    assert build.returncode == 0, build.stderr
+    assert (project.output / "posts/back/index.html").exists()
+
+
+def test_a_permission_error_under_a_folder_it_may_not_enter_is_described(server_project):
+    """describe_failure asked whether the path is a file, which raises where a folder on
+    the way may not be entered: the pass ended in a traceback instead of the fix."""
+    locked = server_project.root / ".cache" / "images"
+    locked.mkdir(parents=True)
+    locked.chmod(0o700)  # root's, as a command run as root with umask 077 leaves it
+    code = (
+        "from publisher.exceptions import describe_failure; "
+        f"print(describe_failure(PermissionError(13, 'Permission denied', '{locked}/a.jpg')))"
+    )
+    said = subprocess.run(
+        [*as_user(SERVICE_USER), sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
+    assert said.returncode == 0, said.stderr
+    assert f"cannot write {locked} (owner root, mode 700)" in said.stdout, said.stdout
+
+
 @pytest.mark.parametrize("which", ["posts", "posts/2025"])
 def test_a_posts_folder_it_may_not_list_stops_the_build_and_keeps_the_site(server_project, which):
     """posts/ (or a folder in it) that the service's user may not list: its posts were left

@@ -2840,6 +2840,17 @@ def test_check_warns_that_an_edit_takes_a_live_article_off_the_website(stage):
     ), check.stdout
     path.write_text(text.replace("Text of one", "Text, corrected, of one"))
     assert stage.command("check", "--now", "2026-12-01T10:00").stdout == ""
+    # once the pass took the page off, there is nothing to warn of: no page is live
+    path.write_text(text.replace("instagram: false", "instagram: false\ndraft: true"))
+    assert stage.run("2026-12-01T10:05").returncode == 0
+    assert not (stage.project.output / "posts/one/index.html").exists()
+    assert stage.command("check", "--now", "2026-12-01T10:10").stdout == ""
+    # a new post on a deleted article's address is not that article
+    path.unlink()
+    stage.add_post("other", "2026-12-02 09:00", instagram="false")  # (a site with a post)
+    assert stage.run("2026-12-01T10:15").returncode == 0
+    stage.project.post("again.md", "title: Again\nslug: one\ndate: 2026-12-05 09:00\ndraft: true")
+    assert "is live" not in stage.command("check", "--now", "2026-12-01T10:20").stdout
 
 
 def test_check_warns_that_a_live_article_moved_into_a_problem_comes_off(stage):
@@ -2864,9 +2875,14 @@ def test_check_warns_that_a_live_article_moved_into_a_problem_comes_off(stage):
     assert lines[1:] == [
         "posts/2026/one.md: warning: posts/one.md, live on the website, is gone: if this file "
         "is it, moved or renamed, fix its problem before the next pass, which otherwise takes "
-        "the page off the website (and the links already on Facebook and Instagram lead to a "
-        "page not found), or put the file back where it was"
+        "the page off the website (and the links already on Facebook lead to a page not "
+        "found), or put the file back where it was"
     ], lines
+    # another post with a problem, not that one (its address, date and text its own)
+    stage.project.post("winter.md", "title: Winter\ndate: 2026-12-20 9\ndraft: true")
+    lines = stage.command("check", "--now", "2026-12-01T10:00").stdout.splitlines()
+    assert [line for line in lines if "winter" in line and "warning" in line] == [], lines
+    (stage.project.posts / "winter.md").unlink()
     moved.write_text(moved.read_text().replace("images/photo.jpg", "../images/photo.jpg"))
     assert stage.command("check", "--now", "2026-12-01T10:00").stdout == ""
 
