@@ -244,7 +244,23 @@ def check_tools() -> None:
             f"{PELICAN} is missing: run `make bench` once, or python3 -m venv "
             f"{PELICAN.parent.parent} && {PELICAN.parent}/pip install 'pelican==4.12.*' markdown"
         )
+    if _venv_home(PELICAN.parent.parent) != _venv_home(PUBLISHER.parent.parent):
+        raise BenchError(
+            f"Pelican's virtualenv ({PELICAN.parent.parent}) was made from another Python than "
+            "publisher's .venv: run `make bench`, which makes it again from .venv's Python (both "
+            "tools must run on the same one)"
+        )
     hugo_binary()
+
+
+def _venv_home(venv: Path) -> str | None:
+    """The folder of the Python a virtualenv was made from (`home` in its pyvenv.cfg)."""
+    try:
+        text = (venv / "pyvenv.cfg").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^home\s*=\s*(.+?)\s*$", text, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def compile_publisher() -> None:
@@ -934,7 +950,7 @@ def machine_facts() -> str:
     cores = len(os.sched_getaffinity(0))
     return (
         f"{cpu}, {cores} cores, {memory}; {system}, Linux {platform.release()}; "
-        f"Python {platform.python_version()}"
+        f"Python {platform.python_version()} ({os.path.realpath(sys._base_executable)})"
     )
 
 

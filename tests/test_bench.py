@@ -6,6 +6,7 @@ on a real service that reached rest, and that a service that never gets there is
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -80,3 +81,62 @@ def _measured_elsewhere(bench, result):
     result.rewritten = [0]
     result.identical = True
     return result
+
+
+def _venv(root: Path, home: str, program: str) -> Path:
+    """A virtualenv's shape as check_tools reads it: pyvenv.cfg and one program."""
+    (root / "bin").mkdir(parents=True)
+    (root / "pyvenv.cfg").write_text(f"home = {home}\ninclude-system-site-packages = false\n")
+    (root / "bin" / program).write_text("")
+    return root / "bin" / program
+
+
+def test_pelican_must_run_on_publishers_python(bench, tmp_path: Path, monkeypatch) -> None:
+    """Both tools on one Python: a Pelican virtualenv left from another stops the benchmark."""
+    monkeypatch.setattr(bench, "GNU_TIME", Path(sys.executable))
+    monkeypatch.setattr(bench, "PUBLISHER", _venv(tmp_path / "venv", "/usr/bin", "publisher"))
+    monkeypatch.setattr(bench, "hugo_binary", lambda: Path(sys.executable))
+    pelican = tmp_path / "venv-pelican"
+    monkeypatch.setattr(bench, "PELICAN", _venv(pelican, "/opt/other/bin", "pelican"))
+    with pytest.raises(bench.BenchError, match="another Python than publisher's .venv"):
+        bench.check_tools()
+    (pelican / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    bench.check_tools()
+
+
+def _make_says(*args: str) -> str:
+    """What `make` takes PYTHON to be, with `args` on its command line."""
+    repo = RUN_PY.parents[1]
+    done = subprocess.run(
+        [
+            "make",
+            "-s",
+            "-C",
+            str(repo),
+            "--eval",
+            "say-python: ; @echo $(PYTHON)",
+            *args,
+            "say-python",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_the_venv_is_made_from_the_systems_python_when_it_can_be() -> None:
+    """/usr/bin/python3 (Debian's is built with profile-guided and link-time optimisation)
+    when it is 3.11 or later and can make a virtualenv; else python3 from PATH; PYTHON=
+    on the command line wins."""
+    system = Path("/usr/bin/python3")
+    usable = (
+        system.exists()
+        and subprocess.run(
+            [system, "-c", "import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))"],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    assert _make_says() == (str(system) if usable else "python3")
+    assert _make_says("PYTHON=/opt/some/python3") == "/opt/some/python3"
