@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine: `make run` and `make test`.
 # The Python that .venv is made from: the system's own /usr/bin/python3 when it is 3.11 or
 # later and can make a virtualenv (Debian's is built with profile-guided and link-time
-# optimisation: a build runs 10-15% quicker on it than on a Python compiled without them,
+# optimisation: a build takes about 15% less time on it than on a Python compiled without them,
 # pyenv's default; and every user, the service's included, can run it), else the first
 # python3 on PATH. Give another with `make test PYTHON=...`.
 SYSTEM_PYTHON := /usr/bin/python3
