@@ -1432,6 +1432,7 @@ def _check_site(config: Config, at: datetime) -> list[ContentError]:
     problems += overdue_new_posts(config, loaded.posts, at, records)
     problems += live_post_warnings(config, loaded.posts, at, deliveries)
     problems += moved_into_a_problem(config, loaded, deliveries)
+    problems += earlier_articles(config, loaded.posts, records)
     problems += _more_of_broken_posts(config, loaded, problems)
     renderer = SiteRenderer(config)
     social = SocialRenderer(config)
@@ -1583,6 +1584,27 @@ def moved_into_a_problem(
                     f"takes the page off the website (and {deliveries.links(website.slug)}), "
                     "or put the file back where it was",
                     display,
+                )
+            )
+    return found
+
+
+def earlier_articles(
+    config: Config, posts: Sequence[Post], records: Sequence[Record]
+) -> list[ContentWarning]:
+    """Each post that took the address of an earlier article taken down (publish.earlier_article):
+    its Facebook and Instagram posts would never go out."""
+    from publisher.publish import another_articles_known, earlier_article, earlier_article_said
+
+    found = []
+    known = another_articles_known(config) if records else set()
+    for post in posts:
+        if (website := earlier_article(config, post, records, known)) is not None:
+            found.append(
+                ContentWarning(
+                    earlier_article_said(config, post, website, records),
+                    post.display,
+                    post.line_of("slug") or post.line_of("title"),
                 )
             )
     return found

@@ -801,12 +801,29 @@ def _same_address(config: Config, path: Path, slug: str) -> None:
             other, _ = read_post(Path(name), config)
             if other is not None:
                 owners.setdefault(other.slug, other.display)
+    from publisher.build import ledger_records
+    from publisher.ledger import PUBLISHED
+
+    records = ledger_records(config)
+    taken = owners.keys() | {r.slug for r in records}
+    free = next(f"{slug}-{n}" for n in itertools.count(2) if f"{slug}-{n}" not in taken)
     if slug in owners:
-        free = next(f"{slug}-{n}" for n in itertools.count(2) if f"{slug}-{n}" not in owners)
         click.echo(
             f"{owners[slug]} has this title's web address already (/posts/{slug}/): give "
             f"this post another title, or a line like  slug: {free}  before you set "
             "draft: false.",
+            err=True,
+        )
+        return
+    earlier = [
+        r for r in records if r.slug == slug and r.channel == "website" and r.state == PUBLISHED
+    ]
+    if earlier:  # an article deleted since: the ledger knows a post by its address
+        click.echo(
+            f"/posts/{slug}/ was the address of an earlier article ({earlier[0].source}, "
+            f"published {earlier[0].due_at.astimezone(config.tz):%Y-%m-%d}): with it, this "
+            "post would be taken for that one, and its Facebook and Instagram posts never "
+            f"sent. Add a line like  slug: {free}  before you set draft: false.",
             err=True,
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import itertools
 import json
 import logging
 import os
@@ -134,6 +135,10 @@ class PassReport:
         return bool(self.problems) or any(o.needs_person for o in self.outcomes)
 
 
+# the ledger's note of the posts said to have taken an earlier article's address
+ANOTHER_ARTICLE_SAID = "another_article_said"
+
+
 def backoff(
     attempts: int, config: Config, hint: float | None = None, rng: random.Random | None = None
 ) -> timedelta:
@@ -224,6 +229,8 @@ class PublishingPass:
         self.stopped: dict[str, str] = {}  # channel -> why (a token or permission problem)
         self.would_publish: set[str] = set()  # slugs whose page a dry run would publish
         self.broken_files: list[str] = []  # post files with a problem (run)
+        # the posts with an earlier article's address, and its website delivery (earlier_article)
+        self.other_articles: dict[str, Record] = {}
         self.throttled: dict[str, str] = {}  # channel -> why it waits for the next pass
         self.quiet_until: datetime | None = None
         self.site_retry_at: datetime | None = None  # after a failed build or deploy
@@ -458,7 +465,17 @@ class PublishingPass:
     def follow_renames(self, posts: list[Post]) -> None:
         """A post whose slug or file name changed keeps its ledger history, so it is not
         sent twice (matched_renames says how it is known)."""
-        sources, moved = matched_renames(posts, self.ledger.all())
+        records = self.ledger.all()
+        said = set(json.loads(self.ledger.meta(ANOTHER_ARTICLE_SAID) or "[]"))
+        self.other_articles = {
+            post.display: website
+            for post in posts
+            if (website := earlier_article(self.config, post, records, said)) is not None
+        }
+        sources, moved = matched_renames(
+            posts, records, lambda p, _: p.display in self.other_articles
+        )
+        self.say_earlier_articles(posts, records, said)
         for slug, source in sources.items():  # the file was renamed
             self.ledger.set_source(slug, source, self.now)
         for old, post in moved.items():
@@ -475,6 +492,25 @@ class PublishingPass:
                 post.slug,
             )
 
+    def say_earlier_articles(
+        self, posts: list[Post], records: list[Record], said: set[str]
+    ) -> None:
+        """A post that took an earlier article's address (earlier_article): said once per
+        file, by the first pass that sees it (something needs a person), and by check."""
+        now_said = set()
+        for post in posts:
+            website = self.other_articles.get(post.display)
+            if website is None:
+                continue
+            key = another_article_key(post)
+            now_said.add(key)
+            if key not in said:
+                message = earlier_article_said(self.config, post, website, records)
+                line = post.line_of("slug") or post.line_of("title")
+                self.report.problems.append(str(ContentError(message, post.display, line)))
+        if now_said != said and not self.dry_run:
+            self.ledger.set_meta(ANOTHER_ARTICLE_SAID, json.dumps(sorted(now_said)))
+
     def follow_later_dates(self, posts: list[Post]) -> None:
         """A published article whose date was moved later is scheduled again for that date
         (the build takes its page off the site until then, as a scheduled post); its
@@ -482,8 +518,8 @@ class PublishingPass:
         if self.dry_run:
             return  # a dry run records nothing
         for post in posts:
-            if post.draft or post.date <= self.now:
-                continue
+            if post.draft or post.date <= self.now or post.display in self.other_articles:
+                continue  # (another article's history is not this post's)
             record = self.ledger.get(post.slug, "website")
             if record is None or record.state != PUBLISHED:
                 continue
@@ -1343,7 +1379,9 @@ class PublishingPass:
 
 
 def matched_renames(
-    posts: Sequence[Post], records: Sequence[Record]
+    posts: Sequence[Post],
+    records: Sequence[Record],
+    another_article: Callable[[Post, Sequence[Record]], bool] | None = None,
 ) -> tuple[dict[str, str], dict[str, Post]]:
     """The posts whose file name or slug changed since the ledger last saw them, so that
     their history follows them and nothing is sent twice: (slug: its file now, where only
@@ -1351,7 +1389,8 @@ def matched_renames(
     file when only the slug changed, by the slug when only the file was renamed, and by the
     date, or else the text, when both changed in one edit (a new title and date, and the
     file named after them). What a pass records (follow_renames), and what status and
-    calendar show before that pass."""
+    calendar show before that pass. `another_article` (earlier_article's test): a post
+    with the address of a gone file's article that is not that article, left apart."""
     current = {p.slug: p for p in posts}
     by_source = {p.display: p for p in posts}
     known_slugs = {r.slug for r in records}
@@ -1364,6 +1403,8 @@ def matched_renames(
         post = current[slug]
         stale = files_of[slug] - {post.display}
         if stale and not (stale & by_source.keys()):  # the file was renamed
+            if another_article is not None and another_article(post, records):
+                continue  # a new article given the address of one taken down earlier
             sources[slug] = post.display
     moved: dict[str, Post] = {}
     for record in records:
@@ -1404,6 +1445,82 @@ def matched_renames(
         renamed[old] = post
         known_slugs.add(post.slug)
     return sources, renamed
+
+
+def earlier_article(
+    config: Config, post: Post, records: Sequence[Record], known: Iterable[str] = ()
+) -> Record | None:
+    """The website delivery of an earlier article whose address (slug) `post` has taken, when
+    it is another article: the ledger's deliveries of that address were made from another
+    file, no post's now; that article's page was taken off the website before (a file
+    renamed keeps its page until the pass that follows the rename); and the post has
+    another date and other words. The ledger knows a post by its address, so the new
+    post's Facebook and Instagram posts count as the earlier one's, long done, and would
+    never go out: check and each pass say so, and the pass does not make this file that
+    article's, so that an address of its own makes it a new article with its own posts.
+    `known`: the posts a pass found so before (another_article_key), which stay so once
+    their page is on the website (this post's, at its date)."""
+    website = next(
+        (
+            r
+            for r in records
+            if r.slug == post.slug and r.channel == "website" and r.source != post.display
+        ),
+        None,
+    )
+    if (
+        website is None
+        or website.state != PUBLISHED
+        or website.due_at == post.date
+        or not website.content_hash
+        or (
+            another_article_key(post) not in known
+            and (config.output_dir / "posts" / post.slug / "index.html").exists()
+        )
+    ):
+        return None
+    text = body_fingerprint(post)
+    if text is None or text == website.content_hash:
+        return None
+    return website
+
+
+def another_article_key(post: Post) -> str:
+    """How the ledger notes a post found to have an earlier article's address."""
+    return f"{post.display} {post.slug}"
+
+
+def another_articles_known(config: Config) -> set[str]:
+    """The posts passes found to have an earlier article's address (another_article_key)."""
+    if not config.ledger_path.exists():
+        return set()
+    with Ledger.for_reading(config.ledger_path) as ledger:
+        return set(json.loads(ledger.meta(ANOTHER_ARTICLE_SAID) or "[]"))
+
+
+def earlier_article_said(
+    config: Config, post: Post, website: Record, records: Sequence[Record]
+) -> str:
+    """What check and a pass say of a post that took an earlier article's address."""
+    done = {
+        r.channel: r.state
+        for r in records
+        if r.slug == post.slug and r.channel in SOCIAL_CHANNELS and r.state in DONE_STATES
+    }
+    social = " and ".join(f"{c.capitalize()} ({state})" for c, state in sorted(done.items()))
+    taken = {r.slug for r in records} | {post.slug}
+    free = next(f"{post.slug}-{n}" for n in itertools.count(2) if f"{post.slug}-{n}" not in taken)
+    when = f"{website.due_at.astimezone(config.tz):%Y-%m-%d}"
+    lost = (
+        f"its {social} posts count as that article's, done then, and are never sent"
+        if social
+        else "it is kept apart from that article's history"
+    )
+    return (
+        f"/posts/{post.slug}/ was the address of an earlier article ({website.source}, "
+        f"published {when}, its file since gone and its page taken off the website): "
+        f"{lost}. Give this article an address of its own, a line like  slug: {free}"
+    )
 
 
 def body_fingerprint(post: Post) -> str | None:

@@ -1249,6 +1249,75 @@ def test_a_renamed_post_is_never_sent_again(stage, change):
         assert "/posts/hips/" not in sitemap and f"/posts/{slug}/" in sitemap
 
 
+def test_a_new_article_given_the_address_of_one_taken_down_gets_its_own_posts(stage):
+    """A new article with the address (slug) of one deleted months before is not that
+    article renamed: check and the first pass that sees it say its Facebook and Instagram
+    posts would never go out, and with an address of its own it gets them."""
+    from publisher.build import check_site
+
+    old = stage.add_post("hips", "2026-12-01 09:00", facebook="{at: 2026-12-01 09:00}")
+    stage.add_draft()
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+    old.unlink()
+    publish_due(stage.config, at("2026-12-02T09:00"))  # its page is taken off the site
+    assert not (stage.project.output / "posts/hips/index.html").exists()
+    new = stage.project.post(
+        "2027-03-01-hips.md",
+        "title: Hips, again\nslug: hips\ndate: 2027-03-01 09:00\nimage: images/photo.jpg\n"
+        "image_alt: A calm room",
+        "A new article: three stretches for the hips, every morning.\n",
+    )
+    said = [str(w) for w in check_site(stage.config, at("2027-02-27T12:00"))]
+    expected = (
+        "posts/2027-03-01-hips.md:3: warning: /posts/hips/ was the address of an earlier "
+        "article (posts/hips.md, published 2026-12-01, its file since gone and its page taken "
+        "off the website): its Facebook (published) and Instagram (published) posts count as "
+        "that article's, done then, and are never sent. Give this article an address of its "
+        "own, a line like  slug: hips-2"
+    )
+    assert expected in said
+    report = publish_due(stage.config, at("2027-02-27T12:00"))
+    assert report.needs_person
+    assert [p for p in report.problems if "earlier article" in p] == [
+        expected.replace(" warning:", "")
+    ]
+    # the file is not made the earlier article's: a slug of its own makes it a new one
+    assert stage.records()["hips/website"].source == "posts/hips.md"
+    again = publish_due(stage.config, at("2027-02-27T12:05"))  # said once
+    assert not again.needs_person and not again.problems
+    # at its date, its page is on the site at the address; check still says it, as it is
+    publish_due(stage.config, at("2027-03-01T09:05"))
+    page = stage.project.output / "posts/hips/index.html"
+    assert "three stretches for the hips" in page.read_text()
+    assert len(stage.graph.page_posts()) == 1 and len(stage.graph.ig_media()) == 1
+    assert expected in [str(w) for w in check_site(stage.config, at("2027-03-01T09:06"))]
+    new.write_text(new.read_text().replace("slug: hips", "slug: hips-2"))
+    assert not [w for w in check_site(stage.config, at("2027-03-01T09:07")) if "earlier" in str(w)]
+    publish_due(stage.config, at("2027-03-01T12:30"))
+    assert len(stage.graph.page_posts()) == 2 and len(stage.graph.ig_media()) == 2
+    records = stage.records()
+    assert {records[f"hips-2/{c}"].state for c in ("website", "facebook", "instagram")} == {
+        PUBLISHED
+    }
+    assert records["hips/facebook"].state == PUBLISHED  # the earlier article's, as it was
+    assert (stage.project.output / "posts/hips-2/index.html").is_file()
+    # `publisher new` offers an address no article has had (hips-2 is the new one's)
+    written = subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(stage.project.config_path)]
+        + ["new", "Hips", "--date", "2027-03-10 09:00"],
+        capture_output=True,
+        text=True,
+        env=stage.env,
+    )
+    assert written.returncode == 0, written.stderr
+    assert (
+        "/posts/hips/ was the address of an earlier article (posts/hips.md, published "
+        "2026-12-01): with it, this post would be taken for that one, and its Facebook and "
+        "Instagram posts never sent. Add a line like  slug: hips-3  before you set draft: false."
+    ) in written.stderr, written.stderr
+
+
 def test_a_published_article_moved_later_is_scheduled_again_and_never_resent(stage):
     from publisher.ledger import SCHEDULED
 
