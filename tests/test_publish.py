@@ -1318,6 +1318,31 @@ def test_a_new_article_given_the_address_of_one_taken_down_gets_its_own_posts(st
     ) in written.stderr, written.stderr
 
 
+def test_an_article_made_a_draft_keeps_its_address_from_a_new_one(stage):
+    """The earlier article's file is still there (made a draft): two posts on one address,
+    which check names as such, not an earlier article's address taken."""
+    from publisher.build import check_site
+
+    old = stage.add_post("hips", "2026-12-01 09:00", facebook="{at: 2026-12-01 09:00}")
+    publish_due(stage.config, at("2026-12-01T12:30"))
+    old.write_text(
+        old.read_text().replace("date: 2026-12-01 09:00", "date: 2026-12-01 09:00\ndraft: true")
+    )
+    stage.add_draft()
+    publish_due(stage.config, at("2026-12-02T09:00"))
+    assert not (stage.project.output / "posts/hips/index.html").exists()
+    stage.project.post(
+        "2027-03-01-hips.md",
+        "title: Hips, again\nslug: hips\ndate: 2027-03-01 09:00",
+        "A new article: three stretches for the hips, every morning.\n",
+    )
+    said = [str(w) for w in check_site(stage.config, at("2027-02-27T12:00"))]
+    assert not [w for w in said if "earlier article" in w], said
+    assert [w for w in said if "slug 'hips' is already used by" in w], said
+    report = publish_due(stage.config, at("2027-02-27T12:00"))
+    assert not [p for p in report.problems if "earlier article" in p]
+
+
 def test_a_published_article_moved_later_is_scheduled_again_and_never_resent(stage):
     from publisher.ledger import SCHEDULED
 
