@@ -157,7 +157,7 @@ def instagram_plan(
     taken = {
         fixed[(p.slug, "instagram")]
         for p in posts
-        if p.slug in over and channel_enabled(p, "instagram", config)
+        if p.slug in over and p.instagram.enabled  # (the channel is: see above)
     }
     still = [p for p in posts if p.slug not in over]
     plan = plan_deliveries(

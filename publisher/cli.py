@@ -248,7 +248,7 @@ def build(ctx: Context, now_text: str | None, output: str | None, allow_empty: b
     target = Path(output).absolute() if output else (config.preview_site_dir if at else None)
     if at is None:
         refuse_zone_change(config)
-    result = build_site(config, at, target, allow_empty=allow_empty)
+    result = build_site(config, at, target, allow_empty=allow_empty, exiting=True)
     say_problems(result)
     for path in result.removed:
         click.echo(f"taken off the site: /{path}{result.what_was(path)}")

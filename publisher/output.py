@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from publisher.exceptions import PublisherError, Stopped
 from publisher.files import SITE_MARKER as MARKER
@@ -183,11 +184,10 @@ def manifest_id(manifest: Manifest) -> str:
     Cached files are named by their content, so the name is taken from the cache entry's own
     name (kind/xx/key), not from where the cache folder is: two builds of the same site into
     two caches write the same marker."""
-    digest = hashlib.sha256()
-    for path in sorted(manifest):
-        entry = manifest[path].rsplit(os.sep, 3)[-3:]
-        digest.update(f"{path}\0{'/'.join(entry)}\n".encode())
-    return digest.hexdigest()[:32]
+    lines = [
+        f"{path}\0{'/'.join(manifest[path].rsplit(os.sep, 3)[-3:])}\n" for path in sorted(manifest)
+    ]
+    return hashlib.sha256("".join(lines).encode()).hexdigest()[:32]
 
 
 def _marker_id(tree: Path) -> str | None:
@@ -222,9 +222,17 @@ class TreeMemory:
             cut = len(prefix)
             return {k: v[cut:] if v.startswith(prefix) else "\0" + v for k, v in manifest.items()}
 
-        # after a first build both trees hold the same files: kept once
-        same = self.spare is not None and self.spare == self.output
-        spare = "=" if same else short(self.spare)
+        # After a first build both trees hold the same files: kept once. After an update the
+        # spare holds the site before it, which differs in a few files: kept as those.
+        spare: Any = short(self.spare)
+        if self.spare is not None and self.output is not None:
+            output = self.output
+            differ = {k: v for k, v in self.spare.items() if output.get(k) != v}
+            gone = [k for k in output if k not in self.spare]
+            if not differ and not gone:
+                spare = "="
+            elif len(differ) + len(gone) < len(output) // 2:
+                spare = ("+", short(differ), gone)
         return marshal.dumps((prefix, short(self.output), self.output_id, spare, self.spare_id))
 
     @classmethod
@@ -238,7 +246,17 @@ class TreeMemory:
             return {k: v[1:] if v[:1] == "\0" else prefix + v for k, v in manifest.items()}
 
         output = full(output)
-        return cls(output, output_id, dict(output or {}) if spare == "=" else full(spare), spare_id)
+        if spare == "=":
+            spare = dict(output or {})
+        elif isinstance(spare, tuple):  # the files that differ from the output's
+            _, differ, gone = spare
+            spare = dict(output or {})
+            for path in gone:
+                del spare[path]
+            spare.update(full(differ) or {})
+        else:
+            spare = full(spare)
+        return cls(output, output_id, spare, spare_id)
 
 
 @contextmanager

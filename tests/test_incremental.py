@@ -501,6 +501,17 @@ def test_what_the_output_holds_is_remembered_exactly():
     assert len(both.to_bytes()) <= len(TreeMemory(output, "id1", None, "id1").to_bytes()) + 8
     read = TreeMemory.from_bytes(both.to_bytes())
     assert read.spare is not read.output  # two trees, changed apart from each other
+    # After an update the spare holds the site before it: a few files differ, and only
+    # those are kept of it (a page changed, one added, one taken off).
+    site = {f"posts/p{n}/index.html": f"/c/blobs/{n:02}/{n:064}" for n in range(100)}
+    before = dict(site)
+    before["posts/p1/index.html"] = "/c/blobs/zz/older"
+    del before["posts/p2/index.html"]
+    before["posts/gone/index.html"] = "/c/blobs/yy/gone"
+    updated = TreeMemory(site, "new", before, "old")
+    again = TreeMemory.from_bytes(updated.to_bytes())
+    assert again == updated and again.spare is not again.output
+    assert len(updated.to_bytes()) < len(TreeMemory(site, "new").to_bytes()) * 1.2
 
 
 def test_a_first_build_links_pages_as_it_renders_them_and_ends_the_same(make_project, monkeypatch):
@@ -1009,3 +1020,47 @@ def test_a_build_says_which_article_pages_it_took_off(project):
     b.unlink()
     assert build_site(project.config, NOW).removed == ["posts/b/"]
     assert build_site(project.config, NOW).removed == []  # nothing more
+
+
+def test_the_cache_form_makes_its_objects_and_paths_as_their_own_makers_would():
+    """The quick makers of the compact form: equal objects, still frozen, and paths equal
+    to Path()'s, whatever the text (the odd ones go through Path())."""
+    import dataclasses
+
+    from publisher.buildcodec import _FIELDS, _quick_maker, _quick_path_maker
+    from publisher.content import ChannelOptions
+    from publisher.render.markdown import ImageRef
+
+    make_path = _quick_path_maker()
+    for text in (
+        "posts/a.md",
+        "/srv/clinic/posts/images/b c.jpg",
+        "x",
+        "posts//a.md",
+        "./posts/a.md",
+        "posts/./a.md",
+        "posts/a/",
+        "/",
+        "//srv/a",
+        "../a.md",
+        "posts/é ü.jpg",
+    ):
+        made = make_path(text)
+        assert made == Path(text) and str(made) == str(Path(text)), text
+        assert made.parts == Path(text).parts and made.name == Path(text).name, text
+        assert hash(made) == hash(Path(text)) and made.parent == Path(text).parent, text
+    image = _quick_maker(ImageRef)("/a.jpg", 10, 20, ("/a-small.jpg", 5, 10))
+    assert image == ImageRef("/a.jpg", 10, 20, ("/a-small.jpg", 5, 10))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        image.width = 1  # type: ignore[misc]
+    options = _quick_maker(ChannelOptions)(False, None, "text", ("tag",))
+    assert options == ChannelOptions(False, None, "text", ("tag",)) and repr(options)
+    assert len(_FIELDS["ChannelOptions"]) == 4
+
+
+def test_a_rebuild_whose_photos_were_read_before_does_not_load_pillow(tmp_path):
+    """Pillow's import is a tenth of a rebuild's start: it is imported where a picture is
+    read, not with the build."""
+    code = "import sys, publisher.build, publisher.cli; print('PIL' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -13,6 +13,7 @@ into a copy that meets all of them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 import mmap
@@ -23,12 +24,15 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-# ExifTags, ImageCms, ImageColor and ImageOps (a fifth of Pillow's import time) only serve the
-# Instagram copy, and are imported where it is made.
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from publisher.files import existing_status
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow is imported where a picture is read (its import is a tenth of a rebuild's start,
+# and a rebuild whose photos were all read before needs none of it).
 
 IG_MIN_RATIO = 4 / 5
 IG_MAX_RATIO = 1.91
@@ -43,16 +47,15 @@ _MAX_HEIGHT = math.floor(IG_WIDTH / IG_MIN_RATIO)
 _QUALITIES = (88, 82, 76, 70, 64, 58, 52, 46, 40)
 # EXIF orientations 5 to 8 turn the picture a quarter, so width and height swap.
 _QUARTER_TURNS = {5, 6, 7, 8}
-# What Pillow raises for data it cannot decode; it has no single base class for this
-# (pi-heif: ValueError, for an HEIC photo cut short).
-_DECODE_ERRORS = (
-    OSError,
-    SyntaxError,
-    EOFError,
-    ValueError,
-    struct.error,
-    Image.DecompressionBombError,
-)
+
+
+@functools.cache
+def _decode_errors() -> tuple[type[BaseException], ...]:
+    """What Pillow raises for data it cannot decode; it has no single base class for this
+    (pi-heif: ValueError, for an HEIC photo cut short)."""
+    from PIL import Image
+
+    return (OSError, SyntaxError, EOFError, ValueError, struct.error, Image.DecompressionBombError)
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,8 @@ def inspect_image(path: Path) -> ImageInfo:
 
     A file the website cannot use (not an image, cut short, too big to open, a format
     browsers do not show) raises ImageUnusable; a missing one, FileNotFoundError."""
+    from PIL import Image
+
     with open(path, "rb") as file:  # a missing file is not a damaged one: let OSError through
         heif = False
         try:
@@ -162,7 +167,7 @@ def inspect_image(path: Path) -> ImageInfo:
                 f"({Image.MAX_IMAGE_PIXELS * 2 / 1e6:.0f} million): export it smaller (4000 px "
                 "wide is plenty for the website and Instagram)"
             ) from None
-        except _DECODE_ERRORS as error:
+        except _decode_errors() as error:
             if not os.fstat(file.fileno()).st_size:
                 raise ImageUnusable("is an empty file (0 bytes): copy the photo again") from None
             if "runcated" in str(error) or heif:  # (pi-heif reads a whole HEIC photo's layout)
@@ -201,6 +206,8 @@ def _read_heif() -> None:
 
 def _open(data: bytes) -> Image.Image:
     """Image.open on an image's bytes, HEIF included."""
+    from PIL import Image
+
     if _heif(data[:12]):
         _read_heif()
     with _large_photos_allowed():
@@ -221,6 +228,8 @@ def _large_photos_allowed() -> Iterator[None]:
     """No DecompressionBombWarning for a big phone photo (100 million pixels and more):
     publisher reads only its header here, and decodes it for Instagram at a fraction of
     its size. Past twice that, Pillow still refuses it (ImageTooLarge)."""
+    from PIL import Image
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         yield
@@ -245,7 +254,7 @@ def inspect_image_once(path: Path) -> ImageInfo:
 
 def instagram_image(data: bytes, *, fit: str = "pad", background: str = "#ffffff") -> bytes:
     """Make a baseline sRGB JPEG, 1080 px wide, in Instagram's ratio and size limits."""
-    from PIL import ImageColor, ImageOps
+    from PIL import Image, ImageColor, ImageOps
 
     if fit not in FITS:
         raise ValueError(f"fit must be one of {', '.join(map(repr, FITS))}, not {fit!r}")
@@ -270,7 +279,7 @@ def instagram_image(data: bytes, *, fit: str = "pad", background: str = "#ffffff
         image.load()
         icc_profile = image.info.get("icc_profile")
         ImageOps.exif_transpose(image, in_place=True)
-    except _DECODE_ERRORS as error:
+    except _decode_errors() as error:
         raise ValueError(f"the data is not an image Pillow can read ({error})") from error
 
     image = _plain_mode(image)
@@ -321,7 +330,7 @@ def web_image(data: bytes, size: tuple[int, int]) -> bytes:
     """The website's copy of a large photo, at `size` (web_size): turned upright, in sRGB,
     in its own format (a camera's MPO and an iPhone's HEIC as a JPEG), without the camera's data (where and
     when it was taken), which a page has no need to give away."""
-    from PIL import ImageOps
+    from PIL import Image, ImageOps
 
     try:
         image = _open(data)
@@ -331,7 +340,7 @@ def web_image(data: bytes, size: tuple[int, int]) -> bytes:
         image.load()
         icc_profile = image.info.get("icc_profile")
         ImageOps.exif_transpose(image, in_place=True)
-    except _DECODE_ERRORS as error:
+    except _decode_errors() as error:
         raise ImageUnusable(DAMAGED) from error
     image = _plain_mode(image).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     colour, alpha = _to_srgb(image, icc_profile)
@@ -349,6 +358,8 @@ def web_image(data: bytes, size: tuple[int, int]) -> bytes:
 def _camera_data(image: Image.Image) -> tuple[int | None, bool]:
     """The image's EXIF orientation, and whether its camera data says where it was taken
     (EXIF's GPS, or XMP's), from one reading of the header's data."""
+    from PIL import Image
+
     orientation, located = None, False
     if data := image.info.get("exif"):
         exif = Image.Exif()
@@ -362,6 +373,8 @@ def _camera_data(image: Image.Image) -> tuple[int | None, bool]:
 def without_location(data: bytes) -> bytes:
     """A JPEG as it is, picture and colour profile untouched, without the camera's data
     (EXIF and XMP: where and when it was taken) but for which way up it is shown."""
+    from PIL import Image
+
     parts, position, orientation = [data[:2]], 2, None
     while position + 4 <= len(data) and data[position] == 0xFF:
         marker = data[position + 1]
@@ -375,7 +388,7 @@ def without_location(data: bytes) -> bytes:
         payload = data[position + 4 : end]
         if marker == 0xE1 and payload.startswith(b"Exif\0\0"):
             if orientation is None:  # (the first, as Pillow reads it; a damaged one is dropped)
-                with contextlib.suppress(*_DECODE_ERRORS):
+                with contextlib.suppress(*_decode_errors()):
                     exif = Image.Exif()
                     exif.load(payload)
                     orientation = exif.get(0x0112)

@@ -391,7 +391,7 @@ class SiteRenderer:
             )
             yield self._page(
                 path + "index.html",
-                (*key, number, count, *(c.key for c in chunk)),
+                (*key, number, count, *[c.key for c in chunk]),
                 template,
                 pages=chunk,
                 number=number,
@@ -443,7 +443,7 @@ class SiteRenderer:
 
     def sitemap(self, paths: Sequence[tuple[str, datetime | None]]) -> OutputFile:
         """sitemap.xml listing every public page."""
-        key = tuple(f"{path} {moment.isoformat() if moment else ''}" for path, moment in paths)
+        key = tuple([f"{path} {moment.isoformat() if moment else ''}" for path, moment in paths])
         return self._page("sitemap.xml", key, "sitemap.xml", entries=paths)
 
     def fixed_pages(self) -> Iterator[OutputFile]:
