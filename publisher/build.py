@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
@@ -1028,7 +1029,7 @@ def site_manifest(
         if prepared.page is None:
             continue  # its problems are already listed
         results.append(prepared.page)
-    results.sort(key=lambda r: (r.card.post.date, r.card.post.slug), reverse=True)
+    results.sort(key=attrgetter("card.post.date", "card.post.slug"), reverse=True)
     manifest: dict[str, str] = {}
     for result in results:
         manifest[result.path + "index.html"] = result.page_blob
@@ -1117,7 +1118,8 @@ def site_files(
     yield from renderer.index_pages(cards)
     tag_files = list(renderer.tag_pages(cards))
     yield from tag_files
-    updated = max((c.post.modified for c in cards), default=at)
+    modified = [c.post.updated or c.post.date for c in cards]  # (CardPost.modified)
+    updated = max(modified, default=at)
     # the articles' HTML is made when the feed is rendered (with the other lists, on every
     # core), and not at all when the feed shows the same as last time
     newest = [
@@ -1131,7 +1133,7 @@ def site_files(
     ]
     yield renderer.feed(newest, updated)
     entries: list[tuple[str, datetime | None]] = [("", updated)]
-    entries += [(c.path, c.post.modified) for c in cards]
+    entries += zip([c.path for c in cards], modified, strict=True)
     entries += [
         (path, None)
         for f in tag_files

@@ -139,10 +139,20 @@ def instagram_plan(
     """The slugs that need their Instagram image now, and the times when one stops needing it."""
     if not config.instagram.enabled:
         return set(), []
+    # A post whose Instagram delivery is over needs no image: leave it out of the plan, but
+    # keep the slot its delivery took, so the others are planned exactly as before. With no
+    # weekly slots, where those deliveries stood changes nothing: only their slugs are read
+    # (an archive of 10,000 posts has as many deliveries done).
+    done = (PUBLISHED, MISSED, SKIPPED)
+    slots = bool(config.instagram.slots)
     records: dict[str, Brief] = {}
+    over: set[str] = set()
     if config.ledger_path.exists():
         with Ledger.for_reading(config.ledger_path) as ledger:
-            records = ledger.brief("instagram")
+            records = ledger.brief("instagram", leaving_out=() if slots else done)
+            over = ledger.slugs_in_state("instagram", *done) if not slots else set()
+    if slots:
+        over = {slug for slug, r in records.items() if r.state in done}
     fixed = {
         (slug, "instagram"): r.due_at
         for slug, r in records.items()
@@ -151,14 +161,15 @@ def instagram_plan(
     late = parse_duration(config.publish.max_lateness)
     needed: set[str] = set()
     deadlines: list[datetime] = []
-    # A post whose Instagram delivery is over needs no image: leave it out of the plan, but
-    # keep the slot its delivery took, so the others are planned exactly as before.
-    over = {slug for slug, r in records.items() if r.state in (PUBLISHED, MISSED, SKIPPED)}
-    taken = {
-        fixed[(p.slug, "instagram")]
-        for p in posts
-        if p.slug in over and p.instagram.enabled  # (the channel is: see above)
-    }
+    taken = (
+        {
+            fixed[(p.slug, "instagram")]
+            for p in posts
+            if p.slug in over and p.instagram.enabled  # (the channel is: see above)
+        }
+        if slots
+        else set()
+    )
     still = [p for p in posts if p.slug not in over]
     plan = plan_deliveries(
         still, config, fixed, taken={"instagram": taken}, channels=("instagram",)

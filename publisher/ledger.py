@@ -457,16 +457,28 @@ class Ledger:
         rows = self.db.execute("SELECT * FROM deliveries WHERE channel = ?", (channel,)).fetchall()
         return [Record.from_row(r) for r in rows]
 
-    def brief(self, channel: str) -> dict[str, Brief]:
-        """The few facts planning needs of every delivery of one channel, by slug (quick)."""
+    def brief(self, channel: str, leaving_out: tuple[str, ...] = ()) -> dict[str, Brief]:
+        """The few facts planning needs of every delivery of one channel, by slug (quick);
+        without those in the states `leaving_out`."""
+        marks = ",".join("?" * len(leaving_out))
         rows = self.db.execute(
-            "SELECT slug, state, due_at, attempts, forced FROM deliveries WHERE channel = ?",
-            (channel,),
+            "SELECT slug, state, due_at, attempts, forced FROM deliveries WHERE channel = ?"
+            + (f" AND state NOT IN ({marks})" if leaving_out else ""),
+            (channel, *leaving_out),
         )
         return {
             slug: Brief(slug, state, datetime.fromisoformat(due), attempts, bool(forced))
             for slug, state, due, attempts, forced in rows
         }
+
+    def slugs_in_state(self, channel: str, *states: str) -> set[str]:
+        """The slugs of the deliveries of one channel in any of `states` (quick)."""
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute(
+            f"SELECT slug FROM deliveries WHERE channel = ? AND state IN ({marks})",
+            (channel, *states),
+        )
+        return {slug for (slug,) in rows}
 
     def in_state(self, *states: str) -> list[Record]:
         """The records in any of `states`."""

@@ -468,3 +468,43 @@ def test_instagram_plan_keeps_the_slots_of_deliveries_that_are_over(make_project
 
     assert deadlines == [plan["p2"] + parse_duration(late)]
     assert all(channel_enabled(p, "instagram", project.config) for p in posts)
+
+
+def test_instagram_plan_without_slots_reads_only_the_slugs_of_deliveries_that_are_over(
+    make_project, monkeypatch
+):
+    """With no weekly slots, where a delivery that is over stood changes no other: the plan
+    reads the slugs of those (an archive's thousands) and the facts of the rest."""
+    from publisher.calendar import instagram_plan, planned_time
+    from publisher.config import parse_duration
+    from publisher.ledger import MISSED, PUBLISHED, SCHEDULED, Ledger
+
+    from .conftest import BASE_CONFIG
+
+    project = make_project("", base=BASE_CONFIG)
+    project.image("images/photo.jpg", (1080, 1080))
+    photo = "image: images/photo.jpg\nimage_alt: A photo"
+    for n, date in enumerate(["2026-12-01 09:00", "2026-12-01 09:30", "2026-12-02 08:00"]):
+        project.post(f"p{n}.md", f"title: P{n}\ndate: {date}\n{photo}")
+    posts = list(load_posts(project.config).posts)
+    now = local("2026-12-01T10:00")
+    due = {p.slug: planned_time(p, "instagram", project.config) for p in posts}
+    with Ledger(project.config.ledger_path) as ledger:
+        ledger.mark_many([("p0", "instagram", "posts/p0.md", due["p0"], "sent")], PUBLISHED, now)
+        ledger.mark_many([("p1", "instagram", "posts/p1.md", due["p1"], "late")], MISSED, now)
+    briefs: list[int] = []
+    real_brief = Ledger.brief
+
+    def counted(self, channel, leaving_out=()):
+        found = real_brief(self, channel, leaving_out)
+        briefs.append(len(found))
+        return found
+
+    monkeypatch.setattr(Ledger, "brief", counted)
+    needed, deadlines = instagram_plan(project.config, posts, now)
+    assert needed == {"p2"}
+    assert deadlines == [due["p2"] + parse_duration(project.config.publish.max_lateness)]
+    assert briefs == [0]  # p0 and p1 are over: only their slugs were read
+    with Ledger(project.config.ledger_path) as ledger:  # p2 scheduled: read, and still needed
+        ledger.mark_many([("p2", "instagram", "posts/p2.md", due["p2"], "")], SCHEDULED, now)
+    assert instagram_plan(project.config, posts, now)[0] == {"p2"} and briefs[-1] == 1
