@@ -432,20 +432,25 @@ def test_the_cron_log_is_rotated_by_deploy_logrotate_and_written_on_after(projec
     assert "b/website" not in (log.parent / "publisher.log.1").read_text()
 
 
+def three_photo_posts(make_project, config: str):
+    """A project with `config` and three posts with a photo, two on Dec 1 and one on Dec 2."""
+    from .conftest import BASE_CONFIG
+
+    project = make_project(config, base=BASE_CONFIG)
+    project.image("images/photo.jpg", (1080, 1080))
+    photo = "image: images/photo.jpg\nimage_alt: A photo"
+    for n, date in enumerate(["2026-12-01 09:00", "2026-12-01 09:30", "2026-12-02 08:00"]):
+        project.post(f"p{n}.md", f"title: P{n}\ndate: {date}\n{photo}")
+    return project, list(load_posts(project.config).posts)
+
+
 def test_instagram_plan_keeps_the_slots_of_deliveries_that_are_over(make_project):
     """Posts whose Instagram delivery is over are left out of the plan quickly, but the slot
     each one took stays taken: the others are planned as they would be with them."""
     from publisher.calendar import channel_enabled, instagram_plan
     from publisher.ledger import MISSED, PUBLISHED, Ledger
 
-    from .conftest import BASE_CONFIG
-
-    project = make_project('[instagram]\nslots = ["Tue 12:00"]\n', base=BASE_CONFIG)
-    project.image("images/photo.jpg", (1080, 1080))
-    photo = "image: images/photo.jpg\nimage_alt: A photo"
-    for n, date in enumerate(["2026-12-01 09:00", "2026-12-01 09:30", "2026-12-02 08:00"]):
-        project.post(f"p{n}.md", f"title: P{n}\ndate: {date}\n{photo}")
-    posts = list(load_posts(project.config).posts)
+    project, posts = three_photo_posts(make_project, '[instagram]\nslots = ["Tue 12:00"]\n')
     now = local("2026-12-01T10:00")
     plan = {d.post.slug: d.due for d in plan_deliveries(posts, project.config)
             if d.channel == "instagram"}  # fmt: skip
@@ -479,14 +484,7 @@ def test_instagram_plan_without_slots_reads_only_the_slugs_of_deliveries_that_ar
     from publisher.config import parse_duration
     from publisher.ledger import MISSED, PUBLISHED, SCHEDULED, Ledger
 
-    from .conftest import BASE_CONFIG
-
-    project = make_project("", base=BASE_CONFIG)
-    project.image("images/photo.jpg", (1080, 1080))
-    photo = "image: images/photo.jpg\nimage_alt: A photo"
-    for n, date in enumerate(["2026-12-01 09:00", "2026-12-01 09:30", "2026-12-02 08:00"]):
-        project.post(f"p{n}.md", f"title: P{n}\ndate: {date}\n{photo}")
-    posts = list(load_posts(project.config).posts)
+    project, posts = three_photo_posts(make_project, "")
     now = local("2026-12-01T10:00")
     due = {p.slug: planned_time(p, "instagram", project.config) for p in posts}
     with Ledger(project.config.ledger_path) as ledger:
