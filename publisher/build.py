@@ -1211,6 +1211,7 @@ def _build(
     allow_empty: bool = False,
     exiting: bool = False,
 ) -> BuildResult:
+    later: list[Callable[[], object]] = []  # the spare copy of a first site: at the very end
     try:
         given = instagram  # None: read from the ledger, so the ledger is an input too
         names = post_file_names(config.posts_dir)
@@ -1243,7 +1244,7 @@ def _build(
         kept = index.get_state(key)
         memory = TreeMemory.from_bytes(kept) if isinstance(kept, bytes) else None
         before = memory.output if memory is not None and memory.output else _pages_in(target)
-        stats, memory = write_linked_tree(manifest, target, memory, state.staged)
+        stats, memory = write_linked_tree(manifest, target, memory, state.staged, later)
         removed = sorted(
             path.removesuffix("index.html")
             for path in before
@@ -1279,6 +1280,8 @@ def _build(
             _LEFT_FOR_EXIT.append((state, posts, manifest, memory, before, read, live, linking))
     finally:
         index.close()
+    for start in later:
+        start()
     result = BuildResult(target, published, stats, problems, removed, moved, built.warnings(at))
     if removed:
         renamed = old_addresses(config)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -362,6 +363,7 @@ def write_linked_tree(
     output: Path,
     memory: TreeMemory | None = None,
     staged: Manifest | None = None,
+    later: list[Callable[[], object]] | None = None,
 ) -> tuple[WriteStats, TreeMemory]:
     """Make `output` hold exactly `manifest` (site path -> cached file), swapped in whole.
 
@@ -372,7 +374,11 @@ def write_linked_tree(
     with one rename, so readers see the old site or the new one, never a mix. `memory`
     (what the last builds wrote) spares walking both trees; it is trusted only when the
     tree's marker names the same build, so a crash at any point is never misread. `staged`:
-    what this build already linked into the spare folder (first_staging).
+    what this build already linked into the spare folder (first_staging). `later`: where
+    to leave the start of the spare copy a first build makes in the background
+    (copy_spare_later), for the caller to run once it has done its own work: a forked copy
+    shares this process's memory until it ends, and every page this process writes meanwhile
+    is copied for it (on 1,000 posts, the rest of a first build took 0.1 s longer).
     """
     check_output_folder(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -420,10 +426,14 @@ def write_linked_tree(
             # The spare copy may be half-updated: drop it; the site itself is untouched.
             shutil.rmtree(spare, ignore_errors=True)
             raise
-    if not present_id and copy_spare_later(spare, wanted, wanted_id):
-        # No old site came out of the swap (a first build): the spare is being made a copy of
-        # this one, and is trusted once its marker says so.
-        return stats, TreeMemory(wanted, wanted_id, wanted, wanted_id)
+    if not present_id:
+        # No old site came out of the swap (a first build): the spare is made a copy of this
+        # one, and is trusted once its marker says so (a copy not made has none).
+        if later is not None:
+            later.append(partial(copy_spare_later, spare, wanted, wanted_id))
+            return stats, TreeMemory(wanted, wanted_id, wanted, wanted_id)
+        if copy_spare_later(spare, wanted, wanted_id):
+            return stats, TreeMemory(wanted, wanted_id, wanted, wanted_id)
     return stats, TreeMemory(wanted, wanted_id, present, present_id)
 
 

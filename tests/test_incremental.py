@@ -712,6 +712,36 @@ def test_where_the_file_system_has_no_locks_the_spare_is_made_the_usual_way(
     assert_same_as_a_clean_build(project, make_project)
 
 
+def test_the_spare_copy_starts_once_the_first_build_has_done_all_its_own_work(
+    make_project, monkeypatch
+):
+    """The copy a first build makes in the background is a forked process, which shares the
+    build's memory: every page the build writes while the copy runs is copied for it (0.1 s
+    of a 1,000-post build). It starts once the build has written and closed its cache."""
+    import publisher.output as output_module
+    from publisher.build import LAST_BUILD
+    from publisher.buildcache import remembered_state
+
+    real = output_module.copy_spare_later
+    seen: list[object] = []
+
+    def watched(spare, manifest, build_id):
+        seen.append(remembered_state(project.config.cache_dir, LAST_BUILD))
+        return real(spare, manifest, build_id)
+
+    monkeypatch.setattr(output_module, "copy_spare_later", watched)
+    project = make_project()
+    many_posts(project, 12)
+    build_site(project.config, NOW)
+    assert len(seen) == 1 and seen[0] is not None  # the build's last state was kept first
+    wait_for_spare(project.output)
+    assert spare_marker(project) == (project.output / MARKER).read_text()
+    project.post("p100.md", "title: Another\ndate: 2026-11-02\ntags: [t1]")
+    build_site(project.config, NOW)
+    assert len(seen) == 1  # (an update swaps in the copy: none is made again)
+    assert_same_as_a_clean_build(project, make_project)
+
+
 def test_a_copy_is_made_in_the_background_only_into_an_empty_folder(tmp_path):
     from publisher.output import copy_spare_later
 
