@@ -1276,6 +1276,7 @@ def _build(
             ),
         )
         index.set_state(LAST_BUILD, built)
+        index.forget_state("last_build", f"tree {target}")  # (kept so by the releases before)
         if exiting:
             _LEFT_FOR_EXIT.append((state, posts, manifest, memory, before, read, live, linking))
     finally:

@@ -274,6 +274,12 @@ class BuildIndex:
                 (key, pickle.dumps(value)),
             )
 
+    def forget_state(self, *keys: str) -> None:
+        """Drop values kept under `keys` (those an earlier release kept, under another key)."""
+        marks = ",".join("?" * len(keys))
+        with self._writing():
+            self.db.execute(f"DELETE FROM state WHERE key IN ({marks})", keys)
+
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """A write to the index whose failure (a full disk...) names the index."""

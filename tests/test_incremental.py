@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -1094,3 +1095,24 @@ def test_a_rebuild_whose_photos_were_read_before_does_not_load_pillow(tmp_path):
     code = "import sys, publisher.build, publisher.cli; print('PIL' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_what_an_earlier_release_kept_under_other_keys_is_dropped(project):
+    """The last build and what the site's folders hold are kept under new keys (their forms
+    changed); the first build after an upgrade drops the old ones (5 MB on 10,000 posts)."""
+    from publisher.build import LAST_BUILD, tree_key
+    from publisher.buildcache import BuildIndex, environment_fingerprint, remembered_state
+
+    many_posts(project, 3)
+    build_site(project.config, NOW)
+    index = BuildIndex(project.config.cache_dir, environment_fingerprint(project.config))
+    try:  # as an earlier release left it
+        index.set_state("last_build", "the earlier form")
+        index.set_state(f"tree {project.output}", b"the earlier form")
+        index.forget_state(LAST_BUILD)
+    finally:
+        index.close()
+    build_site(project.config, NOW)
+    remembered = partial(remembered_state, project.config.cache_dir)
+    assert remembered("last_build") is None and remembered(f"tree {project.output}") is None
+    assert remembered(LAST_BUILD) is not None and remembered(tree_key(project.output))
