@@ -9,6 +9,8 @@ import logging
 import marshal
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -466,8 +468,8 @@ def copy_spare_later(spare: Path, manifest: Manifest, build_id: str) -> bool:
 
     After a first build the spare folder is empty, and the next update would first have to
     link every file of the site into it (on 10,000 posts, 24,000 links and 14,000 folders:
-    over a second). That copy is made now, while nobody waits: in a detached process (or, in a
-    process running other threads, where forking is not safe, in a thread), which holds the
+    over a second). That copy is made now, while nobody waits: in a detached process (in a
+    process running other threads, where forking is not safe, one started afresh), which holds the
     spare folder's lock until the copy and its marker are written. The next update takes the
     lock first, so it waits for a copy still being made, and trusts the copy only if its
     marker names this build: a copy cut short is made again the usual way.
@@ -488,10 +490,7 @@ def copy_spare_later(spare: Path, manifest: Manifest, build_id: str) -> bool:
         os.close(fd)
         return False
     if threading.active_count() > 1:
-        threading.Thread(
-            target=_copy_then_unlock, args=(fd, manifest, build_id), name="spare copy", daemon=True
-        ).start()
-        return True
+        return _copy_in_new_process(fd, manifest, build_id)
     try:
         child = os.fork()
     except OSError:
@@ -515,7 +514,44 @@ def copy_spare_later(spare: Path, manifest: Manifest, build_id: str) -> bool:
     return True
 
 
-def _copy_then_unlock(fd: int, manifest: Manifest, build_id: str) -> None:
+def _copy_in_new_process(fd: int, manifest: Manifest, build_id: str) -> bool:
+    """copy_spare_later's copy in a process running other threads (the service, `serve`),
+    where forking is not safe: made by a Python started afresh, handed the locked folder
+    (it holds the lock until the copy is made) and the manifest on its standard input. A
+    thread of this process made it before: it shared the interpreter with the service's
+    own threads (its web server) for a second or two, and held 40 MB meanwhile."""
+    code = "from publisher.output import copy_from_input; copy_from_input()"
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", code, str(fd), build_id],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(fd,),
+            start_new_session=True,
+        )
+    except OSError:
+        os.close(fd)
+        return False
+    try:
+        assert child.stdin is not None
+        with child.stdin:
+            child.stdin.write(marshal.dumps(manifest))
+    except OSError:
+        pass  # it ended at once: the copy has no marker, and is made the usual way
+    finally:
+        os.close(fd)  # the child holds the lock now
+    # reaped when it ends (a waiting thread allocates nothing meanwhile)
+    threading.Thread(target=child.wait, name="spare copy", daemon=True).start()
+    return True
+
+
+def copy_from_input() -> None:
+    """The process _copy_in_new_process starts: the folder's descriptor and the build's id
+    are its arguments, the manifest its standard input."""
+    fd, build_id = int(sys.argv[1]), sys.argv[2]
+    manifest = marshal.loads(sys.stdin.buffer.read())
+    os.nice(10)
     try:
         _copy_tree(fd, manifest, build_id)
     except OSError:

@@ -743,6 +743,39 @@ def test_the_spare_copy_starts_once_the_first_build_has_done_all_its_own_work(
     assert_same_as_a_clean_build(project, make_project)
 
 
+def test_beside_threads_the_spare_copy_is_made_by_a_process_started_afresh(
+    make_project, monkeypatch
+):
+    """In a process running other threads (the service, `serve`), where forking is not
+    safe, the copy after a first build is made by a Python started afresh, not by a thread
+    of the process: what it allocates is not left in the service's memory."""
+    import threading
+
+    import publisher.output as output_module
+
+    def not_here(*args):
+        raise AssertionError("the copy was made in this process")
+
+    monkeypatch.setattr(output_module, "_copy_tree", not_here)
+    waiting = threading.Event()
+    other = threading.Thread(target=waiting.wait, daemon=True)
+    other.start()
+    try:
+        project = make_project()
+        many_posts(project, 12)
+        build_site(project.config, NOW)
+        wait_for_spare(project.output)
+    finally:
+        waiting.set()
+        other.join()
+    spare = project.output.with_name(f".{project.output.name}.previous")
+    assert tree_of(spare) == tree_of(project.output)
+    assert spare_marker(project) == (project.output / MARKER).read_text()
+    for reaper in [t for t in threading.enumerate() if t.name == "spare copy"]:
+        reaper.join(timeout=30)  # the process ends, and is waited for
+        assert not reaper.is_alive()
+
+
 def test_a_copy_is_made_in_the_background_only_into_an_empty_folder(tmp_path):
     from publisher.output import copy_spare_later
 
