@@ -149,8 +149,11 @@ def instagram_plan(
     over: set[str] = set()
     if config.ledger_path.exists():
         with Ledger.for_reading(config.ledger_path) as ledger:
-            records = ledger.brief("instagram", leaving_out=() if slots else done)
-            over = ledger.slugs_in_state("instagram", *done) if not slots else set()
+            if slots:
+                records = ledger.brief("instagram")
+            else:
+                records = ledger.brief("instagram", leaving_out=done)
+                over = ledger.slugs_in_state("instagram", *done)
     if slots:
         over = {slug for slug, r in records.items() if r.state in done}
     fixed = {

@@ -227,7 +227,7 @@ class TreeMemory:
 
         # After a first build both trees hold the same files: kept once. After an update the
         # spare holds the site before it, which differs in a few files: kept as those.
-        spare: Any = short(self.spare)
+        spare: Any = None
         if self.spare is not None and self.output is not None:
             output = self.output
             differ = {k: v for k, v in self.spare.items() if output.get(k) != v}
@@ -236,6 +236,8 @@ class TreeMemory:
                 spare = "="
             elif len(differ) + len(gone) < len(output) // 2:
                 spare = ("+", short(differ), gone)
+        if spare is None:
+            spare = short(self.spare)
         return marshal.dumps((prefix, short(self.output), self.output_id, spare, self.spare_id))
 
     @classmethod
@@ -363,9 +365,9 @@ def _make_folder(folder: str) -> None:
 def write_linked_tree(
     manifest: dict[str, str] | dict[str, Path],
     output: Path,
-    memory: TreeMemory | None = None,
-    staged: Manifest | None = None,
-    later: list[Callable[[], object]] | None = None,
+    memory: TreeMemory | None,
+    staged: Manifest | None,
+    later: list[Callable[[], object]],
 ) -> tuple[WriteStats, TreeMemory]:
     """Make `output` hold exactly `manifest` (site path -> cached file), swapped in whole.
 
@@ -431,11 +433,8 @@ def write_linked_tree(
     if not present_id:
         # No old site came out of the swap (a first build): the spare is made a copy of this
         # one, and is trusted once its marker says so (a copy not made has none).
-        if later is not None:
-            later.append(partial(copy_spare_later, spare, wanted, wanted_id))
-            return stats, TreeMemory(wanted, wanted_id, wanted, wanted_id)
-        if copy_spare_later(spare, wanted, wanted_id):
-            return stats, TreeMemory(wanted, wanted_id, wanted, wanted_id)
+        later.append(partial(copy_spare_later, spare, wanted, wanted_id))
+        return stats, TreeMemory(wanted, wanted_id, wanted, wanted_id)
     return stats, TreeMemory(wanted, wanted_id, present, present_id)
 
 
